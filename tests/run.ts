@@ -1,0 +1,120 @@
+/**
+ * The whole test suite in one command (`deno task test`): the data plane's C tests, then every
+ * Deno test (unit tests beside the code, integration and browser tests under `tests/`). It ends
+ * with one plain line, `tests: N passed, M failed`, and exits non-zero when anything failed.
+ *
+ * Extra arguments are passed to `deno test` (e.g. `deno task test --filter drain`).
+ *
+ * Test files under `dataplane/` run one per process: DPDK's EAL can be initialised only once in
+ * a process, and each of those files brings it up with its own ports.
+ *
+ * @module
+ */
+
+/** Counts from one runner. */
+export interface Tally {
+  passed: number;
+  failed: number;
+}
+
+/** Sums every `N passed, M failed` line that a C test binary printed. */
+export function tallyCOutput(output: string): Tally {
+  const t: Tally = { passed: 0, failed: 0 };
+  for (const m of output.matchAll(/^(?:\S+: )?(\d+) passed, (\d+) failed\s*$/gm)) {
+    t.passed += Number(m[1]);
+    t.failed += Number(m[2]);
+  }
+  return t;
+}
+
+/** Counts test cases in a `deno test --junit-path` report: a case with <failure> or <error> failed. */
+export function tallyJunit(xml: string): Tally & { skipped: number } {
+  const t = { passed: 0, failed: 0, skipped: 0 };
+  for (const m of xml.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)) {
+    const body = m[2] ?? "";
+    if (/<(failure|error)\b/.test(body)) t.failed++;
+    else if (/<skipped\b/.test(body)) t.skipped++;
+    else t.passed++;
+  }
+  return t;
+}
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const ARTIFACTS = `${ROOT}tests/artifacts`;
+
+async function runC(): Promise<Tally> {
+  const child = new Deno.Command("make", {
+    args: ["-s", "-C", `${ROOT}dataplane`, "test"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let out = "";
+  const dec = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    const s = dec.decode(chunk, { stream: true });
+    out += s;
+    await Deno.stdout.write(new TextEncoder().encode(s));
+  }
+  const status = await child.status;
+  const t = tallyCOutput(out);
+  // A build error or a crashed binary prints no tally line: count it as a failure.
+  if (!status.success && t.failed === 0) t.failed = 1;
+  return t;
+}
+
+async function runDeno(files: string[], extra: string[], report: string): Promise<Tally> {
+  await Deno.remove(report).catch(() => {});
+  const status = await new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", `--junit-path=${report}`, ...extra, ...files],
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  let t: Tally = { passed: 0, failed: 0 };
+  try {
+    t = tallyJunit(await Deno.readTextFile(report));
+  } catch {
+    // No report: the run did not get as far as running tests (type error, bad module).
+  }
+  if (!status.success && t.failed === 0) t.failed = 1;
+  return t;
+}
+
+async function findTests(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  async function walk(rel: string): Promise<void> {
+    for await (const e of Deno.readDir(`${ROOT}${rel}`)) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) {
+        if (["node_modules", "build", "artifacts", ".git"].includes(e.name)) continue;
+        await walk(path);
+      } else if (/_test\.ts$/.test(e.name)) {
+        found.push(path);
+      }
+    }
+  }
+  await walk(dir);
+  return found.sort();
+}
+
+if (import.meta.main) {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  const total: Tally = { passed: 0, failed: 0 };
+  const add = (t: Tally) => {
+    total.passed += t.passed;
+    total.failed += t.failed;
+  };
+
+  add(await runC());
+
+  const all = await findTests("");
+  const isolated = all.filter((f) => f.startsWith("dataplane/"));
+  const shared = all.filter((f) => !f.startsWith("dataplane/"));
+  for (const [i, f] of isolated.entries()) {
+    add(await runDeno([f], Deno.args, `${ARTIFACTS}/junit-dataplane-${i}.xml`));
+  }
+  if (shared.length > 0) add(await runDeno(shared, Deno.args, `${ARTIFACTS}/junit.xml`));
+
+  console.log(`tests: ${total.passed} passed, ${total.failed} failed`);
+  Deno.exit(total.failed === 0 ? 0 : 1);
+}

@@ -1,0 +1,17 @@
+import assert from "node:assert/strict";
+import { tallyCOutput, tallyJunit } from "./run.ts";
+
+Deno.test("tallyCOutput() sums every suite line and ignores other text", () => {
+  const out = "ok   eal: a\neal: 3 passed, 0 failed\nFAIL conn: x\nconn: 10 passed, 2 failed\n";
+  assert.deepEqual(tallyCOutput(out), { passed: 13, failed: 2 });
+});
+
+Deno.test("tallyJunit() counts failures, errors and skipped cases", () => {
+  const xml = `<testsuites><testsuite>
+    <testcase name="a" classname="x"></testcase>
+    <testcase name="b" classname="x"><failure message="boom"/></testcase>
+    <testcase name="c" classname="x"><skipped/></testcase>
+    <testcase name="d" classname="x"/>
+  </testsuite></testsuites>`;
+  assert.deepEqual(tallyJunit(xml), { passed: 2, failed: 1, skipped: 1 });
+});
