@@ -1,0 +1,73 @@
+/**
+ * What a node actually runs, derived from what it was told and what it observes: real servers
+ * that fail their health check get weight 0 (no new sessions, existing ones finish), a VIP
+ * with no healthy real server is withdrawn from BIRD (so the router sends its traffic to
+ * the peers), and a drained node withdraws every VIP while keeping its LIPs announced so
+ * replies for existing sessions still come back. Pure.
+ *
+ * @module
+ */
+import { type DataPlaneConfig, type RealServer, type Service, serviceKey } from "../config.ts";
+
+/** The identity of one real server of one service: `vip:port/proto/rs:port`. */
+export function realKey(
+  s: Pick<Service, "vip" | "port" | "protocol">,
+  r: Pick<RealServer, "address" | "port">,
+): string {
+  return `${serviceKey(s)}/${r.address}:${r.port}`;
+}
+
+/** What the agent applies: the data plane snapshot and the routes BIRD announces. */
+export interface Effective {
+  dataplane: DataPlaneConfig;
+  /** VIPs (addresses) announced as OSPF stub networks. */
+  advertisedVips: string[];
+  /** VIPs withheld, with the reason. */
+  withdrawnVips: Array<{ vip: string; reason: "drained" | "no healthy real server" }>;
+  /** LIPs announced (always all of them, drained or not). */
+  advertisedLips: string[];
+}
+
+/**
+ * Computes the effective configuration.
+ *
+ * @param desired the configuration pushed by lvsctl
+ * @param isUp health of each real by {@linkcode realKey}; a real without an entry counts as up
+ * @param drained whether the node is drained
+ *
+ * @example
+ * ```ts
+ * const eff = effectiveConfig(desired, new Map([["10.10.10.10:80/tcp/10.0.0.21:80", false]]), false);
+ * eff.advertisedVips; // VIPs that still have a healthy real server
+ * ```
+ */
+export function effectiveConfig(
+  desired: DataPlaneConfig,
+  isUp: ReadonlyMap<string, boolean>,
+  drained: boolean,
+): Effective {
+  const services = desired.services.map((s) => ({
+    ...s,
+    reals: s.reals.map((r) => (isUp.get(realKey(s, r)) === false ? { ...r, weight: 0 } : { ...r })),
+  }));
+  // A VIP may carry several services (ports/protocols): it stays announced while any of them
+  // can take a new session, since withdrawing the /32 would take all of them away.
+  const usable = new Map<string, boolean>();
+  for (const s of services) {
+    const ok = s.reals.some((r) => r.weight > 0);
+    usable.set(s.vip, (usable.get(s.vip) ?? false) || ok);
+  }
+  const advertisedVips: string[] = [];
+  const withdrawnVips: Effective["withdrawnVips"] = [];
+  for (const [vip, ok] of [...usable].sort(([a], [b]) => a.localeCompare(b))) {
+    if (drained) withdrawnVips.push({ vip, reason: "drained" });
+    else if (!ok) withdrawnVips.push({ vip, reason: "no healthy real server" });
+    else advertisedVips.push(vip);
+  }
+  return {
+    dataplane: { ...desired, services },
+    advertisedVips,
+    withdrawnVips,
+    advertisedLips: [...desired.localAddresses],
+  };
+}
