@@ -1,0 +1,60 @@
+/**
+ * The agent's persistent state: the last configuration it applied (with its version and
+ * content hash) and whether the node is drained, so a restarted agent comes back exactly as it
+ * was. Writes are atomic (temporary file, fsync, rename): a crash leaves the old state or the
+ * new one, never half of either.
+ *
+ * @module
+ */
+
+/** The persisted state. `config` is opaque here: the agent validates it when it loads it. */
+export interface AgentState<C> {
+  version: string;
+  hash: string;
+  config: C;
+  drained: boolean;
+  appliedAt: string;
+}
+
+/** Reads and writes one state file. */
+export class StateStore<C> {
+  constructor(readonly path: string) {}
+
+  /** The saved state, or undefined when none was ever saved. Throws SyntaxError if corrupt. */
+  async load(): Promise<AgentState<C> | undefined> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw e;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new SyntaxError(`Agent state ${this.path} is not valid JSON`, { cause: e });
+    }
+    const s = parsed as Partial<AgentState<C>>;
+    if (
+      typeof s !== "object" || s === null || typeof s.version !== "string" ||
+      typeof s.hash !== "string" || typeof s.drained !== "boolean" || !("config" in s)
+    ) {
+      throw new SyntaxError(`Agent state ${this.path} lacks version, hash, drained or config`);
+    }
+    return s as AgentState<C>;
+  }
+
+  /** Saves atomically; the directory must exist. */
+  async save(state: AgentState<C>): Promise<void> {
+    const tmp = `${this.path}.tmp-${Deno.pid}`;
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+    try {
+      await file.write(new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, this.path);
+  }
+}
