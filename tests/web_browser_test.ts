@@ -1,0 +1,242 @@
+/**
+ * The dashboard in a real browser: Debian's Chromium driven by `playwright-core`, against the
+ * dashboard served on 127.0.0.1 by `serveDashboard`.
+ *
+ * The scenario is written against a {@link FleetHarness}, so the fleet behind the dashboard can be
+ * swapped: `memory` (a scripted in-memory fleet whose counters move on their own) runs everywhere;
+ * the lab harness (real nodes, the upstream router's next hops, a client sending requests) plugs in
+ * as another entry of {@link HARNESSES}. `LVS_DASHBOARD_FLEETS=memory,lab` picks which run
+ * (default: every registered harness).
+ *
+ * Artifact: `tests/artifacts/dashboard-overview.png`.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { MemoryAuditLog } from "../web/audit.ts";
+import type { ActionPort, AuditLog, FleetReader } from "../web/fleet.ts";
+import { MemoryFleet } from "../web/memory_fleet.ts";
+import { type DashboardServer, serveDashboard } from "../web/server.ts";
+
+/** The fleet the scenario runs against. */
+export interface FleetHarness {
+  reader: FleetReader;
+  actions: ActionPort;
+  audit: AuditLog;
+  /** Names of the nodes, all expected active with identical config hashes at the start. */
+  nodes: string[];
+  /** Nodes the upstream router currently uses as next hops for the VIPs. */
+  nextHops(): Promise<string[]>;
+  /** Starts traffic that makes the counters move (the lab: a client sending requests). */
+  startLoad(): Promise<void>;
+  stopLoad(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The in-memory fleet: counters follow the clock, a drain withdraws the node's next hop. */
+function memoryHarness(): Promise<FleetHarness> {
+  const fleet = new MemoryFleet({ nodes: 3, drainMs: 1500 });
+  return Promise.resolve({
+    reader: fleet,
+    actions: fleet,
+    audit: new MemoryAuditLog(),
+    nodes: ["node1", "node2", "node3"],
+    nextHops: () => Promise.resolve(fleet.nextHops()),
+    startLoad: () => Promise.resolve(),
+    stopLoad: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  });
+}
+
+/** Registered fleet sources; the lab adds `lab`. */
+export const HARNESSES: Record<string, () => Promise<FleetHarness>> = { memory: memoryHarness };
+
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const TOKEN = "browser-test-token-0123456789abcdef";
+const ARTIFACT = new URL("./artifacts/dashboard-overview.png", import.meta.url).pathname;
+const WAIT = { timeout: 20_000 };
+
+async function nodeState(page: Page, node: string): Promise<string | null> {
+  return await page.locator(`tr[data-node="${node}"]`).getAttribute("data-state");
+}
+
+async function waitForState(page: Page, node: string, state: string): Promise<void> {
+  await page.locator(`tr[data-node="${node}"][data-state="${state}"]`).waitFor(WAIT);
+}
+
+async function confirmAction(page: Page, node: string, button: string): Promise<void> {
+  await page.locator(`tr[data-node="${node}"] button`, { hasText: button }).click();
+  const dialog = page.locator("dialog#confirm");
+  await dialog.waitFor({ state: "visible", ...WAIT });
+  assert.match(await dialog.innerText(), new RegExp(`${button} ${node}\\?`));
+  await page.locator("#confirm-ok").click();
+  await page.locator(".toast.ok").first().waitFor(WAIT);
+}
+
+async function scenario(
+  t: Deno.TestContext,
+  h: FleetHarness,
+  server: DashboardServer,
+  browser: Browser,
+) {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  const pageErrors: string[] = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  let navigations = 0;
+  page.on("framenavigated", (f) => {
+    if (f === page.mainFrame()) navigations++;
+  });
+
+  await t.step("login with the operator token opens the overview", async () => {
+    await page.goto(`${server.url}login`);
+    await page.fill('input[name="token"]', TOKEN);
+    await page.click('button[type="submit"]');
+    await page.waitForURL(server.url, WAIT);
+    await page.locator("#live.on").waitFor(WAIT);
+  });
+  const baseNavigations = navigations;
+  await page.evaluate(() => ((globalThis as unknown as { __noReload: number }).__noReload = 42));
+
+  await t.step("overview shows every node active with identical config hashes", async () => {
+    const rows = page.locator("tr[data-node]");
+    assert.equal(await rows.count(), h.nodes.length);
+    const hashes = new Set<string>();
+    for (const n of h.nodes) {
+      assert.equal(await nodeState(page, n), "active");
+      const hash = await page.locator(`tr[data-node="${n}"] [data-field="hash"] .mono`)
+        .getAttribute("title");
+      assert.ok(hash, `${n} shows a config hash`);
+      hashes.add(hash);
+    }
+    assert.equal(hashes.size, 1, `identical hashes, got ${[...hashes].join(", ")}`);
+    assert.equal(await page.locator(".mismatch, .flag").count(), 0);
+    assert.equal(
+      await page.locator('[data-field="active-count"]').innerText(),
+      `${h.nodes.length} / ${h.nodes.length}`,
+    );
+    assert.deepEqual((await h.nextHops()).sort(), [...h.nodes].sort());
+  });
+
+  await t.step("counters change on the page without a reload", async () => {
+    await h.startLoad();
+    const n = h.nodes[0]!;
+    const read = () =>
+      page.locator(`tr[data-node="${n}"]`).evaluate((row) =>
+        ["pps-in", "sessions", "cookies"].map((f) =>
+          row.querySelector(`[data-field="${f}"]`)?.textContent
+        ).join("|")
+      );
+    const before = await read();
+    const firstId = Number(await page.locator("#live").getAttribute("data-event-id"));
+    const deadline = Date.now() + WAIT.timeout;
+    while ((await read()) === before) {
+      assert.ok(Date.now() < deadline, `the counters of ${n} did not change: ${before}`);
+      await page.waitForTimeout(250);
+    }
+    const lastId = Number(await page.locator("#live").getAttribute("data-event-id"));
+    assert.ok(lastId > firstId, `event ids grow (${firstId} -> ${lastId})`);
+    await page.locator("figure.chart svg path.line").first().waitFor(WAIT);
+  });
+
+  await page.screenshot({ path: ARTIFACT, fullPage: true });
+
+  const target = h.nodes[1]!;
+  await t.step("cancelling the confirmation does nothing", async () => {
+    await page.locator(`tr[data-node="${target}"] button`, { hasText: "Drain" }).click();
+    await page.locator("dialog#confirm").waitFor({ state: "visible", ...WAIT });
+    await page.locator('dialog#confirm button[value="cancel"]').click();
+    await page.locator("dialog#confirm").waitFor({ state: "hidden", ...WAIT });
+    assert.equal(await nodeState(page, target), "active");
+  });
+
+  await t.step(
+    "drain, confirmed, turns the node drained live and removes its next hop",
+    async () => {
+      await confirmAction(page, target, "Drain");
+      await waitForState(page, target, "drained");
+      assert.ok(!(await h.nextHops()).includes(target), `${target} is no longer a next hop`);
+      assert.match(
+        await page.locator(`tr[data-node="${target}"] [data-field="ospf"]`).innerText(),
+        /VIPs withdrawn/,
+      );
+    },
+  );
+
+  await t.step("undrain brings it back", async () => {
+    await confirmAction(page, target, "Undrain");
+    await waitForState(page, target, "active");
+    assert.ok((await h.nextHops()).includes(target), `${target} is a next hop again`);
+  });
+
+  await t.step("the audit log on the page lists both actions", async () => {
+    // login, drain and undrain: three successful entries.
+    await page.locator('[data-region="audit"] .res-ok').nth(2).waitFor(WAIT);
+    const audit = await page.locator('[data-region="audit"]').innerText();
+    assert.match(audit, new RegExp(`drain\\s+${target}`));
+    assert.match(audit, new RegExp(`undrain\\s+${target}`));
+  });
+
+  await t.step("all of it happened without a page reload", async () => {
+    assert.equal(navigations, baseNavigations);
+    assert.equal(
+      await page.evaluate(() => (globalThis as unknown as { __noReload?: number }).__noReload),
+      42,
+    );
+    assert.deepEqual(pageErrors, []);
+  });
+  await h.stopLoad();
+  await page.close();
+}
+
+const selected = (Deno.env.get("LVS_DASHBOARD_FLEETS") ?? Object.keys(HARNESSES).join(","))
+  .split(",").map((s) => s.trim()).filter((s) => s !== "");
+
+for (const name of selected) {
+  Deno.test({
+    name: `dashboard in Chromium (${name} fleet): drain and undrain live, counters move, no reload`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn(t) {
+      const make = HARNESSES[name];
+      assert.ok(
+        make,
+        `unknown fleet harness ${name} (known: ${Object.keys(HARNESSES).join(", ")})`,
+      );
+      await Deno.mkdir(new URL("./artifacts/", import.meta.url), { recursive: true });
+      const h = await make();
+      let server: DashboardServer | undefined;
+      let browser: Browser | undefined;
+      try {
+        server = serveDashboard({
+          port: 0,
+          hostname: "127.0.0.1",
+          deps: {
+            reader: h.reader,
+            actions: h.actions,
+            audit: h.audit,
+            operators: [{ name: "browser-test", token: TOKEN }],
+          },
+        });
+        browser = await chromium.launch({
+          executablePath: "/usr/bin/chromium",
+          headless: true,
+          args: CHROMIUM_ARGS,
+        });
+        await scenario(t, h, server, browser);
+      } finally {
+        await browser?.close();
+        await server?.shutdown();
+        await h.close();
+      }
+    },
+  });
+}

@@ -1,0 +1,35 @@
+/**
+ * The web dashboard: a Hono app built from a fleet reader, an action port and an audit log, its
+ * server shell, and the pieces it is made of.
+ *
+ * @module
+ */
+export { createApp, type DashboardDeps } from "./app.ts";
+export { type DashboardServer, serveDashboard, type ServeOptions } from "./server.ts";
+export {
+  ActionError,
+  type ActionPort,
+  type AuditEntry,
+  type AuditLog,
+  type FleetReader,
+  type FleetSnapshot,
+  hashVerdict,
+  type NodeState,
+  type NodeStats,
+  type NodeView,
+  type OspfView,
+  type RealHealthOnNode,
+  type RealView,
+  type RolloutNodeProgress,
+  type RolloutRequest,
+  type RolloutState,
+  type RolloutStep,
+  type RolloutView,
+  type SynCookieCounters,
+  type VipView,
+} from "./fleet.ts";
+export { AuditLogError, FileAuditLog, MemoryAuditLog } from "./audit.ts";
+export { FleetHistory, type Sample } from "./history.ts";
+export { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+export { type OperatorToken } from "./auth.ts";
+export { MemoryFleet, type MemoryFleetOptions } from "./memory_fleet.ts";

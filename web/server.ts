@@ -1,0 +1,102 @@
+/**
+ * The dashboard's I/O shell: serves {@link createApp} with `Deno.serve` and samples the fleet into
+ * the history on a timer, so the charts fill even while nobody watches.
+ *
+ * @example
+ * ```ts
+ * const server = serveDashboard({
+ *   port: 8080,
+ *   deps: { reader, actions, audit: new FileAuditLog("audit.jsonl"), operators },
+ * });
+ * console.log(server.url); // http://127.0.0.1:8080/
+ * await server.shutdown();
+ * ```
+ *
+ * @module
+ */
+import { createApp, type DashboardDeps } from "./app.ts";
+import { FleetHistory } from "./history.ts";
+
+/** Options of {@link serveDashboard}. */
+export interface ServeOptions {
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** Address to listen on (default `127.0.0.1`: the dashboard is for localhost or a tunnel). */
+  hostname?: string;
+  deps: DashboardDeps;
+  /** How often the fleet is sampled into the history (default: the history's interval). */
+  sampleIntervalMs?: number;
+  /** Called once the socket listens. */
+  onListen?: (url: string) => void;
+}
+
+/** A running dashboard. */
+export interface DashboardServer {
+  /** `http://host:port/`. */
+  url: string;
+  port: number;
+  history: FleetHistory;
+  /** Stops sampling, closes live streams and the socket. */
+  shutdown(): Promise<void>;
+}
+
+/** Serves the dashboard on `hostname:port`. */
+export function serveDashboard(options: ServeOptions): DashboardServer {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const clock = options.deps.clock ?? (() => Date.now());
+  const history = options.deps.history ?? new FleetHistory({ clock });
+  const stop = new AbortController();
+  let port = options.port;
+  const hosts = () => {
+    const names = hostname === "127.0.0.1" || hostname === "localhost"
+      ? ["127.0.0.1", "localhost"]
+      : hostname === "::1"
+      ? ["[::1]", "localhost"]
+      : [hostname];
+    return names.map((n) => `${n}:${port}`);
+  };
+  // Assigned right after Deno.serve returns, before any request can be handled.
+  const ref: { app?: ReturnType<typeof createApp> } = {};
+  const server = Deno.serve({
+    port: options.port,
+    hostname,
+    signal: stop.signal,
+    onListen: (addr) => {
+      options.onListen?.(
+        `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${addr.port}/`,
+      );
+    },
+  }, (req, info) => {
+    const a = info.remoteAddr as Deno.NetAddr;
+    return ref.app!.fetch(req, { remote: `${a.hostname}:${a.port}` });
+  });
+  port = server.addr.port;
+  ref.app = createApp({
+    ...options.deps,
+    history,
+    shutdownSignal: stop.signal,
+    // Refuse other Host names (DNS rebinding) unless the caller chose its own list.
+    allowedHosts: options.deps.allowedHosts ?? hosts(),
+  });
+
+  // The sampler: one read per interval keeps the ten-minute history complete.
+  const every = options.sampleIntervalMs ?? history.intervalMs;
+  const timer = setInterval(() => {
+    options.deps.reader.read().then((s) => history.record(s), (err) => {
+      console.error(
+        `dashboard: sampling the fleet failed: ${err instanceof Error ? err.message : err}`,
+      );
+    });
+  }, every);
+
+  return {
+    url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`,
+    port,
+    history,
+    async shutdown() {
+      clearInterval(timer);
+      stop.abort();
+      await server.finished;
+    },
+  };
+}
