@@ -15,7 +15,8 @@
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { MemoryAuditLog } from "../web/audit.ts";
-import type { ActionPort, AuditLog, FleetReader } from "../web/fleet.ts";
+import { ActionError, type ActionPort, type AuditLog, type FleetReader } from "../web/fleet.ts";
+import { FleetHistory } from "../web/history.ts";
 import { MemoryFleet } from "../web/memory_fleet.ts";
 import { type DashboardServer, serveDashboard } from "../web/server.ts";
 
@@ -28,25 +29,42 @@ export interface FleetHarness {
   nodes: string[];
   /** Nodes the upstream router currently uses as next hops for the VIPs. */
   nextHops(): Promise<string[]>;
+  /** Clock and history for the dashboard, when the harness provides them (e.g. pre-filled). */
+  clock?: () => number;
+  history?: FleetHistory;
+  /** Makes the next drain fail with this reason, when the harness can (the in-memory fleet). */
+  failNextDrain?(reason: string): void;
   /** Starts traffic that makes the counters move (the lab: a client sending requests). */
   startLoad(): Promise<void>;
   stopLoad(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The in-memory fleet: counters follow the clock, a drain withdraws the node's next hop. */
-function memoryHarness(): Promise<FleetHarness> {
-  const fleet = new MemoryFleet({ nodes: 3, drainMs: 1500 });
-  return Promise.resolve({
+/**
+ * The in-memory fleet: counters follow the clock, a drain withdraws the node's next hop. Its clock
+ * starts ten minutes in the past and the dashboard's history samples it up to now, so the charts
+ * are full from the first frame.
+ */
+async function memoryHarness(): Promise<FleetHarness> {
+  let offset = -600_000;
+  const clock = () => Date.now() + offset;
+  const fleet = new MemoryFleet({ nodes: 3, drainMs: 1500, clock });
+  const history = new FleetHistory({ clock });
+  for (; offset < 0; offset += history.intervalMs) history.record(await fleet.read());
+  offset = 0;
+  return {
     reader: fleet,
     actions: fleet,
+    clock,
+    history,
+    failNextDrain: (reason) => fleet.failNext("drain", new ActionError(reason, { status: 502 })),
     audit: new MemoryAuditLog(),
     nodes: ["node1", "node2", "node3"],
     nextHops: () => Promise.resolve(fleet.nextHops()),
     startLoad: () => Promise.resolve(),
     stopLoad: () => Promise.resolve(),
     close: () => Promise.resolve(),
-  });
+  };
 }
 
 /** Registered fleet sources; the lab adds `lab`. */
@@ -163,6 +181,7 @@ async function scenario(
     async () => {
       await confirmAction(page, target, "Drain");
       await waitForState(page, target, "drained");
+      await page.screenshot({ path: ARTIFACT.replace("overview", "drained"), fullPage: false });
       assert.ok(!(await h.nextHops()).includes(target), `${target} is no longer a next hop`);
       assert.match(
         await page.locator(`tr[data-node="${target}"] [data-field="ospf"]`).innerText(),
@@ -176,6 +195,22 @@ async function scenario(
     await waitForState(page, target, "active");
     assert.ok((await h.nextHops()).includes(target), `${target} is a next hop again`);
   });
+
+  if (h.failNextDrain) {
+    await t.step("a failing action shows its reason to the operator", async () => {
+      h.failNextDrain!("agent on node3 did not answer over SSH within 10 s");
+      await page.locator(`tr[data-node="node3"] button`, { hasText: "Drain" }).click();
+      await page.locator("#confirm-ok").click();
+      const toast = page.locator(".toast.error");
+      await toast.waitFor(WAIT);
+      assert.match(
+        await toast.innerText(),
+        /Drain of node3 failed: agent on node3 did not answer over SSH within 10 s/,
+      );
+      assert.equal(await nodeState(page, "node3"), "active");
+      await toast.locator("button").click();
+    });
+  }
 
   await t.step("the audit log on the page lists both actions", async () => {
     // login, drain and undrain: three successful entries.
@@ -224,6 +259,8 @@ for (const name of selected) {
             actions: h.actions,
             audit: h.audit,
             operators: [{ name: "browser-test", token: TOKEN }],
+            ...(h.clock ? { clock: h.clock } : {}),
+            ...(h.history ? { history: h.history } : {}),
           },
         });
         browser = await chromium.launch({

@@ -32,7 +32,8 @@ export class MemoryAuditLog implements AuditLog {
   }
 
   recent(limit: number): Promise<AuditEntry[]> {
-    return Promise.resolve(this.entries.slice(-Math.max(0, limit)).reverse());
+    if (limit <= 0) return Promise.resolve([]);
+    return Promise.resolve(this.entries.slice(-limit).reverse());
   }
 }
 
@@ -61,10 +62,22 @@ export class FileAuditLog implements AuditLog {
   }
 
   async append(entry: AuditEntry): Promise<void> {
-    const line = JSON.stringify(entry) + "\n";
+    let line = JSON.stringify(entry) + "\n";
     try {
-      const file = await Deno.open(this.path, { append: true, create: true, mode: 0o600 });
+      const file = await Deno.open(this.path, {
+        read: true,
+        append: true,
+        create: true,
+        mode: 0o600,
+      });
       try {
+        // A torn last line (a crash mid-write) must not swallow this entry: start a new line.
+        const size = (await file.stat()).size;
+        if (size > 0) {
+          const last = new Uint8Array(1);
+          await file.seek(size - 1, Deno.SeekMode.Start);
+          if ((await file.read(last)) === 1 && last[0] !== 0x0a) line = "\n" + line;
+        }
         const bytes = new TextEncoder().encode(line);
         let off = 0;
         while (off < bytes.length) off += await file.write(bytes.subarray(off));

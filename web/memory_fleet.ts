@@ -207,7 +207,9 @@ export class MemoryFleet implements FleetReader, ActionPort {
         n.ppsIn = n.ppsOut = 0;
         continue;
       }
-      const wave = 1 + 0.25 * Math.sin(now / 9000 + i * 1.7) + 0.1 * Math.sin(now / 2300 + i);
+      // Slow daily-like swell plus a little jitter: smooth enough to read on a 10-minute chart.
+      const wave = 1 + 0.2 * Math.sin(now / 95_000 + i * 1.7) + 0.06 * Math.sin(now / 17_000 + i) +
+        0.02 * Math.sin(now / 1_900 + i * 3);
       const carrying = n.advertised && n.state !== "upgrading";
       const base = carrying ? (1800 + 350 * i) * wave : n.sessions * 0.8;
       n.ppsIn = Math.max(0, base);

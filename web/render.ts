@@ -154,9 +154,9 @@ ${hashCard}
     compact(sessions)
   }</span><span class="sub">across the fleet</span></div>
 <div class="card"><span class="label">Packets/s</span><span class="value" data-field="total-pps">${
-    fmtRate(ppsIn)
+    short(ppsIn)
   } <small>in</small> · ${
-    fmtRate(ppsOut)
+    short(ppsOut)
   } <small>out</small></span><span class="sub">data planes, last second</span></div>
 <div class="card${
     realsUp < reals ? " warnc" : ""

@@ -1,0 +1,468 @@
+import assert from "node:assert/strict";
+import { ActionError, type AuditEntry, type AuditLog } from "./fleet.ts";
+import { bearer, login, ORIGIN, setup, TOKEN, TOKEN_BOB } from "./_testing.ts";
+
+const form = (fields: Record<string, string>) => new URLSearchParams(fields);
+const FORM = "application/x-www-form-urlencoded";
+
+Deno.test("API answers 401 with a Bearer challenge without a token or with a wrong one", async () => {
+  const { app } = setup();
+  for (
+    const headers of [{}, { authorization: "Bearer not-the-token-at-all-xx" }, {
+      authorization: "Basic abc",
+    }]
+  ) {
+    const res = await app.request("/api/fleet", { headers });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer /);
+    assert.match((await res.json()).error, /Authentication required/);
+  }
+  for (const path of ["/api/history", "/api/audit", "/api/rollouts/r1", "/events"]) {
+    assert.equal((await app.request(path)).status, 401, path);
+  }
+});
+
+Deno.test("API serves the fleet to a bearer token and to a logged-in session", async () => {
+  const { app } = setup();
+  const res = await app.request("/api/fleet", { headers: bearer() });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.deepEqual(body.nodes.map((n: { name: string }) => n.name), ["node1", "node2", "node3"]);
+  const { cookie } = await login(app);
+  assert.equal((await app.request("/api/fleet", { headers: { cookie } })).status, 200);
+});
+
+Deno.test("actions without authentication answer 401, change nothing and are audited as denied", async () => {
+  const { app, fleet, audit } = setup();
+  for (
+    const path of [
+      "/api/nodes/node1/drain",
+      "/api/nodes/node1/undrain",
+      "/api/rollouts",
+      "/api/rollouts/r1/resume",
+    ]
+  ) {
+    const res = await app.request(path, { method: "POST", headers: { origin: ORIGIN } });
+    assert.equal(res.status, 401, path);
+  }
+  assert.equal(fleet.calls.filter((c) => c.method !== "read").length, 0);
+  assert.ok(audit.entries.length >= 4);
+  assert.ok(audit.entries.every((e) => e.result === "denied" && e.who === "anonymous"));
+});
+
+Deno.test("drain with a bearer token reaches the action port and is audited with who, what and when", async () => {
+  const { app, fleet, audit, clock } = setup();
+  const res = await app.request("/api/nodes/node2/drain", {
+    method: "POST",
+    headers: bearer(TOKEN_BOB),
+  });
+  assert.equal(res.status, 200);
+  assert.match((await res.json()).message, /node2 is draining/);
+  assert.deepEqual(fleet.calls.find((c) => c.method === "drain")?.args, ["node2", "bob"]);
+  assert.deepEqual(
+    audit.entries.map((e) => [e.who, e.action, e.target, e.result, e.via, e.time]),
+    [
+      ["bob", "drain", "node2", "requested", "api", new Date(clock.now).toISOString()],
+      ["bob", "drain", "node2", "ok", "api", new Date(clock.now).toISOString()],
+    ],
+  );
+  assert.deepEqual(fleet.nextHops(), ["node1", "node3"]);
+  const undrain = await app.request("/api/nodes/node2/undrain", {
+    method: "POST",
+    headers: bearer(),
+  });
+  assert.equal(undrain.status, 200);
+  assert.deepEqual(fleet.nextHops(), ["node1", "node2", "node3"]);
+});
+
+Deno.test("login sets an HttpOnly SameSite=Strict session cookie; a wrong token is refused", async () => {
+  const { app, audit } = setup();
+  const ok = await app.request("/login", {
+    method: "POST",
+    headers: { origin: ORIGIN, "content-type": FORM },
+    body: form({ token: TOKEN }),
+  });
+  assert.equal(ok.status, 303);
+  const cookie = ok.headers.get("set-cookie") ?? "";
+  assert.match(cookie, /^lvs_session=[^;]+;/);
+  assert.match(cookie, /HttpOnly/);
+  assert.match(cookie, /SameSite=Strict/);
+  assert.match(cookie, /Path=\//);
+  const bad = await app.request("/login", {
+    method: "POST",
+    headers: { origin: ORIGIN, "content-type": FORM },
+    body: form({ token: "wrong-token-wrong-token" }),
+  });
+  assert.equal(bad.status, 401);
+  assert.equal(bad.headers.get("set-cookie"), null);
+  assert.match(await bad.text(), /That operator token is not valid/);
+  assert.deepEqual(audit.entries.map((e) => [e.action, e.result]), [["login", "ok"], [
+    "login",
+    "denied",
+  ]]);
+});
+
+Deno.test("a cross-site login form is refused (login CSRF)", async () => {
+  const { app } = setup();
+  const res = await app.request("/login", {
+    method: "POST",
+    headers: { origin: "https://evil.example", "content-type": FORM },
+    body: form({ token: TOKEN }),
+  });
+  assert.equal(res.status, 403);
+  assert.equal(res.headers.get("set-cookie"), null);
+});
+
+Deno.test("the page redirects to the login form without a session and logout ends it", async () => {
+  const { app } = setup();
+  const res = await app.request("/");
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get("location"), "/login");
+  const { cookie, csrf } = await login(app);
+  const out = await app.request("/logout", {
+    method: "POST",
+    headers: { cookie, origin: ORIGIN, "content-type": FORM },
+    body: form({ _csrf: csrf }),
+  });
+  assert.equal(out.status, 303);
+  assert.match(out.headers.get("set-cookie") ?? "", /lvs_session=;/);
+});
+
+Deno.test("cookie-authenticated actions need the CSRF token and a same-origin Origin", async (t) => {
+  const { app, fleet } = setup();
+  const { cookie, csrf } = await login(app);
+  const drain = (headers: Record<string, string>, body?: URLSearchParams) =>
+    app.request("/api/nodes/node1/drain", {
+      method: "POST",
+      headers: {
+        cookie,
+        accept: "application/json",
+        ...(body ? { "content-type": FORM } : {}),
+        ...headers,
+      },
+      ...(body ? { body } : {}),
+    });
+  const cases: [string, Record<string, string>, URLSearchParams | undefined, RegExp][] = [
+    ["no CSRF token", { origin: ORIGIN }, undefined, /CSRF token is missing or wrong/],
+    ["wrong CSRF token", { origin: ORIGIN, "x-csrf-token": "forged" }, undefined, /CSRF token/],
+    [
+      "another session's token",
+      { origin: ORIGIN },
+      form({ _csrf: "AAAA" + csrf.slice(4) }),
+      /CSRF token/,
+    ],
+    [
+      "foreign Origin",
+      { origin: "https://evil.example", "x-csrf-token": csrf },
+      undefined,
+      /cross-site request \(Origin/,
+    ],
+    ["no Origin nor Referer", { "x-csrf-token": csrf }, undefined, /neither Origin nor Referer/],
+    [
+      "foreign Referer",
+      { referer: "https://evil.example/x", "x-csrf-token": csrf },
+      undefined,
+      /Referer origin/,
+    ],
+    [
+      "Sec-Fetch-Site cross-site",
+      { origin: ORIGIN, "sec-fetch-site": "cross-site", "x-csrf-token": csrf },
+      undefined,
+      /Sec-Fetch-Site/,
+    ],
+  ];
+  for (const [name, headers, body, why] of cases) {
+    await t.step(`refused: ${name}`, async () => {
+      const res = await drain(headers, body);
+      assert.equal(res.status, 403);
+      assert.match((await res.json()).error, why);
+    });
+  }
+  assert.equal(fleet.calls.filter((c) => c.method === "drain").length, 0);
+  await t.step("accepted: header token, same origin", async () => {
+    const res = await drain({ origin: ORIGIN, "x-csrf-token": csrf });
+    assert.equal(res.status, 200);
+  });
+  await t.step("accepted: form token, same-origin Referer", async () => {
+    const res = await app.request("/api/nodes/node1/undrain", {
+      method: "POST",
+      headers: { cookie, accept: "application/json", referer: `${ORIGIN}/`, "content-type": FORM },
+      body: form({ _csrf: csrf }),
+    });
+    assert.equal(res.status, 200);
+  });
+  assert.deepEqual(fleet.calls.filter((c) => c.method !== "read").map((c) => c.args), [[
+    "node1",
+    "alice",
+  ], ["node1", "alice"]]);
+});
+
+Deno.test("a session ends when it expires or when the operator's token is rotated", async () => {
+  const secret = new Uint8Array(32).fill(7);
+  const { app, clock } = setup({ sessionSecret: secret });
+  const { cookie } = await login(app);
+  clock.now += 13 * 3600_000;
+  assert.equal((await app.request("/api/fleet", { headers: { cookie } })).status, 401);
+  const first = setup({ sessionSecret: secret });
+  const s = await login(first.app);
+  const rotated = setup({
+    sessionSecret: secret,
+    operators: [{ name: "alice", token: "rotated-token-0123456789" }],
+  });
+  assert.equal(
+    (await first.app.request("/api/fleet", { headers: { cookie: s.cookie } })).status,
+    200,
+  );
+  assert.equal(
+    (await rotated.app.request("/api/fleet", { headers: { cookie: s.cookie } })).status,
+    401,
+  );
+});
+
+Deno.test("the overview flags a config hash that differs from the fleet's", async () => {
+  const { app, fleet, clock } = setup();
+  const { cookie } = await login(app);
+  fleet.setConfigHash("node3", "0badc0ffee0badc0ffee");
+  clock.now += 1000;
+  const page = await (await app.request("/", { headers: { cookie } })).text();
+  const row3 = /<tr data-node="node3"[\s\S]*?<\/tr>/.exec(page)![0];
+  const row1 = /<tr data-node="node1"[\s\S]*?<\/tr>/.exec(page)![0];
+  assert.match(row3, /class="mono mismatch"[^>]*>0badc0ffee0b</);
+  assert.match(row3, /<span class="flag">differs<\/span>/);
+  assert.doesNotMatch(row1, /mismatch|differs/);
+  assert.match(
+    page,
+    /Config hash mismatch:<\/strong> node3 runs a configuration other than 9f2c4e71a0b3/,
+  );
+  assert.match(page, /2 different/);
+});
+
+Deno.test("the overview shows an unreachable node as such, with the reason", async () => {
+  const { app, fleet, clock } = setup();
+  const { cookie } = await login(app);
+  fleet.setUnreachable("node2", "ssh 10.99.0.12:22: connect ECONNREFUSED");
+  clock.now += 1000;
+  const page = await (await app.request("/", { headers: { cookie } })).text();
+  const row = /<tr data-node="node2"[\s\S]*?<\/tr>/.exec(page)![0];
+  assert.match(row, /data-state="unreachable"/);
+  assert.match(row, /<span class="pill st-unreachable">unreachable<\/span>/);
+  assert.match(row, /ssh 10\.99\.0\.12:22: connect ECONNREFUSED/);
+  assert.doesNotMatch(row, /Drain|Undrain/);
+  assert.match(page, /Unreachable:<\/strong> node2 \(ssh 10\.99\.0\.12:22: connect ECONNREFUSED\)/);
+  assert.match(page, /1 unreachable/);
+});
+
+Deno.test("the overview says so when the fleet cannot be read at all; the API answers 503", async () => {
+  const { app, fleet, clock } = setup();
+  const { cookie } = await login(app);
+  fleet.setUnreadable(new Error("cluster file /etc/lvs/cluster.yaml: permission denied"));
+  clock.now += 1000;
+  const page = await (await app.request("/", { headers: { cookie } })).text();
+  assert.match(
+    page,
+    /Fleet state unavailable.<\/strong> Cannot read the fleet state: cluster file \/etc\/lvs\/cluster.yaml: permission denied/,
+  );
+  const api = await app.request("/api/fleet", { headers: bearer() });
+  assert.equal(api.status, 503);
+  assert.match((await api.json()).error, /permission denied/);
+});
+
+Deno.test("a failing action answers its status and reason, and the failure is audited", async () => {
+  const { app, fleet, audit } = setup();
+  fleet.failNext(
+    "drain",
+    new ActionError("agent on node1 did not answer over SSH within 10 s", { status: 502 }),
+  );
+  const res = await app.request("/api/nodes/node1/drain", { method: "POST", headers: bearer() });
+  assert.equal(res.status, 502);
+  assert.equal(
+    (await res.json()).error,
+    "Drain of node1 failed: agent on node1 did not answer over SSH within 10 s",
+  );
+  const last = audit.entries.at(-1)!;
+  assert.equal(last.result, "error");
+  assert.match(last.message ?? "", /did not answer over SSH/);
+  fleet.failNext("undrain", new Error("socket hang up"));
+  const plain = await app.request("/api/nodes/node1/undrain", {
+    method: "POST",
+    headers: bearer(),
+  });
+  assert.equal(plain.status, 502);
+  assert.match((await plain.json()).error, /Undrain of node1 failed: socket hang up/);
+});
+
+Deno.test("a failing action posted as a plain form shows the reason on a result page", async () => {
+  const { app, fleet } = setup();
+  const { cookie, csrf } = await login(app);
+  fleet.failNext("drain", new ActionError("node1 is upgrading", { status: 409 }));
+  const res = await app.request("/api/nodes/node1/drain", {
+    method: "POST",
+    headers: { cookie, origin: ORIGIN, accept: "text/html", "content-type": FORM },
+    body: form({ _csrf: csrf }),
+  });
+  assert.equal(res.status, 409);
+  assert.match(res.headers.get("content-type") ?? "", /text\/html/);
+  assert.match(await res.text(), /role="alert">Drain of node1 failed: node1 is upgrading</);
+});
+
+Deno.test("the failure of a refused drain shows on the dashboard's audit region", async () => {
+  const { app, clock } = setup();
+  const { cookie } = await login(app);
+  await app.request("/api/nodes/node3/undrain", { method: "POST", headers: bearer() });
+  clock.now += 1000;
+  const page = await (await app.request("/", { headers: { cookie } })).text();
+  assert.match(
+    page,
+    /res-error">error<\/span><\/td><td>Undrain of node3 failed: node3 is active, not drained/,
+  );
+});
+
+Deno.test("actions on unknown or malformed node names answer 404 and 400", async () => {
+  const { app, fleet } = setup();
+  const unknown = await app.request("/api/nodes/node9/drain", {
+    method: "POST",
+    headers: bearer(),
+  });
+  assert.equal(unknown.status, 404);
+  assert.equal(
+    (await unknown.json()).error,
+    "Drain of node9 failed: no node node9 in the fleet (nodes: node1, node2, node3)",
+  );
+  const bad = await app.request("/api/nodes/-x/drain", { method: "POST", headers: bearer() });
+  assert.equal(bad.status, 400);
+  assert.equal(fleet.calls.filter((c) => c.method === "drain").length, 0);
+});
+
+Deno.test("an action is refused when the audit log cannot record it", async () => {
+  const broken: AuditLog = {
+    append: () => Promise.reject(new Error("disk full")),
+    recent: () => Promise.resolve([] as AuditEntry[]),
+  };
+  const { app, fleet } = setup({ audit: broken });
+  const res = await app.request("/api/nodes/node1/drain", { method: "POST", headers: bearer() });
+  assert.equal(res.status, 503);
+  assert.match(
+    (await res.json()).error,
+    /Drain of node1 was not started: the audit log cannot be written \(disk full\)/,
+  );
+  assert.equal(fleet.calls.filter((c) => c.method === "drain").length, 0);
+});
+
+Deno.test("rollouts: start, follow, lease conflict, halt and resume through the API", async () => {
+  const { app, fleet, clock } = setup();
+  fleet.failUpgradeOn.add("node2");
+  const start = await app.request("/api/rollouts", {
+    method: "POST",
+    headers: { ...bearer(), "content-type": "application/json" },
+    body: JSON.stringify({ release: "/srv/releases/lvs-1.1.0.tar.gz", batchSize: 1 }),
+  });
+  assert.equal(start.status, 201);
+  const { rollout } = await start.json();
+  assert.equal(rollout.state, "running");
+  assert.equal(rollout.startedBy, "alice");
+  const again = await app.request("/api/rollouts", {
+    method: "POST",
+    headers: { ...bearer(), "content-type": "application/json" },
+    body: JSON.stringify({ release: "/srv/releases/lvs-1.2.0.tar.gz" }),
+  });
+  assert.equal(again.status, 409);
+  assert.match((await again.json()).error, /rollout r1 is running/);
+  clock.now += 20_000;
+  const halted = await (await app.request(`/api/rollouts/${rollout.id}`, { headers: bearer() }))
+    .json();
+  assert.equal(halted.rollout.state, "halted");
+  assert.deepEqual(halted.rollout.nodes.map((n: { step: string }) => n.step), [
+    "done",
+    "failed",
+    "pending",
+  ]);
+  assert.match(halted.rollout.error, /node2 failed its health gate/);
+  fleet.failUpgradeOn.clear();
+  const resumed = await app.request(`/api/rollouts/${rollout.id}/resume`, {
+    method: "POST",
+    headers: bearer(),
+  });
+  assert.equal(resumed.status, 200);
+  clock.now += 30_000;
+  const done = await (await app.request(`/api/rollouts/${rollout.id}`, { headers: bearer() }))
+    .json();
+  assert.equal(done.rollout.state, "completed");
+  const fleetNow = await (await app.request("/api/fleet", { headers: bearer() })).json();
+  assert.deepEqual(fleetNow.nodes.map((n: { version: string }) => n.version), [
+    "1.1.0",
+    "1.1.0",
+    "1.1.0",
+  ]);
+  assert.equal((await app.request("/api/rollouts/r404", { headers: bearer() })).status, 404);
+});
+
+Deno.test("rollout requests are validated before reaching the action port", async () => {
+  const { app, fleet } = setup();
+  for (
+    const [body, why] of [
+      [{}, /release must be/],
+      [{ release: "a\nb" }, /release must be/],
+      [
+        { release: "/r.tgz", batchSize: 0 },
+        /batch size must be a whole number from 1 to 64 \(got 0\)/,
+      ],
+      [{ release: "/r.tgz", batchSize: "two" }, /got two/],
+    ] as const
+  ) {
+    const res = await app.request("/api/rollouts", {
+      method: "POST",
+      headers: { ...bearer(), "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 400);
+    assert.match((await res.json()).error, why);
+  }
+  assert.equal(fleet.calls.filter((c) => c.method === "startRollout").length, 0);
+});
+
+Deno.test("the page shows a halted rollout with per-node progress and a resume action", async () => {
+  const { app, fleet, clock } = setup();
+  const { cookie } = await login(app);
+  fleet.failUpgradeOn.add("node1");
+  await fleet.startRollout({ release: "/srv/lvs-2.0.0.tgz" }, "alice");
+  clock.now += 10_000;
+  const page = await (await app.request("/", { headers: { cookie } })).text();
+  assert.match(page, /<div class="rollout" data-rollout="r1" data-state="halted">/);
+  assert.match(page, /<li data-node="node1" data-step="failed">/);
+  assert.match(page, /<li data-node="node2" data-step="pending">/);
+  assert.match(page, /action="\/api\/rollouts\/r1\/resume"/);
+  assert.match(page, /Halted:<\/strong> node1 failed its health gate/);
+});
+
+Deno.test("responses carry a strict CSP and other Host names are refused", async () => {
+  const { app } = setup({ allowedHosts: ["127.0.0.1:8080"] });
+  const ok = await app.request("http://127.0.0.1:8080/login");
+  assert.equal(ok.status, 200);
+  assert.match(ok.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+  assert.equal(ok.headers.get("x-frame-options"), "DENY");
+  const page = await ok.text();
+  assert.doesNotMatch(page, /https?:\/\//, "no asset from the internet");
+  assert.equal((await app.request("http://evil.example:8080/login")).status, 421);
+});
+
+Deno.test("the dashboard page is self-contained: stylesheet and script come from the app", async () => {
+  const { app } = setup();
+  const { cookie } = await login(app);
+  const page = await (await app.request("/", { headers: { cookie } })).text();
+  assert.doesNotMatch(page, /(src|href)="https?:/);
+  assert.match(page, /<script src="\/assets\/app.js" defer><\/script>/);
+  for (
+    const [path, type] of [["/assets/app.js", /javascript/], [
+      "/assets/app.css",
+      /text\/css/,
+    ]] as const
+  ) {
+    const res = await app.request(path);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", type);
+    assert.doesNotMatch(await res.text(), /https?:\/\//);
+  }
+  for (const region of ["banner", "summary", "nodes", "charts", "vips", "rollouts", "audit"]) {
+    assert.match(page, new RegExp(`data-region="${region}"`));
+  }
+});

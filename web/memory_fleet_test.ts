@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { ActionError } from "./fleet.ts";
+import { MemoryFleet, releaseVersion } from "./memory_fleet.ts";
+
+function sim() {
+  const c = { now: 1_790_000_000_000 };
+  return { c, fleet: new MemoryFleet({ clock: () => c.now, drainMs: 2000, stepMs: 1000 }) };
+}
+
+Deno.test("MemoryFleet counters move with the clock", async () => {
+  const { c, fleet } = sim();
+  const a = (await fleet.read()).nodes[0]!.stats!;
+  c.now += 5000;
+  const b = (await fleet.read()).nodes[0]!.stats!;
+  assert.ok(b.packetsIn > a.packetsIn);
+  assert.ok(b.synCookies.sent > a.synCookies.sent);
+});
+
+Deno.test("MemoryFleet drain withdraws the next hop, drains sessions, and undrain restores it", async () => {
+  const { c, fleet } = sim();
+  await fleet.drain("node2", "alice");
+  assert.deepEqual(fleet.nextHops(), ["node1", "node3"]);
+  assert.equal((await fleet.read()).nodes[1]!.state, "draining");
+  c.now += 2500;
+  const n2 = (await fleet.read()).nodes[1]!;
+  assert.equal(n2.state, "drained");
+  assert.equal(n2.stats!.sessions, 0);
+  assert.equal(n2.ospf!.vipsAdvertised, false);
+  await assert.rejects(
+    () => fleet.drain("node2", "alice"),
+    (e) => e instanceof ActionError && e.status === 409,
+  );
+  await fleet.undrain("node2", "alice");
+  assert.deepEqual(fleet.nextHops(), ["node1", "node2", "node3"]);
+  assert.deepEqual(
+    fleet.calls.filter((x) => x.method !== "read").map((x) => [x.method, ...x.args]),
+    [
+      ["drain", "node2", "alice"],
+      ["drain", "node2", "alice"],
+      ["undrain", "node2", "alice"],
+    ],
+  );
+});
+
+Deno.test("MemoryFleet rollout upgrades node by node, halts on a failed health gate and resumes", async () => {
+  const { c, fleet } = sim();
+  fleet.failUpgradeOn.add("node3");
+  const r = await fleet.startRollout({ release: "/srv/lvs-1.2.0.tar.gz", batchSize: 2 }, "alice");
+  assert.equal(r.batchSize, 2);
+  c.now += 1000;
+  const mid = (await fleet.read()).nodes;
+  assert.deepEqual(mid.map((n) => n.state), ["draining", "draining", "active"]);
+  c.now += 20_000;
+  const halted = (await fleet.getRollout(r.id))!;
+  assert.equal(halted.state, "halted");
+  assert.deepEqual(halted.nodes.map((n) => n.step), ["done", "done", "failed"]);
+  assert.deepEqual((await fleet.read()).nodes.map((n) => [n.state, n.version]), [
+    ["active", "1.2.0"],
+    ["active", "1.2.0"],
+    ["drained", "1.2.0"], // restarted on the new release, then failed its gate
+  ]);
+  fleet.failUpgradeOn.clear();
+  await fleet.resumeRollout(r.id, "bob");
+  c.now += 20_000;
+  assert.equal((await fleet.getRollout(r.id))!.state, "completed");
+  assert.deepEqual((await fleet.read()).nodes.map((n) => n.version), ["1.2.0", "1.2.0", "1.2.0"]);
+});
+
+Deno.test("MemoryFleet failNext() makes one call fail", async () => {
+  const { fleet } = sim();
+  fleet.failNext("read", new Error("boom"));
+  await assert.rejects(() => fleet.read(), /boom/);
+  await fleet.read();
+});
+
+Deno.test("releaseVersion() reads the version from a release file name", () => {
+  assert.equal(releaseVersion("/srv/releases/lvs-1.4.2.tar.gz"), "1.4.2");
+  assert.equal(releaseVersion("lvs-2.0.tgz"), "2.0");
+  assert.equal(releaseVersion("1.3.0-rc1"), "1.3.0-rc1");
+  assert.equal(releaseVersion("nightly"), "nightly");
+});
