@@ -28,7 +28,7 @@ import { ActionError } from "./fleet.ts";
 import { FleetHistory } from "./history.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { renderDashboard, renderLogin, renderResult } from "./page.ts";
-import { clockTime, renderRegions } from "./render.ts";
+import { clockTime, type RegionName, REGIONS, renderRegions } from "./render.ts";
 import { type Sleep, sseStream, timerSleep } from "./sse.ts";
 
 /** Everything the dashboard is built from. */
@@ -381,6 +381,7 @@ export function createApp(deps: DashboardDeps): Hono {
     const p = await principal(c);
     if (p === null || p === "bad-bearer") return unauthorized(c, "log in to receive live updates");
     const csrf = p.session ? await auth.csrfToken(p.session) : "";
+    const sent: Partial<Record<RegionName, string>> = {};
     const stream = sseStream({
       intervalMs: interval,
       sleep,
@@ -389,7 +390,10 @@ export function createApp(deps: DashboardDeps): Hono {
       preamble: "retry: 3000\n\n",
       next: async () => {
         const state = await fleetState();
-        const regions = renderRegions({ ...state, history, now: clock(), csrf });
+        const all = renderRegions({ ...state, history, now: clock(), csrf });
+        // Only the regions that changed since this client's previous event (all of them first).
+        const regions: Partial<typeof all> = {};
+        for (const k of REGIONS) if (all[k] !== sent[k]) regions[k] = sent[k] = all[k];
         return {
           id: String(++eventSeq),
           event: "fleet",

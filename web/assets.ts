@@ -40,6 +40,7 @@ section.panel h2{font-size:13px;text-transform:uppercase;letter-spacing:.6px;col
 .card .sub{font-size:12px;color:var(--muted);white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .alert{border-radius:8px;padding:9px 12px;margin:0 0 10px;border:1px solid}
 .alert.error{background:var(--badbg);border-color:#f3b6b8;color:#7d1116}
+.alert.ok{background:var(--okbg);border-color:#b9e5cc;color:#0b5a32}
 .alert.warn{background:var(--warnbg);border-color:#f5cf9b;color:#6b3900}
 .grid-table{width:100%;border-collapse:collapse}
 .grid-table th{font-size:12px;color:var(--muted);text-align:left;font-weight:600;padding:6px 8px;border-bottom:1px solid var(--line);white-space:nowrap}
@@ -92,6 +93,7 @@ svg .line{fill:none;stroke-width:1.8;stroke-linejoin:round}
 progress{width:100%;height:8px;margin:10px 0 4px;accent-color:var(--ok)}
 ol.steps{list-style:none;padding:0;margin:10px 0 0;display:flex;flex-direction:column;gap:6px}
 ol.steps li{display:grid;grid-template-columns:110px 110px 1fr;align-items:center;gap:8px}
+ol.steps li .pill{justify-self:start}
 ul.older{list-style:none;padding:0;margin:12px 0 0;border-top:1px solid var(--line)}
 ul.older li{padding:6px 0}
 form.rollout-start{display:flex;gap:8px;align-items:end;flex-wrap:wrap;margin-bottom:12px;padding-bottom:12px;border-bottom:1px solid var(--line)}

@@ -215,3 +215,18 @@ export function crossSiteReason(req: Request): string | null {
   }
   return "neither Origin nor Referer was sent";
 }
+
+/**
+ * Operators from the environment: `LVS_DASHBOARD_TOKEN` (at least 16 characters), named by
+ * `LVS_DASHBOARD_OPERATOR` (default `operator`). Empty when the token is not set.
+ *
+ * @example
+ * ```ts
+ * operatorsFromEnv((k) => Deno.env.get(k)); // [{ name: "operator", token: "..." }]
+ * ```
+ */
+export function operatorsFromEnv(get: (name: string) => string | undefined): OperatorToken[] {
+  const token = get("LVS_DASHBOARD_TOKEN")?.trim();
+  if (!token) return [];
+  return [{ name: get("LVS_DASHBOARD_OPERATOR")?.trim() || "operator", token }];
+}

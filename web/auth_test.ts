@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Auth, crossSiteReason, timingSafeEqual } from "./auth.ts";
+import { Auth, crossSiteReason, operatorsFromEnv, timingSafeEqual } from "./auth.ts";
 
 const clock = { now: 1_790_000_000_000 };
 const make = (token = "alice-token-0123456789") =>
@@ -97,4 +97,18 @@ Deno.test("timingSafeEqual() compares whole strings", () => {
   assert.equal(timingSafeEqual("abc", "abd"), false);
   assert.equal(timingSafeEqual("abc", "abcd"), false);
   assert.equal(timingSafeEqual("", ""), true);
+});
+
+Deno.test("operatorsFromEnv() reads the token and the operator name", () => {
+  const env = (vars: Record<string, string>) => (k: string) => vars[k];
+  assert.deepEqual(operatorsFromEnv(env({})), []);
+  assert.deepEqual(operatorsFromEnv(env({ LVS_DASHBOARD_TOKEN: " t0ken-0123456789abcdef " })), [
+    { name: "operator", token: "t0ken-0123456789abcdef" },
+  ]);
+  assert.deepEqual(
+    operatorsFromEnv(
+      env({ LVS_DASHBOARD_TOKEN: "t0ken-0123456789abcdef", LVS_DASHBOARD_OPERATOR: "alice" }),
+    ),
+    [{ name: "alice", token: "t0ken-0123456789abcdef" }],
+  );
 });

@@ -118,7 +118,7 @@ export function renderChart(spec: ChartSpec): Safe {
         pen = false;
         continue;
       }
-      d += `${pen ? "L" : "M"}${x(p.t).toFixed(1)} ${y(p.v).toFixed(1)}`;
+      d += `${pen ? "L" : "M"}${x(p.t).toFixed(0)} ${y(p.v).toFixed(0)}`;
       pen = true;
     }
     return d === ""

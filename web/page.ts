@@ -76,7 +76,7 @@ export function renderResult(ok: boolean, message: string): string {
   return layout(
     `${ok ? "Done" : "Failed"} · LVS cluster`,
     h``,
-    h`<div class="result"><div class="alert ${ok ? "warn" : "error"}" role="${
+    h`<div class="result"><div class="alert ${ok ? "ok" : "error"}" role="${
       ok ? "status" : "alert"
     }">${message}</div><p><a href="/">Back to the dashboard</a></p></div>`,
   );
