@@ -34,6 +34,11 @@ export interface FleetHarness {
   history?: FleetHistory;
   /** Makes the next drain fail with this reason, when the harness can (the in-memory fleet). */
   failNextDrain?(reason: string): void;
+  /**
+   * A release to roll out from the page, and the hook that makes one node fail its health gate
+   * (returns the function that lets it pass again), when the harness can run rollouts quickly.
+   */
+  rollout?: { release: string; version: string; failGateOn(node: string): () => void };
   /** Starts traffic that makes the counters move (the lab: a client sending requests). */
   startLoad(): Promise<void>;
   stopLoad(): Promise<void>;
@@ -48,7 +53,7 @@ export interface FleetHarness {
 async function memoryHarness(): Promise<FleetHarness> {
   let offset = -600_000;
   const clock = () => Date.now() + offset;
-  const fleet = new MemoryFleet({ nodes: 3, drainMs: 1500, clock });
+  const fleet = new MemoryFleet({ nodes: 3, drainMs: 1500, stepMs: 250, clock });
   const history = new FleetHistory({ clock });
   for (; offset < 0; offset += history.intervalMs) history.record(await fleet.read());
   offset = 0;
@@ -58,6 +63,14 @@ async function memoryHarness(): Promise<FleetHarness> {
     clock,
     history,
     failNextDrain: (reason) => fleet.failNext("drain", new ActionError(reason, { status: 502 })),
+    rollout: {
+      release: "/srv/releases/lvs-1.1.0.tar.gz",
+      version: "1.1.0",
+      failGateOn(node) {
+        fleet.failUpgradeOn.add(node);
+        return () => fleet.failUpgradeOn.delete(node);
+      },
+    },
     audit: new MemoryAuditLog(),
     nodes: ["node1", "node2", "node3"],
     nextHops: () => Promise.resolve(fleet.nextHops()),
@@ -219,6 +232,47 @@ async function scenario(
     assert.match(audit, new RegExp(`drain\\s+${target}`));
     assert.match(audit, new RegExp(`undrain\\s+${target}`));
   });
+
+  const ro = h.rollout;
+  if (ro) {
+    await t.step(
+      "a rolling upgrade started from the page halts on a failed gate, resumes and completes",
+      async () => {
+        const pass = ro.failGateOn(h.nodes[1]!);
+        await page.fill('input[name="release"]', ro.release);
+        await page.fill('input[name="batchSize"]', "1");
+        await page.click('form.rollout-start button[type="submit"]');
+        const dialog = page.locator("dialog#confirm");
+        await dialog.waitFor({ state: "visible", ...WAIT });
+        assert.match(
+          await dialog.innerText(),
+          new RegExp(`rolling upgrade to ${ro.release}, batch size 1`),
+        );
+        await page.locator("#confirm-ok").click();
+          await page.locator('.rollout[data-state="halted"]').waitFor(WAIT);
+        await page.locator(`.rollout li[data-node="${h.nodes[1]}"][data-step="failed"]`).waitFor(
+          WAIT,
+        );
+        await page.locator(`.rollout li[data-node="${h.nodes[0]}"][data-step="done"]`).waitFor(
+          WAIT,
+        );
+        assert.match(await page.locator(".rollout .alert.error").innerText(), /Halted:/);
+        await waitForState(page, h.nodes[1]!, "drained");
+        pass();
+        await page.locator(".rollout button", { hasText: "Resume" }).click();
+        await page.locator("dialog#confirm").waitFor({ state: "visible", ...WAIT });
+        await page.locator("#confirm-ok").click();
+        await page.locator('.rollout[data-state="completed"]').waitFor({ timeout: 60_000 });
+        for (const n of h.nodes) {
+          await page.locator(`tr[data-node="${n}"][data-state="active"]`).waitFor(WAIT);
+          assert.equal(
+            await page.locator(`tr[data-node="${n}"] [data-field="version"]`).innerText(),
+            ro.version,
+          );
+        }
+      },
+    );
+  }
 
   await t.step("all of it happened without a page reload", async () => {
     assert.equal(navigations, baseNavigations);
