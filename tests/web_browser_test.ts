@@ -249,7 +249,7 @@ async function scenario(
           new RegExp(`rolling upgrade to ${ro.release}, batch size 1`),
         );
         await page.locator("#confirm-ok").click();
-          await page.locator('.rollout[data-state="halted"]').waitFor(WAIT);
+        await page.locator('.rollout[data-state="halted"]').waitFor(WAIT);
         await page.locator(`.rollout li[data-node="${h.nodes[1]}"][data-step="failed"]`).waitFor(
           WAIT,
         );
