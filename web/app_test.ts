@@ -466,3 +466,35 @@ Deno.test("the dashboard page is self-contained: stylesheet and script come from
     assert.match(page, new RegExp(`data-region="${region}"`));
   }
 });
+
+Deno.test("ten failed logins from one address within a minute lock that address out for a minute", async () => {
+  const { app, clock } = setup();
+  const attempt = (token: string) =>
+    app.request("/login", {
+      method: "POST",
+      headers: { origin: ORIGIN, "content-type": FORM },
+      body: form({ token }),
+    }, { remote: "192.0.2.7:40000" });
+  for (let i = 0; i < 10; i++) assert.equal((await attempt("wrong-token-wrong-token")).status, 401);
+  const locked = await attempt(TOKEN);
+  assert.equal(locked.status, 429);
+  assert.match(await locked.text(), /Too many failed logins/);
+  clock.now += 61_000;
+  assert.equal((await attempt(TOKEN)).status, 303);
+});
+
+Deno.test("login is refused when the audit log cannot record it", async () => {
+  const broken: AuditLog = {
+    append: () => Promise.reject(new Error("read-only file system")),
+    recent: () => Promise.resolve([] as AuditEntry[]),
+  };
+  const { app } = setup({ audit: broken });
+  const res = await app.request("/login", {
+    method: "POST",
+    headers: { origin: ORIGIN, "content-type": FORM },
+    body: form({ token: TOKEN }),
+  });
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get("set-cookie"), null);
+  assert.match(await res.text(), /audit log cannot be written \(read-only file system\)/);
+});
