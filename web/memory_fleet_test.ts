@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { checkSnapshot, portConformance } from "./conformance.ts";
 import { ActionError } from "./fleet.ts";
 import { MemoryFleet, releaseVersion } from "./memory_fleet.ts";
 
@@ -78,4 +79,46 @@ Deno.test("releaseVersion() reads the version from a release file name", () => {
   assert.equal(releaseVersion("lvs-2.0.tgz"), "2.0");
   assert.equal(releaseVersion("1.3.0-rc1"), "1.3.0-rc1");
   assert.equal(releaseVersion("nightly"), "nightly");
+});
+
+Deno.test("MemoryFleet passes the dashboard port conformance suite", async (t) => {
+  await portConformance(t, () => {
+    const { c, fleet } = sim();
+    return Promise.resolve({
+      reader: fleet,
+      actions: fleet,
+      settle: () => {
+        c.now += 500;
+        return Promise.resolve();
+      },
+      rolloutRelease: "/srv/lvs-9.9.9.tar.gz",
+    });
+  });
+});
+
+Deno.test("checkSnapshot() reports what a broken adapter would get wrong", async () => {
+  const { fleet } = sim();
+  const s = await fleet.read();
+  const [n1, n2] = s.nodes;
+  const broken = {
+    ...s,
+    nodes: [
+      n1!,
+      { ...n1!, state: "sleeping" as never },
+      { ...n2!, reachable: false, error: null },
+      { ...n2!, name: "node9", stats: { ...n2!.stats!, sessions: -1, ppsIn: NaN } },
+    ],
+  };
+  assert.deepEqual(checkSnapshot(broken), [
+    "node node1 appears twice",
+    "node node1 has state sleeping",
+    "node node2 is unreachable without a reason",
+    "node node2 is unreachable but active",
+    "node9.sessions is -1, not a finite number >= 0",
+    "node9.ppsIn is NaN, not a finite number >= 0",
+    "10.99.100.1:80/tcp real 10.99.1.21:8080 has health from unknown node node3",
+    "10.99.100.1:80/tcp real 10.99.1.22:8080 has health from unknown node node3",
+    "10.99.100.1:80/tcp real 10.99.1.23:8080 has health from unknown node node3",
+    "10.99.100.2:53/udp real 10.99.1.31:53 has health from unknown node node3",
+  ]);
 });

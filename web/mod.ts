@@ -31,5 +31,6 @@ export {
 export { AuditLogError, FileAuditLog, MemoryAuditLog } from "./audit.ts";
 export { FleetHistory, type Sample } from "./history.ts";
 export { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
-export { type OperatorToken } from "./auth.ts";
+export { operatorsFromEnv, type OperatorToken } from "./auth.ts";
+export { checkSnapshot, portConformance, type PortsUnderTest } from "./conformance.ts";
 export { MemoryFleet, type MemoryFleetOptions } from "./memory_fleet.ts";
