@@ -122,6 +122,15 @@ async function scenario(
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   const pageErrors: string[] = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
+  // Console errors include CSP violations and resources that failed to load.
+  // An action that is meant to fail answers an HTTP error, which Chromium logs once.
+  let expectedHttpErrors = 0;
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    if (expectedHttpErrors > 0 && m.text().startsWith("Failed to load resource")) {
+      expectedHttpErrors--;
+    } else pageErrors.push(`console: ${m.text()} (${m.location().url})`);
+  });
   let navigations = 0;
   page.on("framenavigated", (f) => {
     if (f === page.mainFrame()) navigations++;
@@ -212,6 +221,7 @@ async function scenario(
   if (h.failNextDrain) {
     await t.step("a failing action shows its reason to the operator", async () => {
       h.failNextDrain!("agent on node3 did not answer over SSH within 10 s");
+      expectedHttpErrors++;
       await page.locator(`tr[data-node="node3"] button`, { hasText: "Drain" }).click();
       await page.locator("#confirm-ok").click();
       const toast = page.locator(".toast.error");

@@ -22,7 +22,7 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createApi } from "./api.ts";
-import { APP_CSS, APP_JS } from "./assets.ts";
+import { APP_CSS, APP_JS, FAVICON_SVG } from "./assets.ts";
 import { Auth, crossSiteReason, type OperatorToken } from "./auth.ts";
 import type { ActionPort, AuditEntry, AuditLog, FleetReader, FleetSnapshot } from "./fleet.ts";
 import { errorMessage, Gate, SESSION_COOKIE } from "./gate.ts";
@@ -140,6 +140,11 @@ export function createApp(deps: DashboardDeps): Hono {
   app.get("/assets/app.js", (c) => {
     c.header("Cache-Control", "max-age=300");
     return c.body(APP_JS, 200, { "Content-Type": "text/javascript; charset=utf-8" });
+  });
+
+  app.get("/favicon.ico", (c) => {
+    c.header("Cache-Control", "max-age=86400");
+    return c.body(FAVICON_SVG, 200, { "Content-Type": "image/svg+xml" });
   });
 
   app.get("/login", async (c) => {

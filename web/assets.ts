@@ -208,3 +208,9 @@ export const APP_JS = `"use strict";
   connect();
 })();
 `;
+
+/** Favicon: a small SVG of three nodes behind one VIP. */
+export const FAVICON_SVG =
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#0f1b2d"/>` +
+  `<circle cx="16" cy="8" r="3.2" fill="#3ddc84"/><path d="M16 11v5M16 16L7 22M16 16v6M16 16l9 6" stroke="#9fb3cc" stroke-width="2"/>` +
+  `<circle cx="7" cy="24" r="3" fill="#1f6fe0"/><circle cx="16" cy="24" r="3" fill="#1f6fe0"/><circle cx="25" cy="24" r="3" fill="#1f6fe0"/></svg>`;

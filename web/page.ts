@@ -10,7 +10,7 @@ import type { RegionName } from "./render.ts";
 function layout(title: string, head: Safe, body: Safe): string {
   return h`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title><link rel="stylesheet" href="/assets/app.css">${head}</head>
+<title>${title}</title><link rel="icon" href="/favicon.ico" type="image/svg+xml"><link rel="stylesheet" href="/assets/app.css">${head}</head>
 <body>${body}</body></html>`.value;
 }
 
