@@ -34,3 +34,4 @@ export { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 export { operatorsFromEnv, type OperatorToken } from "./auth.ts";
 export { checkSnapshot, portConformance, type PortsUnderTest } from "./conformance.ts";
 export { MemoryFleet, type MemoryFleetOptions } from "./memory_fleet.ts";
+export { type CounterReading, RateMeter, type Rates } from "./rates.ts";
