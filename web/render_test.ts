@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { FleetHistory } from "./history.ts";
+import { MemoryFleet } from "./memory_fleet.ts";
+import { renderRegions } from "./render.ts";
+
+const NOW = 1_790_000_000_000;
+
+async function regions(mutate: (f: MemoryFleet) => void = () => {}) {
+  const fleet = new MemoryFleet({ clock: () => NOW });
+  mutate(fleet);
+  const history = new FleetHistory({ clock: () => NOW });
+  const snapshot = await fleet.read();
+  return renderRegions({ snapshot, error: null, history, now: NOW, csrf: 'tok"en', audit: [] });
+}
+
+Deno.test("renderRegions() escapes text from the fleet (no markup injection)", async () => {
+  const r = await regions((f) => f.setUnreachable("node2", `<script>alert("x")</script>`));
+  assert.ok(!r.nodes.includes("<script>"));
+  assert.ok(r.nodes.includes("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+  assert.ok(!r.banner.includes("<script>"));
+  assert.ok(r.nodes.includes('value="tok&quot;en"'), "attribute values are escaped too");
+});
+
+Deno.test("renderRegions() offers drain on active nodes, undrain on drained ones, nothing on unreachable", async () => {
+  const r = await regions((f) => {
+    void f.drain("node1", "t");
+    f.setUnreachable("node3", "down");
+  });
+  const row = (n: string) => new RegExp(`<tr data-node="${n}"[\\s\\S]*?</tr>`).exec(r.nodes)![0];
+  assert.match(row("node1"), /action="\/api\/nodes\/node1\/undrain"/);
+  assert.match(row("node2"), /action="\/api\/nodes\/node2\/drain"/);
+  assert.doesNotMatch(row("node3"), /<form/);
+  assert.match(row("node1"), /VIPs withdrawn/);
+  assert.match(row("node1"), /data-confirm="Undrain node1\? /);
+});
+
+Deno.test("renderRegions() shows real-server health per node and a down real as such", async () => {
+  const r = await regions((f) => {
+    const vip = f.vips[0]!;
+    f.vips[0] = {
+      ...vip,
+      reals: vip.reals.map((real, i) =>
+        i !== 1 ? real : {
+          ...real,
+          health: real.health.map((h) =>
+            h.node === "node2" ? { ...h, up: false, weight: 0, detail: "HTTP 503" } : h
+          ),
+        }
+      ),
+    };
+  });
+  const row = /<tr data-real="10.99.1.22:8080">[\s\S]*?<\/tr>/.exec(r.vips)![0];
+  assert.match(row, /<span class="pill warnp">2\/3 up<\/span>/);
+  assert.match(row, /<span class="chip bad" title="HTTP 503">node2 · w0 · HTTP 503<\/span>/);
+  assert.match(r.summary, /3 \/ 4/);
+});
