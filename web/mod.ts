@@ -5,7 +5,7 @@
  * @module
  */
 export { createApp, type DashboardDeps } from "./app.ts";
-export { type DashboardServer, serveDashboard, type ServeOptions } from "./server.ts";
+export { type DashboardServer, serveDashboard, type ServeOptions, sharedReader } from "./server.ts";
 export {
   ActionError,
   type ActionPort,

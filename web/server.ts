@@ -15,6 +15,7 @@
  * @module
  */
 import { createApp, type DashboardDeps } from "./app.ts";
+import type { FleetReader, FleetSnapshot } from "./fleet.ts";
 import { FleetHistory } from "./history.ts";
 
 /** Options of {@link serveDashboard}. */
@@ -40,49 +41,72 @@ export interface DashboardServer {
   shutdown(): Promise<void>;
 }
 
+/**
+ * A reader that shares one read among callers within `ttlMs` (the sampler and every live page
+ * read through it, so the orchestrator is asked about once per interval, not once per client).
+ */
+export function sharedReader(reader: FleetReader, clock: () => number, ttlMs: number): FleetReader {
+  let last: { at: number; read: Promise<FleetSnapshot> } | null = null;
+  return {
+    read() {
+      const now = clock();
+      if (last !== null && now - last.at < ttlMs) return last.read;
+      const read = reader.read();
+      last = { at: now, read };
+      // A failed read is not kept: the next caller tries again.
+      read.catch(() => {
+        if (last?.read === read) last = null;
+      });
+      return read;
+    },
+  };
+}
+
+/** Host values a browser sends for this listener; null for a wildcard address (any host). */
+function hostsFor(hostname: string, port: number): string[] | null {
+  if (hostname === "0.0.0.0" || hostname === "::" || hostname === "[::]") return null;
+  const names = hostname === "127.0.0.1" || hostname === "localhost"
+    ? ["127.0.0.1", "localhost"]
+    : hostname === "::1"
+    ? ["[::1]", "localhost"]
+    : [hostname.includes(":") ? `[${hostname}]` : hostname];
+  return names.map((n) => `${n}:${port}`);
+}
+
 /** Serves the dashboard on `hostname:port`. */
 export function serveDashboard(options: ServeOptions): DashboardServer {
   const hostname = options.hostname ?? "127.0.0.1";
   const clock = options.deps.clock ?? (() => Date.now());
   const history = options.deps.history ?? new FleetHistory({ clock });
+  const every = options.sampleIntervalMs ?? history.intervalMs;
+  const reader = sharedReader(options.deps.reader, clock, Math.max(100, every / 2));
   const stop = new AbortController();
-  let port = options.port;
-  const hosts = () => {
-    const names = hostname === "127.0.0.1" || hostname === "localhost"
-      ? ["127.0.0.1", "localhost"]
-      : hostname === "::1"
-      ? ["[::1]", "localhost"]
-      : [hostname];
-    return names.map((n) => `${n}:${port}`);
-  };
+  const urlHost = hostname.includes(":") ? `[${hostname}]` : hostname;
   // Assigned right after Deno.serve returns, before any request can be handled.
   const ref: { app?: ReturnType<typeof createApp> } = {};
   const server = Deno.serve({
     port: options.port,
     hostname,
     signal: stop.signal,
-    onListen: (addr) => {
-      options.onListen?.(
-        `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${addr.port}/`,
-      );
-    },
+    onListen: (addr) => options.onListen?.(`http://${urlHost}:${addr.port}/`),
   }, (req, info) => {
     const a = info.remoteAddr as Deno.NetAddr;
     return ref.app!.fetch(req, { remote: `${a.hostname}:${a.port}` });
   });
-  port = server.addr.port;
+  const port = server.addr.port;
+  // Refuse other Host names (DNS rebinding) unless the caller chose its own list.
+  const allowedHosts = options.deps.allowedHosts ?? hostsFor(hostname, port);
   ref.app = createApp({
     ...options.deps,
+    reader,
     history,
     shutdownSignal: stop.signal,
-    // Refuse other Host names (DNS rebinding) unless the caller chose its own list.
-    allowedHosts: options.deps.allowedHosts ?? hosts(),
+    ...(allowedHosts === null ? {} : { allowedHosts }),
   });
 
   // The sampler: one read per interval keeps the ten-minute history complete.
-  const every = options.sampleIntervalMs ?? history.intervalMs;
   const timer = setInterval(() => {
-    options.deps.reader.read().then((s) => history.record(s), (err) => {
+    reader.read().then((s) => history.record(s), (err) => {
       console.error(
         `dashboard: sampling the fleet failed: ${err instanceof Error ? err.message : err}`,
       );
@@ -90,7 +114,7 @@ export function serveDashboard(options: ServeOptions): DashboardServer {
   }, every);
 
   return {
-    url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`,
+    url: `http://${urlHost}:${port}/`,
     port,
     history,
     async shutdown() {
