@@ -3,12 +3,16 @@
  * dashboard served on 127.0.0.1 by `serveDashboard`.
  *
  * The scenario is written against a {@link FleetHarness}, so the fleet behind the dashboard can be
- * swapped: `memory` (a scripted in-memory fleet whose counters move on their own) runs everywhere;
- * the lab harness (real nodes, the upstream router's next hops, a client sending requests) plugs in
- * as another entry of {@link HARNESSES}. `LVS_DASHBOARD_FLEETS=memory,lab` picks which run
- * (default: every registered harness).
+ * swapped. This file registers it for the scripted in-memory fleet (counters move on their own);
+ * the lab's test registers the same scenario with real nodes, the upstream router's next hops and a
+ * client sending requests:
  *
- * Artifact: `tests/artifacts/dashboard-overview.png`.
+ * ```ts
+ * import { dashboardBrowserTest } from "./web_browser_test.ts";
+ * dashboardBrowserTest("lab", labHarness, "dashboard-lab-overview.png");
+ * ```
+ *
+ * Artifact: `tests/artifacts/dashboard-overview.png` (one per harness).
  *
  * @module
  */
@@ -80,9 +84,6 @@ async function memoryHarness(): Promise<FleetHarness> {
   };
 }
 
-/** Registered fleet sources; the lab adds `lab`. */
-export const HARNESSES: Record<string, () => Promise<FleetHarness>> = { memory: memoryHarness };
-
 const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
@@ -93,7 +94,7 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 const TOKEN = "browser-test-token-0123456789abcdef";
-const ARTIFACT = new URL("./artifacts/dashboard-overview.png", import.meta.url).pathname;
+const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
 const WAIT = { timeout: 20_000 };
 
 async function nodeState(page: Page, node: string): Promise<string | null> {
@@ -118,6 +119,7 @@ async function scenario(
   h: FleetHarness,
   server: DashboardServer,
   browser: Browser,
+  artifact: string,
 ) {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   const pageErrors: string[] = [];
@@ -187,7 +189,7 @@ async function scenario(
     await page.locator("figure.chart svg path.line").first().waitFor(WAIT);
   });
 
-  await page.screenshot({ path: ARTIFACT, fullPage: true });
+  await page.screenshot({ path: `${ARTIFACTS}${artifact}`, fullPage: true });
 
   const target = h.nodes[1]!;
   await t.step("cancelling the confirmation does nothing", async () => {
@@ -203,7 +205,10 @@ async function scenario(
     async () => {
       await confirmAction(page, target, "Drain");
       await waitForState(page, target, "drained");
-      await page.screenshot({ path: ARTIFACT.replace("overview", "drained"), fullPage: false });
+      await page.screenshot({
+        path: `${ARTIFACTS}${artifact.replace("overview", "drained")}`,
+        fullPage: false,
+      });
       assert.ok(!(await h.nextHops()).includes(target), `${target} is no longer a next hop`);
       assert.match(
         await page.locator(`tr[data-node="${target}"] [data-field="ospf"]`).innerText(),
@@ -296,20 +301,20 @@ async function scenario(
   await page.close();
 }
 
-const selected = (Deno.env.get("LVS_DASHBOARD_FLEETS") ?? Object.keys(HARNESSES).join(","))
-  .split(",").map((s) => s.trim()).filter((s) => s !== "");
-
-for (const name of selected) {
+/**
+ * Registers the browser scenario against the fleet `make` builds; the overview screenshot goes to
+ * `tests/artifacts/<artifact>`.
+ */
+export function dashboardBrowserTest(
+  name: string,
+  make: () => Promise<FleetHarness>,
+  artifact: string,
+): void {
   Deno.test({
     name: `dashboard in Chromium (${name} fleet): drain and undrain live, counters move, no reload`,
     sanitizeResources: false,
     sanitizeOps: false,
     async fn(t) {
-      const make = HARNESSES[name];
-      assert.ok(
-        make,
-        `unknown fleet harness ${name} (known: ${Object.keys(HARNESSES).join(", ")})`,
-      );
       await Deno.mkdir(new URL("./artifacts/", import.meta.url), { recursive: true });
       const h = await make();
       let server: DashboardServer | undefined;
@@ -332,7 +337,7 @@ for (const name of selected) {
           headless: true,
           args: CHROMIUM_ARGS,
         });
-        await scenario(t, h, server, browser);
+        await scenario(t, h, server, browser, artifact);
       } finally {
         await browser?.close();
         await server?.shutdown();
@@ -341,3 +346,5 @@ for (const name of selected) {
     },
   });
 }
+
+dashboardBrowserTest("memory", memoryHarness, "dashboard-overview.png");
