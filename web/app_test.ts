@@ -498,3 +498,10 @@ Deno.test("login is refused when the audit log cannot record it", async () => {
   assert.equal(res.headers.get("set-cookie"), null);
   assert.match(await res.text(), /audit log cannot be written \(read-only file system\)/);
 });
+
+Deno.test("the client script parses as JavaScript and uses only same-origin endpoints", async () => {
+  const { APP_JS } = await import("./assets.ts");
+  assert.doesNotThrow(() => new Function(APP_JS), "APP_JS compiles");
+  const urls = [...APP_JS.matchAll(/(?:fetch|EventSource)\(\s*"([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(urls, ["/events", "/api/fleet"]);
+});
