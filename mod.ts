@@ -6,3 +6,32 @@
  * @module
  */
 export { cStringArray, DataPlaneError, openLibrary, symbols } from "./dataplane/ffi.ts";
+export {
+  ActionError as DashboardActionError,
+  type ActionPort,
+  type AuditEntry,
+  type AuditLog,
+  checkSnapshot,
+  createApp,
+  type DashboardDeps,
+  type DashboardServer,
+  FileAuditLog,
+  FleetHistory,
+  type FleetReader,
+  type FleetSnapshot,
+  MemoryAuditLog,
+  MemoryFleet,
+  operatorsFromEnv,
+  portConformance,
+  RateMeter,
+  renderMetrics,
+  serveDashboard,
+} from "./web/mod.ts";
+export {
+  type HealthCheck,
+  HealthMonitor,
+  type HealthState,
+  nextHealth,
+  realProber,
+} from "./dataplane/agent/health.ts";
+export { effectiveConfig, realKey } from "./dataplane/agent/effective.ts";
