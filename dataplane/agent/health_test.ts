@@ -8,9 +8,9 @@ import {
   nextHealth,
   type ProbeResult,
   tcpProbe,
-  type Timers,
   validateHealthCheck,
 } from "./health.ts";
+import { ManualTimers } from "./_testing.ts";
 
 const tcp: HealthCheck = { kind: "tcp", intervalMs: 1000, timeoutMs: 500, rise: 2, fall: 3 };
 const FAIL: ProbeResult = { ok: false, error: "refused" };
@@ -92,37 +92,6 @@ Deno.test("httpProbe() checks the status code and names the mismatch", async () 
     await server.finished;
   }
 });
-
-/** Timers driven by hand: `tick()` runs every due callback and lets probes settle. */
-class ManualTimers implements Timers {
-  t = 0;
-  #next = 1;
-  #due = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    const id = this.#next++;
-    this.#due.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  clearTimeout(id: unknown): void {
-    this.#due.delete(id as number);
-  }
-  async advance(ms: number): Promise<void> {
-    this.t += ms;
-    for (const [id, d] of [...this.#due]) {
-      if (d.at <= this.t) {
-        this.#due.delete(id);
-        d.fn();
-      }
-    }
-    for (let i = 0; i < 5; i++) await Promise.resolve();
-  }
-  pending(): number {
-    return this.#due.size;
-  }
-}
 
 Deno.test("HealthMonitor reports down after `fall` failed probes and up after `rise` good ones", async () => {
   const timers = new ManualTimers();

@@ -1,0 +1,303 @@
+/**
+ * The node agent's core: it owns the node's desired configuration, the health of its real
+ * servers and its drain state, and keeps the data plane and BIRD in line with them.
+ *
+ * Every change (apply, drain, undrain, a health transition) runs one at a time and is applied
+ * in two steps, data plane then routing; when the routing step fails the data plane is put
+ * back, so a node is never left half-configured. What was applied is persisted and re-applied
+ * when the agent restarts.
+ *
+ * I/O goes through the injected ports; see `main.ts` for the real ones.
+ *
+ * @module
+ */
+import { type DataPlaneConfig, validateConfig } from "../config.ts";
+import { type Effective, effectiveConfig } from "./effective.ts";
+import { type HealthCheck, type HealthMonitor, type HealthState } from "./health.ts";
+import type { AgentState, StateStore } from "./store.ts";
+
+/** A configuration pushed by lvsctl. */
+export interface AgentConfig {
+  /** Operator-visible version of the cluster configuration (e.g. a counter or a date). */
+  version: string;
+  /** Content hash of the VIP set, identical on every node for the same VIPs. */
+  hash: string;
+  dataplane: DataPlaneConfig;
+  /** Health checks by real key (see `realKey`); reals without one are always up. */
+  checks: Array<{ key: string; address: string; port: number; check: HealthCheck }>;
+}
+
+/** Counters the data plane reports, summed over workers. */
+export interface DataPlaneCounters {
+  sessions: number;
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  drops: Record<string, number>;
+  synCookies: { sent: number; valid: number; invalid: number };
+}
+
+/** The data plane as the agent uses it. */
+export interface DataPlanePort {
+  /** Publishes a configuration snapshot atomically; throws when it is refused. */
+  apply(config: DataPlaneConfig): Promise<void>;
+  counters(): Promise<DataPlaneCounters>;
+}
+
+/** Routing state for status reports. */
+export interface RoutingStatus {
+  /** OSPF adjacency to the upstream router: "Full", "Init", "down", ... */
+  adjacency: string;
+  neighbor: string;
+  /** Stub networks this node's BIRD announces now. */
+  advertised: string[];
+  error?: string;
+}
+
+/** BIRD as the agent uses it. */
+export interface RoutingPort {
+  /** Renders and safely reloads BIRD (check, configure with timeout, confirm). */
+  announce(routes: { vips: string[]; lips: string[] }): Promise<void>;
+  status(): Promise<RoutingStatus>;
+}
+
+/** Raised when an agent operation is refused or fails; `status` maps to HTTP. */
+export class AgentError extends Error {
+  override name = "AgentError";
+  constructor(message: string, readonly status: 400 | 409 | 500 | 503, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** What `status()` reports. */
+export interface AgentStatus {
+  node: string;
+  /** The agent's release version. */
+  release: string;
+  config: { version: string; hash: string; appliedAt: string } | null;
+  drained: boolean;
+  advertisedVips: string[];
+  withdrawnVips: Effective["withdrawnVips"];
+  counters: DataPlaneCounters | null;
+  countersError?: string;
+  routing: RoutingStatus;
+  health: Array<{ key: string; up: boolean; lastError: string; changedAt: number }>;
+  /** The last error of a background re-apply (after a health change), if any. */
+  lastError?: string;
+}
+
+/** Everything the agent needs. */
+export interface AgentDeps {
+  node: string;
+  release: string;
+  dataplane: DataPlanePort;
+  routing: RoutingPort;
+  store: StateStore<AgentConfig>;
+  /** Builds the health monitor; the agent passes its change callback. */
+  health: (onChange: (key: string, state: HealthState) => void) => HealthMonitor;
+  now?: () => Date;
+}
+
+/** The node agent. Create with {@linkcode Agent.start}. */
+export class Agent {
+  #config: AgentConfig | undefined;
+  #drained = false;
+  #appliedAt = "";
+  #effective: Effective | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #monitor: HealthMonitor;
+  #lastError: string | undefined;
+
+  private constructor(private readonly deps: AgentDeps) {
+    this.#monitor = deps.health(() => {
+      // A health transition re-derives weights and routes; errors surface in status().
+      void this.#serial(() => this.#reconcile()).catch((e) => {
+        this.#lastError = `re-apply after a health change failed: ${errText(e)}`;
+      });
+    });
+  }
+
+  /** Creates the agent and re-applies the persisted state, if any. */
+  static async start(deps: AgentDeps): Promise<Agent> {
+    const agent = new Agent(deps);
+    const saved = await deps.store.load();
+    if (saved) {
+      await agent.#serial(() => agent.#install(saved.config, saved.drained, saved.appliedAt));
+    } else {
+      // Announce the (empty) route set so BIRD runs with a known configuration.
+      await agent.#serial(() => deps.routing.announce({ vips: [], lips: [] }));
+    }
+    return agent;
+  }
+
+  /**
+   * Applies a new configuration: validates it, publishes it to the data plane and BIRD, and
+   * persists it. Returns the status afterwards. A refused or failed apply changes nothing.
+   */
+  apply(config: AgentConfig): Promise<AgentStatus> {
+    return this.#serial(async () => {
+      checkAgentConfig(config);
+      await this.#install(config, this.#drained, this.#now());
+      return this.#statusNow();
+    });
+  }
+
+  /** Withdraws this node's VIPs (LIPs stay announced so existing sessions keep working). */
+  drain(): Promise<AgentStatus> {
+    return this.#setDrained(true);
+  }
+
+  /** Announces this node's VIPs again. */
+  undrain(): Promise<AgentStatus> {
+    return this.#setDrained(false);
+  }
+
+  /** The node's current state. */
+  status(): Promise<AgentStatus> {
+    return this.#statusNow();
+  }
+
+  /** Stops health checking (the data plane and BIRD keep running). */
+  stop(): void {
+    this.#monitor.stop();
+  }
+
+  #now(): string {
+    return (this.deps.now?.() ?? new Date()).toISOString();
+  }
+
+  #setDrained(drained: boolean): Promise<AgentStatus> {
+    return this.#serial(async () => {
+      if (!this.#config) {
+        if (drained === this.#drained) return this.#statusNow();
+        this.#drained = drained;
+        return this.#statusNow();
+      }
+      await this.#install(this.#config, drained, this.#appliedAt);
+      return this.#statusNow();
+    });
+  }
+
+  /** Runs `fn` after every operation queued before it. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #healthMap(): Map<string, boolean> {
+    return new Map([...this.#monitor.states()].map(([k, s]) => [k, s.up]));
+  }
+
+  async #install(config: AgentConfig, drained: boolean, appliedAt: string): Promise<void> {
+    const next = effectiveConfig(config.dataplane, this.#healthMap(), drained);
+    const previous = this.#effective;
+    try {
+      await this.deps.dataplane.apply(next.dataplane);
+    } catch (e) {
+      throw new AgentError(
+        `Cannot apply configuration ${config.version}: the data plane refused it: ${errText(e)}`,
+        400,
+        { cause: e },
+      );
+    }
+    try {
+      await this.deps.routing.announce({ vips: next.advertisedVips, lips: next.advertisedLips });
+    } catch (e) {
+      if (previous) {
+        await this.deps.dataplane.apply(previous.dataplane).catch(() => {});
+      }
+      throw new AgentError(
+        `Cannot apply configuration ${config.version}: BIRD refused the routes: ${errText(e)}`,
+        500,
+        { cause: e },
+      );
+    }
+    const state: AgentState<AgentConfig> = {
+      version: config.version,
+      hash: config.hash,
+      config,
+      drained,
+      appliedAt,
+    };
+    await this.deps.store.save(state);
+    this.#config = config;
+    this.#drained = drained;
+    this.#appliedAt = appliedAt;
+    this.#effective = next;
+    this.#lastError = undefined;
+    this.#monitor.setTargets(config.checks);
+  }
+
+  async #reconcile(): Promise<void> {
+    if (this.#config) await this.#install(this.#config, this.#drained, this.#appliedAt);
+  }
+
+  async #statusNow(): Promise<AgentStatus> {
+    let counters: DataPlaneCounters | null = null;
+    let countersError: string | undefined;
+    try {
+      counters = await this.deps.dataplane.counters();
+    } catch (e) {
+      countersError = errText(e);
+    }
+    let routing: RoutingStatus;
+    try {
+      routing = await this.deps.routing.status();
+    } catch (e) {
+      routing = { adjacency: "unknown", neighbor: "", advertised: [], error: errText(e) };
+    }
+    const status: AgentStatus = {
+      node: this.deps.node,
+      release: this.deps.release,
+      config: this.#config
+        ? { version: this.#config.version, hash: this.#config.hash, appliedAt: this.#appliedAt }
+        : null,
+      drained: this.#drained,
+      advertisedVips: this.#effective?.advertisedVips ?? [],
+      withdrawnVips: this.#effective?.withdrawnVips ?? [],
+      counters,
+      routing,
+      health: [...this.#monitor.states()].map(([key, s]) => ({
+        key,
+        up: s.up,
+        lastError: s.lastError,
+        changedAt: s.changedAt,
+      })),
+    };
+    if (countersError !== undefined) status.countersError = countersError;
+    if (this.#lastError !== undefined) status.lastError = this.#lastError;
+    return status;
+  }
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Checks an AgentConfig's shape and the data plane part; throws AgentError(400). */
+export function checkAgentConfig(config: AgentConfig): void {
+  if (typeof config?.version !== "string" || config.version === "") {
+    throw new AgentError("Cannot apply configuration: version must be a non-empty string", 400);
+  }
+  if (typeof config.hash !== "string" || !/^sha256:[0-9a-f]{64}$/.test(config.hash)) {
+    throw new AgentError(
+      `Cannot apply configuration ${config.version}: hash must be sha256:<64 hex>, got '${config.hash}'`,
+      400,
+    );
+  }
+  if (!config.dataplane || !Array.isArray(config.checks)) {
+    throw new AgentError(
+      `Cannot apply configuration ${config.version}: dataplane and checks are required`,
+      400,
+    );
+  }
+  try {
+    validateConfig(config.dataplane);
+  } catch (e) {
+    throw new AgentError(`Cannot apply configuration ${config.version}: ${errText(e)}`, 400, {
+      cause: e,
+    });
+  }
+}
