@@ -15,9 +15,9 @@ export function restartDelay(previousMs: number, ranMs: number): number {
   return Math.min(5_000, Math.max(100, previousMs * 2));
 }
 
-/** Where the agent entry of a release root lives. */
-export function agentEntry(root: string): string {
-  return `${root}/current/dataplane/agent/main.ts`;
+/** The agent entry inside one release directory. */
+export function agentEntry(release: string): string {
+  return `${release}/dataplane/agent/main.ts`;
 }
 
 async function supervise(root: string, args: string[]): Promise<void> {
@@ -39,7 +39,7 @@ async function supervise(root: string, args: string[]): Promise<void> {
     // Resolve the link now, so the agent runs from one release even if it is switched later.
     const release = await Deno.realPath(`${root}/current`);
     child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${release}/dataplane/agent/main.ts`, ...args],
+      args: ["run", "-A", agentEntry(release), ...args],
       cwd: release,
       stdin: "null",
     }).spawn();

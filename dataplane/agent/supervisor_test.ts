@@ -8,6 +8,6 @@ Deno.test("restartDelay() backs off quick crashes up to 5 s and resets after a l
   assert.equal(restartDelay(5000, 60_000), 100);
 });
 
-Deno.test("agentEntry() runs the agent from the current release", () => {
-  assert.equal(agentEntry("/srv/lvs"), "/srv/lvs/current/dataplane/agent/main.ts");
+Deno.test("agentEntry() names the agent inside a release directory", () => {
+  assert.equal(agentEntry("/srv/lvs/releases/2"), "/srv/lvs/releases/2/dataplane/agent/main.ts");
 });
