@@ -1,0 +1,102 @@
+/**
+ * Releases: what a rolling upgrade ships to a node. A release is a gzipped tarball of the
+ * project's tracked files, the built data plane library, the npm dependencies the agent needs
+ * (so a node never needs a registry) and a `VERSION` file; the node unpacks it into
+ * `releases/<version>/` and switches the `current` link, and the supervisor restarts the
+ * agent from it.
+ *
+ * @module
+ */
+
+/** A built release. */
+export interface Release {
+  path: string;
+  version: string;
+  sha256: string;
+  bytes: number;
+}
+
+const VERSION_RE = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+
+/** Checks a release version string (it becomes a directory name on every node). */
+export function checkReleaseVersion(version: string): void {
+  if (!VERSION_RE.test(version)) {
+    throw new RangeError(
+      `Invalid release version '${version}': use 1-64 characters of letters, digits, '.', '+', '_', '-'`,
+    );
+  }
+}
+
+/** The version of the release a directory holds: its VERSION file, else deno.json's version. */
+export async function readReleaseVersion(dir: string): Promise<string> {
+  try {
+    return (await Deno.readTextFile(`${dir}/VERSION`)).trim();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const meta = JSON.parse(await Deno.readTextFile(`${dir}/deno.json`)) as { version?: string };
+  return meta.version ?? "0.0.0";
+}
+
+async function run(cmd: string, args: string[], cwd = "."): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed (${out.code}): ${
+        new TextDecoder().decode(out.stderr).trim()
+      }`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+async function sha256File(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Builds a release tarball from the repository at `repo` (which must have been built:
+ * `dataplane/build/libfnat.so` is included).
+ */
+export async function buildRelease(
+  opts: { repo: string; version: string; out: string },
+): Promise<Release> {
+  checkReleaseVersion(opts.version);
+  const lib = `${opts.repo}/dataplane/build/libfnat.so`;
+  try {
+    await Deno.stat(lib);
+  } catch {
+    throw new Error(
+      `Cannot build release ${opts.version}: ${lib} is missing (run 'deno task build')`,
+    );
+  }
+  const tracked = (await run("git", ["ls-files", "-z"], opts.repo)).split("\0").filter((f) => f);
+  const stage = await Deno.makeTempDir({ prefix: "lvs-release-" });
+  try {
+    const list = [...tracked, "dataplane/build/libfnat.so"];
+    // Copy through tar so modes and links survive; node_modules minus the browser driver.
+    await Deno.writeTextFile(`${stage}.list`, list.join("\n") + "\n");
+    await run("bash", [
+      "-c",
+      `set -o pipefail; tar -C "$1" -cf - -T "$2" | tar -C "$3" -xf - && ` +
+      `if [ -d "$1/node_modules" ]; then tar -C "$1" --exclude='*playwright-core*' -cf - node_modules | tar -C "$3" -xf -; fi`,
+      "release",
+      opts.repo,
+      `${stage}.list`,
+      stage,
+    ]);
+    await Deno.writeTextFile(`${stage}/VERSION`, opts.version + "\n");
+    await run("tar", ["-C", stage, "-czf", opts.out, "."]);
+  } finally {
+    await Deno.remove(stage, { recursive: true });
+    await Deno.remove(`${stage}.list`).catch(() => {});
+  }
+  const st = await Deno.stat(opts.out);
+  return {
+    path: opts.out,
+    version: opts.version,
+    sha256: await sha256File(opts.out),
+    bytes: st.size,
+  };
+}
