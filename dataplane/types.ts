@@ -1,0 +1,124 @@
+/**
+ * Public types of the `DataPlane` class: options, counters and sessions as TypeScript sees them.
+ * The wire structs they are converted from live in `codec.ts`.
+ *
+ * @module
+ */
+
+/** How to bring up DPDK's EAL (once per process). */
+export interface EalOptions {
+  /** Logical cores, e.g. "0-2" (the first is the control thread). Default "0". */
+  lcores?: string;
+  /** Memory in MiB (with `noHuge`). Default 256. */
+  memoryMb?: number;
+  /** Run without hugepages. Default: true when the machine has none. */
+  noHuge?: boolean;
+  /** Virtual devices, e.g. "net_ring0", "net_af_packet0,iface=veth0". */
+  vdevs?: string[];
+  /** Skip PCI probing (tests, virtual ports only). Default false. */
+  noPci?: boolean;
+  /** More raw EAL arguments, appended last. */
+  extra?: string[];
+}
+
+/** A static neighbour: the MAC for a next-hop address (skips ARP for it). */
+export interface Neighbour {
+  address: string;
+  mac: string;
+}
+
+/** How to create a data plane on ports. */
+export interface DataPlaneOptions {
+  /** DPDK port ids; one port is one-arm (clients and real servers on the same link). */
+  ports: number[];
+  /** Worker lcores (1..N). */
+  workers: number;
+  /** Set each port's MAC (virtual ports; real NICs keep theirs when absent). */
+  portMacs?: string[];
+  /** The node's own IPv4 address on each port (source of ARP requests). */
+  portAddresses?: string[];
+  /** Where to send traffic for addresses not on the link (the clients' side). */
+  gateway?: string;
+  /** Static next hops. */
+  neighbours?: Neighbour[];
+  /** Maximum sessions per worker (memory is bounded by it). */
+  sessionsPerWorker?: number;
+  /** TCP option kind used for TOA (default 254; the original kernel module used 200). */
+  toaKind?: number;
+  /** Test mode: no worker threads; the test drives them with `poll()` and a manual clock. */
+  testMode?: boolean;
+}
+
+/** Packets, bytes and sessions of one scope (worker, service or real server). */
+export interface TrafficCounters {
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  sessionsNew: number;
+  sessionsActive: number;
+}
+
+/** One worker's counters. */
+export interface WorkerStats extends TrafficCounters {
+  worker: number;
+  /** Packets received for another worker's session and handed to it through a ring. */
+  handoffsOut: number;
+  handoffsIn: number;
+  toaInserted: number;
+  toaFailed: number;
+  /** Drops by reason (names as the library reports them). */
+  drops: Record<string, number>;
+}
+
+/** One real server's counters. */
+export interface RealStats extends TrafficCounters {
+  address: string;
+  port: number;
+  weight: number;
+}
+
+/** One service's counters, with its real servers. */
+export interface ServiceStats extends TrafficCounters {
+  vip: string;
+  port: number;
+  protocol: "tcp" | "udp";
+  reals: RealStats[];
+}
+
+/** Everything, read in one FFI call. `drops` sums the workers'. */
+export interface DataPlaneStats {
+  workers: WorkerStats[];
+  services: ServiceStats[];
+  drops: Record<string, number>;
+}
+
+/** TCP states (IPVS names) plus `udp` for UDP sessions. */
+export type SessionState =
+  | "none"
+  | "syn_sent"
+  | "syn_recv"
+  | "established"
+  | "fin_wait"
+  | "close_wait"
+  | "last_ack"
+  | "time_wait"
+  | "close"
+  | "udp";
+
+/** One session as listed by `sessions()`. */
+export interface Session {
+  worker: number;
+  protocol: "tcp" | "udp";
+  state: SessionState;
+  clientAddress: string;
+  clientPort: number;
+  vip: string;
+  vport: number;
+  localAddress: string;
+  localPort: number;
+  realAddress: string;
+  realPort: number;
+  /** Seconds until expiry. */
+  expiresIn: number;
+}
