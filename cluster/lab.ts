@@ -1,0 +1,302 @@
+/**
+ * The network-namespace lab (adapter): builds the model of `lab_topology.ts` on this machine,
+ * starts BIRD in the router and every node, reports status, drains nodes, and tears everything
+ * down idempotently (also after a crash: by prefix, pid files and `ip netns pids`).
+ *
+ * @module
+ */
+import { renderNodeConfig, renderRouterConfig } from "../routing/render.ts";
+import { withBird } from "../routing/bird_client.ts";
+import { safeReconfigure } from "../routing/reconfigure.ts";
+import { parseRoutes, type RouteNextHop } from "../routing/parse_show.ts";
+import { BirdError } from "../routing/bird_reply.ts";
+import {
+  buildLabModel,
+  type LabBird,
+  labCommands,
+  type LabModel,
+  type LabOverrides,
+  parseLabTopology,
+} from "./lab_topology.ts";
+import {
+  type Host,
+  listNamespaces,
+  must,
+  namespacePids,
+  pollUntil,
+  processAlive,
+  RealHost,
+  signal,
+} from "./netns.ts";
+
+/** The default topology file. */
+export const DEFAULT_TOPOLOGY = new URL("../fixtures/lab-topology.yaml", import.meta.url).pathname;
+
+/** Reads the topology file and builds the model with overrides. */
+export async function loadLabModel(
+  overrides: LabOverrides = {},
+  file = DEFAULT_TOPOLOGY,
+): Promise<LabModel> {
+  return buildLabModel(parseLabTopology(await Deno.readTextFile(file), file), overrides);
+}
+
+/** Progress messages (stderr in the CLI, silent in tests). */
+export type Log = (msg: string) => void;
+
+/** Options shared by the lab operations. */
+export interface LabOptions {
+  host?: Host;
+  log?: Log;
+}
+
+function modelFile(stateDir: string): string {
+  return `${stateDir}/lab.json`;
+}
+
+/** Reads the model a running lab was built from, or null. */
+export async function readLabModel(prefix: string, stateRoot: string): Promise<LabModel | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(modelFile(`${stateRoot}/${prefix}`))) as LabModel;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** Starts BIRD in a namespace and waits until its control socket answers. */
+export async function startBird(host: Host, ns: string, bird: LabBird): Promise<void> {
+  await Deno.remove(bird.socket).catch(() => {});
+  await must(host, [
+    "ip",
+    "netns",
+    "exec",
+    ns,
+    "bird",
+    "-c",
+    bird.config,
+    "-s",
+    bird.socket,
+    "-P",
+    bird.pidFile,
+  ]);
+  const ok = await pollUntil(async () => {
+    try {
+      return await withBird(bird.socket, () => Promise.resolve(true), { timeoutMs: 500 });
+    } catch {
+      return null;
+    }
+  }, 10_000);
+  if (!ok) {
+    throw new Error(
+      `Cannot start BIRD in ${ns}: its socket ${bird.socket} did not answer within 10 s`,
+    );
+  }
+}
+
+/** Stops a BIRD started by `startBird` (SIGTERM, then SIGKILL after 3 s); idempotent. */
+export async function stopBird(bird: LabBird): Promise<void> {
+  const pid = await ownPid(bird.pidFile, bird.config);
+  if (pid === null) return;
+  signal(pid, "SIGTERM");
+  if (await pollUntil(() => (processAlive(pid) ? null : true), 3000) === null) {
+    signal(pid, "SIGKILL");
+  }
+  await pollUntil(() => (processAlive(pid) ? null : true), 2000);
+}
+
+/** The pid in a pid file if that process still runs with our config path on its command line. */
+async function ownPid(pidFile: string, marker: string): Promise<number | null> {
+  let pid: number;
+  try {
+    pid = Number((await Deno.readTextFile(pidFile)).trim());
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return null;
+  try {
+    const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
+    return cmdline.includes(marker) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Builds the lab: removes leftovers of the same prefix, creates namespaces, links, addresses,
+ * routes and sysctls, writes BIRD configs and starts BIRD in the router and every node. On any
+ * failure everything built so far is torn down before the error is rethrown.
+ */
+export async function labUp(model: LabModel, opts: LabOptions = {}): Promise<LabModel> {
+  const host = opts.host ?? new RealHost();
+  const log = opts.log ?? (() => {});
+  const root = model.stateDir.slice(0, -model.prefix.length - 1);
+  await labDown(model.prefix, root, opts);
+  try {
+    for (const ns of model.namespaces) await Deno.mkdir(ns.stateDir, { recursive: true });
+    await Deno.writeTextFile(modelFile(model.stateDir), JSON.stringify(model, null, 2) + "\n");
+    log(`creating ${model.namespaces.length} namespaces with prefix ${model.prefix}`);
+    for (const argv of labCommands(model)) await must(host, argv);
+    await Deno.writeTextFile(model.router.bird.config, renderRouterConfig(model.router.routing));
+    for (const n of model.nodes) {
+      await Deno.writeTextFile(n.bird.config, renderNodeConfig(n.routing));
+    }
+    log("starting BIRD in the router and the nodes");
+    await startBird(host, model.router.namespace, model.router.bird);
+    await Promise.all(model.nodes.map((n) => startBird(host, n.namespace, n.bird)));
+    return model;
+  } catch (e) {
+    await labDown(model.prefix, root, opts).catch(() => {});
+    throw e;
+  }
+}
+
+/** What `labDown` removed. */
+export interface TeardownReport {
+  namespaces: string[];
+  killed: number[];
+  removedDir: boolean;
+}
+
+/**
+ * Tears down everything of a prefix: BIRD by pid file, every process left in the prefix's
+ * namespaces, the namespaces, the management link and the state directory. Idempotent.
+ */
+export async function labDown(
+  prefix: string,
+  stateRoot: string,
+  opts: LabOptions = {},
+): Promise<TeardownReport> {
+  const host = opts.host ?? new RealHost();
+  const dir = `${stateRoot}/${prefix}`;
+  const killed: number[] = [];
+  // 1. Daemons by pid file (they may run in a namespace that is already gone).
+  for await (const pidFile of findPidFiles(dir)) {
+    const pid = await ownPid(pidFile, dir);
+    if (pid !== null) {
+      signal(pid, "SIGTERM");
+      killed.push(pid);
+    }
+  }
+  // 2. Anything else still inside the namespaces.
+  const namespaces = await listNamespaces(host, prefix);
+  for (const ns of namespaces) {
+    for (const pid of await namespacePids(host, ns)) {
+      signal(pid, "SIGTERM");
+      if (!killed.includes(pid)) killed.push(pid);
+    }
+  }
+  const gone = await pollUntil(() => (killed.some(processAlive) ? null : true), 3000);
+  if (!gone) {
+    for (const pid of killed) signal(pid, "SIGKILL");
+    await pollUntil(() => (killed.some(processAlive) ? null : true), 2000);
+  }
+  // 3. Namespaces (their veths go with them), then the root-side management link if left.
+  for (const ns of namespaces) await host.run(["ip", "netns", "del", ns]);
+  const mgmt = `${prefix}mgmt`;
+  if ((await host.run(["ip", "link", "show", "dev", mgmt])).code === 0) {
+    await host.run(["ip", "link", "del", "dev", mgmt]);
+  }
+  // 4. Files.
+  let removedDir = false;
+  try {
+    await Deno.remove(dir, { recursive: true });
+    removedDir = true;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return { namespaces, killed, removedDir };
+}
+
+async function* findPidFiles(dir: string): AsyncGenerator<string> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) yield* findPidFiles(p);
+    else if (e.isFile && e.name.endsWith(".pid")) yield p;
+  }
+}
+
+/** One next hop of the router's route to a VIP. */
+export interface NextHop {
+  gateway: string;
+  interface: string;
+}
+
+/** The router's next hops for a /32 as BIRD has them (empty when there is no route). */
+export async function birdNextHops(model: LabModel, address: string): Promise<NextHop[]> {
+  try {
+    const reply = await withBird(
+      model.router.bird.socket,
+      (b) => b.command(`show route ${address}/32`),
+    );
+    const routes = parseRoutes(reply);
+    const best = routes.find((r) => r.primary) ?? routes[0];
+    return (best?.nextHops ?? []).filter((h): h is RouteNextHop & { gateway: string } =>
+      !!h.gateway
+    )
+      .map((h) => ({ gateway: h.gateway, interface: h.interface }));
+  } catch (e) {
+    if (e instanceof BirdError && e.code === 8001) return []; // Network not found
+    throw e;
+  }
+}
+
+/** The router's next hops for a /32 in the kernel (`ip -j route`). */
+export async function kernelNextHops(
+  model: LabModel,
+  address: string,
+  host: Host = new RealHost(),
+): Promise<NextHop[]> {
+  const out = await must(host, [
+    "ip",
+    "-n",
+    model.router.namespace,
+    "-j",
+    "route",
+    "show",
+    `${address}/32`,
+  ]);
+  const routes = JSON.parse(out || "[]") as Array<{
+    gateway?: string;
+    dev?: string;
+    nexthops?: Array<{ gateway: string; dev: string }>;
+  }>;
+  const hops: NextHop[] = [];
+  for (const r of routes) {
+    if (r.nexthops) {
+      for (const h of r.nexthops) hops.push({ gateway: h.gateway, interface: h.dev });
+    } else if (r.gateway) hops.push({ gateway: r.gateway, interface: r.dev ?? "" });
+  }
+  return hops.sort((a, b) => a.gateway.localeCompare(b.gateway, "en", { numeric: true }));
+}
+
+/** Drains (withdraws the VIPs of) or undrains a node through a safe BIRD reconfigure. */
+export async function setNodeDrained(
+  model: LabModel,
+  node: string,
+  drained: boolean,
+): Promise<void> {
+  const n = model.nodes.find((x) => x.name === node || x.namespace === node);
+  if (!n) {
+    throw new RangeError(
+      `Cannot ${drained ? "drain" : "undrain"} ${node}: no such node (have ${
+        model.nodes.map((x) => x.name).join(", ")
+      })`,
+    );
+  }
+  const text = renderNodeConfig({ ...n.routing, drained });
+  await withBird(n.bird.socket, (b) => safeReconfigure(b, { configPath: n.bird.config, text }));
+}
+
+/** Whether a node's current BIRD config has its VIPs withdrawn. */
+export async function nodeDrained(model: LabModel, node: string): Promise<boolean> {
+  const n = model.nodes.find((x) => x.name === node);
+  if (!n) return false;
+  const text = await Deno.readTextFile(n.bird.config).catch(() => "");
+  return text.includes("withdrawn (node drained)");
+}

@@ -1,0 +1,250 @@
+/**
+ * Typed inputs for BIRD configuration rendering and their validation.
+ *
+ * Everything here is pure: the validators take a model and either return a normalised copy or
+ * throw a `RangeError` that lists every problem at once (action, rule and value).
+ *
+ * @module
+ */
+
+/** OSPF settings of one interface (the node's uplink, or one of the router's interfaces). */
+export interface OspfInterface {
+  /** Kernel interface name (1-15 characters). */
+  name: string;
+  /** Hello interval in seconds (1-65535). */
+  hello: number;
+  /** Dead interval in seconds; must be greater than `hello`. */
+  dead: number;
+  /** OSPF interface cost (1-65535). */
+  cost: number;
+  /** DR election priority (0-255); 0 = never DR. BIRD's default (1) when absent. */
+  priority?: number;
+  /** Run BFD on this interface (needs a `bfd` timing in the enclosing model). */
+  bfd: boolean;
+}
+
+/** BFD session timing (applies to every BFD interface of the daemon). */
+export interface BfdTiming {
+  /** Desired transmit and required receive interval in milliseconds (10-60000). */
+  intervalMs: number;
+  /** Detection multiplier (1-255). */
+  multiplier: number;
+}
+
+/** A load-balancer node's routing: what its BIRD announces to the upstream router. */
+export interface NodeRouting {
+  /** Node name, used in messages and the config header. */
+  node: string;
+  /** OSPF router id (an IPv4 address, usually the node address). */
+  routerId: string;
+  /** OSPF area id (0-4294967295). Default 0. */
+  area?: number;
+  uplink: OspfInterface;
+  /** VIPs announced as stub /32 ("10.0.0.1" or "10.0.0.1/32"). */
+  vips: string[];
+  /** Local (FULLNAT source) addresses announced as stub /32; kept while drained. */
+  lips: string[];
+  /** Stubnet cost of VIPs (1-65535). Default: the uplink cost. */
+  vipCost?: number;
+  /** Stubnet cost of LIPs (1-65535). Default: the uplink cost. */
+  lipCost?: number;
+  /** Drained: VIP stubnets are withdrawn, LIPs stay announced. */
+  drained: boolean;
+  bfd?: BfdTiming;
+  /** BIRD log file (absolute path); syslog when absent. */
+  logFile?: string;
+}
+
+/** The upstream router: OSPF with ECMP into the kernel. */
+export interface RouterRouting {
+  /** Router name, used in messages and the config header. */
+  name: string;
+  routerId: string;
+  area?: number;
+  /** Interfaces where OSPF neighbours (the nodes) are expected. */
+  interfaces: OspfInterface[];
+  /** Interfaces whose networks are announced without hellos (e.g. the client side). */
+  stubInterfaces: string[];
+  /** Maximum next hops per ECMP route (1-256). Default 16. */
+  ecmpLimit?: number;
+  bfd?: BfdTiming;
+  logFile?: string;
+}
+
+const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
+
+/** Parses a dotted-quad IPv4 address to a number, or returns null. */
+export function ipv4ToNumber(text: string): number | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!m) return null;
+  let n = 0;
+  for (const part of m.slice(1)) {
+    const v = Number(part);
+    if (v > 255 || (part.length > 1 && part.startsWith("0"))) return null;
+    n = n * 256 + v;
+  }
+  return n;
+}
+
+/** Formats a number (0..2^32-1) as a dotted-quad IPv4 address. */
+export function numberToIpv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+}
+
+/** Whether `text` is a dotted-quad IPv4 address. */
+export function isIpv4(text: string): boolean {
+  return ipv4ToNumber(text) !== null;
+}
+
+/**
+ * Normalises a host address to "a.b.c.d/32".
+ *
+ * @example
+ * ```ts
+ * hostPrefix("10.0.0.1"); // "10.0.0.1/32"
+ * ```
+ */
+export function hostPrefix(text: string): string | null {
+  const m = /^([^/]+)(?:\/(\d+))?$/.exec(text.trim());
+  if (!m || !isIpv4(m[1]!) || (m[2] !== undefined && m[2] !== "32")) return null;
+  return `${m[1]}/32`;
+}
+
+function intIn(v: unknown, lo: number, hi: number): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;
+}
+
+function checkInterface(what: string, i: OspfInterface, errors: string[], bfd: boolean): void {
+  if (!IFNAME.test(i.name ?? "")) {
+    errors.push(
+      `${what}: interface name ${JSON.stringify(i.name)} must be 1-15 of [A-Za-z0-9_.:-]`,
+    );
+  }
+  if (!intIn(i.hello, 1, 65535)) errors.push(`${what}: hello ${i.hello} must be 1-65535 s`);
+  if (!intIn(i.dead, 2, 65535) || !(i.dead > i.hello)) {
+    errors.push(`${what}: dead ${i.dead} must be 2-65535 s and greater than hello ${i.hello}`);
+  }
+  if (!intIn(i.cost, 1, 65535)) errors.push(`${what}: cost ${i.cost} must be 1-65535`);
+  if (i.priority !== undefined && !intIn(i.priority, 0, 255)) {
+    errors.push(`${what}: priority ${i.priority} must be 0-255`);
+  }
+  if (i.bfd && !bfd) errors.push(`${what}: bfd is on but no bfd timing is given`);
+}
+
+function checkCommon(
+  what: string,
+  m: { routerId: string; area?: number; bfd?: BfdTiming; logFile?: string },
+  errors: string[],
+): void {
+  if (!isIpv4(m.routerId)) {
+    errors.push(`${what}: router id ${JSON.stringify(m.routerId)} is not an IPv4 address`);
+  }
+  if (m.area !== undefined && !intIn(m.area, 0, 4294967295)) {
+    errors.push(`${what}: area ${m.area} must be 0-4294967295`);
+  }
+  if (m.bfd) {
+    if (!intIn(m.bfd.intervalMs, 10, 60000)) {
+      errors.push(`${what}: bfd interval ${m.bfd.intervalMs} ms must be 10-60000`);
+    }
+    if (!intIn(m.bfd.multiplier, 1, 255)) {
+      errors.push(`${what}: bfd multiplier ${m.bfd.multiplier} must be 1-255`);
+    }
+  }
+  if (m.logFile !== undefined && (!m.logFile.startsWith("/") || /["\\\n]/.test(m.logFile))) {
+    errors.push(
+      `${what}: log file ${JSON.stringify(m.logFile)} must be an absolute path without quotes`,
+    );
+  }
+}
+
+function prefixes(what: string, kind: string, list: string[], errors: string[]): string[] {
+  const out: string[] = [];
+  for (const a of list) {
+    const p = hostPrefix(String(a));
+    if (!p) errors.push(`${what}: ${kind} ${JSON.stringify(a)} is not an IPv4 host address (/32)`);
+    else if (out.includes(p)) errors.push(`${what}: ${kind} ${p} is listed twice`);
+    else out.push(p);
+  }
+  return out;
+}
+
+function fail(action: string, errors: string[]): never {
+  throw new RangeError(`${action}:\n  - ${errors.join("\n  - ")}`);
+}
+
+/** A validated node model: VIPs and LIPs normalised to "a.b.c.d/32", defaults filled in. */
+export interface ValidNodeRouting extends NodeRouting {
+  area: number;
+  vipCost: number;
+  lipCost: number;
+}
+
+/**
+ * Validates a node's routing model; throws a `RangeError` listing every problem.
+ *
+ * @example
+ * ```ts
+ * validateNodeRouting({ node: "n1", routerId: "10.0.0.11", uplink, vips: ["10.1.0.1"], lips: [], drained: false });
+ * ```
+ */
+export function validateNodeRouting(m: NodeRouting): ValidNodeRouting {
+  const errors: string[] = [];
+  const what = `node ${JSON.stringify(m.node)}`;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(m.node ?? "")) {
+    errors.push(`node name ${JSON.stringify(m.node)} must be 1-64 of [A-Za-z0-9_.-]`);
+  }
+  checkCommon(what, m, errors);
+  checkInterface(`${what} uplink`, m.uplink, errors, m.bfd !== undefined);
+  const vips = prefixes(what, "VIP", m.vips, errors);
+  const lips = prefixes(what, "LIP", m.lips, errors);
+  for (const v of vips) if (lips.includes(v)) errors.push(`${what}: ${v} is both a VIP and a LIP`);
+  for (const [k, c] of [["VIP", m.vipCost], ["LIP", m.lipCost]] as const) {
+    if (c !== undefined && !intIn(c, 1, 65535)) {
+      errors.push(`${what}: ${k} cost ${c} must be 1-65535`);
+    }
+  }
+  if (errors.length) fail(`Cannot render BIRD config for ${what}`, errors);
+  return {
+    ...m,
+    area: m.area ?? 0,
+    vips,
+    lips,
+    vipCost: m.vipCost ?? m.uplink.cost,
+    lipCost: m.lipCost ?? m.uplink.cost,
+  };
+}
+
+/** A validated router model with defaults filled in. */
+export interface ValidRouterRouting extends RouterRouting {
+  area: number;
+  ecmpLimit: number;
+}
+
+/** Validates the upstream router's model; throws a `RangeError` listing every problem. */
+export function validateRouterRouting(m: RouterRouting): ValidRouterRouting {
+  const errors: string[] = [];
+  const what = `router ${JSON.stringify(m.name)}`;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(m.name ?? "")) {
+    errors.push(`router name ${JSON.stringify(m.name)} must be 1-64 of [A-Za-z0-9_.-]`);
+  }
+  checkCommon(what, m, errors);
+  if (m.interfaces.length === 0) errors.push(`${what}: needs at least one OSPF interface`);
+  const seen = new Set<string>();
+  for (const i of m.interfaces) {
+    checkInterface(`${what} interface ${JSON.stringify(i.name)}`, i, errors, m.bfd !== undefined);
+    if (seen.has(i.name)) errors.push(`${what}: interface ${i.name} is listed twice`);
+    seen.add(i.name);
+  }
+  for (const s of m.stubInterfaces) {
+    if (!IFNAME.test(s)) {
+      errors.push(`${what}: stub interface name ${JSON.stringify(s)} is invalid`);
+    }
+    if (seen.has(s)) errors.push(`${what}: interface ${s} is listed twice`);
+    seen.add(s);
+  }
+  if (m.ecmpLimit !== undefined && !intIn(m.ecmpLimit, 1, 256)) {
+    errors.push(`${what}: ecmp limit ${m.ecmpLimit} must be 1-256`);
+  }
+  if (errors.length) fail(`Cannot render BIRD config for ${what}`, errors);
+  return { ...m, area: m.area ?? 0, ecmpLimit: m.ecmpLimit ?? 16 };
+}
