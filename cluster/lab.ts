@@ -8,7 +8,7 @@
 import { renderNodeConfig, renderRouterConfig } from "../routing/render.ts";
 import { withBird } from "../routing/bird_client.ts";
 import { safeReconfigure } from "../routing/reconfigure.ts";
-import { parseRoutes, type RouteNextHop } from "../routing/parse_show.ts";
+import { parseOspfNeighbors, parseRoutes, type RouteNextHop } from "../routing/parse_show.ts";
 import { BirdError } from "../routing/bird_reply.ts";
 import {
   buildLabModel,
@@ -299,4 +299,140 @@ export async function nodeDrained(model: LabModel, node: string): Promise<boolea
   if (!n) return false;
   const text = await Deno.readTextFile(n.bird.config).catch(() => "");
   return text.includes("withdrawn (node drained)");
+}
+
+/** Kills a node's BIRD with SIGKILL (a crash: no goodbye to its neighbours); idempotent. */
+export async function killBird(bird: LabBird): Promise<void> {
+  const pid = await ownPid(bird.pidFile, bird.config);
+  if (pid === null) return;
+  signal(pid, "SIGKILL");
+  await pollUntil(() => (processAlive(pid) ? null : true), 2000);
+}
+
+/** Whether a BIRD started by the lab is running. */
+export async function birdRunning(bird: LabBird): Promise<boolean> {
+  return (await ownPid(bird.pidFile, bird.config)) !== null;
+}
+
+/** The JSON `lab status` prints. */
+export interface LabStatus {
+  prefix: string;
+  stateDir: string;
+  /** Every namespace exists and the router's BIRD answers. */
+  up: boolean;
+  vips: string[];
+  namespaces: Array<{
+    name: string;
+    role: string;
+    index?: number;
+    exists: boolean;
+    interfaces: Array<{ name: string; addresses: string[] }>;
+  }>;
+  router: {
+    namespace: string;
+    address: string;
+    clientAddress: string;
+    bird: "running" | "stopped";
+    neighbors: Array<{ routerId: string; state: string }>;
+    /** Next hops per VIP as BIRD has them. */
+    nextHops: Record<string, NextHop[]>;
+    /** Next hops per VIP in the router's kernel FIB. */
+    kernelNextHops: Record<string, NextHop[]>;
+    error?: string;
+  };
+  nodes: Array<{
+    name: string;
+    namespace: string;
+    address: string;
+    uplink: string;
+    lips: string[];
+    mgmtAddress?: string;
+    bird: "running" | "stopped";
+    drained: boolean;
+  }>;
+  realServers: LabModel["realServers"];
+  client: LabModel["client"];
+  management?: LabModel["management"];
+}
+
+/** Collects the lab's status (never throws for a missing or half-built lab). */
+export async function labStatus(model: LabModel, host: Host = new RealHost()): Promise<LabStatus> {
+  const existing = new Set(await listNamespaces(host, model.prefix));
+  const routerUp = existing.has(model.router.namespace) && await birdRunning(model.router.bird);
+  const router: LabStatus["router"] = {
+    namespace: model.router.namespace,
+    address: model.router.address,
+    clientAddress: model.router.clientAddress,
+    bird: routerUp ? "running" : "stopped",
+    neighbors: [],
+    nextHops: {},
+    kernelNextHops: {},
+  };
+  if (routerUp) {
+    try {
+      const reply = await withBird(
+        model.router.bird.socket,
+        (b) => b.command("show ospf neighbors"),
+      );
+      router.neighbors = parseOspfNeighbors(reply).map((n) => ({
+        routerId: n.routerId,
+        state: n.state,
+      }));
+      for (const vip of model.vips) {
+        router.nextHops[vip] = await birdNextHops(model, vip);
+        router.kernelNextHops[vip] = await kernelNextHops(model, vip, host);
+      }
+    } catch (e) {
+      router.error = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return {
+    prefix: model.prefix,
+    stateDir: model.stateDir,
+    up: model.namespaces.every((n) => existing.has(n.name)) && routerUp && !router.error,
+    vips: model.vips,
+    namespaces: model.namespaces.map((n) => ({
+      name: n.name,
+      role: n.role,
+      ...(n.index !== undefined ? { index: n.index } : {}),
+      exists: existing.has(n.name),
+      interfaces: n.interfaces.map((i) => ({ name: i.name, addresses: i.addresses })),
+    })),
+    router,
+    nodes: await Promise.all(model.nodes.map(async (n) => ({
+      name: n.name,
+      namespace: n.namespace,
+      address: n.address,
+      uplink: n.uplink,
+      lips: n.lips,
+      ...(n.mgmtAddress ? { mgmtAddress: n.mgmtAddress } : {}),
+      bird: existing.has(n.namespace) && await birdRunning(n.bird)
+        ? "running" as const
+        : "stopped" as const,
+      drained: await nodeDrained(model, n.name),
+    }))),
+    realServers: model.realServers,
+    client: model.client,
+    ...(model.management ? { management: model.management } : {}),
+  };
+}
+
+/** Polls the router (BIRD and kernel) until a VIP has `count` next hops; returns them or null. */
+export function waitForNextHops(
+  model: LabModel,
+  vip: string,
+  count: number,
+  timeoutMs: number,
+  host: Host = new RealHost(),
+): Promise<{ bird: NextHop[]; kernel: NextHop[] } | null> {
+  return pollUntil(
+    async () => {
+      const bird = await birdNextHops(model, vip).catch(() => []);
+      if (bird.length !== count) return null;
+      const kernel = await kernelNextHops(model, vip, host).catch(() => []);
+      return kernel.length === count ? { bird, kernel } : null;
+    },
+    timeoutMs,
+    20,
+  );
 }
