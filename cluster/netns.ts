@@ -70,11 +70,11 @@ export async function namespacePids(host: Host, ns: string): Promise<number[]> {
   return r.stdout.split(/\s+/).filter(Boolean).map(Number).filter(Number.isInteger);
 }
 
-/** Whether a process exists. */
+/** Whether a process exists and is not a zombie waiting to be reaped. */
 export function processAlive(pid: number): boolean {
   try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
   }
