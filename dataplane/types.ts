@@ -35,8 +35,11 @@ export interface DataPlaneOptions {
   workers: number;
   /** Set each port's MAC (virtual ports; real NICs keep theirs when absent). */
   portMacs?: string[];
-  /** The node's own IPv4 address on each port (source of ARP requests). */
+  /** The node's own IPv4 address on each port with its on-link prefix, e.g. "10.0.0.2/24"
+   * (source of ARP requests; destinations inside the prefix are resolved directly). */
   portAddresses?: string[];
+  /** IP MTU of the ports (default 1500). */
+  mtu?: number;
   /** Where to send traffic for addresses not on the link (the clients' side). */
   gateway?: string;
   /** Static next hops. */
@@ -67,6 +70,15 @@ export interface WorkerStats extends TrafficCounters {
   handoffsIn: number;
   toaInserted: number;
   toaFailed: number;
+  synCookiesSent: number;
+  synCookiesValid: number;
+  synCookiesInvalid: number;
+  synproxyRsRetransmits: number;
+  synproxyRsFailures: number;
+  arpReplies: number;
+  icmpTranslated: number;
+  /** Frames for neither a VIP nor a LIP (the kernel's, on af_packet). */
+  ignored: number;
   /** Drops by reason (names as the library reports them). */
   drops: Record<string, number>;
 }

@@ -8,7 +8,7 @@
 
 #include "fnat.h"
 
-#define FNAT_VERSION "0.1.0"
+#define FNAT_VERSION "0.2.0"
 
 static bool eal_ready;
 

@@ -1,0 +1,156 @@
+/* Per-worker session table: a fixed array of 64-byte sessions and a bucketised cuckoo index
+ * that finds a session from either direction (IN: client→VIP, OUT: real server→LIP).
+ *
+ * Single writer (the owning worker), no locks. Memory is allocated once, bounded by the table's
+ * capacity: 64 bytes per session plus 8 bytes per index slot, with 2 entries per session at
+ * a load of at most 3/4 (see conn_table_bytes()). Expiry is a sweep over the session array
+ * (conn_table_scan), not a timer wheel, so a session needs no timer links.
+ */
+#ifndef FNAT_CONN_H
+#define FNAT_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_hash_crc.h>
+#include <rte_prefetch.h>
+
+/* fnat_conn.flags */
+#define FNAT_CONN_F_TOA_PENDING (1u << 0) /* insert TOA until the real server answered */
+#define FNAT_CONN_F_CLIENT_FIN (1u << 1)
+#define FNAT_CONN_F_RS_FIN (1u << 2)
+#define FNAT_CONN_F_SYNPROXY (1u << 3)    /* created by SYNPROXY: sequence numbers shifted */
+#define FNAT_CONN_F_SP_WAIT_RS (1u << 4)  /* SYNPROXY: waiting for the real server's SYN-ACK */
+#define FNAT_CONN_F_EXPIRE_ON_REMOVE (1u << 5)
+#define FNAT_CONN_F_SP_RS_SYNACK (1u << 6) /* SYNPROXY: saw the real server's SYN-ACK */
+
+#define FNAT_CONN_NONE UINT32_MAX
+
+/** One session, exactly one cache line. Addresses network order, ports network order. */
+struct fnat_conn {
+	uint32_t caddr, vaddr, laddr, raddr;
+	uint16_t cport, vport, lport, rport;
+	uint32_t seq_delta;  /* added to client sequence numbers towards the real server */
+	uint32_t c_seq_end;  /* client's next sequence number (client space) */
+	uint32_t c_ack;      /* client's last acknowledgement (real-server space) */
+	uint32_t expire;     /* ms tick at which the session expires */
+	uint16_t svc_id, rs_id;
+	uint8_t proto, state, flags, dup_acks;
+	uint32_t sp_delta;   /* SYNPROXY: cookie ISN − real server ISN */
+	uint32_t ack_hash;   /* SYNPROXY: hash of the last (seq, ack) for ACK-storm detection */
+	uint16_t lip_id;
+	uint8_t sp_retries;
+	uint8_t pad;
+	uint32_t aux;        /* free-list link when free; SYNPROXY pending slot when waiting */
+} __rte_aligned(64);
+
+_Static_assert(sizeof(struct fnat_conn) == 64, "a session is one cache line");
+
+/** Index slot: signature and (session index << 1 | direction). */
+struct fnat_slot {
+	uint32_t sig;
+	uint32_t ref;
+};
+
+#define FNAT_BUCKET_SLOTS 8
+struct fnat_bucket {
+	struct fnat_slot s[FNAT_BUCKET_SLOTS];
+} __rte_aligned(64);
+
+enum { FNAT_DIR_IN = 0, FNAT_DIR_OUT = 1 };
+
+/** A lookup key: (src, dst, sport, dport, proto) as seen on the wire. */
+struct fnat_key {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint8_t proto;
+};
+
+struct fnat_conn_table {
+	struct fnat_conn *conns;
+	struct fnat_bucket *buckets;
+	uint32_t cap;         /* sessions */
+	uint32_t bucket_mask;
+	uint32_t free_head;   /* free list through conn.aux */
+	uint32_t active;
+	uint32_t hwm;         /* highest index ever used + 1 (the sweep's end) */
+	uint32_t seed;
+	size_t bytes;         /* memory held by the table */
+	uint64_t rng;         /* cuckoo victim choice */
+};
+
+/** 64-bit hash of a key: low bits pick the bucket, high 32 bits are the signature. */
+static inline uint64_t
+fnat_key_hash(const struct fnat_key *k, uint32_t seed)
+{
+	uint64_t a = ((uint64_t)k->src << 32) | k->dst;
+	uint32_t p = ((uint32_t)k->sport << 16) | k->dport;
+	uint32_t h1 = rte_hash_crc_8byte(a, seed ^ k->proto);
+	h1 = rte_hash_crc_4byte(p, h1);
+	uint32_t h2 = rte_hash_crc_4byte(h1, seed + 0x9e3779b9u);
+	h2 = rte_hash_crc_8byte(a, h2);
+	return ((uint64_t)(h2 | 1u) << 32) | h1; /* signature never 0 */
+}
+
+/** The key a session is found by in one direction. */
+static inline void
+fnat_conn_key(const struct fnat_conn *c, int dir, struct fnat_key *k)
+{
+	if (dir == FNAT_DIR_IN) {
+		k->src = c->caddr;
+		k->dst = c->vaddr;
+		k->sport = c->cport;
+		k->dport = c->vport;
+	} else {
+		k->src = c->raddr;
+		k->dst = c->laddr;
+		k->sport = c->rport;
+		k->dport = c->lport;
+	}
+	k->proto = c->proto;
+}
+
+/** Memory a table of cap sessions takes (sessions and index). */
+size_t conn_table_bytes(uint32_t cap);
+
+/** Allocate a table for cap sessions (1 .. 2^31). Returns 0 or -ENOMEM/-EINVAL. */
+int conn_table_init(struct fnat_conn_table *t, uint32_t cap, uint32_t seed);
+void conn_table_free(struct fnat_conn_table *t);
+
+/** Take a free session (zeroed apart from nothing: the caller fills every field). */
+struct fnat_conn *conn_alloc(struct fnat_conn_table *t);
+
+/** Index a filled session in both directions. Returns 0, or -ENOSPC when the index is full
+ * (the session is then still allocated: release it with conn_release()). */
+int conn_insert(struct fnat_conn_table *t, struct fnat_conn *c);
+
+/** Remove a session from the index and give it back to the free list. */
+void conn_remove(struct fnat_conn_table *t, struct fnat_conn *c);
+
+/** Give back a session that was never inserted. */
+void conn_release(struct fnat_conn_table *t, struct fnat_conn *c);
+
+/** Find a session by a wire key; *dir receives the direction that matched. */
+struct fnat_conn *conn_lookup(const struct fnat_conn_table *t, const struct fnat_key *k,
+			      uint64_t hash, int *dir);
+
+/** Prefetch the buckets a key hashes to (before conn_lookup of a burst). */
+static inline void
+conn_prefetch(const struct fnat_conn_table *t, uint64_t hash)
+{
+	uint32_t b1 = (uint32_t)hash & t->bucket_mask;
+	uint32_t sig = (uint32_t)(hash >> 32);
+	uint32_t b2 = (b1 ^ (sig * 0x5bd1e995u)) & t->bucket_mask;
+	rte_prefetch0(&t->buckets[b1]);
+	rte_prefetch0(&t->buckets[b2]);
+}
+
+static inline uint32_t
+conn_index(const struct fnat_conn_table *t, const struct fnat_conn *c)
+{
+	return (uint32_t)(c - t->conns);
+}
+
+#endif /* FNAT_CONN_H */

@@ -1,0 +1,68 @@
+/* Incremental Internet checksum updates (RFC 1624) on 16-bit words in memory order, so values
+ * are passed exactly as they sit in the packet (network order) and no byte swapping is needed. */
+#ifndef FNAT_CSUM_H
+#define FNAT_CSUM_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_ip.h>
+
+static inline uint16_t
+csum_fold32(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* HC' = ~(~HC + ~m + m') for a 16-bit field. */
+static inline void
+csum_replace2(void *csum, uint16_t old, uint16_t new)
+{
+	uint16_t c;
+	memcpy(&c, csum, 2);
+	uint32_t sum = (uint16_t)~c;
+	sum += (uint16_t)~old;
+	sum += new;
+	c = (uint16_t)~csum_fold32(sum);
+	memcpy(csum, &c, 2);
+}
+
+/* The same for a 32-bit field (two words in memory order). */
+static inline void
+csum_replace4(void *csum, uint32_t old, uint32_t new)
+{
+	uint16_t c;
+	memcpy(&c, csum, 2);
+	uint32_t sum = (uint16_t)~c;
+	sum += (uint16_t)~(old & 0xffff);
+	sum += (uint16_t)~(old >> 16);
+	sum += new & 0xffff;
+	sum += new >> 16;
+	c = (uint16_t)~csum_fold32(sum);
+	memcpy(csum, &c, 2);
+}
+
+/* A UDP checksum of 0 means "none": an update that lands on 0 is sent as 0xffff. */
+static inline void
+csum_udp_fix(void *csum)
+{
+	uint16_t c;
+	memcpy(&c, csum, 2);
+	if (c == 0) {
+		c = 0xffff;
+		memcpy(csum, &c, 2);
+	}
+}
+
+/* Verifies a TCP/UDP checksum including the IPv4 pseudo header. */
+static inline int
+csum_l4_ok(const void *ip_hdr, const void *l4, unsigned l4len)
+{
+	uint32_t sum = rte_raw_cksum(l4, l4len);
+	sum += rte_ipv4_phdr_cksum((const struct rte_ipv4_hdr *)ip_hdr, 0);
+	return csum_fold32(sum) == 0xffff;
+}
+
+#endif /* FNAT_CSUM_H */

@@ -1,0 +1,233 @@
+/* Private structures of the data plane: the configuration snapshot, workers and the data plane
+ * itself. Shared by the control side (dp.c, snapshot.c) and the packet path (worker.c). */
+#ifndef FNAT_DP_PVT_H
+#define FNAT_DP_PVT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "conn.h"
+#include "fnat.h"
+#include "sched.h"
+
+#define FNAT_BURST 32
+#define FNAT_TX_BUF 64
+#define FNAT_LPORT_MIN 1024u
+#define FNAT_NEIGH_SLOTS 1024u
+#define FNAT_DEFAULT_SESSIONS (1u << 20)
+
+/* ---- configuration snapshot (immutable once published) ---- */
+
+struct fnat_svc {
+	uint32_t vip;       /* network order */
+	uint16_t port;      /* network order */
+	uint8_t proto, sched;
+	uint32_t flags;
+	uint16_t id;        /* stable across snapshots while the service (or a session) lives */
+	uint16_t pad;
+	uint32_t first_real, n_reals; /* into fnat_snapshot.reals / sreals */
+	uint32_t timeout_ms[FNAT_TO_MAX];
+	uint16_t *maglev;   /* FNAT_MAGLEV_M entries (mh only) */
+};
+
+struct fnat_real {
+	uint32_t addr;      /* network order */
+	uint16_t port;      /* network order */
+	uint16_t id;        /* stable id: counters and sessions refer to it */
+	uint32_t weight;
+};
+
+struct fnat_lip {
+	uint32_t addr;      /* network order */
+	uint16_t id;        /* index into fnat_dp.lip_pools */
+};
+
+/* Scheduler state of one worker for one service (written by that worker only). */
+struct fnat_sched_state {
+	uint32_t rr_cursor;
+	uint32_t pad;
+	int64_t *wrr_cur;   /* n_reals entries */
+} __rte_cache_aligned;
+
+struct fnat_snapshot {
+	uint32_t n_svcs, n_reals, n_lips, n_workers;
+	struct fnat_svc *svcs;
+	struct fnat_real *reals;
+	struct sched_real *sreals;    /* the same reals in scheduler form */
+	struct fnat_lip *lips;
+	/* open-addressing maps, value = index + 1, 0 = empty */
+	uint32_t svc_mask;
+	uint16_t *svc_map;            /* (vip, port, proto) → service */
+	uint32_t addr_mask;
+	uint32_t *addr_keys;          /* VIPs and LIPs */
+	uint16_t *addr_vals;          /* bit 15: LIP; else service index of any service + 1 */
+	uint16_t svc_by_id[FNAT_MAX_SERVICES];  /* id → index + 1 */
+	uint8_t real_live[FNAT_MAX_REALS];      /* id present in this snapshot */
+	struct fnat_sched_state *sched;         /* [n_workers][n_svcs] */
+	int64_t *wrr;                           /* [n_workers][n_reals] */
+};
+
+/* ---- LIP port slices ---- */
+
+/* The free ports of one LIP that one worker owns: a FIFO (a port freed goes to the back, which
+ * keeps a reused LIP:lport away from a real server's TIME_WAIT as long as possible). */
+struct fnat_port_pool {
+	uint32_t head, count, cap;
+	uint16_t ports[];
+};
+
+/* ---- neighbours (ARP) ---- */
+
+struct fnat_neigh {
+	uint32_t addr;      /* 0 = empty slot; written before mac */
+	uint8_t is_static;
+	uint8_t pad[3];
+	uint64_t mac;       /* bit 63 valid, low 48 bits the MAC bytes; written atomically */
+};
+
+/* ---- workers ---- */
+
+struct fnat_txq {
+	uint16_t n;
+	struct rte_mbuf *m[FNAT_TX_BUF];
+};
+
+struct fnat_worker {
+	uint32_t id;
+	struct fnat_dp *dp;
+	struct fnat_conn_table ct;
+	struct rte_ring *handoff;     /* packets other workers received for this one */
+	struct fnat_txq txq[FNAT_MAX_PORTS];
+	uint64_t now_ms;
+	uint32_t scan_pos;
+	uint32_t lip_cursor;
+	uint64_t last_scan_ms;
+	uint16_t ip_id;
+	uint32_t idle_loops;
+	uint32_t arp_last_addr[16];
+	uint64_t arp_last_ms[16];
+	struct fnat_worker_stats stats;
+	struct fnat_traffic *svc_ctr; /* [FNAT_MAX_SERVICES] */
+	struct fnat_traffic *rs_ctr;  /* [FNAT_MAX_REALS] */
+	/* session dump requested by the control thread */
+	struct fnat_session_info *dump_out;
+	uint32_t dump_cap, dump_n;
+	volatile uint32_t dump_req;
+} __rte_cache_aligned;
+
+/* ---- the data plane ---- */
+
+struct fnat_registry_svc {
+	bool used;
+	uint32_t vip;
+	uint16_t port;
+	uint8_t proto;
+};
+
+struct fnat_registry_real {
+	bool used;
+	uint16_t svc_id;
+	uint32_t addr;
+	uint16_t port;
+};
+
+struct fnat_dp {
+	struct fnat_options opts;
+	bool test_mode;
+	bool running;
+	uint32_t n_workers;
+	unsigned worker_lcore[FNAT_MAX_WORKERS];
+	struct rte_mempool *pool;
+	uint16_t rxq_count[FNAT_MAX_PORTS];
+	uint8_t toa_kind;
+	struct fnat_snapshot *snap;   /* published with release, read with acquire */
+	struct rte_rcu_qsbr *qs;
+	struct fnat_worker *workers[FNAT_MAX_WORKERS];
+	volatile bool stop;
+	/* clock */
+	uint64_t tsc_hz, tsc_start;
+	volatile uint64_t test_clock_ms;
+	/* stable ids (control thread) */
+	struct fnat_registry_svc reg_svc[FNAT_MAX_SERVICES];
+	struct fnat_registry_real reg_real[FNAT_MAX_REALS];
+	uint32_t lip_addr[FNAT_MAX_LIPS];              /* ever configured; never reused */
+	uint32_t n_lip_ids;
+	struct fnat_port_pool *lip_pools[FNAT_MAX_LIPS][FNAT_MAX_WORKERS];
+	/* neighbours: worker 0 learns, everybody reads */
+	struct fnat_neigh neigh[FNAT_NEIGH_SLOTS];
+	/* ISN shift and cookie secrets */
+	uint64_t isn_key[2];
+	/* test ports: rx rings to inject into, tx rings to collect from */
+	struct rte_ring *test_rx[FNAT_MAX_PORTS][FNAT_MAX_WORKERS];
+	struct rte_ring *test_tx[FNAT_MAX_PORTS][FNAT_MAX_WORKERS];
+};
+
+/* snapshot.c */
+int snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_t n_svcs,
+		   const struct fnat_real_conf *reals, uint32_t n_reals, const uint32_t *lips,
+		   uint32_t n_lips, struct fnat_snapshot **out);
+void snapshot_free(struct fnat_snapshot *s);
+uint32_t default_timeout_ms(unsigned which);
+
+/* worker.c */
+int worker_loop(void *arg);
+unsigned worker_poll_once(struct fnat_worker *w);
+void worker_process_burst(struct fnat_worker *w, struct rte_mbuf **pkts, unsigned n,
+			  uint16_t port);
+void worker_tx_flush(struct fnat_worker *w);
+void worker_expire_scan(struct fnat_worker *w, uint32_t budget);
+uint64_t dp_now_ms(const struct fnat_dp *dp);
+
+/* neigh.c */
+void neigh_set(struct fnat_dp *dp, uint32_t addr, const uint8_t mac[6], bool is_static);
+bool neigh_get(const struct fnat_dp *dp, uint32_t addr, uint8_t mac[6]);
+
+/* Owner worker of a LIP port. */
+static inline uint32_t
+lport_owner(uint32_t n_workers, uint16_t port_host)
+{
+	return port_host % n_workers;
+}
+
+static inline const struct fnat_snapshot *
+dp_snapshot(const struct fnat_dp *dp)
+{
+	return __atomic_load_n(&dp->snap, __ATOMIC_ACQUIRE);
+}
+
+/* Address lookup in a snapshot: 0 = not ours; bit 15 = LIP (low bits lip index); else
+ * any service index + 1 with this VIP. */
+static inline uint16_t
+snap_addr(const struct fnat_snapshot *s, uint32_t addr)
+{
+	uint32_t i = rte_hash_crc_4byte(addr, 0x5ca1ab1e) & s->addr_mask;
+	for (;;) {
+		if (s->addr_keys[i] == addr)
+			return s->addr_vals[i];
+		if (s->addr_keys[i] == 0)
+			return 0;
+		i = (i + 1) & s->addr_mask;
+	}
+}
+
+static inline const struct fnat_svc *
+snap_svc(const struct fnat_snapshot *s, uint32_t vip, uint16_t port, uint8_t proto)
+{
+	uint32_t i = rte_hash_crc_4byte(vip ^ ((uint32_t)port << 8 | proto), 0xfeed) & s->svc_mask;
+	for (;;) {
+		uint16_t v = s->svc_map[i];
+		if (v == 0)
+			return NULL;
+		const struct fnat_svc *svc = &s->svcs[v - 1];
+		if (svc->vip == vip && svc->port == port && svc->proto == proto)
+			return svc;
+		i = (i + 1) & s->svc_mask;
+	}
+}
+
+#endif /* FNAT_DP_PVT_H */

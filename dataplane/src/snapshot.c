@@ -1,0 +1,349 @@
+/* Building a configuration snapshot on the control thread: validation, stable ids for services,
+ * real servers and LIPs, lookup maps, Maglev tables and per-worker scheduler state. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+
+#include "dp_pvt.h"
+
+/* IPVS-like defaults, seconds. */
+static const uint32_t default_timeouts_s[FNAT_TO_MAX] = {
+	[FNAT_TO_SYN_SENT] = 120,   [FNAT_TO_SYN_RECV] = 60,  [FNAT_TO_ESTABLISHED] = 900,
+	[FNAT_TO_FIN_WAIT] = 120,   [FNAT_TO_CLOSE_WAIT] = 60, [FNAT_TO_LAST_ACK] = 30,
+	[FNAT_TO_TIME_WAIT] = 120,  [FNAT_TO_CLOSE] = 10,     [FNAT_TO_UDP] = 300,
+};
+
+/* Longest timeout: ticks are 32-bit milliseconds compared as signed differences. */
+#define MAX_TIMEOUT_S (20u * 24 * 3600)
+
+uint32_t
+default_timeout_ms(unsigned which)
+{
+	return default_timeouts_s[which] * 1000u;
+}
+
+void
+snapshot_free(struct fnat_snapshot *s)
+{
+	if (s == NULL)
+		return;
+	for (uint32_t i = 0; i < s->n_svcs && s->svcs != NULL; i++)
+		free(s->svcs[i].maglev);
+	free(s->svcs);
+	free(s->reals);
+	free(s->sreals);
+	free(s->lips);
+	free(s->svc_map);
+	free(s->addr_keys);
+	free(s->addr_vals);
+	rte_free(s->sched);
+	rte_free(s->wrr);
+	free(s);
+}
+
+static uint32_t
+pow2_at_least(uint32_t n)
+{
+	uint32_t p = 16;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+/* Stable service id: the same (vip, port, proto) keeps its id; a new one takes a free id that
+ * no session refers to any more. */
+static int
+svc_id_for(struct fnat_dp *dp, const struct fnat_service_conf *c, const bool *in_use,
+	   const struct fnat_registry_svc *taken)
+{
+	int free_id = -1;
+	for (int i = 0; i < FNAT_MAX_SERVICES; i++) {
+		struct fnat_registry_svc *r = &dp->reg_svc[i];
+		if (r->used && r->vip == c->vip && r->port == c->port && r->proto == c->proto)
+			return i;
+		if (!r->used && !in_use[i] && !taken[i].used && free_id < 0)
+			free_id = i;
+	}
+	return free_id;
+}
+
+static int
+real_id_for(struct fnat_dp *dp, uint16_t svc_id, const struct fnat_real_conf *c,
+	    const bool *in_use, const struct fnat_registry_real *taken)
+{
+	int free_id = -1;
+	for (int i = 0; i < FNAT_MAX_REALS; i++) {
+		struct fnat_registry_real *r = &dp->reg_real[i];
+		if (r->used && r->svc_id == svc_id && r->addr == c->addr && r->port == c->port)
+			return i;
+		if (!r->used && !in_use[i] && !taken[i].used && free_id < 0)
+			free_id = i;
+	}
+	return free_id;
+}
+
+/* Active sessions of a real-server id over all workers (relaxed reads: a removed real only
+ * loses sessions, so a zero stays zero). */
+static uint64_t
+real_active(const struct fnat_dp *dp, uint16_t id)
+{
+	uint64_t n = 0;
+	for (uint32_t w = 0; w < dp->n_workers; w++)
+		n += __atomic_load_n(&dp->workers[w]->rs_ctr[id].sessions_active, __ATOMIC_RELAXED);
+	return n;
+}
+
+static uint64_t
+svc_active(const struct fnat_dp *dp, uint16_t id)
+{
+	uint64_t n = 0;
+	for (uint32_t w = 0; w < dp->n_workers; w++)
+		n += __atomic_load_n(&dp->workers[w]->svc_ctr[id].sessions_active, __ATOMIC_RELAXED);
+	return n;
+}
+
+static struct fnat_port_pool *
+pool_create(uint32_t n_workers, uint32_t w)
+{
+	uint32_t cap = 0;
+	for (uint32_t p = FNAT_LPORT_MIN; p <= 65535; p++)
+		if (lport_owner(n_workers, (uint16_t)p) == w)
+			cap++;
+	struct fnat_port_pool *pool = malloc(sizeof(*pool) + cap * sizeof(uint16_t));
+	if (pool == NULL)
+		return NULL;
+	pool->head = 0;
+	pool->count = cap;
+	pool->cap = cap;
+	uint32_t i = 0;
+	for (uint32_t p = FNAT_LPORT_MIN; p <= 65535; p++)
+		if (lport_owner(n_workers, (uint16_t)p) == w)
+			pool->ports[i++] = (uint16_t)p;
+	return pool;
+}
+
+/* The id of a LIP address: ids are never reused, so a worker can always give a port back to
+ * the pool of the LIP a session was created with, even after the LIP left the configuration. */
+static int
+lip_id_for(struct fnat_dp *dp, uint32_t addr)
+{
+	for (uint32_t i = 0; i < dp->n_lip_ids; i++)
+		if (dp->lip_addr[i] == addr)
+			return (int)i;
+	if (dp->n_lip_ids >= FNAT_MAX_LIPS)
+		return -E2BIG;
+	uint32_t id = dp->n_lip_ids;
+	for (uint32_t w = 0; w < dp->n_workers; w++) {
+		dp->lip_pools[id][w] = pool_create(dp->n_workers, w);
+		if (dp->lip_pools[id][w] == NULL)
+			return -ENOMEM;
+	}
+	dp->lip_addr[id] = addr;
+	/* Pools are complete before the id is published with the snapshot (release store). */
+	dp->n_lip_ids++;
+	return (int)id;
+}
+
+static int
+validate(const struct fnat_service_conf *svcs, uint32_t n_svcs, const struct fnat_real_conf *reals,
+	 uint32_t n_reals, const uint32_t *lips, uint32_t n_lips)
+{
+	if (n_svcs > FNAT_MAX_SERVICES || n_reals > FNAT_MAX_REALS || n_lips > FNAT_MAX_LIPS)
+		return -E2BIG;
+	if ((n_svcs > 0 && svcs == NULL) || (n_reals > 0 && reals == NULL) ||
+	    (n_lips > 0 && lips == NULL))
+		return -EINVAL;
+	if (n_svcs > 0 && n_lips == 0)
+		return -EINVAL;
+	for (uint32_t i = 0; i < n_lips; i++) {
+		if (lips[i] == 0)
+			return -EINVAL;
+		for (uint32_t j = 0; j < i; j++)
+			if (lips[j] == lips[i])
+				return -EINVAL;
+	}
+	for (uint32_t i = 0; i < n_svcs; i++) {
+		const struct fnat_service_conf *c = &svcs[i];
+		if (c->vip == 0 || c->port == 0 || c->sched >= FNAT_SCHED_MAX ||
+		    (c->proto != FNAT_PROTO_TCP && c->proto != FNAT_PROTO_UDP))
+			return -EINVAL;
+		if ((uint64_t)c->first_real + c->n_reals > n_reals)
+			return -EINVAL;
+		for (uint32_t j = 0; j < i; j++)
+			if (svcs[j].vip == c->vip && svcs[j].port == c->port &&
+			    svcs[j].proto == c->proto)
+				return -EINVAL;
+		for (uint32_t l = 0; l < n_lips; l++)
+			if (lips[l] == c->vip)
+				return -EINVAL;
+		for (uint32_t r = c->first_real; r < c->first_real + c->n_reals; r++) {
+			if (reals[r].addr == 0 || reals[r].port == 0 || reals[r].weight > 65535)
+				return -EINVAL;
+			for (uint32_t q = c->first_real; q < r; q++)
+				if (reals[q].addr == reals[r].addr && reals[q].port == reals[r].port)
+					return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void
+addr_put(struct fnat_snapshot *s, uint32_t addr, uint16_t val)
+{
+	uint32_t i = rte_hash_crc_4byte(addr, 0x5ca1ab1e) & s->addr_mask;
+	while (s->addr_keys[i] != 0 && s->addr_keys[i] != addr)
+		i = (i + 1) & s->addr_mask;
+	if (s->addr_keys[i] == 0) {
+		s->addr_keys[i] = addr;
+		s->addr_vals[i] = val;
+	}
+}
+
+int
+snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_t n_svcs,
+	       const struct fnat_real_conf *reals, uint32_t n_reals, const uint32_t *lips,
+	       uint32_t n_lips, struct fnat_snapshot **out)
+{
+	int rc = validate(svcs, n_svcs, reals, n_reals, lips, n_lips);
+	if (rc < 0)
+		return rc;
+	/* Reals used by the services (services may share none: each has its own range). */
+	uint32_t total_reals = 0;
+	for (uint32_t i = 0; i < n_svcs; i++)
+		total_reals += svcs[i].n_reals;
+	if (total_reals > FNAT_MAX_REALS)
+		return -E2BIG;
+
+	struct fnat_snapshot *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	uint32_t nw = dp->n_workers;
+	s->n_workers = nw;
+	s->svcs = calloc(n_svcs ? n_svcs : 1, sizeof(*s->svcs));
+	s->reals = calloc(total_reals ? total_reals : 1, sizeof(*s->reals));
+	s->sreals = calloc(total_reals ? total_reals : 1, sizeof(*s->sreals));
+	s->lips = calloc(n_lips ? n_lips : 1, sizeof(*s->lips));
+	s->svc_mask = pow2_at_least(n_svcs * 2) - 1;
+	s->svc_map = calloc(s->svc_mask + 1, sizeof(*s->svc_map));
+	s->addr_mask = pow2_at_least((n_svcs + n_lips) * 2) - 1;
+	s->addr_keys = calloc(s->addr_mask + 1, sizeof(*s->addr_keys));
+	s->addr_vals = calloc(s->addr_mask + 1, sizeof(*s->addr_vals));
+	s->sched = rte_zmalloc("fnat_sched", sizeof(*s->sched) * nw * (n_svcs ? n_svcs : 1),
+			       RTE_CACHE_LINE_SIZE);
+	s->wrr = rte_zmalloc("fnat_wrr", sizeof(int64_t) * nw * (total_reals ? total_reals : 1),
+			     RTE_CACHE_LINE_SIZE);
+	if (s->svcs == NULL || s->reals == NULL || s->sreals == NULL || s->lips == NULL ||
+	    s->svc_map == NULL || s->addr_keys == NULL || s->addr_vals == NULL ||
+	    s->sched == NULL || s->wrr == NULL) {
+		rc = -ENOMEM;
+		goto err;
+	}
+
+	/* Ids: which are referenced by the new snapshot or by live sessions. */
+	static bool svc_in_use[FNAT_MAX_SERVICES], real_in_use[FNAT_MAX_REALS];
+	for (int i = 0; i < FNAT_MAX_SERVICES; i++)
+		svc_in_use[i] = dp->reg_svc[i].used && svc_active(dp, (uint16_t)i) > 0;
+	for (int i = 0; i < FNAT_MAX_REALS; i++)
+		real_in_use[i] = dp->reg_real[i].used && real_active(dp, (uint16_t)i) > 0;
+	static struct fnat_registry_svc new_svc[FNAT_MAX_SERVICES];
+	static struct fnat_registry_real new_real[FNAT_MAX_REALS];
+	memset(new_svc, 0, sizeof(new_svc));
+	memset(new_real, 0, sizeof(new_real));
+
+	uint32_t r_out = 0;
+	for (uint32_t i = 0; i < n_svcs; i++) {
+		const struct fnat_service_conf *c = &svcs[i];
+		int id = svc_id_for(dp, c, svc_in_use, new_svc);
+		if (id < 0 || new_svc[id].used) {
+			rc = -E2BIG;
+			goto err;
+		}
+		new_svc[id] = (struct fnat_registry_svc){ true, c->vip, c->port, c->proto };
+		struct fnat_svc *v = &s->svcs[i];
+		v->vip = c->vip;
+		v->port = rte_cpu_to_be_16(c->port);
+		v->proto = c->proto;
+		v->sched = c->sched;
+		v->flags = c->flags;
+		v->id = (uint16_t)id;
+		v->first_real = r_out;
+		v->n_reals = c->n_reals;
+		for (unsigned t = 0; t < FNAT_TO_MAX; t++) {
+			uint32_t sec = c->timeouts[t] ? c->timeouts[t] : default_timeouts_s[t];
+			v->timeout_ms[t] = (sec > MAX_TIMEOUT_S ? MAX_TIMEOUT_S : sec) * 1000u;
+		}
+		for (uint32_t r = 0; r < c->n_reals; r++, r_out++) {
+			const struct fnat_real_conf *rc_ = &reals[c->first_real + r];
+			int rid = real_id_for(dp, (uint16_t)id, rc_, real_in_use, new_real);
+			if (rid < 0 || new_real[rid].used) {
+				rc = -E2BIG;
+				goto err;
+			}
+			new_real[rid] = (struct fnat_registry_real){ true, (uint16_t)id, rc_->addr,
+								     rc_->port };
+			s->reals[r_out] = (struct fnat_real){ rc_->addr, rte_cpu_to_be_16(rc_->port),
+							      (uint16_t)rid, rc_->weight };
+			s->sreals[r_out] = (struct sched_real){ rc_->addr, rc_->port, rc_->weight };
+			s->real_live[rid] = 1;
+		}
+		if (c->sched == FNAT_SCHED_MH) {
+			v->maglev = malloc(FNAT_MAGLEV_M * sizeof(uint16_t));
+			if (v->maglev == NULL ||
+			    sched_maglev_build(&s->sreals[v->first_real], v->n_reals, v->maglev) < 0) {
+				rc = -ENOMEM;
+				goto err;
+			}
+		}
+		s->n_svcs = i + 1;
+		s->svc_by_id[id] = (uint16_t)(i + 1);
+		uint32_t k = rte_hash_crc_4byte(v->vip ^ ((uint32_t)v->port << 8 | v->proto), 0xfeed) &
+			     s->svc_mask;
+		while (s->svc_map[k] != 0)
+			k = (k + 1) & s->svc_mask;
+		s->svc_map[k] = (uint16_t)(i + 1);
+		addr_put(s, v->vip, (uint16_t)(i + 1));
+	}
+	s->n_reals = r_out;
+	for (uint32_t l = 0; l < n_lips; l++) {
+		int id = lip_id_for(dp, lips[l]);
+		if (id < 0) {
+			rc = id;
+			goto err;
+		}
+		s->lips[l] = (struct fnat_lip){ lips[l], (uint16_t)id };
+		addr_put(s, lips[l], (uint16_t)(0x8000 | l));
+	}
+	s->n_lips = n_lips;
+	for (uint32_t w = 0; w < nw; w++)
+		for (uint32_t i = 0; i < n_svcs; i++)
+			s->sched[w * n_svcs + i].wrr_cur = &s->wrr[w * (total_reals ? total_reals : 1) +
+								   s->svcs[i].first_real];
+
+	/* Commit the registry: ids not in the new snapshot stay reserved while sessions use
+	 * them (so their counters and timeouts stay attributable). */
+	/* An id that starts a new life starts with zero counters (nobody writes them now: no
+	 * session refers to a free id). */
+	for (int i = 0; i < FNAT_MAX_SERVICES; i++)
+		if (new_svc[i].used && !dp->reg_svc[i].used)
+			for (uint32_t w = 0; w < nw; w++)
+				memset(&dp->workers[w]->svc_ctr[i], 0, sizeof(struct fnat_traffic));
+	for (int i = 0; i < FNAT_MAX_REALS; i++)
+		if (new_real[i].used && !dp->reg_real[i].used)
+			for (uint32_t w = 0; w < nw; w++)
+				memset(&dp->workers[w]->rs_ctr[i], 0, sizeof(struct fnat_traffic));
+	for (int i = 0; i < FNAT_MAX_SERVICES; i++)
+		dp->reg_svc[i] = new_svc[i].used ? new_svc[i] :
+				 (svc_in_use[i] ? dp->reg_svc[i] : (struct fnat_registry_svc){ 0 });
+	for (int i = 0; i < FNAT_MAX_REALS; i++)
+		dp->reg_real[i] = new_real[i].used ? new_real[i] :
+				  (real_in_use[i] ? dp->reg_real[i] : (struct fnat_registry_real){ 0 });
+	*out = s;
+	return 0;
+err:
+	snapshot_free(s);
+	return rc;
+}

@@ -1,0 +1,142 @@
+/* TCP option handling: see tcpopt.h. */
+#include <string.h>
+
+#include <rte_byteorder.h>
+
+#include "tcpopt.h"
+
+/* Walks options: calls back for each (kind, offset, length); returns false on overrun. The
+ * callback returns false to stop early. */
+#define OPT_FOREACH(opt, len, i, kind, olen)                                                   \
+	for (unsigned i = 0, olen = 0; i < (len); i += olen)                                  \
+		if (((kind) = (opt)[i]) == TCPOPT_EOL) {                                        \
+			break;                                                                     \
+		} else if ((kind) == TCPOPT_NOP) {                                              \
+			olen = 1;                                                                  \
+		} else if (i + 1 >= (len) || (olen = (opt)[i + 1]) < 2 || i + olen > (len)) { \
+			break;                                                                     \
+		} else
+
+bool
+tcpopt_valid(const uint8_t *opt, unsigned len)
+{
+	unsigned i = 0;
+	while (i < len) {
+		uint8_t kind = opt[i];
+		if (kind == TCPOPT_EOL)
+			return true;
+		if (kind == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len)
+			return false;
+		uint8_t olen = opt[i + 1];
+		if (olen < 2 || i + olen > len)
+			return false;
+		i += olen;
+	}
+	return true;
+}
+
+void
+tcpopt_parse_syn(const uint8_t *opt, unsigned len, struct tcpopt_syn *out)
+{
+	uint8_t kind;
+	memset(out, 0, sizeof(*out));
+	out->wscale = -1;
+	OPT_FOREACH(opt, len, i, kind, olen) {
+		if (kind == TCPOPT_MSS && olen == 4)
+			out->mss = (uint16_t)(opt[i + 2] << 8 | opt[i + 3]);
+		else if (kind == TCPOPT_WSCALE && olen == 3)
+			out->wscale = (int8_t)(opt[i + 2] > 14 ? 14 : opt[i + 2]);
+		else if (kind == TCPOPT_SACK_PERM && olen == 2)
+			out->sack_perm = true;
+		else if (kind == TCPOPT_TS && olen == 10) {
+			out->ts = true;
+			memcpy(&out->ts_val, &opt[i + 2], 4);
+			memcpy(&out->ts_ecr, &opt[i + 6], 4);
+			out->ts_val = rte_be_to_cpu_32(out->ts_val);
+			out->ts_ecr = rte_be_to_cpu_32(out->ts_ecr);
+		}
+	}
+}
+
+bool
+tcpopt_lower_mss(uint8_t *opt, unsigned len, uint16_t by)
+{
+	uint8_t kind;
+	OPT_FOREACH(opt, len, i, kind, olen) {
+		if (kind == TCPOPT_MSS && olen == 4) {
+			uint16_t mss = (uint16_t)(opt[i + 2] << 8 | opt[i + 3]);
+			uint16_t lowered = mss > 536 + by ? (uint16_t)(mss - by) : 536;
+			if (lowered >= mss)
+				return false;
+			opt[i + 2] = (uint8_t)(lowered >> 8);
+			opt[i + 3] = (uint8_t)lowered;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+tcpopt_strip_ts(uint8_t *opt, unsigned len)
+{
+	uint8_t kind;
+	bool found = false;
+	OPT_FOREACH(opt, len, i, kind, olen) {
+		if (kind == TCPOPT_TS) {
+			memset(&opt[i], TCPOPT_NOP, olen);
+			found = true;
+		}
+	}
+	return found;
+}
+
+bool
+tcpopt_shift_sack(uint8_t *opt, unsigned len, uint32_t delta)
+{
+	uint8_t kind;
+	bool found = false;
+	OPT_FOREACH(opt, len, i, kind, olen) {
+		if (kind != TCPOPT_SACK || olen < 10 || (olen - 2) % 8 != 0)
+			continue;
+		for (unsigned e = i + 2; e < i + olen; e += 4) {
+			uint32_t v;
+			memcpy(&v, &opt[e], 4);
+			v = rte_cpu_to_be_32(rte_be_to_cpu_32(v) + delta);
+			memcpy(&opt[e], &v, 4);
+		}
+		found = true;
+	}
+	return found;
+}
+
+int
+tcpopt_build_with_toa(const uint8_t *opt, unsigned len, uint8_t kind, uint16_t port_be,
+		      uint32_t addr_be, uint8_t out[40])
+{
+	out[0] = kind;
+	out[1] = TOA_LEN;
+	memcpy(&out[2], &port_be, 2);
+	memcpy(&out[4], &addr_be, 4);
+	if (TOA_LEN + len <= 40) {
+		memcpy(&out[TOA_LEN], opt, len);
+		return (int)(TOA_LEN + len);
+	}
+	/* Compact: keep only real options other than an old TOA. */
+	unsigned n = TOA_LEN;
+	uint8_t k;
+	OPT_FOREACH(opt, len, i, k, olen) {
+		if (k == TCPOPT_NOP || k == kind)
+			continue;
+		if (n + olen > 40)
+			return -1;
+		memcpy(&out[n], &opt[i], olen);
+		n += olen;
+	}
+	while (n % 4 != 0)
+		out[n++] = TCPOPT_EOL;
+	return n <= 40 ? (int)n : -1;
+}

@@ -1,0 +1,53 @@
+/* TCP option handling for FULLNAT: validation, MSS clamping, timestamp stripping, TOA insertion
+ * and SACK block shifting. Pure functions over a TCP header in memory. */
+#ifndef FNAT_TCPOPT_H
+#define FNAT_TCPOPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TCPOPT_EOL 0
+#define TCPOPT_NOP 1
+#define TCPOPT_MSS 2
+#define TCPOPT_WSCALE 3
+#define TCPOPT_SACK_PERM 4
+#define TCPOPT_SACK 5
+#define TCPOPT_TS 8
+#define TOA_LEN 8
+
+/** Checks that every option fits the option space (kind, length >= 2, no overrun).
+ * @return true when well formed. */
+bool tcpopt_valid(const uint8_t *opt, unsigned len);
+
+/** What a SYN offered. */
+struct tcpopt_syn {
+	uint16_t mss;      /* 0 = absent */
+	int8_t wscale;     /* -1 = absent */
+	bool sack_perm;
+	bool ts;
+	uint32_t ts_val, ts_ecr;
+};
+
+/** Reads MSS, window scale, SACK-permitted and timestamps from (valid) options. */
+void tcpopt_parse_syn(const uint8_t *opt, unsigned len, struct tcpopt_syn *out);
+
+/** Lowers the MSS option by `by` (not below 536). @return true when an MSS option changed. */
+bool tcpopt_lower_mss(uint8_t *opt, unsigned len, uint16_t by);
+
+/** Overwrites timestamp options with NOPs in place. @return true when one was found. */
+bool tcpopt_strip_ts(uint8_t *opt, unsigned len);
+
+/** Adds `delta` to both edges of every SACK block (subtract by passing -delta).
+ * @return true when a SACK option was changed. */
+bool tcpopt_shift_sack(uint8_t *opt, unsigned len, uint32_t delta);
+
+/**
+ * Builds the option area with TOA first: out = TOA(kind, port, addr) + the existing options.
+ * When that exceeds 40 bytes, NOPs, EOL padding and old TOA options are dropped and the rest is
+ * padded to a multiple of 4 with EOL.
+ * @return the new option length (multiple of 4, <= 40), or -1 when TOA does not fit even then.
+ */
+int tcpopt_build_with_toa(const uint8_t *opt, unsigned len, uint8_t kind, uint16_t port_be,
+			  uint32_t addr_be, uint8_t out[40]);
+
+#endif /* FNAT_TCPOPT_H */

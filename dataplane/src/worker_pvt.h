@@ -1,0 +1,38 @@
+/* Packet-path helpers shared by worker.c and synproxy.c. Worker thread only. */
+#ifndef FNAT_WORKER_PVT_H
+#define FNAT_WORKER_PVT_H
+
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "dp_pvt.h"
+
+/** Queue a finished frame for TX on a port (flushed at the end of the loop). */
+void tx_frame(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m);
+/** Fill in the MACs for an IPv4 destination and queue the frame; -reason when unresolved
+ * (the caller still owns m then). */
+int l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst);
+/** Pass a packet to the worker that owns it. Consumes m. */
+void handoff(struct fnat_worker *w, struct rte_mbuf *m, uint32_t owner);
+/** Schedule a real server, take a LIP port and create an indexed session; NULL + reason. */
+struct fnat_conn *conn_create(struct fnat_worker *w, const struct fnat_snapshot *s,
+			      const struct fnat_svc *svc, const struct fnat_key *k, int *reason);
+/** Remove a session, give back its port, fix the counters. */
+void conn_free(struct fnat_worker *w, struct fnat_conn *c);
+/** Translate client→RS / RS→client and queue for TX; 0 or -reason (m not consumed then). */
+int xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
+	     struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx);
+int xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
+	      struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx);
+/** An Ethernet + IPv4 frame with l4len bytes of room for the L4 header (TTL 64, fresh id). */
+struct rte_mbuf *make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t proto,
+			   unsigned l4len);
+/** A bare TCP segment; seq/ack in host order, addresses and ports network order. */
+struct rte_mbuf *make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uint16_t sport,
+			  uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+			  uint16_t window);
+/** Copy up to cap of this worker's sessions. */
+uint32_t worker_dump(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap);
+
+#endif /* FNAT_WORKER_PVT_H */
