@@ -17,10 +17,30 @@ mix64(uint64_t x)
 	return x;
 }
 
+/* Reals are visited in (address, port) order, so the table does not depend on the order the
+ * configuration lists them in. */
+static const struct sched_real *sort_base;
+static int
+by_addr_port(const void *a, const void *b)
+{
+	const struct sched_real *x = &sort_base[*(const uint32_t *)a];
+	const struct sched_real *y = &sort_base[*(const uint32_t *)b];
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return (int)x->port - (int)y->port;
+}
+
 int
 sched_maglev_build(const struct sched_real *reals, uint32_t n, uint16_t *table)
 {
 	const uint32_t m = FNAT_MAGLEV_M;
+	uint32_t *order = calloc(n ? n : 1, sizeof(*order));
+	if (order == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		order[i] = i;
+	sort_base = reals; /* control thread only */
+	qsort(order, n, sizeof(*order), by_addr_port);
 	for (uint32_t j = 0; j < m; j++)
 		table[j] = FNAT_MAGLEV_EMPTY;
 	uint32_t *offset = calloc(n ? n : 1, sizeof(*offset));
@@ -32,6 +52,7 @@ sched_maglev_build(const struct sched_real *reals, uint32_t n, uint16_t *table)
 		free(skip);
 		free(next);
 		free(credit);
+		free(order);
 		return -ENOMEM;
 	}
 	uint32_t max_w = 0;
@@ -44,7 +65,8 @@ sched_maglev_build(const struct sched_real *reals, uint32_t n, uint16_t *table)
 	}
 	uint32_t filled = 0;
 	while (max_w > 0 && filled < m) {
-		for (uint32_t i = 0; i < n && filled < m; i++) {
+		for (uint32_t oi = 0; oi < n && filled < m; oi++) {
+			uint32_t i = order[oi];
 			if (reals[i].weight == 0)
 				continue;
 			/* Weighted turns: a real claims a slot each time its credit reaches max_w. */
@@ -65,6 +87,7 @@ sched_maglev_build(const struct sched_real *reals, uint32_t n, uint16_t *table)
 	free(skip);
 	free(next);
 	free(credit);
+	free(order);
 	return 0;
 }
 
