@@ -8,7 +8,10 @@ import type { TransportError } from "./transport.ts";
 
 /** What went wrong while connecting, as observed from the SSH client. */
 export interface ConnectFailure {
-  /** ssh2's error level: `client-socket`, `client-timeout`, `client-dns`, `handshake`, ... */
+  /**
+   * ssh2's error level: `client-socket`, `client-timeout`, `client-dns`, `handshake`,
+   * `protocol`, `client-authentication`; `client-config` when the options were refused.
+   */
   level?: string | undefined;
   /** Socket error code (`ECONNREFUSED`, ...) or SSH disconnect reason number. */
   code?: string | number | undefined;
@@ -50,7 +53,7 @@ export function classifyConnectFailure(f: ConnectFailure): Classification {
   if (f.level === "client-socket" || f.level === "client-dns") {
     return { kind: "connect", retry: typeof f.code === "string" && TRANSIENT.has(f.code) };
   }
-  if (f.level === "handshake" || f.level === "protocol") {
+  if (f.level === "handshake" || f.level === "protocol" || f.level === "client-config") {
     // Algorithm mismatch or a broken peer: the next attempt would fail the same way.
     return { kind: "connect", retry: false };
   }

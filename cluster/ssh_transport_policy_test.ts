@@ -32,6 +32,7 @@ Deno.test("classifyConnectFailure() retries transient network failures and hands
     [{ level: "client-timeout" }, "timeout", true],
     [{ level: "handshake" }, "connect", false],
     [{ level: "protocol" }, "connect", false],
+    [{ level: "client-config" }, "connect", false],
     [{}, "connect", true],
   ];
   for (const [f, kind, retry] of table) {

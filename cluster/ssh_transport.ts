@@ -1,0 +1,550 @@
+/**
+ * The production {@linkcode NodeTransport}: SSH with `npm:ssh2`. Keys only; the host key is
+ * checked against the node's pinned `hostKey` or its `knownHosts` file before anything is
+ * sent; the agent's Unix socket is reached through OpenSSH stream-local forwarding
+ * (`direct-streamlocal@openssh.com`), so the agent never listens on the network; releases are
+ * copied over SFTP and renamed into place atomically.
+ *
+ * One connection per node is opened on first use and reused (and reopened after it drops). At
+ * most `concurrency` calls run at once across all nodes; each call has a deadline (`timeoutMs`)
+ * that starts when it gets its slot. Connection attempts that fail for network reasons are
+ * retried with exponential backoff inside the deadline; host key and authentication failures
+ * are not, and no request is ever sent twice.
+ *
+ * @example
+ * ```ts
+ * const t = new SshTransport({ concurrency: 8 });
+ * try {
+ *   const { status, body } = await t.agent(node, "GET", "/v1/status");
+ * } finally {
+ *   await t.close();
+ * }
+ * ```
+ *
+ * @module
+ */
+import { Client, type ServerHostKeyAlgorithm, utils } from "ssh2";
+import {
+  type AgentReply,
+  type CallOptions,
+  type ExecResult,
+  type NodeEndpoint,
+  type NodeTransport,
+  TransportError,
+} from "./transport.ts";
+import { decodeJsonBody, httpExchange, jsonRequest } from "./http_over_stream.ts";
+import {
+  describeRefusal,
+  type HostKeyExpectation,
+  type HostKeyVerdict,
+  parseKnownHosts,
+  parsePublicKey,
+  preferredHostKeyTypes,
+  verifyHostKey,
+} from "./known_hosts.ts";
+import { shellCommandLine } from "./ssh_transport_shell.ts";
+import {
+  type Backoff,
+  backoffDelay,
+  classifyConnectFailure,
+  Limiter,
+} from "./ssh_transport_policy.ts";
+import {
+  channelDuplex,
+  collectExec,
+  openExec,
+  openSftp,
+  openStreamLocal,
+  sftpAtomicWrite,
+} from "./ssh_transport_io.ts";
+
+/** Tuning for {@linkcode SshTransport}; every field has a production default. */
+export interface SshTransportOptions {
+  /** Calls in flight at once across all nodes (default 8). */
+  concurrency?: number;
+  /** Default deadline of one call in milliseconds (default 10 000). */
+  timeoutMs?: number;
+  /** Extra connection attempts after a retryable failure (default 3). */
+  connectRetries?: number;
+  /** Backoff between connection attempts (default 250 ms doubling up to 4 s, jittered). */
+  backoff?: Backoff;
+  /** SSH keepalive interval in ms to notice dead connections (default 15 000; 0 = off). */
+  keepaliveMs?: number;
+  /** Largest stdout + stderr an `exec` may return (default 16 MiB). */
+  maxOutputBytes?: number;
+  /** Random source for backoff jitter (tests pass a fixed one). */
+  random?: () => number;
+}
+
+interface Conn {
+  signature: string;
+  client: Promise<Client>;
+  alive: boolean;
+  end(): void;
+}
+
+const BASE_HOSTKEY_ALGOS: ServerHostKeyAlgorithm[] = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "rsa-sha2-512",
+  "rsa-sha2-256",
+  "ssh-rsa",
+];
+
+function where(node: NodeEndpoint): string {
+  return `${node.user}@${node.host}:${node.port}`;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** {@linkcode NodeTransport} over SSH (see the module documentation). */
+export class SshTransport implements NodeTransport {
+  #conns = new Map<string, Conn>();
+  #limiter: Limiter;
+  #timeoutMs: number;
+  #retries: number;
+  #backoff: Backoff;
+  #keepaliveMs: number;
+  #maxOutput: number;
+  #random: () => number;
+  #generation = 0;
+
+  constructor(opts: SshTransportOptions = {}) {
+    this.#limiter = new Limiter(opts.concurrency ?? 8);
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#retries = opts.connectRetries ?? 3;
+    this.#backoff = opts.backoff ?? { baseMs: 250, maxMs: 4_000 };
+    this.#keepaliveMs = opts.keepaliveMs ?? 15_000;
+    this.#maxOutput = opts.maxOutputBytes ?? 16 * 1024 * 1024;
+    this.#random = opts.random ?? Math.random;
+    if (!(this.#timeoutMs > 0)) {
+      throw new RangeError(`timeoutMs must be > 0, got ${this.#timeoutMs}`);
+    }
+  }
+
+  /** Calls in flight and waiting for a slot (for progress displays and tests). */
+  get load(): { active: number; waiting: number } {
+    return { active: this.#limiter.active, waiting: this.#limiter.waiting };
+  }
+
+  agent(
+    node: NodeEndpoint,
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+    opts?: CallOptions,
+  ): Promise<AgentReply> {
+    const what = `call ${method} ${path} on the agent`;
+    return this.#call(node, what, opts, async (signal, deadline) => {
+      const ch = await this.#openChannel(
+        node,
+        deadline,
+        (c) => openStreamLocal(c, node.agentSocket),
+        (e) =>
+          new TransportError(
+            node.name,
+            "agent",
+            `Cannot ${what} of node ${node.name}: the agent socket ${node.agentSocket} ` +
+              `cannot be opened over SSH (${message(e)})`,
+            { cause: e },
+          ),
+      );
+      try {
+        const res = await httpExchange(channelDuplex(ch, signal), jsonRequest(method, path, body));
+        return { status: res.status, body: decodeJsonBody(res) };
+      } catch (e) {
+        if (e instanceof TransportError) throw e;
+        const bad = e instanceof SyntaxError || e instanceof RangeError;
+        throw new TransportError(
+          node.name,
+          bad ? "agent" : "io",
+          `Cannot ${what} of node ${node.name}: ${bad ? "bad HTTP answer" : "the stream failed"}: ${
+            message(e)
+          }`,
+          { cause: e },
+        );
+      }
+    });
+  }
+
+  upload(
+    node: NodeEndpoint,
+    localPath: string,
+    remotePath: string,
+    opts?: CallOptions,
+  ): Promise<void> {
+    const what = `upload ${localPath} to ${remotePath}`;
+    return this.#call(node, what, opts, async (signal, deadline) => {
+      let data: Uint8Array, mode: number;
+      try {
+        data = await Deno.readFile(localPath);
+        mode = ((await Deno.stat(localPath)).mode ?? 0o644) & 0o777;
+      } catch (e) {
+        throw new TransportError(node.name, "io", `Cannot ${what}: ${message(e)}`, { cause: e });
+      }
+      const sftp = await this.#openChannel(
+        node,
+        deadline,
+        openSftp,
+        (e) =>
+          new TransportError(
+            node.name,
+            "io",
+            `Cannot ${what} on node ${node.name}: ` +
+              `the SFTP subsystem cannot be started (${message(e)})`,
+            { cause: e },
+          ),
+      );
+      const onAbort = () => sftp.end();
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        await sftpAtomicWrite(sftp, remotePath, data, mode, signal);
+      } catch (e) {
+        if (e instanceof TransportError) throw e;
+        throw new TransportError(
+          node.name,
+          "io",
+          `Cannot ${what} on node ${node.name}: ${message(e)}`,
+          {
+            cause: e,
+          },
+        );
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+        sftp.end();
+      }
+    });
+  }
+
+  exec(node: NodeEndpoint, argv: string[], opts?: CallOptions): Promise<ExecResult> {
+    const line = shellCommandLine(argv);
+    const what = `run ${line}`;
+    return this.#call(node, what, opts, async (signal, deadline) => {
+      const ch = await this.#openChannel(
+        node,
+        deadline,
+        (c) => openExec(c, line),
+        (e) =>
+          new TransportError(
+            node.name,
+            "io",
+            `Cannot ${what} on node ${node.name}: ` +
+              `the server refused the session (${message(e)})`,
+            { cause: e },
+          ),
+      );
+      try {
+        const r = await collectExec(ch, signal, this.#maxOutput);
+        const dec = new TextDecoder();
+        return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
+      } catch (e) {
+        if (e instanceof TransportError) throw e;
+        throw new TransportError(
+          node.name,
+          "io",
+          `Cannot ${what} on node ${node.name}: ${message(e)}`,
+          {
+            cause: e,
+          },
+        );
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#generation++;
+    const conns = [...this.#conns.values()];
+    this.#conns.clear();
+    await Promise.all(conns.map(async (c) => {
+      const client = await c.client.catch(() => null);
+      if (!client) return;
+      await new Promise<void>((resolve) => {
+        if (!c.alive) return resolve();
+        client.once("close", () => resolve());
+        c.end();
+      });
+    }));
+  }
+
+  /** Runs one call under the concurrency limit and its deadline. */
+  #call<T>(
+    node: NodeEndpoint,
+    what: string,
+    opts: CallOptions | undefined,
+    fn: (signal: AbortSignal, deadline: number) => Promise<T>,
+  ): Promise<T> {
+    return this.#limiter.run(async () => {
+      const ms = opts?.timeoutMs ?? this.#timeoutMs;
+      const deadline = performance.now() + ms;
+      const ac = new AbortController();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const err = new TransportError(
+            node.name,
+            "timeout",
+            `Cannot ${what} on node ${node.name} (${where(node)}): no result within ${ms} ms`,
+          );
+          ac.abort(err);
+          reject(err);
+        }, ms);
+      });
+      const work = fn(ac.signal, deadline);
+      work.catch(() => {}); // settled later than the deadline: already reported as a timeout
+      try {
+        return await Promise.race([work, expired]);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+  }
+
+  /**
+   * Opens a channel on the node's connection. If the cached connection turns out to be dead
+   * when the channel is opened (nothing was sent through it yet), it reconnects once.
+   */
+  async #openChannel<C>(
+    node: NodeEndpoint,
+    deadline: number,
+    open: (c: Client) => Promise<C>,
+    refused: (e: unknown) => TransportError,
+  ): Promise<C> {
+    for (let attempt = 0;; attempt++) {
+      const conn = await this.#connection(node, deadline);
+      const client = await conn.client;
+      try {
+        return await open(client);
+      } catch (e) {
+        const stale = !conn.alive || /Not connected|No response/i.test(message(e));
+        if (stale && attempt === 0) {
+          this.#drop(node.name, conn);
+          continue;
+        }
+        throw refused(e);
+      }
+    }
+  }
+
+  #drop(name: string, conn: Conn): void {
+    if (this.#conns.get(name) === conn) this.#conns.delete(name);
+    conn.end();
+  }
+
+  /** The node's live connection, opening one (with retries) when there is none. */
+  #connection(node: NodeEndpoint, deadline: number): Promise<Conn> {
+    const signature = JSON.stringify([
+      node.host,
+      node.port,
+      node.user,
+      node.keyFile,
+      node.hostKey ?? null,
+      node.knownHosts ?? null,
+    ]);
+    const cur = this.#conns.get(node.name);
+    if (cur && cur.signature === signature && cur.alive) return cur.client.then(() => cur);
+    if (cur) this.#drop(node.name, cur);
+    let client: Client | null = null;
+    const conn: Conn = {
+      signature,
+      alive: true,
+      client: this.#connectWithRetries(node, deadline, (c) => (client = c)),
+      end: () => {
+        conn.alive = false;
+        client?.end();
+      },
+    };
+    this.#conns.set(node.name, conn);
+    conn.client.then((c) => {
+      c.on("close", () => this.#drop(node.name, conn));
+      c.on("error", () => this.#drop(node.name, conn));
+    }, () => this.#drop(node.name, conn));
+    return conn.client.then(() => conn);
+  }
+
+  async #connectWithRetries(
+    node: NodeEndpoint,
+    deadline: number,
+    track: (c: Client) => void,
+  ): Promise<Client> {
+    const generation = this.#generation;
+    const expect = await this.#expectation(node);
+    const privateKey = await this.#privateKey(node);
+    for (let attempt = 0;; attempt++) {
+      const left = Math.floor(deadline - performance.now());
+      try {
+        if (left <= 0) {
+          throw new TransportError(
+            node.name,
+            "timeout",
+            `Cannot connect to node ${node.name} (${where(node)}): the deadline passed`,
+          );
+        }
+        const client = await this.#connectOnce(node, expect, privateKey, left, attempt, track);
+        if (generation !== this.#generation) {
+          client.end();
+          throw new TransportError(
+            node.name,
+            "connect",
+            `Transport closed while connecting to ${node.name}`,
+          );
+        }
+        return client;
+      } catch (e) {
+        const te = e as TransportError & { retry?: boolean };
+        const wait = backoffDelay(attempt, this.#backoff, this.#random);
+        const more = te.retry === true && attempt < this.#retries &&
+          performance.now() + wait < deadline && generation === this.#generation;
+        if (!more) throw e;
+        await sleep(wait);
+      }
+    }
+  }
+
+  async #expectation(node: NodeEndpoint): Promise<HostKeyExpectation> {
+    try {
+      if (node.hostKey) return { kind: "pinned", key: parsePublicKey(node.hostKey) };
+      if (node.knownHosts) {
+        const text = await Deno.readTextFile(node.knownHosts);
+        return {
+          kind: "knownHosts",
+          file: node.knownHosts,
+          entries: parseKnownHosts(text),
+          host: node.host,
+          port: node.port,
+        };
+      }
+    } catch (e) {
+      throw new TransportError(
+        node.name,
+        "hostkey",
+        `Cannot check the host key of node ${node.name}: ${message(e)}`,
+        { cause: e },
+      );
+    }
+    throw new TransportError(
+      node.name,
+      "hostkey",
+      `Cannot connect to node ${node.name}: neither hostKey nor knownHosts is set, ` +
+        `and unverified host keys are refused`,
+    );
+  }
+
+  async #privateKey(node: NodeEndpoint): Promise<string> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(node.keyFile);
+    } catch (e) {
+      throw new TransportError(
+        node.name,
+        "auth",
+        `Cannot read the private key file ${node.keyFile} for node ${node.name}: ${message(e)}`,
+        { cause: e },
+      );
+    }
+    const parsed = utils.parseKey(text);
+    if (parsed instanceof Error || (Array.isArray(parsed) && parsed.length === 0)) {
+      const why = parsed instanceof Error ? parsed.message : "no key found";
+      throw new TransportError(
+        node.name,
+        "auth",
+        `Cannot use the private key file ${node.keyFile} for node ${node.name}: ${why}` +
+          (/encrypt|passphrase/i.test(why) ? " (keys with a passphrase are not supported)" : ""),
+      );
+    }
+    return text;
+  }
+
+  #connectOnce(
+    node: NodeEndpoint,
+    expect: HostKeyExpectation,
+    privateKey: string,
+    timeoutMs: number,
+    attempt: number,
+    track: (c: Client) => void,
+  ): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const client = new Client();
+      track(client);
+      let verdict: HostKeyVerdict | null = null;
+      let handshakeDone = false;
+      let settled = false;
+      const fail = (err: { level?: string; code?: string | number; message: string }) => {
+        if (settled) return;
+        settled = true;
+        client.end();
+        const c = classifyConnectFailure({
+          level: err.level,
+          code: err.code,
+          message: err.message,
+          hostKeyRefused: verdict !== null && !verdict.ok,
+          handshakeDone,
+        });
+        const tries = attempt > 0 ? ` (attempt ${attempt + 1})` : "";
+        let text: string;
+        switch (c.kind) {
+          case "hostkey":
+            text = `Refusing node ${node.name} (${node.host}:${node.port}): ${
+              describeRefusal(verdict as Extract<HostKeyVerdict, { ok: false }>)
+            }; nothing was sent`;
+            break;
+          case "auth":
+            text = `Cannot log in to node ${node.name} as ${where(node)} with the key ` +
+              `${node.keyFile}: the server refused it (${err.message})`;
+            break;
+          case "timeout":
+            text = `Cannot connect to node ${node.name} (${where(node)}): no SSH handshake ` +
+              `within ${timeoutMs} ms${tries}`;
+            break;
+          default:
+            text = `Cannot connect to node ${node.name} (${where(node)}): ${err.message}${tries}`;
+        }
+        const te = new TransportError(node.name, c.kind, text, { cause: err }) as TransportError & {
+          retry?: boolean;
+        };
+        te.retry = c.retry;
+        reject(te);
+      };
+      client.on("handshake", () => (handshakeDone = true));
+      client.once("ready", () => {
+        if (settled) return;
+        settled = true;
+        resolve(client);
+      });
+      client.on("error", (e: Error & { level?: string; code?: string | number }) => fail(e));
+      client.on("close", () => fail({ message: "the connection closed during the handshake" }));
+      const preferred = (preferredHostKeyTypes(expect) as ServerHostKeyAlgorithm[])
+        .filter((a) => BASE_HOSTKEY_ALGOS.includes(a));
+      try {
+        client.connect({
+          host: node.host,
+          port: node.port,
+          username: node.user,
+          privateKey,
+          authHandler: ["publickey"],
+          tryKeyboard: false,
+          readyTimeout: timeoutMs,
+          keepaliveInterval: this.#keepaliveMs,
+          keepaliveCountMax: 3,
+          algorithms: {
+            serverHostKey: [
+              ...preferred,
+              ...BASE_HOSTKEY_ALGOS.filter((a) => !preferred.includes(a)),
+            ],
+          },
+          hostVerifier: (key: Uint8Array) => {
+            verdict = verifyHostKey(new Uint8Array(key), expect);
+            return verdict.ok;
+          },
+        });
+      } catch (e) {
+        fail({ level: "client-config", message: message(e) });
+      }
+    });
+  }
+}
