@@ -211,18 +211,6 @@ conn_remove(struct fnat_conn_table *t, struct fnat_conn *c)
 	conn_release(t, c);
 }
 
-static inline bool
-key_matches(const struct fnat_conn *c, int dir, const struct fnat_key *k)
-{
-	if (c->proto != k->proto)
-		return false;
-	if (dir == FNAT_DIR_IN)
-		return c->caddr == k->src && c->vaddr == k->dst && c->cport == k->sport &&
-		       c->vport == k->dport;
-	return c->raddr == k->src && c->laddr == k->dst && c->rport == k->sport &&
-	       c->lport == k->dport;
-}
-
 struct fnat_conn *
 conn_lookup(const struct fnat_conn_table *t, const struct fnat_key *k, uint64_t hash, int *dir)
 {
@@ -236,7 +224,7 @@ conn_lookup(const struct fnat_conn_table *t, const struct fnat_key *k, uint64_t 
 				continue;
 			uint32_t ref = b->s[i].ref;
 			struct fnat_conn *c = &t->conns[ref >> 1];
-			if (key_matches(c, (int)(ref & 1), k)) {
+			if (conn_key_matches(c, (int)(ref & 1), k)) {
 				*dir = (int)(ref & 1);
 				return c;
 			}

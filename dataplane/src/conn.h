@@ -147,6 +147,39 @@ conn_prefetch(const struct fnat_conn_table *t, uint64_t hash)
 	rte_prefetch0(&t->buckets[b2]);
 }
 
+/** The first session whose signature matches in either bucket (NULL if none), without
+ * touching any session: stage two of a burst prefetches it before the key is compared. */
+static inline struct fnat_conn *
+conn_candidate(const struct fnat_conn_table *t, uint64_t hash, uint32_t *ref_out)
+{
+	uint32_t sig = (uint32_t)(hash >> 32);
+	uint32_t b1 = (uint32_t)hash & t->bucket_mask;
+	uint32_t bs[2] = { b1, (b1 ^ (sig * 0x5bd1e995u)) & t->bucket_mask };
+	for (int j = 0; j < 2; j++) {
+		const struct fnat_bucket *b = &t->buckets[bs[j]];
+		for (int i = 0; i < FNAT_BUCKET_SLOTS; i++) {
+			if (b->s[i].sig == sig && b->s[i].ref != FNAT_CONN_NONE) {
+				*ref_out = b->s[i].ref;
+				return &t->conns[b->s[i].ref >> 1];
+			}
+		}
+	}
+	return NULL;
+}
+
+/** Whether a session is the one a key names in a direction. */
+static inline bool
+conn_key_matches(const struct fnat_conn *c, int dir, const struct fnat_key *k)
+{
+	if (c->proto != k->proto)
+		return false;
+	if (dir == FNAT_DIR_IN)
+		return c->caddr == k->src && c->vaddr == k->dst && c->cport == k->sport &&
+		       c->vport == k->dport;
+	return c->raddr == k->src && c->laddr == k->dst && c->rport == k->sport &&
+	       c->lport == k->dport;
+}
+
 static inline uint32_t
 conn_index(const struct fnat_conn_table *t, const struct fnat_conn *c)
 {

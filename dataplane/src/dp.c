@@ -83,6 +83,15 @@ test_port_of(uint16_t port_id)
 	return NULL;
 }
 
+struct rte_ring *
+test_port_ring(uint16_t port, uint16_t queue, bool tx)
+{
+	struct test_port *tp = test_port_of(port);
+	if (tp == NULL || queue >= tp->queues)
+		return NULL;
+	return tx ? tp->tx[queue] : tp->rx[queue];
+}
+
 int
 fnat_test_port_create(const char *name, uint16_t queues)
 {

@@ -183,6 +183,9 @@ void worker_tx_flush(struct fnat_worker *w);
 void worker_expire_scan(struct fnat_worker *w, uint32_t budget);
 uint64_t dp_now_ms(const struct fnat_dp *dp);
 
+/* dp.c: the rings behind a test port (benchmarks feed them directly, as a NIC would) */
+struct rte_ring *test_port_ring(uint16_t port, uint16_t queue, bool tx);
+
 /* neigh.c */
 void neigh_set(struct fnat_dp *dp, uint32_t addr, const uint8_t mac[6], bool is_static);
 bool neigh_get(const struct fnat_dp *dp, uint32_t addr, uint8_t mac[6]);

@@ -990,6 +990,8 @@ struct pctx {
 	const struct fnat_svc *svc;
 	struct fnat_key key;
 	uint64_t hash;
+	struct fnat_conn *cand; /* signature match found in stage two, prefetched */
+	uint32_t cand_ref;
 	uint8_t kind;
 	uint8_t tcp_flags;
 };
@@ -1090,7 +1092,13 @@ static void
 forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, unsigned pidx)
 {
 	int dir, v;
-	struct fnat_conn *c = conn_lookup(&w->ct, &p->key, p->hash, &dir);
+	struct fnat_conn *c;
+	if (p->cand != NULL && conn_key_matches(p->cand, (int)(p->cand_ref & 1), &p->key)) {
+		c = p->cand;
+		dir = (int)(p->cand_ref & 1);
+	} else {
+		c = conn_lookup(&w->ct, &p->key, p->hash, &dir);
+	}
 	if (p->kind == P_OUT) {
 		if (c == NULL) {
 			drop(w, p->m, FNAT_DROP_NO_SESSION);
@@ -1158,6 +1166,15 @@ worker_process_burst(struct fnat_worker *w, struct rte_mbuf **pkts, unsigned n, 
 			ctx[i].m = pkts[off + i];
 			classify(w, s, &ctx[i], pidx);
 		}
+		/* Stage two: the buckets are in cache now; find and prefetch the sessions. */
+		for (unsigned i = 0; i < k; i++) {
+			if (ctx[i].kind == P_DONE)
+				continue;
+			ctx[i].cand = conn_candidate(&w->ct, ctx[i].hash, &ctx[i].cand_ref);
+			if (ctx[i].cand != NULL)
+				rte_prefetch0(ctx[i].cand);
+		}
+		/* Stage three: translate. */
 		for (unsigned i = 0; i < k; i++)
 			if (ctx[i].kind != P_DONE)
 				forward(w, s, &ctx[i], pidx);
@@ -1200,7 +1217,11 @@ worker_poll_once(struct fnat_worker *w)
 	/* Expiry sweep: in test mode the whole table each poll; live, a slice sized so the
 	 * table is swept about once a second. */
 	if (dp->test_mode) {
-		worker_expire_scan(w, w->ct.hwm);
+		/* Test clock: a full sweep whenever the clock moved (tests advance it on purpose). */
+		if (w->now_ms != w->last_scan_ms) {
+			worker_expire_scan(w, w->ct.hwm);
+			w->last_scan_ms = w->now_ms;
+		}
 	} else if (w->now_ms != w->last_scan_ms) {
 		uint64_t elapsed = w->now_ms - w->last_scan_ms;
 		uint64_t budget = (uint64_t)w->ct.hwm * elapsed / 1000 + 16;

@@ -1,0 +1,533 @@
+/* fnat_bench: feeds pre-built frames through the real packet path in memory (a test port's
+ * RX ring, as a NIC's descriptor ring would be, then rx_burst → classify → session → translate
+ * → tx_burst into the TX ring) on one worker, and prints one JSON object per scenario.
+ *
+ * usage: fnat_bench SCENARIO [SESSIONS]
+ *   baseline_l2fwd | established | new_connections | synflood | ackflood |
+ *   new_connections_synproxy | sessions_memory
+ *
+ * Frames are marked with good IP/L4 checksums the way a NIC's RX offload marks them; every
+ * scenario pays the same generation cost (template copy + a few stores per frame), so the
+ * baseline is the in-run ceiling.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_tcp.h>
+
+#include "dp_pvt.h"
+#include "fnat.h"
+
+#define BURST 32
+
+static struct fnat_dp *dp;
+static uint16_t port;
+static struct rte_ring *rx, *tx;
+
+static const uint8_t PORT_MAC[6] = { 0x02, 0xfa, 0, 0, 0, 1 };
+static const uint8_t GW_MAC[6] = { 0x02, 0xc1, 0, 0, 0, 1 };
+static const uint8_t RS_MAC[6] = { 0x02, 0x5e, 0, 0, 0, 0x11 };
+#define VIP RTE_BE32(0xc000020a)     /* 192.0.2.10 */
+#define RIP RTE_BE32(0x0a00000b)     /* 10.0.0.11 */
+#define GW RTE_BE32(0x0a000001)
+#define LIP_BASE 0x0a640000u         /* 10.100.0.0 + i */
+#define CLIENT_BASE 0x0b000000u      /* 11.0.0.0 + i / 60000 */
+
+/* Session i's client tuple. */
+static inline uint32_t
+caddr_of(uint32_t i)
+{
+	return rte_cpu_to_be_32(CLIENT_BASE + i / 60000);
+}
+static inline uint16_t
+cport_of(uint32_t i)
+{
+	return rte_cpu_to_be_16((uint16_t)(1024 + i % 60000));
+}
+
+static double
+now_s(void)
+{
+	return (double)rte_get_tsc_cycles() / (double)rte_get_tsc_hz();
+}
+
+static uint64_t
+rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long size = 0, rss = 0;
+	if (f != NULL) {
+		if (fscanf(f, "%lu %lu", &size, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A 64-byte TCP frame: Ethernet + IPv4 + TCP + 10 bytes of payload. */
+#define FRAME_LEN 64
+static void
+make_tcp_frame(uint8_t *f, const uint8_t *src_mac, uint32_t saddr, uint32_t daddr,
+	       uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+	       unsigned payload)
+{
+	memset(f, 0, FRAME_LEN);
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)f;
+	memcpy(&eh->dst_addr, PORT_MAC, 6);
+	memcpy(&eh->src_addr, src_mac, 6);
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + 20 + payload));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = saddr;
+	ip->dst_addr = daddr;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	th->src_port = sport;
+	th->dst_port = dport;
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(ack);
+	th->data_off = 5 << 4;
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(65535);
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+}
+
+static inline struct rte_mbuf *
+frame_mbuf(struct rte_mbuf *m, const uint8_t *f, unsigned len)
+{
+	rte_pktmbuf_reset(m);
+	char *p = rte_pktmbuf_append(m, (uint16_t)len);
+	rte_memcpy(p, f, len);
+	m->port = port;
+	m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	return m;
+}
+
+/* Push a burst through the worker and return what came out (caller frees). */
+static unsigned
+run_burst(struct rte_mbuf **in, unsigned n, struct rte_mbuf **out)
+{
+	unsigned q = rte_ring_enqueue_burst(rx, (void **)in, n, NULL);
+	if (q < n)
+		rte_pktmbuf_free_bulk(&in[q], n - q);
+	fnat_poll(dp, 0);
+	return rte_ring_dequeue_burst(tx, (void **)out, BURST * 4, NULL);
+}
+
+static void
+setup(uint32_t sessions, uint32_t n_lips, uint32_t flags, uint32_t time_wait)
+{
+	struct fnat_options o;
+	memset(&o, 0, sizeof(o));
+	o.flags = FNAT_OPT_F_TEST_MODE;
+	o.n_workers = 1;
+	o.sessions_per_worker = sessions;
+	o.n_ports = 1;
+	o.ports[0].port_id = port;
+	o.ports[0].set_mac = 1;
+	memcpy(o.ports[0].mac, PORT_MAC, 6);
+	o.gateway = GW;
+	o.n_neigh = 2;
+	o.neigh[0].addr = GW;
+	memcpy(o.neigh[0].mac, GW_MAC, 6);
+	o.neigh[1].addr = RIP;
+	memcpy(o.neigh[1].mac, RS_MAC, 6);
+	int rc = fnat_create(&o, &dp);
+	if (rc < 0) {
+		fprintf(stderr, "fnat_create: %s\n", strerror(-rc));
+		exit(1);
+	}
+	struct fnat_service_conf svc;
+	memset(&svc, 0, sizeof(svc));
+	svc.vip = VIP;
+	svc.port = 80;
+	svc.proto = FNAT_PROTO_TCP;
+	svc.sched = FNAT_SCHED_RR;
+	svc.flags = flags;
+	svc.n_reals = 1;
+	svc.timeouts[FNAT_TO_TIME_WAIT] = time_wait;
+	struct fnat_real_conf real = { .addr = RIP, .port = 8080, .weight = 1 };
+	uint32_t *lips = calloc(n_lips, sizeof(*lips));
+	for (uint32_t i = 0; i < n_lips; i++)
+		lips[i] = rte_cpu_to_be_32(LIP_BASE + i + 1);
+	rc = fnat_apply(dp, &svc, 1, &real, 1, lips, n_lips);
+	free(lips);
+	if (rc < 0) {
+		fprintf(stderr, "fnat_apply: %s\n", strerror(-rc));
+		exit(1);
+	}
+}
+
+static struct rte_mempool *
+pool(void)
+{
+	return dp->pool;
+}
+
+/* ---- scenarios ---- */
+
+struct result {
+	const char *name;
+	double mpps, cps, seconds;
+	uint64_t packets, sessions, bytes_per_session, connections;
+	const char *note;
+};
+
+static void
+print_result(const struct result *r)
+{
+	printf("{\"name\":\"%s\"", r->name);
+	if (r->mpps > 0)
+		printf(",\"mpps_per_core\":%.3f", r->mpps);
+	if (r->cps > 0)
+		printf(",\"connections_per_second_per_core\":%.0f", r->cps);
+	if (r->sessions > 0)
+		printf(",\"sessions\":%lu", (unsigned long)r->sessions);
+	if (r->bytes_per_session > 0)
+		printf(",\"bytes_per_session\":%lu", (unsigned long)r->bytes_per_session);
+	if (r->packets > 0)
+		printf(",\"packets\":%lu", (unsigned long)r->packets);
+	if (r->connections > 0)
+		printf(",\"connections\":%lu", (unsigned long)r->connections);
+	printf(",\"seconds\":%.3f", r->seconds);
+	if (r->note != NULL)
+		printf(",\"note\":\"%s\"", r->note);
+	printf("}\n");
+}
+
+/* Per-session LIP and LIP port, learned from the translated SYNs. */
+static uint32_t *s_lip;
+static uint16_t *s_lport;
+
+/* Open n sessions through the packet path: SYN, SYN-ACK, ACK (with TOA), and a reply from the
+ * real server (which ends TOA insertion), so data packets afterwards are plain. */
+static void
+open_sessions(uint32_t n)
+{
+	s_lip = malloc(sizeof(*s_lip) * n);
+	s_lport = malloc(sizeof(*s_lport) * n);
+	uint8_t f[FRAME_LEN];
+	struct rte_mbuf *in[BURST], *out[BURST * 4];
+	for (uint32_t base = 0; base < n; base += BURST) {
+		unsigned k = RTE_MIN((uint32_t)BURST, n - base);
+		for (int phase = 0; phase < 4; phase++) {
+			if (rte_pktmbuf_alloc_bulk(pool(), in, k) != 0) {
+				fprintf(stderr, "mbuf pool empty\n");
+				exit(1);
+			}
+			for (unsigned j = 0; j < k; j++) {
+				uint32_t i = base + j;
+				switch (phase) {
+				case 0:
+					make_tcp_frame(f, GW_MAC, caddr_of(i), VIP, cport_of(i),
+						       RTE_BE16(80), 1000, 0, RTE_TCP_SYN_FLAG, 0);
+					break;
+				case 1:
+					make_tcp_frame(f, RS_MAC, RIP, s_lip[i], RTE_BE16(8080),
+						       s_lport[i], 5000, 0,
+						       RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0);
+					break;
+				case 2:
+					make_tcp_frame(f, GW_MAC, caddr_of(i), VIP, cport_of(i),
+						       RTE_BE16(80), 1001, 5001, RTE_TCP_ACK_FLAG, 0);
+					break;
+				default:
+					make_tcp_frame(f, RS_MAC, RIP, s_lip[i], RTE_BE16(8080),
+						       s_lport[i], 5001, 0,
+						       RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 10);
+				}
+				frame_mbuf(in[j], f, phase == 3 ? FRAME_LEN : 54);
+			}
+			unsigned got = run_burst(in, k, out);
+			if (phase == 0) {
+				if (got != k) {
+					fprintf(stderr, "open: %u of %u SYNs forwarded at %u\n", got, k,
+						base);
+					exit(1);
+				}
+				for (unsigned j = 0; j < got; j++) {
+					struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+						out[j], struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+					struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+					s_lip[base + j] = ip->src_addr;
+					s_lport[base + j] = th->src_port;
+				}
+			}
+			rte_pktmbuf_free_bulk(out, got);
+		}
+	}
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static inline uint64_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* Data packets of random sessions, random direction. l2fwd: swap MACs instead of the data
+ * plane (same generation, same rings). */
+static struct result
+traffic(const char *name, uint32_t n, uint64_t packets, bool l2fwd)
+{
+	uint8_t fin[FRAME_LEN], fout[FRAME_LEN];
+	make_tcp_frame(fin, GW_MAC, 0, VIP, 0, RTE_BE16(80), 2000, 5011,
+		       RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 10);
+	make_tcp_frame(fout, RS_MAC, RIP, 0, RTE_BE16(8080), 0, 5011, 2000,
+		       RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 10);
+	struct rte_mbuf *in[BURST], *out[BURST * 4];
+	uint64_t done = 0, forwarded = 0;
+	double t0 = now_s();
+	while (done < packets) {
+		if (rte_pktmbuf_alloc_bulk(pool(), in, BURST) != 0)
+			break;
+		for (unsigned j = 0; j < BURST; j++) {
+			uint64_t r = rng();
+			uint32_t i = (uint32_t)((r >> 1) % n);
+			struct rte_mbuf *m = in[j];
+			uint8_t *p;
+			if (r & 1) {
+				frame_mbuf(m, fin, FRAME_LEN);
+				p = rte_pktmbuf_mtod(m, uint8_t *);
+				struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + 14);
+				ip->src_addr = caddr_of(i);
+				((struct rte_tcp_hdr *)(ip + 1))->src_port = cport_of(i);
+			} else {
+				frame_mbuf(m, fout, FRAME_LEN);
+				p = rte_pktmbuf_mtod(m, uint8_t *);
+				struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + 14);
+				ip->dst_addr = s_lip[i];
+				((struct rte_tcp_hdr *)(ip + 1))->dst_port = s_lport[i];
+			}
+		}
+		unsigned got;
+		if (l2fwd) {
+			unsigned q = rte_ring_enqueue_burst(rx, (void **)in, BURST, NULL);
+			uint16_t nrx = rte_eth_rx_burst(port, 0, in, BURST);
+			RTE_SET_USED(q);
+			for (unsigned j = 0; j < nrx; j++) {
+				struct rte_ether_hdr *eh = rte_pktmbuf_mtod(in[j], struct rte_ether_hdr *);
+				struct rte_ether_addr t = eh->dst_addr;
+				eh->dst_addr = eh->src_addr;
+				eh->src_addr = t;
+			}
+			uint16_t ntx = rte_eth_tx_burst(port, 0, in, nrx);
+			if (ntx < nrx)
+				rte_pktmbuf_free_bulk(&in[ntx], nrx - ntx);
+			got = rte_ring_dequeue_burst(tx, (void **)out, BURST * 4, NULL);
+		} else {
+			got = run_burst(in, BURST, out);
+		}
+		forwarded += got;
+		rte_pktmbuf_free_bulk(out, got);
+		done += BURST;
+	}
+	double dt = now_s() - t0;
+	struct result r = { .name = name, .seconds = dt, .packets = done, .sessions = l2fwd ? 0 : n };
+	r.mpps = (double)done / dt / 1e6;
+	if (forwarded != done) {
+		fprintf(stderr, "%s: %lu of %lu packets came out\n", name, (unsigned long)forwarded,
+			(unsigned long)done);
+		r.note = "some packets were not forwarded (see stderr)";
+	}
+	return r;
+}
+
+/* Full connections: SYN, SYN-ACK, ACK, data each way, FIN each way, last ACK; the sessions
+ * go to TIME_WAIT (1 s) and the test clock is advanced so the sweep frees them. */
+static struct result
+connections(const char *name, uint64_t total)
+{
+	uint8_t f[FRAME_LEN];
+	struct rte_mbuf *in[BURST], *out[BURST * 4];
+	uint32_t lip[BURST];
+	uint16_t lport[BURST];
+	uint64_t done = 0;
+	uint32_t cp = 0;
+	double t0 = now_s();
+	while (done < total) {
+		for (int phase = 0; phase < 8; phase++) {
+			if (rte_pktmbuf_alloc_bulk(pool(), in, BURST) != 0) {
+				fprintf(stderr, "pool empty\n");
+				exit(1);
+			}
+			for (unsigned j = 0; j < BURST; j++) {
+				uint32_t i = cp + j;
+				uint32_t ca = caddr_of(i % 3000000);
+				uint16_t cpo = cport_of(i % 3000000);
+				unsigned len = 54;
+				switch (phase) {
+				case 0: /* SYN */
+					make_tcp_frame(f, GW_MAC, ca, VIP, cpo, RTE_BE16(80), 1000, 0,
+						       RTE_TCP_SYN_FLAG, 0);
+					break;
+				case 1: /* SYN-ACK */
+					make_tcp_frame(f, RS_MAC, RIP, lip[j], RTE_BE16(8080), lport[j],
+						       5000, 0, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0);
+					break;
+				case 2: /* ACK */
+					make_tcp_frame(f, GW_MAC, ca, VIP, cpo, RTE_BE16(80), 1001, 5001,
+						       RTE_TCP_ACK_FLAG, 0);
+					break;
+				case 3: /* request */
+					make_tcp_frame(f, GW_MAC, ca, VIP, cpo, RTE_BE16(80), 1001, 5001,
+						       RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 10);
+					len = FRAME_LEN;
+					break;
+				case 4: /* response */
+					make_tcp_frame(f, RS_MAC, RIP, lip[j], RTE_BE16(8080), lport[j],
+						       5001, 0, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 10);
+					len = FRAME_LEN;
+					break;
+				case 5: /* client FIN */
+					make_tcp_frame(f, GW_MAC, ca, VIP, cpo, RTE_BE16(80), 1011, 5011,
+						       RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 0);
+					break;
+				case 6: /* server FIN */
+					make_tcp_frame(f, RS_MAC, RIP, lip[j], RTE_BE16(8080), lport[j],
+						       5011, 0, RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 0);
+					break;
+				default: /* last ACK */
+					make_tcp_frame(f, GW_MAC, ca, VIP, cpo, RTE_BE16(80), 1012, 5012,
+						       RTE_TCP_ACK_FLAG, 0);
+				}
+				frame_mbuf(in[j], f, len);
+			}
+			unsigned got = run_burst(in, BURST, out);
+			if (phase == 0) {
+				if (got != BURST) {
+					fprintf(stderr, "%s: %u of %u SYNs forwarded\n", name, got, BURST);
+					exit(1);
+				}
+				for (unsigned j = 0; j < got; j++) {
+					struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+						out[j], struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+					lip[j] = ip->src_addr;
+					lport[j] = ((struct rte_tcp_hdr *)(ip + 1))->src_port;
+				}
+			}
+			rte_pktmbuf_free_bulk(out, got);
+		}
+		cp += BURST;
+		done += BURST;
+		/* Every 64K connections, let TIME_WAIT (1 s) pass: the sweep frees them. */
+		if (done % 65536 == 0) {
+			fnat_clock_advance(dp, 2000000000ull);
+			fnat_poll(dp, 0);
+		}
+	}
+	double dt = now_s() - t0;
+	struct result r = { .name = name, .seconds = dt, .connections = done };
+	r.cps = (double)done / dt;
+	r.sessions = fnat_session_count(dp);
+	return r;
+}
+
+static struct result
+sessions_memory(uint32_t n)
+{
+	struct result r = { .name = "sessions_40m_memory", .sessions = n };
+	uint64_t before = rss_bytes();
+	double t0 = now_s();
+	struct fnat_conn_table t;
+	if (conn_table_init(&t, n, 7) < 0) {
+		r.note = "not enough memory for the table";
+		return r;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct fnat_conn *c = conn_alloc(&t);
+		c->caddr = caddr_of(i);
+		c->cport = cport_of(i);
+		c->vaddr = VIP;
+		c->vport = RTE_BE16(80);
+		c->laddr = rte_cpu_to_be_32(LIP_BASE + 1 + i / 64000);
+		c->lport = rte_cpu_to_be_16((uint16_t)(1024 + i % 64000));
+		c->raddr = RIP;
+		c->rport = RTE_BE16(8080);
+		c->proto = 6;
+		c->state = FNAT_S_ESTABLISHED;
+		if (conn_insert(&t, c) != 0) {
+			fprintf(stderr, "insert failed at %u\n", i);
+			r.note = "the index refused a session";
+			break;
+		}
+	}
+	r.seconds = now_s() - t0;
+	uint64_t grown = rss_bytes() - before;
+	/* All memory the sessions take: the larger of what the table reserved and what the
+	 * process actually grew by. */
+	uint64_t bytes = RTE_MAX((uint64_t)t.bytes, grown);
+	r.bytes_per_session = (bytes + n - 1) / n;
+	conn_table_free(&t);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s SCENARIO [SESSIONS]\n", argv[0]);
+		return 2;
+	}
+	const char *sc = argv[1];
+	uint32_t n = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 1000000;
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=fnatbench%d", getpid());
+	char *eal[] = { "fnat_bench", "--no-huge", "--no-shconf", "--no-pci", "--no-telemetry",
+			"-m", "1024", "-l", "0", "--log-level=lib.eal:error", prefix };
+	if (fnat_eal_init((int)RTE_DIM(eal), eal) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	int p = fnat_test_port_create("bench0", 1);
+	if (p < 0) {
+		fprintf(stderr, "test port: %s\n", strerror(-p));
+		return 1;
+	}
+	port = (uint16_t)p;
+	rx = test_port_ring(port, 0, false);
+	tx = test_port_ring(port, 0, true);
+	uint32_t lips = n / 60000 + 2;
+	struct result r;
+	if (strcmp(sc, "baseline_l2fwd") == 0 || strcmp(sc, "established") == 0) {
+		setup(n + n / 8 + 1024, lips, FNAT_SVC_F_TOA | FNAT_SVC_F_STRIP_TS, 0);
+		double t0 = now_s();
+		open_sessions(n);
+		fprintf(stderr, "opened %u sessions in %.1f s\n", n, now_s() - t0);
+		bool l2 = strcmp(sc, "baseline_l2fwd") == 0;
+		char *name = malloc(64);
+		if (l2)
+			snprintf(name, 64, "baseline_l2fwd");
+		else
+			snprintf(name, 64, "established_%s", n >= 10000000 ? "10m" :
+							      (n >= 1000000 ? "1m" : "small"));
+		r = traffic(name, n, argc > 3 ? strtoull(argv[3], NULL, 10) : 20000000, l2);
+	} else if (strcmp(sc, "new_connections") == 0) {
+		setup(1u << 21, 64, FNAT_SVC_F_TOA | FNAT_SVC_F_STRIP_TS, 1);
+		r = connections("new_connections", n);
+	} else if (strcmp(sc, "sessions_40m_memory") == 0) {
+		r = sessions_memory(n);
+	} else {
+		fprintf(stderr, "unknown scenario %s\n", sc);
+		return 2;
+	}
+	print_result(&r);
+	return 0;
+}
