@@ -32,7 +32,7 @@ import {
   type NodeTransport,
   TransportError,
 } from "./transport.ts";
-import { decodeJsonBody, httpExchange, jsonRequest } from "./http_over_stream.ts";
+import { decodeJsonBody, encodeRequest, httpExchange, jsonRequest } from "./http_over_stream.ts";
 import {
   describeRefusal,
   type HostKeyExpectation,
@@ -72,8 +72,23 @@ export interface SshTransportOptions {
   keepaliveMs?: number;
   /** Largest stdout + stderr an `exec` may return (default 16 MiB). */
   maxOutputBytes?: number;
+  /**
+   * Also enforce `exec` deadlines on the node by running argv under coreutils
+   * `timeout --kill-after=5s <deadline + 1 s>` (default true). sshd does not deliver SSH
+   * `signal` requests to root sessions, so without this a command that outlives its deadline
+   * keeps running on the node.
+   */
+  remoteTimeout?: boolean;
   /** Random source for backoff jitter (tests pass a fixed one). */
   random?: () => number;
+}
+
+/** What a call is doing, for the deadline's message. */
+interface CallContext {
+  signal: AbortSignal;
+  /** `performance.now()` value by which the call must be done. */
+  deadline: number;
+  phase: string;
 }
 
 interface Conn {
@@ -112,6 +127,7 @@ export class SshTransport implements NodeTransport {
   #backoff: Backoff;
   #keepaliveMs: number;
   #maxOutput: number;
+  #remoteTimeout: boolean;
   #random: () => number;
   #generation = 0;
 
@@ -122,6 +138,7 @@ export class SshTransport implements NodeTransport {
     this.#backoff = opts.backoff ?? { baseMs: 250, maxMs: 4_000 };
     this.#keepaliveMs = opts.keepaliveMs ?? 15_000;
     this.#maxOutput = opts.maxOutputBytes ?? 16 * 1024 * 1024;
+    this.#remoteTimeout = opts.remoteTimeout ?? true;
     this.#random = opts.random ?? Math.random;
     if (!(this.#timeoutMs > 0)) {
       throw new RangeError(`timeoutMs must be > 0, got ${this.#timeoutMs}`);
@@ -133,18 +150,25 @@ export class SshTransport implements NodeTransport {
     return { active: this.#limiter.active, waiting: this.#limiter.waiting };
   }
 
-  agent(
+  /**
+   * Sends one HTTP request to the agent's socket through the node's SSH connection. Non-2xx
+   * answers are returned; transport failures reject with a {@linkcode TransportError}. The
+   * request is never sent twice: a timeout after sending says the outcome is unknown.
+   */
+  async agent(
     node: NodeEndpoint,
     method: "GET" | "POST",
     path: string,
     body?: unknown,
     opts?: CallOptions,
   ): Promise<AgentReply> {
+    const req = jsonRequest(method, path, body);
+    encodeRequest(req); // argument errors (bad path, unserializable body) throw here
     const what = `call ${method} ${path} on the agent`;
-    return this.#call(node, what, opts, async (signal, deadline) => {
+    return await this.#call(node, what, opts, async (ctx) => {
       const ch = await this.#openChannel(
         node,
-        deadline,
+        ctx,
         (c) => openStreamLocal(c, node.agentSocket),
         (e) =>
           new TransportError(
@@ -155,8 +179,13 @@ export class SshTransport implements NodeTransport {
             { cause: e },
           ),
       );
+      ctx.phase = "sending the request";
       try {
-        const res = await httpExchange(channelDuplex(ch, signal), jsonRequest(method, path, body));
+        const res = await httpExchange(channelDuplex(ch, ctx.signal), req, () => {
+          ctx.phase = method === "GET"
+            ? "waiting for the answer"
+            : "waiting for the answer; the request was sent, whether it took effect is unknown";
+        });
         return { status: res.status, body: decodeJsonBody(res) };
       } catch (e) {
         if (e instanceof TransportError) throw e;
@@ -164,72 +193,94 @@ export class SshTransport implements NodeTransport {
         throw new TransportError(
           node.name,
           bad ? "agent" : "io",
-          `Cannot ${what} of node ${node.name}: ${bad ? "bad HTTP answer" : "the stream failed"}: ${
-            message(e)
-          }`,
+          `Cannot ${what} of node ${node.name}: ${bad ? "bad HTTP answer" : "the stream failed"}` +
+            ` (${ctx.phase}): ${message(e)}`,
           { cause: e },
         );
       }
     });
   }
 
-  upload(
+  /**
+   * Copies a local file to the node over SFTP: parents created (0755), written to
+   * `<remotePath>.tmp-<random>` with the local file's mode, fsynced, renamed over the target.
+   */
+  async upload(
     node: NodeEndpoint,
     localPath: string,
     remotePath: string,
     opts?: CallOptions,
   ): Promise<void> {
+    if (remotePath === "" || remotePath.endsWith("/")) {
+      throw new TypeError(`Cannot upload to "${remotePath}": the remote path must name a file`);
+    }
     const what = `upload ${localPath} to ${remotePath}`;
-    return this.#call(node, what, opts, async (signal, deadline) => {
-      let data: Uint8Array, mode: number;
+    return await this.#call(node, what, opts, async (ctx) => {
+      let file: Deno.FsFile, mode: number;
       try {
-        data = await Deno.readFile(localPath);
-        mode = ((await Deno.stat(localPath)).mode ?? 0o644) & 0o777;
+        file = await Deno.open(localPath, { read: true });
+        mode = ((await file.stat()).mode ?? 0o644) & 0o777;
       } catch (e) {
         throw new TransportError(node.name, "io", `Cannot ${what}: ${message(e)}`, { cause: e });
       }
-      const sftp = await this.#openChannel(
-        node,
-        deadline,
-        openSftp,
-        (e) =>
-          new TransportError(
+      try {
+        const sftp = await this.#openChannel(
+          node,
+          ctx,
+          openSftp,
+          (e) =>
+            new TransportError(
+              node.name,
+              "io",
+              `Cannot ${what} on node ${node.name}: ` +
+                `the SFTP subsystem cannot be started (${message(e)})`,
+              { cause: e },
+            ),
+        );
+        // On a deadline the upload stops between writes and removes its temporary file; the
+        // session is ended after a grace period in case the server stopped answering.
+        let grace: ReturnType<typeof setTimeout> | undefined;
+        const onAbort = () => (grace = setTimeout(() => sftp.end(), 2000));
+        ctx.signal.addEventListener("abort", onAbort, { once: true });
+        ctx.phase = "uploading";
+        try {
+          await sftpAtomicWrite(sftp, remotePath, file, mode, ctx.signal);
+        } catch (e) {
+          if (e instanceof TransportError) throw e;
+          throw new TransportError(
             node.name,
             "io",
-            `Cannot ${what} on node ${node.name}: ` +
-              `the SFTP subsystem cannot be started (${message(e)})`,
+            `Cannot ${what} on node ${node.name}: ${message(e)}`,
             { cause: e },
-          ),
-      );
-      const onAbort = () => sftp.end();
-      signal.addEventListener("abort", onAbort, { once: true });
-      try {
-        await sftpAtomicWrite(sftp, remotePath, data, mode, signal);
-      } catch (e) {
-        if (e instanceof TransportError) throw e;
-        throw new TransportError(
-          node.name,
-          "io",
-          `Cannot ${what} on node ${node.name}: ${message(e)}`,
-          {
-            cause: e,
-          },
-        );
+          );
+        } finally {
+          ctx.signal.removeEventListener("abort", onAbort);
+          clearTimeout(grace);
+          sftp.end();
+        }
       } finally {
-        signal.removeEventListener("abort", onAbort);
-        sftp.end();
+        file.close();
       }
     });
   }
 
-  exec(node: NodeEndpoint, argv: string[], opts?: CallOptions): Promise<ExecResult> {
+  /**
+   * Runs argv on the node (each item quoted into one word for the remote shell) and returns
+   * its exit code and output; a non-zero exit is a result, not an error. On the deadline the
+   * remote process is sent SIGTERM (see `remoteTimeout`).
+   */
+  async exec(node: NodeEndpoint, argv: string[], opts?: CallOptions): Promise<ExecResult> {
     const line = shellCommandLine(argv);
     const what = `run ${line}`;
-    return this.#call(node, what, opts, async (signal, deadline) => {
+    const seconds = Math.ceil((opts?.timeoutMs ?? this.#timeoutMs) / 1000) + 1;
+    const remote = this.#remoteTimeout
+      ? shellCommandLine(["timeout", "--kill-after=5s", `${seconds}s`, ...argv])
+      : line;
+    return await this.#call(node, what, opts, async (ctx) => {
       const ch = await this.#openChannel(
         node,
-        deadline,
-        (c) => openExec(c, line),
+        ctx,
+        (c) => openExec(c, remote),
         (e) =>
           new TransportError(
             node.name,
@@ -239,8 +290,9 @@ export class SshTransport implements NodeTransport {
             { cause: e },
           ),
       );
+      ctx.phase = "running the command";
       try {
-        const r = await collectExec(ch, signal, this.#maxOutput);
+        const r = await collectExec(ch, ctx.signal, this.#maxOutput);
         const dec = new TextDecoder();
         return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
       } catch (e) {
@@ -249,9 +301,7 @@ export class SshTransport implements NodeTransport {
           node.name,
           "io",
           `Cannot ${what} on node ${node.name}: ${message(e)}`,
-          {
-            cause: e,
-          },
+          { cause: e },
         );
       }
     });
@@ -277,25 +327,30 @@ export class SshTransport implements NodeTransport {
     node: NodeEndpoint,
     what: string,
     opts: CallOptions | undefined,
-    fn: (signal: AbortSignal, deadline: number) => Promise<T>,
+    fn: (ctx: CallContext) => Promise<T>,
   ): Promise<T> {
     return this.#limiter.run(async () => {
       const ms = opts?.timeoutMs ?? this.#timeoutMs;
-      const deadline = performance.now() + ms;
       const ac = new AbortController();
+      const ctx: CallContext = {
+        signal: ac.signal,
+        deadline: performance.now() + ms,
+        phase: "connecting",
+      };
       let timer: ReturnType<typeof setTimeout> | undefined;
       const expired = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           const err = new TransportError(
             node.name,
             "timeout",
-            `Cannot ${what} on node ${node.name} (${where(node)}): no result within ${ms} ms`,
+            `Cannot ${what} on node ${node.name} (${where(node)}): no result within ${ms} ms ` +
+              `(while ${ctx.phase})`,
           );
           ac.abort(err);
           reject(err);
         }, ms);
       });
-      const work = fn(ac.signal, deadline);
+      const work = fn(ctx);
       work.catch(() => {}); // settled later than the deadline: already reported as a timeout
       try {
         return await Promise.race([work, expired]);
@@ -311,13 +366,15 @@ export class SshTransport implements NodeTransport {
    */
   async #openChannel<C>(
     node: NodeEndpoint,
-    deadline: number,
+    ctx: CallContext,
     open: (c: Client) => Promise<C>,
     refused: (e: unknown) => TransportError,
   ): Promise<C> {
     for (let attempt = 0;; attempt++) {
-      const conn = await this.#connection(node, deadline);
+      ctx.phase = "connecting";
+      const conn = await this.#connection(node, ctx.deadline);
       const client = await conn.client;
+      ctx.phase = "opening a channel";
       try {
         return await open(client);
       } catch (e) {

@@ -97,6 +97,23 @@ const SIGNALS: Record<string, number> = {
   USR2: 12,
 };
 
+/**
+ * Sends a `signal` channel request (RFC 4254 6.9; OpenSSH's sshd delivers it to the command).
+ * ssh2's `Channel.signal()` refuses once stdin was closed, which `collectExec` does at once, so
+ * this goes to the protocol object directly while the channel is still open on our side.
+ */
+function sendSignal(ch: ClientChannel, name: string): void {
+  const c = ch as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal(id: number, name: string): void } };
+  };
+  const out = c.outgoing;
+  if (!out || (out.state !== "open" && out.state !== "eof")) return;
+  try {
+    c._client?._protocol?.signal(out.id, name);
+  } catch { /* connection already gone */ }
+}
+
 /** Opens an exec channel for `command`; the promise settles once the server accepted it. */
 export function openExec(client: Client, command: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
@@ -130,9 +147,7 @@ export function collectExec(
     };
     const fail = (e: unknown) => {
       signal.removeEventListener("abort", onAbort);
-      try {
-        ch.signal("TERM");
-      } catch { /* channel already gone */ }
+      sendSignal(ch, "TERM");
       ch.destroy();
       reject(e);
     };
@@ -221,43 +236,62 @@ export interface UploadReport {
   atomicRename: boolean;
 }
 
+/** Where upload bytes come from (a `Deno.FsFile`). */
+export interface ByteSource {
+  read(buf: Uint8Array): Promise<number | null>;
+}
+
 /**
- * Writes `data` to `<remote>.tmp-<random>` (pipelined writes), fsyncs it when the server
- * offers `fsync@openssh.com`, closes it and renames it over `remote` with
+ * Streams `source` to `<remote>.tmp-<random>` (up to 16 writes in flight), fsyncs it when the
+ * server offers `fsync@openssh.com`, closes it and renames it over `remote` with
  * `posix-rename@openssh.com` (atomic replace). Without that extension the target is removed
- * first (not atomic). The temporary file is removed on any failure or abort.
+ * first (not atomic). On any failure or abort the temporary file is removed.
  */
 export async function sftpAtomicWrite(
   sftp: SFTPWrapper,
   remote: string,
-  data: Uint8Array,
+  source: ByteSource,
   mode: number,
   signal: AbortSignal,
 ): Promise<UploadReport> {
   const rand = crypto.getRandomValues(new Uint8Array(6));
-  const tmpPath = `${remote}.tmp-${
-    Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")
-  }`;
+  const hex = Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("");
+  const tmpPath = `${remote}.tmp-${hex}`;
   const dir = remote.includes("/") ? remote.slice(0, remote.lastIndexOf("/")) : "";
   if (dir !== "") await sftpMkdirP(sftp, dir);
   const handle = await sftpCall<Buffer>((cb) => sftp.open(tmpPath, "w", { mode }, cb));
   let open = true;
-  const report: UploadReport = { bytes: data.length, tmpPath, fsynced: false, atomicRename: false };
+  const report: UploadReport = { bytes: 0, tmpPath, fsynced: false, atomicRename: false };
   try {
-    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const CHUNK = 32 * 1024, WINDOW = 16;
     const inflight = new Set<Promise<void>>();
-    for (let off = 0; off < buf.length; off += CHUNK) {
+    let failed: unknown = null;
+    for (;;) {
       if (signal.aborted) throw signal.reason;
-      const len = Math.min(CHUNK, buf.length - off);
+      if (failed !== null) throw failed;
+      const buf = Buffer.alloc(CHUNK);
+      let len = 0;
+      while (len < CHUNK) {
+        const n = await source.read(buf.subarray(len));
+        if (n === null) break;
+        len += n;
+      }
+      if (len === 0) break;
+      const off = report.bytes;
+      report.bytes += len;
       const p: Promise<void> = sftpCall<void>((cb) =>
-        sftp.write(handle, buf, off, len, off, (e) => cb(e, undefined))
-      )
-        .then(() => void inflight.delete(p));
+        sftp.write(handle, buf, 0, len, off, (e) => cb(e, undefined))
+      ).then(() => void inflight.delete(p), (e) => {
+        inflight.delete(p);
+        failed ??= e;
+      });
       inflight.add(p);
       if (inflight.size >= WINDOW) await Promise.race(inflight);
+      if (len < CHUNK) break;
     }
     await Promise.all(inflight);
+    if (failed !== null) throw failed;
+    if (signal.aborted) throw signal.reason;
     try {
       await sftpCall<unknown>((cb) => sftp.ext_openssh_fsync(handle, cb));
       report.fsynced = true;

@@ -251,34 +251,35 @@ function count(text: string, re: RegExp): number {
 Deno.test({
   name: "SshTransport against a real sshd in a network namespace",
   ignore: !IS_ROOT,
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async (t) => {
   const lab = await setUp();
   const transport = new SshTransport({ timeoutMs: 10_000 });
-  let ok = false;
+  let failed = false;
+  const step = async (name: string, fn: (t: Deno.TestContext) => Promise<void>) => {
+    if (!(await t.step(name, fn))) failed = true;
+  };
   try {
     const node = lab.node;
     const marker = `${lab.dir}/executed`;
 
-    await t.step("GET /v1/status through stream-local forwarding", async () => {
+    await step("GET /v1/status through stream-local forwarding", async () => {
       const r = await transport.agent(node, "GET", "/v1/status");
       assert.equal(r.status, 200);
       assert.equal((r.body as { version: string }).version, "lhc-1.0.0");
     });
 
-    await t.step("POST with a JSON body is echoed", async () => {
+    await step("POST with a JSON body is echoed", async () => {
       const r = await transport.agent(node, "POST", "/v1/echo", { vips: ["10.0.0.1:80/tcp"] });
       assert.deepEqual(r, { status: 200, body: { echo: { vips: ["10.0.0.1:80/tcp"] } } });
     });
 
-    await t.step("a chunked non-2xx answer is decoded and returned", async () => {
+    await step("a chunked non-2xx answer is decoded and returned", async () => {
       const r = await transport.agent(node, "GET", "/v1/chunked");
       assert.equal(r.status, 503);
       assert.equal((r.body as { parts: string[] }).parts.length, 50);
     });
 
-    await t.step("calls reuse one SSH connection", async () => {
+    await step("calls reuse one SSH connection", async () => {
       await transport.close();
       const before = count(await Deno.readTextFile(lab.sshdLog), /Accepted publickey/);
       for (let i = 0; i < 5; i++) await transport.agent(node, "GET", "/v1/status");
@@ -287,7 +288,7 @@ Deno.test({
       assert.equal(after - before, 1, await logs(lab));
     });
 
-    await t.step("upload writes the file atomically, creating parent directories", async () => {
+    await step("upload writes the file atomically, creating parent directories", async () => {
       const local = `${lab.dir}/release.tar`;
       const data = randomBytes(1_500_000);
       await Deno.writeFile(local, data);
@@ -300,7 +301,27 @@ Deno.test({
       assert.deepEqual(left, ["release.tar"], "no temporary file is left behind");
     });
 
-    await t.step("exec returns stdout, stderr and the exit code", async () => {
+    await step("an upload cut by its deadline leaves no temporary file", async () => {
+      const local = `${lab.dir}/big.bin`;
+      await Deno.writeFile(local, new Uint8Array(48 * 1024 * 1024));
+      const dir = `${lab.dir}/remote/big`;
+      await transport.upload(node, `${lab.dir}/client.pub`, `${dir}/small`);
+      const r = await transport.upload(node, local, `${dir}/big.bin`, { timeoutMs: 300 })
+        .then(() => "done", (e: unknown) => e);
+      console.log(`48 MiB upload with a 300 ms deadline: ${r === "done" ? "finished" : "cut"}`);
+      if (r !== "done") {
+        assert.ok(r instanceof TransportError && r.kind === "timeout", String(r));
+        assert.match(r.message, /while uploading|while connecting|while opening/);
+      }
+      const clean = await pollUntil(() => {
+        const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+        return names.some((n) => n.includes(".tmp-")) ? null : true;
+      }, 5000);
+      assert.ok(clean, "a .tmp- file was left behind");
+      await Deno.remove(local);
+    });
+
+    await step("exec returns stdout, stderr and the exit code", async () => {
       const r = await transport.exec(node, ["sh", "-c", "echo out; echo err >&2; exit 7"]);
       assert.deepEqual(r, { code: 7, stdout: "out\n", stderr: "err\n" });
       const hostile = await transport.exec(node, ["echo", `$(touch ${marker})`, "a;b", "`id`"]);
@@ -308,17 +329,27 @@ Deno.test({
       await assert.rejects(Deno.stat(marker), Deno.errors.NotFound, "argv was interpreted");
     });
 
-    await t.step("a command past its deadline fails with kind timeout", async () => {
+    await step("a command past its deadline fails with kind timeout", async () => {
       const e = await rejectsWith(
         transport.exec(node, ["sleep", "30"], { timeoutMs: 800 }),
         ["timeout"],
       );
-      assert.match(e.message, /node-lhc.*800 ms/);
+      assert.match(e.message, /node-lhc.*800 ms \(while running the command\)/);
+      // The remote process got SIGTERM rather than running on.
+      const sleeping = await pollUntil(async () => {
+        const pids = await namespacePids(host, lab.ns);
+        const left = pids.filter((pid) => {
+          const cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+          return cmd.startsWith("sleep 30");
+        });
+        return left.length === 0 ? true : null;
+      }, 5000);
+      assert.ok(sleeping, "the timed-out command is still running on the node");
       // The connection is still usable afterwards.
       assert.equal((await transport.exec(node, ["echo", "after"])).stdout, "after\n");
     });
 
-    await t.step("an unknown host key is refused before anything runs", async () => {
+    await step("an unknown host key is refused before anything runs", async () => {
       const kh = `${lab.dir}/known_hosts_empty`;
       await Deno.writeTextFile(kh, `10.9.9.9 ${lab.hostPub}\n`);
       const fresh = new SshTransport();
@@ -338,7 +369,7 @@ Deno.test({
       await assert.rejects(Deno.stat(marker), Deno.errors.NotFound, "the command ran");
     });
 
-    await t.step("a changed host key is refused with both fingerprints", async () => {
+    await step("a changed host key is refused with both fingerprints", async () => {
       const fresh = new SshTransport();
       try {
         const pinned = (await Deno.readTextFile(`${lab.dir}/other_host_ed25519.pub`)).trim();
@@ -358,7 +389,7 @@ Deno.test({
       await assert.rejects(Deno.stat(marker), Deno.errors.NotFound, "the command ran");
     });
 
-    await t.step("a hashed known_hosts entry for [host]:port is accepted", async () => {
+    await step("a hashed known_hosts entry for [host]:port is accepted", async () => {
       const kh = `${lab.dir}/known_hosts_hashed`;
       await Deno.writeTextFile(kh, `[${lab.nsAddr}]:${lab.port} ${lab.hostPub}\n`);
       await must(host, ["ssh-keygen", "-H", "-f", kh]);
@@ -373,7 +404,7 @@ Deno.test({
       }
     });
 
-    await t.step("a client key the node does not know is refused with kind auth", async () => {
+    await step("a client key the node does not know is refused with kind auth", async () => {
       const fresh = new SshTransport();
       try {
         const e = await rejectsWith(
@@ -387,7 +418,7 @@ Deno.test({
       await assert.rejects(Deno.stat(marker), Deno.errors.NotFound, "the command ran");
     });
 
-    await t.step("a missing agent socket fails with kind agent", async () => {
+    await step("a missing agent socket fails with kind agent", async () => {
       const e = await rejectsWith(
         transport.agent({ ...node, agentSocket: `${lab.dir}/nope.sock` }, "GET", "/v1/status"),
         ["agent"],
@@ -395,7 +426,7 @@ Deno.test({
       assert.match(e.message, /nope\.sock/);
     });
 
-    await t.step("a dropped connection is reopened on the next call", async () => {
+    await step("a dropped connection is reopened on the next call", async () => {
       await transport.agent(node, "GET", "/v1/status");
       const main = Number((await Deno.readTextFile(`${lab.dir}/sshd.pid`)).trim());
       const sessions = (await namespacePids(host, lab.ns)).filter((pid) => {
@@ -409,7 +440,7 @@ Deno.test({
       assert.equal(r.status, 200);
     });
 
-    await t.step("an unreachable node fails with kind connect or timeout", async () => {
+    await step("an unreachable node fails with kind connect or timeout", async () => {
       const fresh = new SshTransport({ backoff: { baseMs: 50, maxMs: 200 } });
       try {
         const dead = { ...node, name: "node-dead", host: lab.blackhole };
@@ -430,12 +461,15 @@ Deno.test({
           ["connect", "timeout"],
         );
         assert.match(refused.message, /node-closed/);
+        if (refused.kind === "connect") {
+          assert.match(refused.message, /ECONNREFUSED.*\(attempt [2-9]\)/, "retried with backoff");
+        }
       } finally {
         await fresh.close();
       }
     });
 
-    await t.step("concurrency caps calls in flight", async () => {
+    await step("concurrency caps calls in flight", async () => {
       const narrow = new SshTransport({ concurrency: 2 });
       try {
         let peak = 0;
@@ -451,7 +485,7 @@ Deno.test({
       }
     });
 
-    await t.step("conformance suite", async (t2) => {
+    await step("conformance suite", async (t2) => {
       await transportConformance(t2, {
         transport,
         node,
@@ -460,10 +494,12 @@ Deno.test({
         unreachableTimeoutMs: 1500,
       });
     });
-    ok = true;
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
     await transport.close();
-    if (!ok) console.error(await logs(lab));
+    if (failed) console.error(await logs(lab));
     await tearDown(lab);
     assert.deepEqual(await namespacePids(host, lab.ns), []);
     assert.ok(!(await host.run(["ip", "netns", "list"])).stdout.includes(lab.ns), "namespace left");
