@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { Client, type ServerHostKeyAlgorithm, utils } from "ssh2";
+import type { Client } from "ssh2";
 import {
   type AgentReply,
   type CallOptions,
@@ -33,22 +33,9 @@ import {
   TransportError,
 } from "./transport.ts";
 import { decodeJsonBody, encodeRequest, httpExchange, jsonRequest } from "./http_over_stream.ts";
-import {
-  describeRefusal,
-  type HostKeyExpectation,
-  type HostKeyVerdict,
-  parseKnownHosts,
-  parsePublicKey,
-  preferredHostKeyTypes,
-  verifyHostKey,
-} from "./known_hosts.ts";
 import { shellCommandLine } from "./ssh_transport_shell.ts";
-import {
-  type Backoff,
-  backoffDelay,
-  classifyConnectFailure,
-  Limiter,
-} from "./ssh_transport_policy.ts";
+import { type Backoff, Limiter } from "./ssh_transport_policy.ts";
+import { connectNode, where } from "./ssh_transport_connect.ts";
 import {
   channelDuplex,
   collectExec,
@@ -98,25 +85,9 @@ interface Conn {
   end(): void;
 }
 
-const BASE_HOSTKEY_ALGOS: ServerHostKeyAlgorithm[] = [
-  "ssh-ed25519",
-  "ecdsa-sha2-nistp256",
-  "ecdsa-sha2-nistp384",
-  "ecdsa-sha2-nistp521",
-  "rsa-sha2-512",
-  "rsa-sha2-256",
-  "ssh-rsa",
-];
-
-function where(node: NodeEndpoint): string {
-  return `${node.user}@${node.host}:${node.port}`;
-}
-
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** {@linkcode NodeTransport} over SSH (see the module documentation). */
 export class SshTransport implements NodeTransport {
@@ -407,10 +378,19 @@ export class SshTransport implements NodeTransport {
     if (cur && cur.signature === signature && cur.alive) return cur.client.then(() => cur);
     if (cur) this.#drop(node.name, cur);
     let client: Client | null = null;
+    const generation = this.#generation;
     const conn: Conn = {
       signature,
       alive: true,
-      client: this.#connectWithRetries(node, deadline, (c) => (client = c)),
+      client: connectNode(node, {
+        deadline,
+        retries: this.#retries,
+        backoff: this.#backoff,
+        random: this.#random,
+        keepaliveMs: this.#keepaliveMs,
+        current: () => generation === this.#generation,
+        track: (c) => (client = c),
+      }),
       end: () => {
         conn.alive = false;
         client?.end();
@@ -422,186 +402,5 @@ export class SshTransport implements NodeTransport {
       c.on("error", () => this.#drop(node.name, conn));
     }, () => this.#drop(node.name, conn));
     return conn.client.then(() => conn);
-  }
-
-  async #connectWithRetries(
-    node: NodeEndpoint,
-    deadline: number,
-    track: (c: Client) => void,
-  ): Promise<Client> {
-    const generation = this.#generation;
-    const expect = await this.#expectation(node);
-    const privateKey = await this.#privateKey(node);
-    for (let attempt = 0;; attempt++) {
-      const left = Math.floor(deadline - performance.now());
-      try {
-        if (left <= 0) {
-          throw new TransportError(
-            node.name,
-            "timeout",
-            `Cannot connect to node ${node.name} (${where(node)}): the deadline passed`,
-          );
-        }
-        const client = await this.#connectOnce(node, expect, privateKey, left, attempt, track);
-        if (generation !== this.#generation) {
-          client.end();
-          throw new TransportError(
-            node.name,
-            "connect",
-            `Transport closed while connecting to ${node.name}`,
-          );
-        }
-        return client;
-      } catch (e) {
-        const te = e as TransportError & { retry?: boolean };
-        const wait = backoffDelay(attempt, this.#backoff, this.#random);
-        const more = te.retry === true && attempt < this.#retries &&
-          performance.now() + wait < deadline && generation === this.#generation;
-        if (!more) throw e;
-        await sleep(wait);
-      }
-    }
-  }
-
-  async #expectation(node: NodeEndpoint): Promise<HostKeyExpectation> {
-    try {
-      if (node.hostKey) return { kind: "pinned", key: parsePublicKey(node.hostKey) };
-      if (node.knownHosts) {
-        const text = await Deno.readTextFile(node.knownHosts);
-        return {
-          kind: "knownHosts",
-          file: node.knownHosts,
-          entries: parseKnownHosts(text),
-          host: node.host,
-          port: node.port,
-        };
-      }
-    } catch (e) {
-      throw new TransportError(
-        node.name,
-        "hostkey",
-        `Cannot check the host key of node ${node.name}: ${message(e)}`,
-        { cause: e },
-      );
-    }
-    throw new TransportError(
-      node.name,
-      "hostkey",
-      `Cannot connect to node ${node.name}: neither hostKey nor knownHosts is set, ` +
-        `and unverified host keys are refused`,
-    );
-  }
-
-  async #privateKey(node: NodeEndpoint): Promise<string> {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(node.keyFile);
-    } catch (e) {
-      throw new TransportError(
-        node.name,
-        "auth",
-        `Cannot read the private key file ${node.keyFile} for node ${node.name}: ${message(e)}`,
-        { cause: e },
-      );
-    }
-    const parsed = utils.parseKey(text);
-    if (parsed instanceof Error || (Array.isArray(parsed) && parsed.length === 0)) {
-      const why = parsed instanceof Error ? parsed.message : "no key found";
-      throw new TransportError(
-        node.name,
-        "auth",
-        `Cannot use the private key file ${node.keyFile} for node ${node.name}: ${why}` +
-          (/encrypt|passphrase/i.test(why) ? " (keys with a passphrase are not supported)" : ""),
-      );
-    }
-    return text;
-  }
-
-  #connectOnce(
-    node: NodeEndpoint,
-    expect: HostKeyExpectation,
-    privateKey: string,
-    timeoutMs: number,
-    attempt: number,
-    track: (c: Client) => void,
-  ): Promise<Client> {
-    return new Promise((resolve, reject) => {
-      const client = new Client();
-      track(client);
-      let verdict: HostKeyVerdict | null = null;
-      let handshakeDone = false;
-      let settled = false;
-      const fail = (err: { level?: string; code?: string | number; message: string }) => {
-        if (settled) return;
-        settled = true;
-        client.end();
-        const c = classifyConnectFailure({
-          level: err.level,
-          code: err.code,
-          message: err.message,
-          hostKeyRefused: verdict !== null && !verdict.ok,
-          handshakeDone,
-        });
-        const tries = attempt > 0 ? ` (attempt ${attempt + 1})` : "";
-        let text: string;
-        switch (c.kind) {
-          case "hostkey":
-            text = `Refusing node ${node.name} (${node.host}:${node.port}): ${
-              describeRefusal(verdict as Extract<HostKeyVerdict, { ok: false }>)
-            }; nothing was sent`;
-            break;
-          case "auth":
-            text = `Cannot log in to node ${node.name} as ${where(node)} with the key ` +
-              `${node.keyFile}: the server refused it (${err.message})`;
-            break;
-          case "timeout":
-            text = `Cannot connect to node ${node.name} (${where(node)}): no SSH handshake ` +
-              `within ${timeoutMs} ms${tries}`;
-            break;
-          default:
-            text = `Cannot connect to node ${node.name} (${where(node)}): ${err.message}${tries}`;
-        }
-        const te = new TransportError(node.name, c.kind, text, { cause: err }) as TransportError & {
-          retry?: boolean;
-        };
-        te.retry = c.retry;
-        reject(te);
-      };
-      client.on("handshake", () => (handshakeDone = true));
-      client.once("ready", () => {
-        if (settled) return;
-        settled = true;
-        resolve(client);
-      });
-      client.on("error", (e: Error & { level?: string; code?: string | number }) => fail(e));
-      client.on("close", () => fail({ message: "the connection closed during the handshake" }));
-      const preferred = (preferredHostKeyTypes(expect) as ServerHostKeyAlgorithm[])
-        .filter((a) => BASE_HOSTKEY_ALGOS.includes(a));
-      try {
-        client.connect({
-          host: node.host,
-          port: node.port,
-          username: node.user,
-          privateKey,
-          authHandler: ["publickey"],
-          tryKeyboard: false,
-          readyTimeout: timeoutMs,
-          keepaliveInterval: this.#keepaliveMs,
-          keepaliveCountMax: 3,
-          algorithms: {
-            serverHostKey: [
-              ...preferred,
-              ...BASE_HOSTKEY_ALGOS.filter((a) => !preferred.includes(a)),
-            ],
-          },
-          hostVerifier: (key: Uint8Array) => {
-            verdict = verifyHostKey(new Uint8Array(key), expect);
-            return verdict.ok;
-          },
-        });
-      } catch (e) {
-        fail({ level: "client-config", message: message(e) });
-      }
-    });
   }
 }
