@@ -189,6 +189,11 @@ worker_free(struct fnat_worker *w)
 	rte_ring_free(w->handoff);
 	rte_free(w->svc_ctr);
 	rte_free(w->rs_ctr);
+	if (w->sp_kept != NULL)
+		for (uint32_t i = 0; i < FNAT_SP_KEPT; i++)
+			rte_pktmbuf_free(w->sp_kept[i]);
+	rte_free(w->sp_kept);
+	rte_free(w->sp_free);
 	rte_free(w);
 }
 
@@ -214,8 +219,14 @@ worker_create(struct fnat_dp *dp, uint32_t id, uint32_t sessions)
 				 RTE_CACHE_LINE_SIZE);
 	w->rs_ctr = rte_zmalloc("fnat_rs_ctr", sizeof(*w->rs_ctr) * FNAT_MAX_REALS,
 				RTE_CACHE_LINE_SIZE);
-	if (w->handoff == NULL || w->svc_ctr == NULL || w->rs_ctr == NULL)
+	w->sp_kept = rte_zmalloc("fnat_sp_kept", sizeof(*w->sp_kept) * FNAT_SP_KEPT, 0);
+	w->sp_free = rte_zmalloc("fnat_sp_free", sizeof(*w->sp_free) * FNAT_SP_KEPT, 0);
+	if (w->handoff == NULL || w->svc_ctr == NULL || w->rs_ctr == NULL || w->sp_kept == NULL ||
+	    w->sp_free == NULL)
 		return -ENOMEM;
+	for (uint32_t i = 0; i < FNAT_SP_KEPT; i++)
+		w->sp_free[i] = FNAT_SP_KEPT - 1 - i;
+	w->sp_free_n = FNAT_SP_KEPT;
 	w->ip_id = (uint16_t)(seed >> 16);
 	return 0;
 }
@@ -247,7 +258,8 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 	dp->tsc_hz = rte_get_tsc_hz();
 	dp->tsc_start = rte_get_tsc_cycles();
 	dp->test_clock_ms = 1000;
-	if (getrandom(dp->isn_key, sizeof(dp->isn_key), 0) != sizeof(dp->isn_key)) {
+	if (getrandom(dp->isn_key, sizeof(dp->isn_key), 0) != sizeof(dp->isn_key) ||
+	    getrandom(dp->cookie_key, sizeof(dp->cookie_key), 0) != sizeof(dp->cookie_key)) {
 		rc = -EIO;
 		goto err;
 	}

@@ -20,6 +20,7 @@
 #define FNAT_LPORT_MIN 1024u
 #define FNAT_NEIGH_SLOTS 1024u
 #define FNAT_DEFAULT_SESSIONS (1u << 20)
+#define FNAT_SP_KEPT 16384u /* SYNPROXY ACKs kept per worker */
 
 /* ---- configuration snapshot (immutable once published) ---- */
 
@@ -115,6 +116,10 @@ struct fnat_worker {
 	struct fnat_traffic *svc_ctr; /* [FNAT_MAX_SERVICES] */
 	struct fnat_traffic *rs_ctr;  /* [FNAT_MAX_REALS] */
 	/* session dump requested by the control thread */
+	/* SYNPROXY: client ACKs kept while the real server's handshake runs (conn.aux = slot) */
+	struct rte_mbuf **sp_kept;
+	uint32_t *sp_free;
+	uint32_t sp_free_n;
 	struct fnat_session_info *dump_out;
 	uint32_t dump_cap, dump_n;
 	volatile uint32_t dump_req;
@@ -160,8 +165,9 @@ struct fnat_dp {
 	struct fnat_port_pool *lip_pools[FNAT_MAX_LIPS][FNAT_MAX_WORKERS];
 	/* neighbours: worker 0 learns, everybody reads */
 	struct fnat_neigh neigh[FNAT_NEIGH_SLOTS];
-	/* ISN shift and cookie secrets */
+	/* ISN shift and syncookie master secrets (from getrandom) */
 	uint64_t isn_key[2];
+	uint64_t cookie_key[2];
 	/* test ports: rx rings to inject into, tx rings to collect from */
 	struct rte_ring *test_rx[FNAT_MAX_PORTS][FNAT_MAX_WORKERS];
 	struct rte_ring *test_tx[FNAT_MAX_PORTS][FNAT_MAX_WORKERS];

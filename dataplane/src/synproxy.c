@@ -1,40 +1,497 @@
-/* SYNPROXY: see synproxy.h. (Work in progress: pass-through until the cookie path lands.) */
+/* SYNPROXY: SYNs to a synproxy service are answered here with a syncookie SYN-ACK; no session
+ * and no memory until the client's ACK proves the cookie. Then a session is created, the ACK is
+ * kept, and a SYN carrying the options the cookie recorded goes to the scheduled real server.
+ * Its SYN-ACK fixes the sequence delta (cookie ISN − real server ISN) and releases the kept ACK;
+ * from then on the real server's sequence numbers are shifted towards the client and the
+ * client's acknowledgements (and SACK blocks) back.
+ *
+ * The cookie (the SYN-ACK's ISN) is laid out as
+ *   bits 31..30  minute counter modulo 4
+ *   bits 29..21  what the client's SYN offered: MSS index (3), window scale (4, 15 = none),
+ *                SACK-permitted (1), timestamps (1)
+ *   bits 20..0   SipHash-2-4 MAC of (4-tuple, client ISN, minute, options) under a per-minute
+ *                key derived from a getrandom() master secret (so keys rotate every minute)
+ * and is valid for the minute it was made and the one after.
+ */
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+
+#include "csum.h"
 #include "synproxy.h"
+#include "tcpopt.h"
+#include "worker_pvt.h"
+
+#define SP_RS_TIMEOUT_MS 1000u  /* first SYN retransmission to the real server */
+#define SP_RS_RETRIES 3
+#define SP_ACK_STORM 16         /* identical ACKs tolerated in a row */
+#define SP_WSCALE 7             /* the window scale we announce (Linux's usual) */
+#define SP_WINDOW 65535
+
+static const uint16_t mss_table[8] = { 536, 1220, 1300, 1380, 1420, 1440, 1452, 1460 };
+
+/* ---- SipHash-2-4 over 64-bit words ---- */
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                           \
+	do {                                                                               \
+		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                   \
+		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                       \
+		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                       \
+		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                   \
+	} while (0)
+
+static uint64_t
+siphash24(const uint64_t key[2], const uint64_t *m, unsigned n)
+{
+	uint64_t v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
+	uint64_t v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
+	for (unsigned i = 0; i < n; i++) {
+		v3 ^= m[i];
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m[i];
+	}
+	uint64_t b = (uint64_t)(n * 8) << 56;
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint32_t
+cookie_mac(const struct fnat_dp *dp, const struct fnat_key *k, uint32_t isn, uint64_t minute,
+	   uint32_t opts)
+{
+	/* The minute's key: the master secret hashed with the minute number. */
+	uint64_t mk[2] = { dp->cookie_key[0] ^ minute, dp->cookie_key[1] };
+	uint64_t m[3] = {
+		(uint64_t)k->src << 32 | k->dst,
+		(uint64_t)k->sport << 48 | (uint64_t)k->dport << 32 | isn,
+		minute << 16 | opts,
+	};
+	return (uint32_t)siphash24(mk, m, 3) & 0x1fffff;
+}
+
+static uint32_t
+cookie_make(const struct fnat_dp *dp, const struct fnat_key *k, uint32_t isn, uint64_t minute,
+	    uint32_t opts)
+{
+	return (uint32_t)(minute & 3) << 30 | opts << 21 | cookie_mac(dp, k, isn, minute, opts);
+}
+
+/* Returns the options the cookie recorded, or -1 when it is not valid now. */
+static int
+cookie_check(const struct fnat_dp *dp, const struct fnat_key *k, uint32_t isn, uint32_t cookie,
+	     uint64_t now_minute)
+{
+	uint32_t opts = (cookie >> 21) & 0x1ff;
+	for (uint64_t age = 0; age < 2 && age <= now_minute; age++) {
+		uint64_t minute = now_minute - age;
+		if ((minute & 3) != cookie >> 30)
+			continue;
+		if (cookie_mac(dp, k, isn, minute, opts) == (cookie & 0x1fffff))
+			return (int)opts;
+	}
+	return -1;
+}
+
+static uint32_t
+opts_encode(const struct tcpopt_syn *o)
+{
+	uint32_t mi = 0;
+	for (uint32_t i = 0; i < RTE_DIM(mss_table); i++)
+		if (o->mss == 0 ? mss_table[i] <= 536 : mss_table[i] <= o->mss)
+			mi = i;
+	uint32_t ws = o->wscale < 0 ? 15u : (uint32_t)o->wscale;
+	return mi << 6 | ws << 2 | (uint32_t)o->sack_perm << 1 | (uint32_t)o->ts;
+}
+
+static void
+opts_decode(uint32_t v, struct tcpopt_syn *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->mss = mss_table[(v >> 6) & 7];
+	uint32_t ws = (v >> 2) & 15;
+	o->wscale = ws == 15 ? -1 : (int8_t)ws;
+	o->sack_perm = (v >> 1) & 1;
+	o->ts = v & 1;
+}
+
+/* Writes SYN/SYN-ACK options; returns their length (a multiple of 4). */
+static unsigned
+write_syn_opts(uint8_t *p, uint16_t mss, const struct tcpopt_syn *o, uint8_t wscale,
+	       uint32_t tsval, uint32_t tsecr)
+{
+	unsigned n = 0;
+	p[n++] = TCPOPT_MSS;
+	p[n++] = 4;
+	p[n++] = (uint8_t)(mss >> 8);
+	p[n++] = (uint8_t)mss;
+	if (o->ts) {
+		if (o->sack_perm) {
+			p[n++] = TCPOPT_SACK_PERM;
+			p[n++] = 2;
+		} else {
+			p[n++] = TCPOPT_NOP;
+			p[n++] = TCPOPT_NOP;
+		}
+		p[n++] = TCPOPT_TS;
+		p[n++] = 10;
+		uint32_t v = rte_cpu_to_be_32(tsval), e = rte_cpu_to_be_32(tsecr);
+		memcpy(&p[n], &v, 4);
+		memcpy(&p[n + 4], &e, 4);
+		n += 8;
+	} else if (o->sack_perm) {
+		p[n++] = TCPOPT_NOP;
+		p[n++] = TCPOPT_NOP;
+		p[n++] = TCPOPT_SACK_PERM;
+		p[n++] = 2;
+	}
+	if (o->wscale >= 0) {
+		p[n++] = TCPOPT_NOP;
+		p[n++] = TCPOPT_WSCALE;
+		p[n++] = 3;
+		p[n++] = wscale;
+	}
+	return n;
+}
+
+static inline uint64_t
+minute_of(const struct fnat_worker *w)
+{
+	return w->now_ms / 60000;
+}
+
+static inline bool
+strips_ts(const struct fnat_svc *svc)
+{
+	return svc != NULL && (svc->flags & FNAT_SVC_F_STRIP_TS);
+}
+
+/* The client's SYN becomes our cookie SYN-ACK, in place. */
+static int
+answer_syn(struct fnat_worker *w, const struct fnat_svc *svc, struct rte_mbuf *m,
+	   struct rte_ipv4_hdr *ip, const struct fnat_key *k, unsigned pidx)
+{
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	unsigned doff = (th->data_off >> 4) * 4u;
+	struct tcpopt_syn o;
+	tcpopt_parse_syn((uint8_t *)(th + 1), doff - 20, &o);
+	if (strips_ts(svc))
+		o.ts = false; /* the real server will not see timestamps: do not promise them */
+	uint32_t opts = opts_encode(&o);
+	uint32_t isn = rte_be_to_cpu_32(th->sent_seq);
+	uint32_t cookie = cookie_make(w->dp, k, isn, minute_of(w), opts);
+	/* Our MSS: what the port carries, less room for TOA on the way to the real server. */
+	unsigned mtu = w->dp->opts.ports[pidx].mtu ? w->dp->opts.ports[pidx].mtu : RTE_ETHER_MTU;
+	uint16_t mss = (uint16_t)(mtu - 40 - ((svc->flags & FNAT_SVC_F_TOA) ? TOA_LEN : 0));
+	uint8_t optbuf[40];
+	unsigned olen = write_syn_opts(optbuf, mss, &o, SP_WSCALE, (uint32_t)w->now_ms, o.ts_val);
+	unsigned want = (unsigned)sizeof(struct rte_ether_hdr) + 20 + 20 + olen;
+	if (rte_pktmbuf_pkt_len(m) > want)
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - want));
+	else if (rte_pktmbuf_append(m, (uint16_t)(want - rte_pktmbuf_pkt_len(m))) == NULL)
+		return -FNAT_DROP_TOO_BIG;
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	memcpy(th + 1, optbuf, olen);
+	uint16_t sport = th->src_port;
+	th->src_port = th->dst_port;
+	th->dst_port = sport;
+	th->sent_seq = rte_cpu_to_be_32(cookie);
+	th->recv_ack = rte_cpu_to_be_32(isn + 1);
+	th->data_off = (uint8_t)(((20 + olen) / 4) << 4);
+	th->tcp_flags = RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG;
+	th->rx_win = rte_cpu_to_be_16(SP_WINDOW);
+	th->tcp_urp = 0;
+	uint32_t client = ip->src_addr;
+	ip->src_addr = ip->dst_addr;
+	ip->dst_addr = client;
+	ip->version_ihl = 0x45;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(40 + olen));
+	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	th->cksum = 0;
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	w->stats.syncookies_sent++;
+	return l2_send(w, pidx, m, client);
+}
+
+/* The SYN to the real server, with the options the cookie recorded. */
+static void
+send_rs_syn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_conn *c,
+	    uint32_t client_isn, const struct tcpopt_syn *o, uint32_t tsval, uint16_t window)
+{
+	const struct fnat_svc *svc = s->svc_by_id[c->svc_id] ? &s->svcs[s->svc_by_id[c->svc_id] - 1] :
+							       NULL;
+	bool toa = svc != NULL && (svc->flags & FNAT_SVC_F_TOA);
+	struct tcpopt_syn ro = *o;
+	if (strips_ts(svc))
+		ro.ts = false;
+	uint8_t optbuf[40];
+	uint16_t mss = (uint16_t)(o->mss - (toa ? TOA_LEN : 0));
+	unsigned olen = write_syn_opts(optbuf, mss, &ro, (uint8_t)(o->wscale < 0 ? 0 : o->wscale),
+				       tsval, 0);
+	struct rte_mbuf *m = make_ipv4(w, c->laddr, c->raddr, IPPROTO_TCP, 20 + olen);
+	if (m == NULL)
+		return;
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+							  sizeof(struct rte_ether_hdr));
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	th->src_port = c->lport;
+	th->dst_port = c->rport;
+	th->sent_seq = rte_cpu_to_be_32(client_isn + c->seq_delta);
+	th->recv_ack = 0;
+	th->data_off = (uint8_t)(((20 + olen) / 4) << 4);
+	th->tcp_flags = RTE_TCP_SYN_FLAG;
+	th->rx_win = rte_cpu_to_be_16(window);
+	th->tcp_urp = 0;
+	memcpy(th + 1, optbuf, olen);
+	th->cksum = 0;
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	if (l2_send(w, 0, m, c->raddr) < 0)
+		rte_pktmbuf_free(m);
+}
+
+/* Re-sends the SYN of a waiting session from its kept ACK. */
+static void
+resend_rs_syn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_conn *c)
+{
+	struct rte_mbuf *ack = w->sp_kept[c->aux];
+	if (ack == NULL)
+		return;
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(ack, struct rte_ipv4_hdr *,
+							  sizeof(struct rte_ether_hdr));
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	struct tcpopt_syn o;
+	opts_decode((c->sp_delta >> 21) & 0x1ff, &o);
+	struct tcpopt_syn ts;
+	unsigned doff = (th->data_off >> 4) * 4u;
+	tcpopt_parse_syn((uint8_t *)(th + 1), doff - 20, &ts);
+	send_rs_syn(w, s, c, rte_be_to_cpu_32(th->sent_seq) - 1, &o, ts.ts_val,
+		    rte_be_to_cpu_16(th->rx_win));
+}
+
+static void
+rst_to_client(struct fnat_worker *w, const struct fnat_conn *c)
+{
+	/* The client's view: our next sequence number is cookie + 1. */
+	struct rte_mbuf *m = make_tcp(w, c->vaddr, c->caddr, c->vport, c->cport, c->c_ack,
+				      c->c_seq_end, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
+	if (m != NULL && l2_send(w, 0, m, c->caddr) < 0)
+		rte_pktmbuf_free(m);
+}
+
+/* A client ACK with a valid cookie: session, kept ACK, SYN to the real server. */
+static int
+accept_ack(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
+	   struct rte_mbuf *m, struct rte_ipv4_hdr *ip, const struct fnat_key *k, uint32_t opts)
+{
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	if (w->sp_free_n == 0)
+		return -FNAT_DROP_TABLE_FULL;
+	int reason;
+	struct fnat_conn *c = conn_create(w, s, svc, k, &reason);
+	if (c == NULL)
+		return -reason;
+	uint32_t seq = rte_be_to_cpu_32(th->sent_seq);
+	uint32_t ack = rte_be_to_cpu_32(th->recv_ack);
+	uint32_t client_isn = seq - 1;
+	c->flags |= FNAT_CONN_F_SYNPROXY | FNAT_CONN_F_SP_WAIT_RS;
+	c->state = FNAT_S_SYN_SENT;
+	c->sp_delta = ack - 1; /* the cookie, until the real server's ISN is known */
+	c->c_ack = ack;
+	c->c_seq_end = seq;
+	/* The same ISN shift as without SYNPROXY (a reused LIP:lport stays acceptable). */
+	c->seq_delta = isn_target(w, c) - client_isn;
+	uint32_t slot = w->sp_free[--w->sp_free_n];
+	w->sp_kept[slot] = m;
+	c->aux = slot;
+	c->sp_retries = 0;
+	c->expire = (uint32_t)(w->now_ms + SP_RS_TIMEOUT_MS);
+	struct tcpopt_syn o, cur;
+	opts_decode(opts, &o);
+	unsigned doff = (th->data_off >> 4) * 4u;
+	tcpopt_parse_syn((uint8_t *)(th + 1), doff - 20, &cur);
+	send_rs_syn(w, s, c, client_isn, &o, cur.ts_val, rte_be_to_cpu_16(th->rx_win));
+	w->stats.syncookies_valid++;
+	return 0;
+}
+
+static inline bool
+is_pure_ack(uint8_t f)
+{
+	return (f & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG)) ==
+	       RTE_TCP_ACK_FLAG;
+}
 
 int
 synproxy_in(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
-	    struct fnat_conn **c, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+	    struct fnat_conn **cp, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 	    const struct fnat_key *k, unsigned pidx)
 {
-	RTE_SET_USED(w); RTE_SET_USED(s); RTE_SET_USED(svc); RTE_SET_USED(c);
-	RTE_SET_USED(m); RTE_SET_USED(ip); RTE_SET_USED(k); RTE_SET_USED(pidx);
-	return -FNAT_DROP_NO_SESSION;
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	uint8_t f = th->tcp_flags;
+	struct fnat_conn *c = *cp;
+	bool syn = (f & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) == RTE_TCP_SYN_FLAG;
+	if (syn && (c == NULL || !(c->flags & FNAT_CONN_F_SYNPROXY))) {
+		/* No session: answer with a cookie (a live non-synproxy session from before the
+		 * flag was set keeps working: forward its SYN). */
+		if (c != NULL)
+			return SYNPROXY_CONTINUE;
+		int v = answer_syn(w, svc, m, ip, k, pidx);
+		return v < 0 ? v : 0;
+	}
+	if (syn) {
+		/* A SYN retransmitted on a synproxy session: answer again, same cookie. */
+		int v = answer_syn(w, svc, m, ip, k, pidx);
+		return v < 0 ? v : 0;
+	}
+	if (c != NULL && is_pure_ack(f) &&
+	    (c->state == FNAT_S_TIME_WAIT || c->state == FNAT_S_CLOSE)) {
+		/* Session reuse: a valid cookie ACK on a closing tuple starts a new session. */
+		uint32_t ack = rte_be_to_cpu_32(th->recv_ack);
+		int opts = cookie_check(w->dp, k, rte_be_to_cpu_32(th->sent_seq) - 1, ack - 1,
+					minute_of(w));
+		if (opts >= 0) {
+			conn_free(w, c);
+			*cp = NULL;
+			return accept_ack(w, s, svc, m, ip, k, (uint32_t)opts);
+		}
+	}
+	if (c == NULL) {
+		if (!(f & RTE_TCP_ACK_FLAG) || (f & (RTE_TCP_RST_FLAG | RTE_TCP_SYN_FLAG))) {
+			/* RST and FIN floods without a session reach nobody. */
+			return -FNAT_DROP_NO_SESSION;
+		}
+		uint32_t ack = rte_be_to_cpu_32(th->recv_ack);
+		int opts = cookie_check(w->dp, k, rte_be_to_cpu_32(th->sent_seq) - 1, ack - 1,
+					minute_of(w));
+		if (opts < 0) {
+			w->stats.syncookies_invalid++;
+			return -FNAT_DROP_SYNPROXY_BAD_ACK;
+		}
+		return accept_ack(w, s, svc, m, ip, k, (uint32_t)opts);
+	}
+	if (!(c->flags & FNAT_CONN_F_SYNPROXY))
+		return SYNPROXY_CONTINUE;
+	if (c->flags & FNAT_CONN_F_SP_WAIT_RS) {
+		/* More from the client before the real server answered: it will retransmit. */
+		w->stats.ignored++;
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	/* ACK storm: the same segment (seq, ack, checksum) again and again. */
+	if (is_pure_ack(f)) {
+		uint32_t h = th->sent_seq ^ (th->recv_ack * 0x9e3779b1u) ^ ((uint32_t)th->cksum << 7);
+		if (h == c->ack_hash) {
+			if (c->dup_acks >= SP_ACK_STORM)
+				return -FNAT_DROP_SYNPROXY_ACK_STORM;
+			c->dup_acks++;
+		} else {
+			c->ack_hash = h;
+			c->dup_acks = 0;
+		}
+	}
+	return SYNPROXY_CONTINUE;
 }
 
-void
-synproxy_in_ack(struct fnat_conn *c, struct rte_tcp_hdr *th)
+bool
+synproxy_in_ack(struct fnat_conn *c, struct rte_tcp_hdr *th, unsigned doff)
 {
-	RTE_SET_USED(c); RTE_SET_USED(th);
+	if (!(th->tcp_flags & RTE_TCP_ACK_FLAG))
+		return false;
+	uint32_t nack = rte_cpu_to_be_32(rte_be_to_cpu_32(th->recv_ack) - c->sp_delta);
+	csum_replace4(&th->cksum, th->recv_ack, nack);
+	th->recv_ack = nack;
+	if (doff > 20)
+		return tcpopt_shift_sack((uint8_t *)(th + 1), doff - 20, (uint32_t)-c->sp_delta);
+	return false;
 }
 
 int
 synproxy_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
 	     struct rte_mbuf *m, struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *th, unsigned pidx)
 {
-	RTE_SET_USED(w); RTE_SET_USED(s); RTE_SET_USED(c); RTE_SET_USED(m);
-	RTE_SET_USED(ip); RTE_SET_USED(th); RTE_SET_USED(pidx);
-	return SYNPROXY_CONTINUE;
+	if (!(c->flags & FNAT_CONN_F_SP_WAIT_RS))
+		return SYNPROXY_CONTINUE;
+	uint8_t f = th->tcp_flags;
+	RTE_SET_USED(ip);
+	if (f & RTE_TCP_RST_FLAG) {
+		w->stats.synproxy_rs_failures++;
+		rst_to_client(w, c);
+		conn_free(w, c);
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	if ((f & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG) ||
+	    rte_be_to_cpu_32(th->recv_ack) != c->c_seq_end + c->seq_delta) {
+		w->stats.ignored++;
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	/* The real server's ISN fixes the delta; its SYN-ACK stays here; the kept ACK goes. */
+	uint32_t cookie = c->sp_delta;
+	c->sp_delta = cookie - rte_be_to_cpu_32(th->sent_seq);
+	c->flags &= (uint8_t)~FNAT_CONN_F_SP_WAIT_RS;
+	c->flags |= FNAT_CONN_F_SP_RS_SYNACK;
+	c->state = FNAT_S_ESTABLISHED;
+	struct rte_mbuf *ack = w->sp_kept[c->aux];
+	w->sp_kept[c->aux] = NULL;
+	w->sp_free[w->sp_free_n++] = c->aux;
+	c->aux = 0;
+	rte_pktmbuf_free(m);
+	if (ack != NULL) {
+		struct rte_ipv4_hdr *aip = rte_pktmbuf_mtod_offset(ack, struct rte_ipv4_hdr *,
+								   sizeof(struct rte_ether_hdr));
+		int v = xlate_in(w, s, c, ack, aip, pidx);
+		if (v < 0) {
+			w->stats.drops[-v]++;
+			rte_pktmbuf_free(ack);
+		}
+	}
+	return 0;
 }
 
 bool
 synproxy_timer(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c)
 {
-	RTE_SET_USED(w); RTE_SET_USED(s); RTE_SET_USED(c);
+	if ((int32_t)(c->expire - (uint32_t)w->now_ms) > 0)
+		return true;
+	if (c->sp_retries < SP_RS_RETRIES) {
+		c->sp_retries++;
+		w->stats.synproxy_rs_retransmits++;
+		resend_rs_syn(w, s, c);
+		c->expire = (uint32_t)(w->now_ms + (SP_RS_TIMEOUT_MS << c->sp_retries));
+		return true;
+	}
+	w->stats.synproxy_rs_failures++;
+	rst_to_client(w, c);
 	return false;
 }
 
 void
 synproxy_conn_freed(struct fnat_worker *w, struct fnat_conn *c)
 {
-	RTE_SET_USED(w); RTE_SET_USED(c);
+	if (!(c->flags & FNAT_CONN_F_SP_WAIT_RS))
+		return;
+	rte_pktmbuf_free(w->sp_kept[c->aux]);
+	w->sp_kept[c->aux] = NULL;
+	w->sp_free[w->sp_free_n++] = c->aux;
+	c->flags &= (uint8_t)~FNAT_CONN_F_SP_WAIT_RS;
 }

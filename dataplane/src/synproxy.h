@@ -18,8 +18,9 @@ int synproxy_in(struct fnat_worker *w, const struct fnat_snapshot *s, const stru
 		struct fnat_conn **c, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 		const struct fnat_key *k, unsigned pidx);
 
-/** Client→RS on a synproxy session: acknowledgements (and SACK) into the server's space. */
-void synproxy_in_ack(struct fnat_conn *c, struct rte_tcp_hdr *th);
+/** Client→RS on a synproxy session: the acknowledgement (checksum updated) and SACK blocks
+ * into the server's space. Returns true when options changed (full checksum needed). */
+bool synproxy_in_ack(struct fnat_conn *c, struct rte_tcp_hdr *th, unsigned doff);
 
 /** RS→client on a synproxy session (the real server's SYN-ACK, RST). Same returns. */
 int synproxy_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,

@@ -404,7 +404,7 @@ schedule(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat
 /* A keyed hash of the LIP:lport → RS tuple plus a clock, as Linux's secure ISN: a reused
  * LIP:lport gets a larger ISN than its previous incarnation, so the real server's TIME_WAIT
  * socket accepts the new SYN. */
-static uint32_t
+uint32_t
 isn_target(const struct fnat_worker *w, const struct fnat_conn *c)
 {
 	const uint64_t *key = w->dp->isn_key;
@@ -640,7 +640,7 @@ xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn 
 			full |= tcpopt_strip_ts(opt, doff - 20);
 	}
 	if (c->flags & FNAT_CONN_F_SYNPROXY)
-		synproxy_in_ack(c, th);
+		full |= synproxy_in_ack(c, th, doff);
 	uint32_t nseq = rte_cpu_to_be_32(seq + c->seq_delta);
 	if ((c->flags & FNAT_CONN_F_TOA_PENDING) && !(f & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG))) {
 		if (toa_insert(w, m, &ip, &th, c, port_mtu(w, pidx))) {

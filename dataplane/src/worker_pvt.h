@@ -32,6 +32,8 @@ struct rte_mbuf *make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, ui
 struct rte_mbuf *make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uint16_t sport,
 			  uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
 			  uint16_t window);
+/** The ISN a new session's SYN gets towards the real server (secure, per LIP:lport). */
+uint32_t isn_target(const struct fnat_worker *w, const struct fnat_conn *c);
 /** Copy up to cap of this worker's sessions. */
 uint32_t worker_dump(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap);
 
