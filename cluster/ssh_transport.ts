@@ -333,7 +333,9 @@ export class SshTransport implements NodeTransport {
 
   /**
    * Opens a channel on the node's connection. If the cached connection turns out to be dead
-   * when the channel is opened (nothing was sent through it yet), it reconnects once.
+   * when the channel is opened (nothing was sent through it yet), it reconnects once. A call
+   * that joined a connection attempt started by another call (with an earlier deadline) and
+   * saw it fail for network reasons tries once more on its own deadline.
    */
   async #openChannel<C>(
     node: NodeEndpoint,
@@ -341,16 +343,29 @@ export class SshTransport implements NodeTransport {
     open: (c: Client) => Promise<C>,
     refused: (e: unknown) => TransportError,
   ): Promise<C> {
-    for (let attempt = 0;; attempt++) {
+    let reopened = false, rejoined = false;
+    for (;;) {
       ctx.phase = "connecting";
-      const conn = await this.#connection(node, ctx.deadline);
-      const client = await conn.client;
+      const { conn, joined } = this.#connection(node, ctx.deadline);
+      let client: Client;
+      try {
+        client = await conn.client;
+      } catch (e) {
+        const again = joined && !rejoined && e instanceof TransportError &&
+          (e.kind === "connect" || e.kind === "timeout") && !ctx.signal.aborted &&
+          performance.now() < ctx.deadline;
+        if (!again) throw e;
+        rejoined = true;
+        continue;
+      }
+      if (ctx.signal.aborted) throw ctx.signal.reason;
       ctx.phase = "opening a channel";
       try {
         return await open(client);
       } catch (e) {
         const stale = !conn.alive || /Not connected|No response/i.test(message(e));
-        if (stale && attempt === 0) {
+        if (stale && !reopened) {
+          reopened = true;
           this.#drop(node.name, conn);
           continue;
         }
@@ -364,8 +379,11 @@ export class SshTransport implements NodeTransport {
     conn.end();
   }
 
-  /** The node's live connection, opening one (with retries) when there is none. */
-  #connection(node: NodeEndpoint, deadline: number): Promise<Conn> {
+  /**
+   * The node's connection: the cached one (`joined`, possibly still connecting), or a new one
+   * (with retries up to `deadline`) when there is none or the endpoint changed.
+   */
+  #connection(node: NodeEndpoint, deadline: number): { conn: Conn; joined: boolean } {
     const signature = JSON.stringify([
       node.host,
       node.port,
@@ -375,7 +393,7 @@ export class SshTransport implements NodeTransport {
       node.knownHosts ?? null,
     ]);
     const cur = this.#conns.get(node.name);
-    if (cur && cur.signature === signature && cur.alive) return cur.client.then(() => cur);
+    if (cur && cur.signature === signature && cur.alive) return { conn: cur, joined: true };
     if (cur) this.#drop(node.name, cur);
     let client: Client | null = null;
     const generation = this.#generation;
@@ -401,6 +419,6 @@ export class SshTransport implements NodeTransport {
       c.on("close", () => this.#drop(node.name, conn));
       c.on("error", () => this.#drop(node.name, conn));
     }, () => this.#drop(node.name, conn));
-    return conn.client.then(() => conn);
+    return { conn, joined: false };
   }
 }

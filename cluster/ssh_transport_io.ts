@@ -151,6 +151,7 @@ export function collectExec(
       ch.destroy();
       reject(e);
     };
+    if (signal.aborted) return fail(signal.reason);
     const onAbort = () => fail(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     ch.on("data", take(out));
@@ -183,7 +184,14 @@ export function collectExec(
 
 /** Starts the SFTP subsystem. */
 export function openSftp(client: Client): Promise<SFTPWrapper> {
-  return new Promise((resolve, reject) => client.sftp((e, s) => e ? reject(e) : resolve(s)));
+  return new Promise((resolve, reject) =>
+    client.sftp((e, s) => {
+      if (e) return reject(e);
+      // A channel error fails the pending requests; without a listener it would crash.
+      s.on("error", () => {});
+      resolve(s);
+    })
+  );
 }
 
 /** Turns one SFTP callback call into a promise (errors thrown synchronously reject too). */
@@ -254,6 +262,7 @@ export async function sftpAtomicWrite(
   mode: number,
   signal: AbortSignal,
 ): Promise<UploadReport> {
+  if (signal.aborted) throw signal.reason;
   const rand = crypto.getRandomValues(new Uint8Array(6));
   const hex = Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("");
   const tmpPath = `${remote}.tmp-${hex}`;

@@ -30,6 +30,10 @@ Deno.serve({ path, onListen() { console.log("listening"); } }, async (req) => {
   if (req.method === "POST" && url.pathname === "/v1/echo") {
     return Response.json({ echo: await req.json() });
   }
+  if (req.method === "POST" && url.pathname === "/v1/hang") {
+    await req.arrayBuffer();
+    await new Promise((r) => setTimeout(r, 60_000));
+  }
   if (req.method === "GET" && url.pathname === "/v1/chunked") {
     const enc = new TextEncoder();
     const body = new ReadableStream({
@@ -279,6 +283,17 @@ Deno.test({
       assert.equal((r.body as { parts: string[] }).parts.length, 50);
     });
 
+    await step(
+      "a POST past its deadline is not retried and says its outcome is unknown",
+      async () => {
+        const e = await rejectsWith(
+          transport.agent(node, "POST", "/v1/hang", { apply: 1 }, { timeoutMs: 700 }),
+          ["timeout"],
+        );
+        assert.match(e.message, /the request was sent, whether it took effect is unknown/);
+      },
+    );
+
     await step("calls reuse one SSH connection", async () => {
       await transport.close();
       const before = count(await Deno.readTextFile(lab.sshdLog), /Accepted publickey/);
@@ -461,6 +476,13 @@ Deno.test({
           ["connect", "timeout"],
         );
         assert.match(refused.message, /node-closed/);
+        // A call that joins another call's connection attempt keeps its own, longer deadline.
+        const [short, long] = await Promise.all([
+          rejectsWith(fresh.exec(dead, ["true"], { timeoutMs: 400 }), ["connect", "timeout"]),
+          rejectsWith(fresh.exec(dead, ["true"], { timeoutMs: 2500 }), ["connect", "timeout"]),
+        ]);
+        assert.match(short.message, /within (39\d|400) ms/);
+        assert.doesNotMatch(long.message, /within (39\d|400) ms/, long.message);
         if (refused.kind === "connect") {
           assert.match(refused.message, /ECONNREFUSED.*\(attempt [2-9]\)/, "retried with backoff");
         }
