@@ -202,29 +202,48 @@ answer_syn(struct fnat_worker *w, const struct fnat_svc *svc, struct rte_mbuf *m
 		return -FNAT_DROP_TOO_BIG;
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
 	th = (struct rte_tcp_hdr *)(ip + 1);
+	/* Header fields are computed in registers and both checksums summed from those values:
+	 * re-reading freshly written 16-bit fields with wide loads stalls store forwarding, which
+	 * was the largest cost of a SYN flood. */
+	uint32_t client = ip->src_addr, vip = ip->dst_addr;
+	uint16_t cport = th->src_port, vport = th->dst_port;
+	uint32_t seq_be = rte_cpu_to_be_32(cookie), ack_be = rte_cpu_to_be_32(isn + 1);
+	uint16_t offflags = rte_cpu_to_be_16((uint16_t)(((20 + olen) / 4) << 12 |
+							 (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)));
+	uint16_t win = rte_cpu_to_be_16(SP_WINDOW);
+	uint16_t tot = rte_cpu_to_be_16((uint16_t)(40 + olen));
+	uint16_t id = rte_cpu_to_be_16(w->ip_id++);
+	uint16_t frag = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	uint16_t ttl_proto = rte_cpu_to_be_16(64 << 8 | IPPROTO_TCP);
+	uint32_t addr_sum = (vip & 0xffff) + (vip >> 16) + (client & 0xffff) + (client >> 16);
+	uint32_t isum = rte_cpu_to_be_16(0x4500) + tot + id + frag + ttl_proto + addr_sum;
+	uint32_t tsum = addr_sum + rte_cpu_to_be_16(IPPROTO_TCP) +
+			rte_cpu_to_be_16((uint16_t)(20 + olen)) + vport + cport + (seq_be & 0xffff) +
+			(seq_be >> 16) + (ack_be & 0xffff) + (ack_be >> 16) + offflags + win;
+	for (unsigned i = 0; i < olen; i += 2) {
+		uint16_t v;
+		memcpy(&v, &optbuf[i], 2);
+		tsum += v;
+	}
 	memcpy(th + 1, optbuf, olen);
-	uint16_t sport = th->src_port;
-	th->src_port = th->dst_port;
-	th->dst_port = sport;
-	th->sent_seq = rte_cpu_to_be_32(cookie);
-	th->recv_ack = rte_cpu_to_be_32(isn + 1);
+	th->src_port = vport;
+	th->dst_port = cport;
+	th->sent_seq = seq_be;
+	th->recv_ack = ack_be;
 	th->data_off = (uint8_t)(((20 + olen) / 4) << 4);
 	th->tcp_flags = RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG;
-	th->rx_win = rte_cpu_to_be_16(SP_WINDOW);
+	th->rx_win = win;
 	th->tcp_urp = 0;
-	uint32_t client = ip->src_addr;
-	ip->src_addr = ip->dst_addr;
+	th->cksum = (uint16_t)~csum_fold32(tsum);
+	ip->src_addr = vip;
 	ip->dst_addr = client;
 	ip->version_ihl = 0x45;
 	ip->type_of_service = 0;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(40 + olen));
-	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
-	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->total_length = tot;
+	ip->packet_id = id;
+	ip->fragment_offset = frag;
 	ip->time_to_live = 64;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	th->cksum = 0;
-	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	ip->hdr_checksum = (uint16_t)~csum_fold32(isum);
 	w->stats.syncookies_sent++;
 	return l2_send(w, pidx, m, client);
 }
