@@ -231,6 +231,9 @@ function connectOnce(
           return verdict.ok;
         },
       });
+      // Requests are small and latency-bound: without TCP_NODELAY Nagle's algorithm holds
+      // back our next packet until the server's delayed ACK, adding ~40 ms per exchange.
+      client.setNoDelay(true);
     } catch (e) {
       fail({ level: "client-config", message: message(e) });
     }

@@ -507,6 +507,36 @@ Deno.test({
       }
     });
 
+    await step("figures (printed, not asserted)", async () => {
+      const fresh = new SshTransport();
+      try {
+        let t0 = performance.now();
+        await fresh.agent(node, "GET", "/v1/status");
+        const first = performance.now() - t0;
+        const laps: number[] = [];
+        for (let i = 0; i < 50; i++) {
+          t0 = performance.now();
+          await fresh.agent(node, "GET", "/v1/status");
+          laps.push(performance.now() - t0);
+        }
+        laps.sort((a, b) => a - b);
+        const local = `${lab.dir}/figure.bin`;
+        await Deno.writeFile(local, randomBytes(16 * 1024 * 1024));
+        t0 = performance.now();
+        await fresh.upload(node, local, `${lab.dir}/remote/figure.bin`, { timeoutMs: 60_000 });
+        const upMs = performance.now() - t0;
+        console.log(
+          `first agent call (connect + auth + request): ${first.toFixed(0)} ms; ` +
+            `agent GET on the reused connection: median ${laps[25]!.toFixed(1)} ms, ` +
+            `p90 ${laps[45]!.toFixed(1)} ms; ` +
+            `16 MiB SFTP upload: ${upMs.toFixed(0)} ms (${(16 / (upMs / 1000)).toFixed(1)} MiB/s)`,
+        );
+        await Deno.remove(local);
+      } finally {
+        await fresh.close();
+      }
+    });
+
     await step("conformance suite", async (t2) => {
       await transportConformance(t2, {
         transport,
