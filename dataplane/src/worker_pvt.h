@@ -7,6 +7,7 @@
 #include <rte_tcp.h>
 
 #include "dp_pvt.h"
+#include "fnat.h"
 
 /** Queue a finished frame for TX on a port (flushed at the end of the loop). */
 void tx_frame(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m);
@@ -36,5 +37,74 @@ struct rte_mbuf *make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uin
 uint32_t isn_target(const struct fnat_worker *w, const struct fnat_conn *c);
 /** Copy up to cap of this worker's sessions. */
 uint32_t worker_dump(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap);
+
+/** ARP (worker 0) and ICMP for a VIP or LIP. Consume m. */
+void handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx);
+void handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,
+		 struct rte_ipv4_hdr *ip, unsigned pidx, bool to_lip);
+
+/* ---- small helpers of the packet path ---- */
+
+static inline void
+drop(struct fnat_worker *w, struct rte_mbuf *m, int reason)
+{
+	w->stats.drops[reason]++;
+	rte_pktmbuf_free(m);
+}
+
+static inline const struct fnat_svc *
+svc_of(const struct fnat_snapshot *s, const struct fnat_conn *c)
+{
+	uint16_t i = s->svc_by_id[c->svc_id];
+	if (i == 0)
+		return NULL;
+	const struct fnat_svc *svc = &s->svcs[i - 1];
+	/* An id is reused only after its sessions are gone, so a match is the same service. */
+	return svc;
+}
+
+static inline uint32_t
+timeout_of(const struct fnat_snapshot *s, const struct fnat_conn *c)
+{
+	static const uint8_t to_of_state[FNAT_S_MAX] = {
+		[FNAT_S_NONE] = FNAT_TO_CLOSE,         [FNAT_S_SYN_SENT] = FNAT_TO_SYN_SENT,
+		[FNAT_S_SYN_RECV] = FNAT_TO_SYN_RECV,   [FNAT_S_ESTABLISHED] = FNAT_TO_ESTABLISHED,
+		[FNAT_S_FIN_WAIT] = FNAT_TO_FIN_WAIT,   [FNAT_S_CLOSE_WAIT] = FNAT_TO_CLOSE_WAIT,
+		[FNAT_S_LAST_ACK] = FNAT_TO_LAST_ACK,   [FNAT_S_TIME_WAIT] = FNAT_TO_TIME_WAIT,
+		[FNAT_S_CLOSE] = FNAT_TO_CLOSE,         [FNAT_S_UDP] = FNAT_TO_UDP,
+	};
+	unsigned t = to_of_state[c->state];
+	const struct fnat_svc *svc = svc_of(s, c);
+	return svc != NULL ? svc->timeout_ms[t] : default_timeout_ms(t);
+}
+
+static inline void
+conn_touch(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c)
+{
+	c->expire = (uint32_t)(w->now_ms + timeout_of(s, c));
+}
+
+static inline void
+count_in(struct fnat_worker *w, const struct fnat_conn *c, uint32_t bytes)
+{
+	w->stats.traffic.pkts_in++;
+	w->stats.traffic.bytes_in += bytes;
+	w->svc_ctr[c->svc_id].pkts_in++;
+	w->svc_ctr[c->svc_id].bytes_in += bytes;
+	w->rs_ctr[c->rs_id].pkts_in++;
+	w->rs_ctr[c->rs_id].bytes_in += bytes;
+}
+
+static inline void
+count_out(struct fnat_worker *w, const struct fnat_conn *c, uint32_t bytes)
+{
+	w->stats.traffic.pkts_out++;
+	w->stats.traffic.bytes_out += bytes;
+	w->svc_ctr[c->svc_id].pkts_out++;
+	w->svc_ctr[c->svc_id].bytes_out += bytes;
+	w->rs_ctr[c->rs_id].pkts_out++;
+	w->rs_ctr[c->rs_id].bytes_out += bytes;
+}
+
 
 #endif /* FNAT_WORKER_PVT_H */

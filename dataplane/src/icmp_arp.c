@@ -1,0 +1,195 @@
+/* ARP for VIPs and LIPs (worker 0 learns neighbours), ping to a VIP or LIP, and ICMP errors
+ * about a session translated to the other side. Worker threads only. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "csum.h"
+#include "dp_pvt.h"
+#include "synproxy.h"
+#include "tcpopt.h"
+#include "worker_pvt.h"
+
+/* ---- ARP (worker 0) ---- */
+
+void
+handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
+{
+	struct fnat_dp *dp = w->dp;
+	if (rte_pktmbuf_data_len(m) < sizeof(struct rte_ether_hdr) + sizeof(struct rte_arp_hdr)) {
+		drop(w, m, FNAT_DROP_BAD_ARP);
+		return;
+	}
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(eh + 1);
+	if (ah->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    ah->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    ah->arp_hlen != RTE_ETHER_ADDR_LEN || ah->arp_plen != 4) {
+		drop(w, m, FNAT_DROP_BAD_ARP);
+		return;
+	}
+	uint16_t op = rte_be_to_cpu_16(ah->arp_opcode);
+	uint32_t sip = ah->arp_data.arp_sip, tip = ah->arp_data.arp_tip;
+	const struct fnat_snapshot *s = dp_snapshot(dp);
+	bool ours = snap_addr(s, tip) != 0;
+	/* Learn the sender when it is talking to us or answering us (not every ARP on the link). */
+	if (sip != 0 && (ours || op == RTE_ARP_OP_REPLY || tip == dp->opts.ports[pidx].addr))
+		neigh_set(dp, sip, ah->arp_data.arp_sha.addr_bytes, false);
+	if (op != RTE_ARP_OP_REQUEST || !ours) {
+		w->stats.ignored++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	const uint8_t *mymac = dp->opts.ports[pidx].mac;
+	ah->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	ah->arp_data.arp_tha = ah->arp_data.arp_sha;
+	ah->arp_data.arp_tip = sip;
+	memcpy(&ah->arp_data.arp_sha, mymac, RTE_ETHER_ADDR_LEN);
+	ah->arp_data.arp_sip = tip;
+	eh->dst_addr = ah->arp_data.arp_tha;
+	memcpy(&eh->src_addr, mymac, RTE_ETHER_ADDR_LEN);
+	/* Trim any Ethernet padding so the reply is exactly the ARP message. */
+	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - (uint32_t)(sizeof(*eh) + sizeof(*ah)));
+	w->stats.arp_replies++;
+	tx_frame(w, pidx, m);
+}
+
+/* ---- ICMP ---- */
+
+static void
+icmp_echo_reply(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx)
+{
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
+	uint32_t me = ip->dst_addr, peer = ip->src_addr;
+	csum_replace2(&ic->icmp_cksum, *(uint16_t *)&ic->icmp_type, (uint16_t)0);
+	ic->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	ic->icmp_code = 0;
+	ip->type_of_service = 0;
+	ip->fragment_offset = 0;
+	ip->time_to_live = 64;
+	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
+	ip->src_addr = me;
+	ip->dst_addr = peer;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	int v = l2_send(w, pidx, m, peer);
+	if (v < 0)
+		drop(w, m, -v);
+}
+
+/* An ICMP error quoting one of our packets: find the session from the quoted header, rewrite
+ * the quote to what the other side sent, and send the error there from the VIP (to a client) or
+ * from the LIP (to a real server). */
+static void
+icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,
+	   struct rte_ipv4_hdr *ip, unsigned pidx, bool to_lip)
+{
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
+	unsigned l4len = rte_be_to_cpu_16(ip->total_length) - 20u;
+	struct rte_ipv4_hdr *in = (struct rte_ipv4_hdr *)(ic + 1);
+	if (l4len < 8 + 20 + 8 || (in->version_ihl & 0xf) != 5 ||
+	    (in->next_proto_id != IPPROTO_TCP && in->next_proto_id != IPPROTO_UDP)) {
+		drop(w, m, FNAT_DROP_BAD_ICMP);
+		return;
+	}
+	uint16_t *ports = (uint16_t *)(in + 1);
+	struct fnat_key k = { .proto = in->next_proto_id };
+	if (to_lip) {
+		/* We sent LIP:lport → RS:rport; the session's OUT key is the reverse. */
+		if (lport_owner(w->dp->n_workers, rte_be_to_cpu_16(ports[0])) != w->id) {
+			handoff(w, m, lport_owner(w->dp->n_workers, rte_be_to_cpu_16(ports[0])));
+			return;
+		}
+		k.src = in->dst_addr;
+		k.dst = in->src_addr;
+		k.sport = ports[1];
+		k.dport = ports[0];
+	} else {
+		/* We sent VIP:vport → client:cport; the IN key is the reverse. */
+		k.src = in->dst_addr;
+		k.dst = in->src_addr;
+		k.sport = ports[1];
+		k.dport = ports[0];
+	}
+	int dir;
+	struct fnat_conn *c = conn_lookup(&w->ct, &k, fnat_key_hash(&k, w->ct.seed), &dir);
+	if (c == NULL) {
+		drop(w, m, FNAT_DROP_NO_SESSION);
+		return;
+	}
+	const struct fnat_svc *svc = svc_of(s, c);
+	uint32_t osrc, odst;
+	if (to_lip) {
+		in->src_addr = c->caddr;
+		in->dst_addr = c->vaddr;
+		ports[0] = c->cport;
+		ports[1] = c->vport;
+		if (in->next_proto_id == IPPROTO_TCP) {
+			uint32_t *seq = (uint32_t *)(ports + 2);
+			*seq = rte_cpu_to_be_32(rte_be_to_cpu_32(*seq) - c->seq_delta);
+		}
+		osrc = c->vaddr;
+		odst = c->caddr;
+		/* The client's segments get TOA on the way in: leave room for it. */
+		if (ic->icmp_type == 3 && ic->icmp_code == 4 && svc != NULL &&
+		    (svc->flags & FNAT_SVC_F_TOA)) {
+			uint16_t *mtu = (uint16_t *)((uint8_t *)ic + 6);
+			uint16_t v = rte_be_to_cpu_16(*mtu);
+			if (v > 576 + TOA_LEN)
+				*mtu = rte_cpu_to_be_16((uint16_t)(v - TOA_LEN));
+		}
+	} else {
+		in->src_addr = c->raddr;
+		in->dst_addr = c->laddr;
+		ports[0] = c->rport;
+		ports[1] = c->lport;
+		osrc = c->laddr;
+		odst = c->raddr;
+	}
+	in->hdr_checksum = 0;
+	in->hdr_checksum = rte_ipv4_cksum(in);
+	ic->icmp_cksum = 0;
+	ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, l4len);
+	ip->type_of_service = 0;
+	ip->fragment_offset = 0;
+	ip->time_to_live = 64;
+	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
+	ip->src_addr = osrc;
+	ip->dst_addr = odst;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	w->stats.icmp_translated++;
+	int v = l2_send(w, pidx, m, odst);
+	if (v < 0)
+		drop(w, m, -v);
+}
+
+void
+handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,
+	    struct rte_ipv4_hdr *ip, unsigned pidx, bool to_lip)
+{
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
+	switch (ic->icmp_type) {
+	case RTE_IP_ICMP_ECHO_REQUEST:
+		icmp_echo_reply(w, m, ip, pidx);
+		return;
+	case 3:  /* destination unreachable (fragmentation needed included) */
+	case 4:  /* source quench */
+	case 11: /* time exceeded */
+	case 12: /* parameter problem */
+		icmp_error(w, s, m, ip, pidx, to_lip);
+		return;
+	default:
+		w->stats.ignored++;
+		rte_pktmbuf_free(m);
+	}
+}

@@ -1,0 +1,183 @@
+/* Output: TX buffering, next hops and ARP requests, packets the data plane makes itself, and
+ * handoff to the owner worker. Worker threads only. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "csum.h"
+#include "dp_pvt.h"
+#include "synproxy.h"
+#include "tcpopt.h"
+#include "worker_pvt.h"
+
+/* ---- output ---- */
+
+void
+tx_frame(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m)
+{
+	struct fnat_txq *q = &w->txq[pidx];
+	if (q->n == FNAT_TX_BUF)
+		worker_tx_flush(w);
+	q->m[q->n++] = m;
+}
+
+void
+worker_tx_flush(struct fnat_worker *w)
+{
+	struct fnat_dp *dp = w->dp;
+	for (unsigned p = 0; p < dp->opts.n_ports; p++) {
+		struct fnat_txq *q = &w->txq[p];
+		if (q->n == 0)
+			continue;
+		uint16_t sent = rte_eth_tx_burst(dp->opts.ports[p].port_id, (uint16_t)w->id, q->m, q->n);
+		if (sent < q->n) {
+			w->stats.drops[FNAT_DROP_TX_FULL] += q->n - sent;
+			rte_pktmbuf_free_bulk(&q->m[sent], q->n - sent);
+		}
+		q->n = 0;
+	}
+}
+
+static void
+send_arp_request(struct fnat_worker *w, unsigned pidx, uint32_t target)
+{
+	/* Rate limit: one request per target per second per worker (a small direct-mapped
+	 * memory of recent targets). */
+	unsigned slot = rte_hash_crc_4byte(target, 1) % RTE_DIM(w->arp_last_addr);
+	if (w->arp_last_addr[slot] == target && w->now_ms - w->arp_last_ms[slot] < 1000)
+		return;
+	w->arp_last_addr[slot] = target;
+	w->arp_last_ms[slot] = w->now_ms;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->dp->pool);
+	if (m == NULL)
+		return;
+	const struct fnat_port_conf *pc = &w->dp->opts.ports[pidx];
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_append(
+		m, sizeof(struct rte_ether_hdr) + sizeof(struct rte_arp_hdr));
+	if (eh == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	memset(&eh->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	memcpy(&eh->src_addr, pc->mac, RTE_ETHER_ADDR_LEN);
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(eh + 1);
+	ah->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	ah->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ah->arp_hlen = RTE_ETHER_ADDR_LEN;
+	ah->arp_plen = 4;
+	ah->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	memcpy(&ah->arp_data.arp_sha, pc->mac, RTE_ETHER_ADDR_LEN);
+	ah->arp_data.arp_sip = pc->addr;
+	memset(&ah->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
+	ah->arp_data.arp_tip = target;
+	tx_frame(w, pidx, m);
+}
+
+static bool
+on_link(const struct fnat_port_conf *pc, uint32_t dst)
+{
+	if (pc->prefix_len == 0)
+		return false;
+	uint32_t mask = rte_cpu_to_be_32(pc->prefix_len >= 32 ? 0xffffffffu :
+							       ~(0xffffffffu >> pc->prefix_len));
+	return (dst & mask) == (pc->addr & mask);
+}
+
+int
+l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst)
+{
+	const struct fnat_port_conf *pc = &w->dp->opts.ports[pidx];
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint8_t mac[6];
+	uint32_t nh = dst;
+	if (!neigh_get(w->dp, dst, mac)) {
+		if (!on_link(pc, dst) && w->dp->opts.gateway != 0)
+			nh = w->dp->opts.gateway;
+		if (nh == dst || !neigh_get(w->dp, nh, mac)) {
+			send_arp_request(w, pidx, nh);
+			return -FNAT_DROP_NEIGH_UNRESOLVED;
+		}
+	}
+	memcpy(&eh->dst_addr, mac, RTE_ETHER_ADDR_LEN);
+	memcpy(&eh->src_addr, pc->mac, RTE_ETHER_ADDR_LEN);
+	tx_frame(w, pidx, m);
+	return 0;
+}
+
+
+/* ---- packets the data plane makes itself ---- */
+
+struct rte_mbuf *
+make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t proto, unsigned l4len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->dp->pool);
+	if (m == NULL)
+		return NULL;
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(sizeof(struct rte_ether_hdr) + 20 +
+								 l4len));
+	if (p == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)p;
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
+	ip->version_ihl = 0x45;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + l4len));
+	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
+	ip->fragment_offset = 0;
+	ip->time_to_live = 64;
+	ip->next_proto_id = proto;
+	ip->src_addr = src;
+	ip->dst_addr = dst;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	return m;
+}
+
+/* A bare TCP segment (no options) ready for l2_send; seq/ack host order. */
+struct rte_mbuf *
+make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+	 uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window)
+{
+	struct rte_mbuf *m = make_ipv4(w, src, dst, IPPROTO_TCP, 20);
+	if (m == NULL)
+		return NULL;
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+							  sizeof(struct rte_ether_hdr));
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	th->src_port = sport;
+	th->dst_port = dport;
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(ack);
+	th->data_off = 5 << 4;
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(window);
+	th->tcp_urp = 0;
+	th->cksum = 0;
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	return m;
+}
+
+/* ---- handoff ---- */
+
+void
+handoff(struct fnat_worker *w, struct rte_mbuf *m, uint32_t owner)
+{
+	if (rte_ring_mp_enqueue(w->dp->workers[owner]->handoff, m) != 0) {
+		drop(w, m, FNAT_DROP_HANDOFF_FULL);
+		return;
+	}
+	w->stats.handoffs_out++;
+}

@@ -1,0 +1,212 @@
+/* Session life cycle on a worker: scheduling, LIP ports, creation, freeing, the ISN shift and
+ * the expiry sweep (with RST to both sides for an established session). Worker threads only. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "csum.h"
+#include "dp_pvt.h"
+#include "synproxy.h"
+#include "tcpopt.h"
+#include "worker_pvt.h"
+
+/* ---- sessions ---- */
+
+static inline void
+active_add(struct fnat_worker *w, const struct fnat_conn *c, int64_t d)
+{
+	/* Relaxed atomics: the control thread reads these for id reuse and stats. */
+	__atomic_fetch_add(&w->stats.traffic.sessions_active, d, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&w->svc_ctr[c->svc_id].sessions_active, d, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&w->rs_ctr[c->rs_id].sessions_active, d, __ATOMIC_RELAXED);
+}
+
+static inline void
+port_free(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be)
+{
+	struct fnat_port_pool *p = w->dp->lip_pools[lip_id][w->id];
+	if (p->count < p->cap) {
+		p->ports[(p->head + p->count) % p->cap] = rte_be_to_cpu_16(lport_be);
+		p->count++;
+	}
+}
+
+void
+conn_free(struct fnat_worker *w, struct fnat_conn *c)
+{
+	synproxy_conn_freed(w, c);
+	active_add(w, c, -1);
+	port_free(w, c->lip_id, c->lport);
+	conn_remove(&w->ct, c);
+}
+
+/* Choose a LIP and one of this worker's ports of it: LIPs in turn, FIFO ports. */
+static int
+port_alloc(struct fnat_worker *w, const struct fnat_snapshot *s, uint32_t *lip, uint16_t *lip_id,
+	   uint16_t *port_be)
+{
+	for (uint32_t k = 0; k < s->n_lips; k++) {
+		uint32_t i = (w->lip_cursor + k) % s->n_lips;
+		struct fnat_port_pool *p = w->dp->lip_pools[s->lips[i].id][w->id];
+		if (p->count == 0)
+			continue;
+		uint16_t port = p->ports[p->head];
+		p->head = (p->head + 1) % p->cap;
+		p->count--;
+		w->lip_cursor = i + 1;
+		*lip = s->lips[i].addr;
+		*lip_id = s->lips[i].id;
+		*port_be = rte_cpu_to_be_16(port);
+		return 0;
+	}
+	return -FNAT_DROP_NO_LOCAL_PORT;
+}
+
+static int
+schedule(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
+	 const struct fnat_key *k)
+{
+	const struct sched_real *r = &s->sreals[svc->first_real];
+	struct fnat_sched_state *st = &s->sched[w->id * s->n_svcs + (uint32_t)(svc - s->svcs)];
+	switch (svc->sched) {
+	case FNAT_SCHED_RR:
+		return sched_rr(r, svc->n_reals, &st->rr_cursor);
+	case FNAT_SCHED_WRR:
+		return sched_wrr(r, svc->n_reals, st->wrr_cur);
+	case FNAT_SCHED_WLC: {
+		uint64_t active[svc->n_reals ? svc->n_reals : 1];
+		for (uint32_t i = 0; i < svc->n_reals; i++)
+			active[i] = w->rs_ctr[s->reals[svc->first_real + i].id].sessions_active;
+		return sched_wlc(r, svc->n_reals, active);
+	}
+	case FNAT_SCHED_MH: {
+		/* The client's tuple only (no per-node seed): every node picks the same real. */
+		uint64_t a = ((uint64_t)k->src << 32) | k->dst;
+		uint32_t h = rte_hash_crc_8byte(a, 0x4d61676c);
+		h = rte_hash_crc_4byte(((uint32_t)k->sport << 16) | k->dport, h ^ k->proto);
+		uint16_t e = svc->maglev[h % FNAT_MAGLEV_M];
+		return e == FNAT_MAGLEV_EMPTY ? -1 : e;
+	}
+	}
+	return -1;
+}
+
+/* A keyed hash of the LIP:lport → RS tuple plus a clock, as Linux's secure ISN: a reused
+ * LIP:lport gets a larger ISN than its previous incarnation, so the real server's TIME_WAIT
+ * socket accepts the new SYN. */
+uint32_t
+isn_target(const struct fnat_worker *w, const struct fnat_conn *c)
+{
+	const uint64_t *key = w->dp->isn_key;
+	uint32_t h = rte_hash_crc_8byte(((uint64_t)c->laddr << 32) | c->raddr, (uint32_t)key[0]);
+	h = rte_hash_crc_4byte(((uint32_t)c->lport << 16) | c->rport, h ^ (uint32_t)(key[0] >> 32));
+	h = rte_hash_crc_4byte(h, (uint32_t)key[1]);
+	return h + (uint32_t)(w->now_ms * 250); /* 4 µs per increment, like the kernel */
+}
+
+struct fnat_conn *
+conn_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
+	    const struct fnat_key *k, int *reason)
+{
+	int ri = schedule(w, s, svc, k);
+	if (ri < 0) {
+		*reason = FNAT_DROP_NO_REAL;
+		return NULL;
+	}
+	const struct fnat_real *rs = &s->reals[svc->first_real + (uint32_t)ri];
+	uint32_t lip;
+	uint16_t lip_id, lport;
+	if (port_alloc(w, s, &lip, &lip_id, &lport) < 0) {
+		*reason = FNAT_DROP_NO_LOCAL_PORT;
+		return NULL;
+	}
+	struct fnat_conn *c = conn_alloc(&w->ct);
+	if (c == NULL) {
+		port_free(w, lip_id, lport);
+		*reason = FNAT_DROP_TABLE_FULL;
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c));
+	c->caddr = k->src;
+	c->vaddr = k->dst;
+	c->cport = k->sport;
+	c->vport = k->dport;
+	c->laddr = lip;
+	c->lport = lport;
+	c->lip_id = lip_id;
+	c->raddr = rs->addr;
+	c->rport = rs->port;
+	c->proto = k->proto;
+	c->svc_id = svc->id;
+	c->rs_id = rs->id;
+	c->state = k->proto == IPPROTO_UDP ? FNAT_S_UDP : FNAT_S_NONE;
+	if (k->proto == IPPROTO_TCP && (svc->flags & FNAT_SVC_F_TOA))
+		c->flags |= FNAT_CONN_F_TOA_PENDING;
+	if (svc->flags & FNAT_SVC_F_EXPIRE_ON_REMOVE)
+		c->flags |= FNAT_CONN_F_EXPIRE_ON_REMOVE;
+	if (conn_insert(&w->ct, c) < 0) {
+		conn_release(&w->ct, c);
+		port_free(w, lip_id, lport);
+		*reason = FNAT_DROP_TABLE_FULL;
+		return NULL;
+	}
+	w->stats.traffic.sessions_new++;
+	w->svc_ctr[c->svc_id].sessions_new++;
+	w->rs_ctr[c->rs_id].sessions_new++;
+	active_add(w, c, 1);
+	return c;
+}
+
+/* An established session that times out: RST to both sides, so neither keeps a half-open
+ * socket (the real server would otherwise hold it until its own keepalive). */
+static void
+send_rst_both(struct fnat_worker *w, const struct fnat_conn *c)
+{
+	uint32_t srv = c->c_ack;        /* the server's next sequence number, client space */
+	uint32_t cl = c->c_seq_end;     /* the client's next sequence number, client space */
+	struct rte_mbuf *m = make_tcp(w, c->laddr, c->raddr, c->lport, c->rport,
+				      cl + c->seq_delta, srv - c->sp_delta,
+				      RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
+	if (m != NULL && l2_send(w, 0, m, c->raddr) < 0)
+		rte_pktmbuf_free(m);
+	m = make_tcp(w, c->vaddr, c->caddr, c->vport, c->cport, srv, cl,
+		     RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
+	if (m != NULL && l2_send(w, 0, m, c->caddr) < 0)
+		rte_pktmbuf_free(m);
+}
+
+void
+worker_expire_scan(struct fnat_worker *w, uint32_t budget)
+{
+	const struct fnat_snapshot *s = dp_snapshot(w->dp);
+	struct fnat_conn_table *t = &w->ct;
+	if (t->hwm == 0)
+		return;
+	uint32_t now = (uint32_t)w->now_ms;
+	for (uint32_t k = 0; k < budget && k < t->hwm; k++) {
+		if (w->scan_pos >= t->hwm)
+			w->scan_pos = 0;
+		struct fnat_conn *c = &t->conns[w->scan_pos++];
+		if (c->proto == 0)
+			continue;
+		bool removed = (c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[c->rs_id];
+		if (c->flags & FNAT_CONN_F_SP_WAIT_RS) {
+			if (synproxy_timer(w, s, c))
+				continue;
+		}
+		if ((int32_t)(c->expire - now) > 0 && !removed)
+			continue;
+		if (c->state == FNAT_S_ESTABLISHED)
+			send_rst_both(w, c);
+		conn_free(w, c);
+	}
+}

@@ -1,0 +1,291 @@
+/* FULLNAT translation of a session's packets in both directions: the TCP state machine, TTL,
+ * addresses and ports, the ISN shift, TOA insertion, MSS and timestamps in the SYN, SACK
+ * blocks, incremental checksums. Worker threads only. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "csum.h"
+#include "dp_pvt.h"
+#include "synproxy.h"
+#include "tcpopt.h"
+#include "worker_pvt.h"
+
+/* ---- TCP state machine (IPVS-like, per direction) ---- */
+
+static void
+tcp_state_in(struct fnat_conn *c, uint8_t f)
+{
+	if (f & RTE_TCP_RST_FLAG) {
+		c->state = FNAT_S_CLOSE;
+		return;
+	}
+	if ((f & RTE_TCP_SYN_FLAG) && !(f & RTE_TCP_ACK_FLAG)) {
+		if (c->state == FNAT_S_NONE)
+			c->state = FNAT_S_SYN_SENT;
+		return;
+	}
+	if (f & RTE_TCP_FIN_FLAG) {
+		c->flags |= FNAT_CONN_F_CLIENT_FIN;
+		if (c->state == FNAT_S_CLOSE_WAIT)
+			c->state = FNAT_S_LAST_ACK;
+		else if (c->flags & FNAT_CONN_F_RS_FIN)
+			c->state = FNAT_S_TIME_WAIT;
+		else if (c->state <= FNAT_S_ESTABLISHED)
+			c->state = FNAT_S_FIN_WAIT;
+		return;
+	}
+	if ((f & RTE_TCP_ACK_FLAG) && c->state == FNAT_S_SYN_RECV)
+		c->state = FNAT_S_ESTABLISHED;
+}
+
+static void
+tcp_state_out(struct fnat_conn *c, uint8_t f)
+{
+	if (f & RTE_TCP_RST_FLAG) {
+		c->state = FNAT_S_CLOSE;
+		return;
+	}
+	if ((f & RTE_TCP_SYN_FLAG) && (f & RTE_TCP_ACK_FLAG)) {
+		if (c->state == FNAT_S_SYN_SENT || c->state == FNAT_S_NONE)
+			c->state = FNAT_S_SYN_RECV;
+		return;
+	}
+	if (f & RTE_TCP_FIN_FLAG) {
+		c->flags |= FNAT_CONN_F_RS_FIN;
+		if (c->state == FNAT_S_FIN_WAIT)
+			c->state = FNAT_S_TIME_WAIT;
+		else if (c->state <= FNAT_S_ESTABLISHED)
+			c->state = FNAT_S_CLOSE_WAIT;
+		return;
+	}
+	if ((f & RTE_TCP_ACK_FLAG) && c->state == FNAT_S_LAST_ACK)
+		c->state = FNAT_S_CLOSE;
+}
+
+/* ---- translation ---- */
+
+static inline bool
+ttl_dec(struct rte_ipv4_hdr *ip)
+{
+	if (ip->time_to_live <= 1)
+		return false;
+	uint16_t old = *(uint16_t *)&ip->time_to_live;
+	ip->time_to_live--;
+	csum_replace2(&ip->hdr_checksum, old, *(uint16_t *)&ip->time_to_live);
+	return true;
+}
+
+/* Rewrite the IPv4 addresses, updating the IP checksum and (when l4csum is given) the L4
+ * checksum's pseudo-header part. */
+static inline void
+ip_rewrite(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst, void *l4csum)
+{
+	csum_replace4(&ip->hdr_checksum, ip->src_addr, src);
+	csum_replace4(&ip->hdr_checksum, ip->dst_addr, dst);
+	if (l4csum != NULL) {
+		csum_replace4(l4csum, ip->src_addr, src);
+		csum_replace4(l4csum, ip->dst_addr, dst);
+	}
+	ip->src_addr = src;
+	ip->dst_addr = dst;
+}
+
+/* Insert TOA right after the TCP header (options rebuilt with TOA first). The headers move 8
+ * bytes towards the front of the buffer; the payload stays where it is. */
+static bool
+toa_insert(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr **ipp,
+	   struct rte_tcp_hdr **thp, const struct fnat_conn *c, unsigned mtu)
+{
+	struct rte_ipv4_hdr *ip = *ipp;
+	struct rte_tcp_hdr *th = *thp;
+	unsigned doff = (th->data_off >> 4) * 4u;
+	uint8_t opts[40];
+	int n = tcpopt_build_with_toa((uint8_t *)(th + 1), doff - 20, w->dp->toa_kind, c->cport,
+				      c->caddr, opts);
+	if (n < 0)
+		return false;
+	int grow = 20 + n - (int)doff;
+	if (rte_be_to_cpu_16(ip->total_length) + grow > (int)mtu)
+		return false;
+	unsigned hdrs = (unsigned)sizeof(struct rte_ether_hdr) + 20 + 20; /* moved part */
+	uint8_t *old_start = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *start;
+	if (grow > 0) {
+		start = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)grow);
+		if (start == NULL)
+			return false;
+		memmove(start, old_start, hdrs);
+	} else if (grow < 0) {
+		start = old_start - grow;
+		memmove(start, old_start, hdrs);
+		rte_pktmbuf_adj(m, (uint16_t)-grow);
+	} else {
+		start = old_start;
+	}
+	ip = (struct rte_ipv4_hdr *)(start + sizeof(struct rte_ether_hdr));
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	memcpy(th + 1, opts, (size_t)n);
+	th->data_off = (uint8_t)(((20 + n) / 4) << 4);
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(ip->total_length) + grow));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	*ipp = ip;
+	*thp = th;
+	return true;
+}
+
+static inline unsigned
+port_mtu(const struct fnat_worker *w, unsigned pidx)
+{
+	unsigned mtu = w->dp->opts.ports[pidx].mtu;
+	return mtu ? mtu : RTE_ETHER_MTU;
+}
+
+/* Client → real server. */
+int
+xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
+	 struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx)
+{
+	uint32_t bytes = rte_pktmbuf_pkt_len(m);
+	if (!ttl_dec(ip))
+		return -FNAT_DROP_TTL_EXCEEDED;
+	if (c->proto == IPPROTO_UDP) {
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+		void *ck = uh->dgram_cksum ? (void *)&uh->dgram_cksum : NULL;
+		ip_rewrite(ip, c->laddr, c->raddr, ck);
+		if (ck) {
+			csum_replace2(ck, uh->src_port, c->lport);
+			csum_replace2(ck, uh->dst_port, c->rport);
+			csum_udp_fix(ck);
+		}
+		uh->src_port = c->lport;
+		uh->dst_port = c->rport;
+		conn_touch(w, s, c);
+		count_in(w, c, bytes);
+		return l2_send(w, pidx, m, c->raddr);
+	}
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	uint8_t f = th->tcp_flags;
+	unsigned doff = (th->data_off >> 4) * 4u;
+	uint32_t seq = rte_be_to_cpu_32(th->sent_seq);
+	uint32_t plen = rte_be_to_cpu_16(ip->total_length) - 20u - doff;
+	tcp_state_in(c, f);
+	c->c_seq_end = seq + plen + !!(f & RTE_TCP_SYN_FLAG) + !!(f & RTE_TCP_FIN_FLAG);
+	if (f & RTE_TCP_ACK_FLAG)
+		c->c_ack = rte_be_to_cpu_32(th->recv_ack);
+	bool full = false;
+	if ((f & RTE_TCP_SYN_FLAG) && !(f & RTE_TCP_ACK_FLAG) && doff > 20) {
+		const struct fnat_svc *svc = svc_of(s, c);
+		uint8_t *opt = (uint8_t *)(th + 1);
+		if (svc != NULL && (svc->flags & FNAT_SVC_F_TOA))
+			full |= tcpopt_lower_mss(opt, doff - 20, TOA_LEN);
+		if (svc != NULL && (svc->flags & FNAT_SVC_F_STRIP_TS))
+			full |= tcpopt_strip_ts(opt, doff - 20);
+	}
+	if (c->flags & FNAT_CONN_F_SYNPROXY)
+		full |= synproxy_in_ack(c, th, doff);
+	uint32_t nseq = rte_cpu_to_be_32(seq + c->seq_delta);
+	if ((c->flags & FNAT_CONN_F_TOA_PENDING) && !(f & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG))) {
+		if (toa_insert(w, m, &ip, &th, c, port_mtu(w, pidx))) {
+			w->stats.toa_inserted++;
+			full = true;
+		} else {
+			w->stats.toa_failed++;
+		}
+	}
+	if (full) {
+		th->sent_seq = nseq;
+		th->src_port = c->lport;
+		th->dst_port = c->rport;
+		ip_rewrite(ip, c->laddr, c->raddr, NULL);
+		th->cksum = 0;
+		th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	} else {
+		csum_replace4(&th->cksum, th->sent_seq, nseq);
+		csum_replace2(&th->cksum, th->src_port, c->lport);
+		csum_replace2(&th->cksum, th->dst_port, c->rport);
+		th->sent_seq = nseq;
+		th->src_port = c->lport;
+		th->dst_port = c->rport;
+		ip_rewrite(ip, c->laddr, c->raddr, &th->cksum);
+	}
+	conn_touch(w, s, c);
+	count_in(w, c, bytes);
+	return l2_send(w, pidx, m, c->raddr);
+}
+
+/* Real server → client. */
+int
+xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
+	  struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx)
+{
+	uint32_t bytes = rte_pktmbuf_pkt_len(m);
+	if (!ttl_dec(ip))
+		return -FNAT_DROP_TTL_EXCEEDED;
+	if (c->proto == IPPROTO_UDP) {
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+		void *ck = uh->dgram_cksum ? (void *)&uh->dgram_cksum : NULL;
+		ip_rewrite(ip, c->vaddr, c->caddr, ck);
+		if (ck) {
+			csum_replace2(ck, uh->src_port, c->vport);
+			csum_replace2(ck, uh->dst_port, c->cport);
+			csum_udp_fix(ck);
+		}
+		uh->src_port = c->vport;
+		uh->dst_port = c->cport;
+		conn_touch(w, s, c);
+		count_out(w, c, bytes);
+		return l2_send(w, pidx, m, c->caddr);
+	}
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	uint8_t f = th->tcp_flags;
+	unsigned doff = (th->data_off >> 4) * 4u;
+	if (c->flags & FNAT_CONN_F_SYNPROXY) {
+		int v = synproxy_out(w, s, c, m, ip, th, pidx);
+		if (v != SYNPROXY_CONTINUE)
+			return v;
+		f = th->tcp_flags;
+	}
+	tcp_state_out(c, f);
+	if (!(f & RTE_TCP_SYN_FLAG))
+		c->flags &= (uint8_t)~FNAT_CONN_F_TOA_PENDING;
+	bool full = false;
+	if ((f & RTE_TCP_ACK_FLAG) && doff > 20)
+		full = tcpopt_shift_sack((uint8_t *)(th + 1), doff - 20, (uint32_t)-c->seq_delta);
+	uint32_t nack = th->recv_ack;
+	if (f & RTE_TCP_ACK_FLAG)
+		nack = rte_cpu_to_be_32(rte_be_to_cpu_32(th->recv_ack) - c->seq_delta);
+	uint32_t nseq = rte_cpu_to_be_32(rte_be_to_cpu_32(th->sent_seq) + c->sp_delta);
+	if (full) {
+		th->recv_ack = nack;
+		th->sent_seq = nseq;
+		th->src_port = c->vport;
+		th->dst_port = c->cport;
+		ip_rewrite(ip, c->vaddr, c->caddr, NULL);
+		th->cksum = 0;
+		th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	} else {
+		csum_replace4(&th->cksum, th->recv_ack, nack);
+		csum_replace4(&th->cksum, th->sent_seq, nseq);
+		csum_replace2(&th->cksum, th->src_port, c->vport);
+		csum_replace2(&th->cksum, th->dst_port, c->cport);
+		th->recv_ack = nack;
+		th->sent_seq = nseq;
+		th->src_port = c->vport;
+		th->dst_port = c->cport;
+		ip_rewrite(ip, c->vaddr, c->caddr, &th->cksum);
+	}
+	conn_touch(w, s, c);
+	count_out(w, c, bytes);
+	return l2_send(w, pidx, m, c->caddr);
+}
