@@ -6,7 +6,8 @@
  * copied over SFTP and renamed into place atomically.
  *
  * One connection per node is opened on first use and reused (and reopened after it drops). At
- * most `concurrency` calls run at once across all nodes; each call has a deadline (`timeoutMs`)
+ * most `concurrency` calls run at once across all nodes (and at most `perNodeConcurrency` on
+ * one node, below OpenSSH's `MaxSessions` of 10); each call has a deadline (`timeoutMs`)
  * that starts when it gets its slot. Connection attempts that fail for network reasons are
  * retried with exponential backoff inside the deadline; host key and authentication failures
  * are not, and no request is ever sent twice.
@@ -49,6 +50,11 @@ import {
 export interface SshTransportOptions {
   /** Calls in flight at once across all nodes (default 8). */
   concurrency?: number;
+  /**
+   * Calls in flight at once on one node (default 8): sshd refuses session channels beyond its
+   * `MaxSessions` (10 by default) per connection.
+   */
+  perNodeConcurrency?: number;
   /** Default deadline of one call in milliseconds (default 10 000). */
   timeoutMs?: number;
   /** Extra connection attempts after a retryable failure (default 3). */
@@ -93,6 +99,8 @@ function message(e: unknown): string {
 export class SshTransport implements NodeTransport {
   #conns = new Map<string, Conn>();
   #limiter: Limiter;
+  #perNode = new Map<string, Limiter>();
+  #perNodeLimit: number;
   #timeoutMs: number;
   #retries: number;
   #backoff: Backoff;
@@ -104,6 +112,8 @@ export class SshTransport implements NodeTransport {
 
   constructor(opts: SshTransportOptions = {}) {
     this.#limiter = new Limiter(opts.concurrency ?? 8);
+    this.#perNodeLimit = opts.perNodeConcurrency ?? 8;
+    new Limiter(this.#perNodeLimit); // validates the value now rather than on first use
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#retries = opts.connectRetries ?? 3;
     this.#backoff = opts.backoff ?? { baseMs: 250, maxMs: 4_000 };
@@ -293,42 +303,49 @@ export class SshTransport implements NodeTransport {
     }));
   }
 
-  /** Runs one call under the concurrency limit and its deadline. */
+  /**
+   * Runs one call under the per-node and global limits (the node's slot is taken first so that
+   * a call queued behind its own node does not hold a global slot) and its deadline.
+   */
   #call<T>(
     node: NodeEndpoint,
     what: string,
     opts: CallOptions | undefined,
     fn: (ctx: CallContext) => Promise<T>,
   ): Promise<T> {
-    return this.#limiter.run(async () => {
-      const ms = opts?.timeoutMs ?? this.#timeoutMs;
-      const ac = new AbortController();
-      const ctx: CallContext = {
-        signal: ac.signal,
-        deadline: performance.now() + ms,
-        phase: "connecting",
-      };
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const err = new TransportError(
-            node.name,
-            "timeout",
-            `Cannot ${what} on node ${node.name} (${where(node)}): no result within ${ms} ms ` +
-              `(while ${ctx.phase})`,
-          );
-          ac.abort(err);
-          reject(err);
-        }, ms);
-      });
-      const work = fn(ctx);
-      work.catch(() => {}); // settled later than the deadline: already reported as a timeout
-      try {
-        return await Promise.race([work, expired]);
-      } finally {
-        clearTimeout(timer);
-      }
-    });
+    let nodeLimiter = this.#perNode.get(node.name);
+    if (!nodeLimiter) this.#perNode.set(node.name, nodeLimiter = new Limiter(this.#perNodeLimit));
+    return nodeLimiter.run(() =>
+      this.#limiter.run(async () => {
+        const ms = opts?.timeoutMs ?? this.#timeoutMs;
+        const ac = new AbortController();
+        const ctx: CallContext = {
+          signal: ac.signal,
+          deadline: performance.now() + ms,
+          phase: "connecting",
+        };
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const expired = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const err = new TransportError(
+              node.name,
+              "timeout",
+              `Cannot ${what} on node ${node.name} (${where(node)}): no result within ${ms} ms ` +
+                `(while ${ctx.phase})`,
+            );
+            ac.abort(err);
+            reject(err);
+          }, ms);
+        });
+        const work = fn(ctx);
+        work.catch(() => {}); // settled later than the deadline: already reported as a timeout
+        try {
+          return await Promise.race([work, expired]);
+        } finally {
+          clearTimeout(timer);
+        }
+      })
+    );
   }
 
   /**

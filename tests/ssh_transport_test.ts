@@ -148,6 +148,8 @@ async function setUp(): Promise<Lab> {
     await must(host, [...inNs, "ip", "link", "set", "lo", "up"]);
 
     await sshKeygen(`${dir}/host_ed25519`);
+    await sshKeygen(`${dir}/host_ecdsa`, "ecdsa");
+    await sshKeygen(`${dir}/host_rsa`, "rsa");
     await sshKeygen(`${dir}/other_host_ed25519`);
     await sshKeygen(`${dir}/client`);
     await sshKeygen(`${dir}/stranger`);
@@ -158,6 +160,8 @@ async function setUp(): Promise<Lab> {
       [
         `ListenAddress ${nsAddr}:${lab.port}`,
         `HostKey ${dir}/host_ed25519`,
+        `HostKey ${dir}/host_ecdsa`,
+        `HostKey ${dir}/host_rsa`,
         `PidFile ${dir}/sshd.pid`,
         `AuthorizedKeysFile ${dir}/authorized_keys`,
         "PermitRootLogin prohibit-password",
@@ -419,6 +423,22 @@ Deno.test({
       }
     });
 
+    await step(
+      "a pinned ECDSA or RSA key is negotiated even though the node prefers ed25519",
+      async () => {
+        for (const type of ["ecdsa", "rsa"]) {
+          const fresh = new SshTransport();
+          try {
+            const pinned = (await Deno.readTextFile(`${lab.dir}/host_${type}.pub`)).trim();
+            const r = await fresh.exec({ ...node, hostKey: pinned }, ["echo", type]);
+            assert.equal(r.stdout, `${type}\n`);
+          } finally {
+            await fresh.close();
+          }
+        }
+      },
+    );
+
     await step("a client key the node does not know is refused with kind auth", async () => {
       const fresh = new SshTransport();
       try {
@@ -504,6 +524,20 @@ Deno.test({
         assert.equal(peak, 2);
       } finally {
         await narrow.close();
+      }
+      // Beyond sshd's MaxSessions (10) per connection the node would refuse channels; the
+      // per-node limit keeps a wide global limit from hitting that.
+      const wide = new SshTransport({ concurrency: 32 });
+      try {
+        const runs = await Promise.all(
+          Array.from(
+            { length: 16 },
+            (_, i) => wide.exec(node, ["sh", "-c", `sleep 0.3; echo ${i}`]),
+          ),
+        );
+        assert.deepEqual(runs.map((r) => r.stdout), runs.map((_, i) => `${i}\n`));
+      } finally {
+        await wide.close();
       }
     });
 
