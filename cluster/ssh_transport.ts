@@ -128,7 +128,9 @@ export class SshTransport implements NodeTransport {
 
   /** Calls in flight and waiting for a slot (for progress displays and tests). */
   get load(): { active: number; waiting: number } {
-    return { active: this.#limiter.active, waiting: this.#limiter.waiting };
+    let waiting = this.#limiter.waiting;
+    for (const l of this.#perNode.values()) waiting += l.waiting;
+    return { active: this.#limiter.active, waiting };
   }
 
   /**

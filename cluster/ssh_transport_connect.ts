@@ -163,6 +163,7 @@ function connectOnce(
     const client = new Client();
     o.track(client);
     let verdict: HostKeyVerdict | null = null;
+    let unreadable: unknown = null;
     let handshakeDone = false;
     let settled = false;
     const fail = (err: { level?: string; code?: string | number; message: string }) => {
@@ -173,7 +174,7 @@ function connectOnce(
         level: err.level,
         code: err.code,
         message: err.message,
-        hostKeyRefused: verdict !== null && !verdict.ok,
+        hostKeyRefused: unreadable !== null || (verdict !== null && !verdict.ok),
         handshakeDone,
       });
       const tries = attempt > 0 ? ` (attempt ${attempt + 1})` : "";
@@ -181,7 +182,9 @@ function connectOnce(
       switch (c.kind) {
         case "hostkey":
           text = `Refusing node ${node.name} (${node.host}:${node.port}): ${
-            describeRefusal(verdict as Extract<HostKeyVerdict, { ok: false }>)
+            unreadable !== null
+              ? `the host key it offered cannot be read (${message(unreadable)})`
+              : describeRefusal(verdict as Extract<HostKeyVerdict, { ok: false }>)
           }; nothing was sent`;
           break;
         case "auth":
@@ -227,8 +230,13 @@ function connectOnce(
           ],
         },
         hostVerifier: (key: Uint8Array) => {
-          verdict = verifyHostKey(new Uint8Array(key), expect);
-          return verdict.ok;
+          try {
+            verdict = verifyHostKey(new Uint8Array(key), expect);
+            return verdict.ok;
+          } catch (e) {
+            unreadable = e;
+            return false;
+          }
         },
       });
       // Requests are small and latency-bound: without TCP_NODELAY Nagle's algorithm holds
