@@ -13,6 +13,9 @@
  * | exec `["false"]` | code 1 (returned, not thrown) |
  * | exec `["cat", path]` | code 0, the file's content (after an upload to `path`) |
  *
+ * `transport_conformance_agent.ts` implements the agent rows (serve it on the node's agent
+ * socket, or call its handler from a fake).
+ *
  * @example
  * ```ts
  * Deno.test("SshTransport conforms", async (t) => {

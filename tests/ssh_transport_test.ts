@@ -19,39 +19,7 @@ import {
 const IS_ROOT = Deno.uid() === 0;
 const host = new RealHost();
 
-// The agent stand-in: the conformance contract plus a chunked answer.
-const AGENT_STUB = `
-const path = Deno.args[0];
-Deno.serve({ path, onListen() { console.log("listening"); } }, async (req) => {
-  const url = new URL(req.url);
-  if (req.method === "GET" && url.pathname === "/v1/status") {
-    return Response.json({ version: "lhc-1.0.0", drained: false, pid: Deno.pid });
-  }
-  if (req.method === "POST" && url.pathname === "/v1/echo") {
-    return Response.json({ echo: await req.json() });
-  }
-  if (req.method === "POST" && url.pathname === "/v1/hang") {
-    await req.arrayBuffer();
-    await new Promise((r) => setTimeout(r, 60_000));
-  }
-  if (req.method === "GET" && url.pathname === "/v1/chunked") {
-    const enc = new TextEncoder();
-    const body = new ReadableStream({
-      async start(c) {
-        c.enqueue(enc.encode('{"parts":['));
-        for (let i = 0; i < 50; i++) {
-          c.enqueue(enc.encode((i ? "," : "") + JSON.stringify("part-" + i)));
-          await new Promise((r) => setTimeout(r, 1));
-        }
-        c.enqueue(enc.encode("]}"));
-        c.close();
-      },
-    });
-    return new Response(body, { status: 503, headers: { "content-type": "application/json" } });
-  }
-  return Response.json({ error: "no route " + req.method + " " + url.pathname }, { status: 404 });
-});
-`;
+const AGENT = new URL("../cluster/transport_conformance_agent.ts", import.meta.url).pathname;
 
 interface Lab {
   ns: string;
@@ -181,9 +149,9 @@ async function setUp(): Promise<Lab> {
       lab.sshdLog,
     );
     const sock = `${dir}/agent.sock`;
-    await Deno.writeTextFile(`${dir}/agent_stub.ts`, AGENT_STUB);
+    // The agent stand-in: the conformance contract served on a Unix socket.
     lab.stub = spawn(
-      [...inNs, Deno.execPath(), "run", "-A", "--no-config", `${dir}/agent_stub.ts`, sock],
+      [...inNs, Deno.execPath(), "run", "-A", "--no-config", "--no-lock", AGENT, sock],
       `${dir}/stub.log`,
     );
     const ready = await pollUntil(async () => {
@@ -273,7 +241,7 @@ Deno.test({
     await step("GET /v1/status through stream-local forwarding", async () => {
       const r = await transport.agent(node, "GET", "/v1/status");
       assert.equal(r.status, 200);
-      assert.equal((r.body as { version: string }).version, "lhc-1.0.0");
+      assert.equal((r.body as { version: string }).version, "conformance-1");
     });
 
     await step("POST with a JSON body is echoed", async () => {
