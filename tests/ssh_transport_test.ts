@@ -370,6 +370,12 @@ Deno.test({
           e.message,
         );
         assert.match(e.message, /changed/);
+        // A live connection verified against the old pin is not reused for the new one.
+        await transport.agent(node, "GET", "/v1/status");
+        await rejectsWith(transport.exec({ ...node, hostKey: pinned }, ["touch", marker]), [
+          "hostkey",
+        ]);
+        assert.equal((await transport.agent(node, "GET", "/v1/status")).status, 200);
       } finally {
         await fresh.close();
       }
