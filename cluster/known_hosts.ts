@@ -255,7 +255,13 @@ export function preferredHostKeyTypes(expect: HostKeyExpectation): string[] {
   return out;
 }
 
-/** The human sentence for a refusal: what was offered and what was expected, by fingerprint. */
+const VERIFY_HINT = "compare it with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` run on the " +
+  "node's console before trusting it";
+
+/**
+ * The human sentence for a refusal: what was offered and what was expected, by fingerprint,
+ * and what the operator should do about it.
+ */
 export function describeRefusal(v: Extract<HostKeyVerdict, { ok: false }>): string {
   const offered = `the server offered ${describeKey(v.offered)}`;
   const known = v.expected.map((e) => `${describeKey(e.key)}${e.line ? ` (line ${e.line})` : ""}`)
@@ -264,12 +270,11 @@ export function describeRefusal(v: Extract<HostKeyVerdict, { ok: false }>): stri
     case "revoked":
       return `${offered}, which ${v.source} marks @revoked for ${v.lookup}`;
     case "unknown":
-      return `${offered}, but ${v.source} has no key for ${v.lookup}` +
-        ` (add the node's key to it, or pin hostKey in the cluster file)`;
+      return `${offered}, but ${v.source} has no key for ${v.lookup}; ${VERIFY_HINT}, then ` +
+        `add it there or pin it as hostKey in the cluster file`;
     case "changed":
-      return v.lookup === undefined
-        ? `${offered}, but ${v.source} is ${known}: the host key changed or the connection is intercepted`
-        : `${offered}, but ${v.source} expects ${known} for ${v.lookup}: ` +
-          `the host key changed or the connection is intercepted`;
+      return `${offered}, but ${v.source} ${v.lookup === undefined ? "is" : "expects"} ${known}` +
+        `${v.lookup === undefined ? "" : ` for ${v.lookup}`}: the host key changed (node ` +
+        `reinstalled?) or the connection is intercepted; ${VERIFY_HINT}`;
   }
 }
