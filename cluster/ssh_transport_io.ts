@@ -151,8 +151,8 @@ export function collectExec(
       ch.destroy();
       reject(e);
     };
-    if (signal.aborted) return fail(signal.reason);
     const onAbort = () => fail(signal.reason);
+    if (signal.aborted) return fail(signal.reason); // opened after the deadline
     signal.addEventListener("abort", onAbort, { once: true });
     ch.on("data", take(out));
     ch.stderr.on("data", take(err));
