@@ -123,7 +123,8 @@ export function openExec(client: Client, command: string): Promise<ClientChannel
 
 /**
  * Collects a command's output and exit status. stdin is closed at once. On abort the remote
- * process is sent SIGTERM (OpenSSH honours `signal` requests) and the channel is closed.
+ * process is sent SIGTERM (sshd honours `signal` requests except for root sessions, hence the
+ * transport's `remoteTimeout`) and the channel is closed.
  * Output beyond `maxBytes` fails the call with a `RangeError`.
  */
 export function collectExec(
@@ -137,7 +138,9 @@ export function collectExec(
     let size = 0;
     let code: number | null = null;
     let sig: string | undefined;
+    let settled = false;
     const take = (into: Buffer[]) => (d: Buffer) => {
+      if (settled) return;
       size += d.length;
       if (size > maxBytes) {
         fail(new RangeError(`Command output exceeded ${maxBytes} bytes`));
@@ -146,6 +149,8 @@ export function collectExec(
       into.push(d);
     };
     const fail = (e: unknown) => {
+      if (settled) return;
+      settled = true;
       signal.removeEventListener("abort", onAbort);
       sendSignal(ch, "TERM");
       ch.destroy();
@@ -165,6 +170,8 @@ export function collectExec(
     });
     ch.on("error", (e: unknown) => fail(e));
     ch.on("close", () => {
+      if (settled) return;
+      settled = true;
       signal.removeEventListener("abort", onAbort);
       if (code === null) {
         reject(new Error("The channel closed without an exit status"));
