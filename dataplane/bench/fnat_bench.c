@@ -608,6 +608,14 @@ connections_synproxy(const char *name, uint64_t total)
 		if (done % 65536 == 0) {
 			fnat_clock_advance(dp, 2000000000ull);
 			fnat_poll(dp, 0);
+			unsigned extra = rte_ring_dequeue_burst(tx, (void **)out, BURST * 4, NULL);
+			for (unsigned j = 0; j < extra; j++) {
+				struct rte_tcp_hdr *th = tcp_of(out[j]);
+				fprintf(stderr, "after expiry: flags %#x sport %u dport %u\n",
+					th->tcp_flags, rte_be_to_cpu_16(th->src_port),
+					rte_be_to_cpu_16(th->dst_port));
+			}
+			rte_pktmbuf_free_bulk(out, extra);
 		}
 	}
 	double dt = now_s() - t0;
@@ -713,5 +721,16 @@ main(int argc, char **argv)
 		return 2;
 	}
 	print_result(&r);
+	if (getenv("FNAT_BENCH_DROPS") != NULL) {
+		struct fnat_worker_stats ws[1];
+		struct fnat_service_stats ss[4];
+		struct fnat_real_stats rs[4];
+		uint32_t cnt[3];
+		if (fnat_stats(dp, ws, 1, ss, 4, rs, 4, cnt) == 0)
+			for (uint32_t i = 0; i < FNAT_DROP_MAX; i++)
+				if (ws[0].drops[i])
+					fprintf(stderr, "drop %s: %lu\n", fnat_drop_name(i),
+						(unsigned long)ws[0].drops[i]);
+	}
 	return 0;
 }

@@ -382,7 +382,11 @@ synproxy_in(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 		return v < 0 ? v : 0;
 	}
 	if (c != NULL && is_pure_ack(f) &&
-	    (c->state == FNAT_S_TIME_WAIT || c->state == FNAT_S_CLOSE)) {
+	    (c->state == FNAT_S_TIME_WAIT || c->state == FNAT_S_CLOSE) &&
+	    rte_be_to_cpu_32(th->sent_seq) != c->c_seq_end) {
+		/* (An ACK that continues the old connection's sequence is its last ACK again, not
+		 * a new handshake: never tried as a cookie, which a 21-bit MAC would accept once
+		 * in two million.) */
 		/* Session reuse: a valid cookie ACK on a closing tuple starts a new session. */
 		uint32_t ack = rte_be_to_cpu_32(th->recv_ack);
 		int opts = cookie_check(w->dp, k, rte_be_to_cpu_32(th->sent_seq) - 1, ack - 1,
