@@ -16,24 +16,35 @@
 
 /** One request. The body, when present, is sent with `Content-Length`. */
 export interface HttpRequest {
+  /** `GET`, `POST`, ... (an HTTP token). */
   method: string;
+  /** Origin-form target: starts with `/`, visible ASCII only. */
   path: string;
+  /** Extra header fields (Host, Connection and Content-Length are set by the encoder). */
   headers?: Record<string, string>;
+  /** The body bytes. */
   body?: Uint8Array;
 }
 
 /** A complete response. Header names are lower-case; repeated headers are joined by ", ". */
 export interface HttpResponse {
+  /** Status code, e.g. 200. */
   status: number;
+  /** Reason phrase, e.g. `OK` (may be empty). */
   reason: string;
+  /** Header fields by lower-case name. */
   headers: Map<string, string>;
+  /** The de-chunked body. */
   body: Uint8Array;
 }
 
 /** A byte stream both ways; `read()` resolves `null` at end of stream. */
 export interface ByteDuplex {
+  /** Sends bytes; resolves once the stream accepted them. */
   write(bytes: Uint8Array): Promise<void>;
+  /** The next bytes received, or null at end of stream. */
   read(): Promise<Uint8Array | null>;
+  /** Releases the stream (both directions). */
   close(): void;
 }
 

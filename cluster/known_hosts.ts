@@ -37,6 +37,7 @@ export interface KnownHostEntry {
     salt: Uint8Array;
     hash: Uint8Array;
   };
+  /** The host key this line records. */
   key: PublicKey;
 }
 

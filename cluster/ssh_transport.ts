@@ -110,6 +110,7 @@ export class SshTransport implements NodeTransport {
   #random: () => number;
   #generation = 0;
 
+  /** Creates a transport; no connection is opened before the first call. */
   constructor(opts: SshTransportOptions = {}) {
     this.#limiter = new Limiter(opts.concurrency ?? 8);
     this.#perNodeLimit = opts.perNodeConcurrency ?? 8;
@@ -290,6 +291,10 @@ export class SshTransport implements NodeTransport {
     });
   }
 
+  /**
+   * Ends every connection (calls in flight fail) and waits until they are closed. The transport
+   * stays usable: a later call opens a new connection.
+   */
   async close(): Promise<void> {
     this.#generation++;
     const conns = [...this.#conns.values()];

@@ -48,8 +48,11 @@ export interface ConnectOptions {
   deadline: number;
   /** Extra attempts after a retryable failure. */
   retries: number;
+  /** Delays between attempts. */
   backoff: Backoff;
+  /** Jitter source in [0, 1). */
   random: () => number;
+  /** SSH keepalive interval in ms (0 = off). */
   keepaliveMs: number;
   /** False once the owner closed: a connection completed afterwards is ended. */
   current: () => boolean;

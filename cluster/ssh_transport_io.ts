@@ -74,9 +74,13 @@ export function channelDuplex(ch: ClientChannel, signal: AbortSignal): ByteDuple
 
 /** Outcome of a remote command, with raw output. */
 export interface RawExec {
+  /** Exit status, or 128 + the signal number when a signal ended the command. */
   code: number;
+  /** The signal's name (`TERM`, ...) when a signal ended the command. */
   signal?: string;
+  /** Everything the command wrote to standard output. */
   stdout: Uint8Array;
+  /** Everything the command wrote to standard error. */
   stderr: Uint8Array;
 }
 
@@ -245,14 +249,19 @@ export async function sftpMkdirP(sftp: SFTPWrapper, dir: string): Promise<void> 
 
 /** Steps an upload went through (for tests and messages). */
 export interface UploadReport {
+  /** Bytes written. */
   bytes: number;
+  /** The temporary file written before the rename. */
   tmpPath: string;
+  /** Whether the server offered `fsync@openssh.com` and the data was synced. */
   fsynced: boolean;
+  /** Whether the target was replaced with `posix-rename@openssh.com` (atomic). */
   atomicRename: boolean;
 }
 
 /** Where upload bytes come from (a `Deno.FsFile`). */
 export interface ByteSource {
+  /** Fills `buf` from the start; resolves the count, or null at end of file. */
   read(buf: Uint8Array): Promise<number | null>;
 }
 

@@ -15,6 +15,7 @@ export interface ConnectFailure {
   level?: string | undefined;
   /** Socket error code (`ECONNREFUSED`, ...) or SSH disconnect reason number. */
   code?: string | number | undefined;
+  /** The client library's description of the failure. */
   message: string;
   /** The host key verifier refused the offered key. */
   hostKeyRefused: boolean;
@@ -24,7 +25,9 @@ export interface ConnectFailure {
 
 /** How a connection failure is reported and whether another attempt may help. */
 export interface Classification {
+  /** The `TransportError` kind to report. */
   kind: TransportError["kind"];
+  /** Whether another connection attempt may succeed. */
   retry: boolean;
 }
 
@@ -64,7 +67,9 @@ export function classifyConnectFailure(f: ConnectFailure): Classification {
 
 /** Backoff settings: the first delay and the cap, in milliseconds. */
 export interface Backoff {
+  /** Delay ceiling before the first retry (halved to doubled by jitter rules). */
   baseMs: number;
+  /** Largest delay ceiling. */
   maxMs: number;
 }
 
@@ -82,6 +87,7 @@ export function backoffDelay(attempt: number, b: Backoff, random: () => number):
 export class Limiter {
   #active = 0;
   #queue: Array<() => void> = [];
+  /** Creates a limiter for `limit` holders at once (an integer >= 1). */
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) {
       throw new RangeError(`Concurrency limit must be an integer >= 1, got ${limit}`);

@@ -30,6 +30,7 @@ import { type NodeEndpoint, type NodeTransport, TransportError } from "./transpo
 
 /** What the suite exercises. */
 export interface ConformanceTarget {
+  /** The implementation under test. */
   transport: NodeTransport;
   /** A node that follows the contract in the module documentation. */
   node: NodeEndpoint;
