@@ -6,6 +6,15 @@
  * @module
  */
 export { cStringArray, DataPlaneError, openLibrary, symbols } from "./dataplane/ffi.ts";
+export { DataPlane, type InjectTarget } from "./dataplane/dataplane.ts";
+export { type DataPlaneConfig, type Service, validateConfig } from "./dataplane/config.ts";
+export type {
+  DataPlaneOptions,
+  DataPlaneStats,
+  EalOptions,
+  Session,
+  WorkerStats,
+} from "./dataplane/types.ts";
 export {
   ActionError as DashboardActionError,
   type ActionPort,
