@@ -189,6 +189,30 @@ export function hashKnownHostsName(name: string, salt: Uint8Array): string {
   return `|1|${Buffer.from(salt).toString("base64")}|${mac}`;
 }
 
+/**
+ * One known_hosts line for `host`:`port` (what the lab writes for its nodes, from the host key
+ * files it generated). With `hash`, the name is hashed like `ssh-keygen -H` (random salt unless
+ * one is given).
+ *
+ * @example
+ * ```ts
+ * knownHostsLine("10.0.0.2", 2222, "ssh-ed25519 AAAA..."); // "[10.0.0.2]:2222 ssh-ed25519 AAAA..."
+ * ```
+ */
+export function knownHostsLine(
+  host: string,
+  port: number,
+  key: PublicKey | string,
+  opts: { hash?: boolean; salt?: Uint8Array } = {},
+): string {
+  const k = typeof key === "string" ? parsePublicKey(key) : key;
+  const name = knownHostsName(host, port);
+  const hosts = opts.hash
+    ? hashKnownHostsName(name, opts.salt ?? crypto.getRandomValues(new Uint8Array(20)))
+    : name;
+  return `${hosts} ${k.type} ${Buffer.from(k.blob).toString("base64")}`;
+}
+
 /** Whether a known_hosts entry applies to `host` on `port`. */
 export function entryMatches(entry: KnownHostEntry, host: string, port: number): boolean {
   const name = knownHostsName(host, port);

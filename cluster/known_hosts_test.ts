@@ -5,6 +5,7 @@ import {
   entryMatches,
   hashKnownHostsName,
   keyFingerprint,
+  knownHostsLine,
   knownHostsName,
   matchPattern,
   parseKnownHosts,
@@ -95,6 +96,16 @@ Deno.test("hashKnownHostsName() reproduces ssh-keygen -H for the same salt", () 
     hashKnownHostsName("[10.9.0.2]:2222", salt),
     "|1|8CA0uO6hTGjacpI4rUguhQZB4B8=|bm9eQOjz8JyDGsR9Ylj/t/EYVWI=",
   );
+});
+
+Deno.test("knownHostsLine() writes plain and hashed lines that parse and match back", () => {
+  assert.equal(knownHostsLine("10.9.0.2", 22, A), `10.9.0.2 ${key(A)}`);
+  const salt = new Uint8Array(Buffer.from("8CA0uO6hTGjacpI4rUguhQZB4B8=", "base64"));
+  assert.equal(knownHostsLine("10.9.0.2", 2222, B, { hash: true, salt }), HASHED.split("\n")[1]);
+  const random = parseKnownHosts(knownHostsLine("node1", 2200, parsePublicKey(C), { hash: true }));
+  assert.equal(random.length, 1);
+  assert.ok(entryMatches(random[0]!, "node1", 2200));
+  assert.ok(!entryMatches(random[0]!, "node1", 22));
 });
 
 Deno.test("parseKnownHosts() skips comments, CA lines and junk, keeps @revoked and line numbers", () => {
