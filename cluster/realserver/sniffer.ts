@@ -34,7 +34,8 @@ export function startSniffer(
   now: () => number = Date.now,
 ): Sniffer {
   const child = new Deno.Command("tcpdump", {
-    args: ["-i", iface, "-n", "-U", "-s", "256", "-w", "-", toaFilter(port)],
+    // --immediate-mode: without it libpcap holds packets up to its 1 s buffer timeout.
+    args: ["-i", iface, "-n", "-U", "--immediate-mode", "-s", "256", "-w", "-", toaFilter(port)],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
