@@ -1,0 +1,97 @@
+/**
+ * `lvs-agent`: the node agent program. It reads the node file, brings up DPDK and the data plane
+ * on the node's ports with its worker lcores, drives the node's BIRD, runs the real-server health
+ * checks, re-applies the last configuration it persisted, and serves the control API on a Unix
+ * socket only root can open. The supervisor (`supervisor.ts`) runs it from the current release.
+ *
+ *     deno run -A dataplane/agent/main.ts --node-file /etc/lvs-agent/node.json
+ *
+ * @module
+ */
+import { DataPlane } from "../dataplane.ts";
+import { Agent } from "./agent.ts";
+import { createAgentApp } from "./app.ts";
+import { dataPlanePort } from "./dataplane_port.ts";
+import { HealthMonitor } from "./health.ts";
+import { parseNodeFile } from "./node_file.ts";
+import { serveOnSocket } from "./serve.ts";
+import { StateStore } from "./store.ts";
+import { BirdRouting } from "../../routing/bird_routing.ts";
+import { readReleaseVersion } from "../../cluster/release.ts";
+import type { AgentConfig } from "./agent.ts";
+
+/** The release this agent runs from: the VERSION file of the tree it was started in. */
+async function releaseVersion(): Promise<string> {
+  const root = new URL("../../", import.meta.url).pathname;
+  try {
+    return await readReleaseVersion(root);
+  } catch {
+    return "dev";
+  }
+}
+
+async function main(args: string[]): Promise<void> {
+  const i = args.indexOf("--node-file");
+  const path = i >= 0 ? args[i + 1] : undefined;
+  if (path === undefined) {
+    console.error("usage: lvs-agent --node-file PATH");
+    Deno.exit(2);
+  }
+  const nf = parseNodeFile(await Deno.readTextFile(path), path);
+  await Deno.mkdir(nf.stateDir, { recursive: true, mode: 0o700 });
+
+  DataPlane.initEal(nf.dataplane.eal);
+  const dp = DataPlane.create({
+    ports: nf.dataplane.ports ?? [0],
+    workers: nf.dataplane.workers,
+    portAddresses: [nf.dataplane.portAddress],
+    ...(nf.dataplane.gateway ? { gateway: nf.dataplane.gateway } : {}),
+    ...(nf.dataplane.sessionsPerWorker
+      ? { sessionsPerWorker: nf.dataplane.sessionsPerWorker }
+      : {}),
+    ...(nf.dataplane.neighbours ? { neighbours: nf.dataplane.neighbours } : {}),
+    ...(nf.dataplane.toaKind ? { toaKind: nf.dataplane.toaKind } : {}),
+  });
+  dp.start();
+
+  const routing = new BirdRouting({
+    base: { ...nf.bird.routing, vips: [], lips: [], drained: false },
+    configPath: nf.bird.config,
+    socket: nf.bird.socket,
+    ...(nf.bird.confirmTimeoutS ? { confirmTimeoutS: nf.bird.confirmTimeoutS } : {}),
+  });
+  const agent = await Agent.start({
+    node: nf.node,
+    release: await releaseVersion(),
+    dataplane: dataPlanePort(dp),
+    routing,
+    store: new StateStore<AgentConfig>(`${nf.stateDir}/state.json`),
+    health: (onChange) => new HealthMonitor(onChange),
+  });
+
+  let server: Awaited<ReturnType<typeof serveOnSocket>> | undefined;
+  const exit = async (code: number) => {
+    await server?.shutdown().catch(() => {});
+    try {
+      dp.stop();
+    } catch {
+      // not running
+    }
+    Deno.exit(code);
+  };
+  const app = createAgentApp(agent, { restart: () => void exit(0) });
+  server = await serveOnSocket(nf.socket, app.fetch);
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(sig, () => void exit(0));
+  }
+  console.error(`lvs-agent ${nf.node}: serving on ${nf.socket}`);
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    console.error(`lvs-agent: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
+  }
+}
