@@ -44,3 +44,22 @@ export {
   realProber,
 } from "./dataplane/agent/health.ts";
 export { effectiveConfig, realKey } from "./dataplane/agent/effective.ts";
+export {
+  type AgentReply,
+  type CallOptions,
+  type ExecResult,
+  type NodeEndpoint,
+  type NodeTransport,
+  TransportError,
+} from "./cluster/transport.ts";
+export { SshTransport, type SshTransportOptions } from "./cluster/ssh_transport.ts";
+export {
+  describeRefusal,
+  keyFingerprint,
+  knownHostsLine,
+  parseKnownHosts,
+  parsePublicKey,
+  verifyHostKey,
+} from "./cluster/known_hosts.ts";
+export { type ConformanceTarget, transportConformance } from "./cluster/transport_conformance.ts";
+export { conformanceAgent } from "./cluster/transport_conformance_agent.ts";
