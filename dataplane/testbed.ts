@@ -143,7 +143,7 @@ export function bringUp(opts: { testMode?: boolean; workers?: number } = {}): Da
     sessionsPerWorker: 65536,
     testMode: opts.testMode ?? true,
     portMacs: [NET.portMac],
-    portAddresses: [PORT_IP],
+    portAddresses: [`${PORT_IP}/24`],
     gateway: NET.gatewayIp,
     neighbours: [
       { address: NET.gatewayIp, mac: NET.gatewayMac },

@@ -164,3 +164,39 @@ Deno.test("ICMP fragmentation needed from the real server's path reaches the cli
     toClient({ icmp: icmpFragNeeded(1392, quote) }, { id: p.ipv4!.id, ttl: p.ipv4!.ttl }),
   ], "frag needed");
 });
+
+Deno.test("a next hop without a MAC is resolved by ARP and the held frame follows the answer", () => {
+  // A real server that is not a static neighbour.
+  const rsIp = "10.0.0.44", rsMac = "02:5e:00:00:00:44";
+  const cfg = oneService({ reals: [{ address: rsIp, port: 8080, weight: 1 }] });
+  dp.apply(cfg);
+  dp.inject([fromClient({ tcp: { srcPort: 43000, dstPort: 80, seq: 5, flags: "S" } })], {
+    queue: 0,
+  });
+  dp.poll(0);
+  const ask = dp.collect();
+  assertFrames(ask, [buildFrame({
+    eth: { src: NET.portMac, dst: "ff:ff:ff:ff:ff:ff" },
+    arp: {
+      op: 1,
+      senderMac: NET.portMac,
+      senderIp: PORT_IP,
+      targetMac: "00:00:00:00:00:00",
+      targetIp: rsIp,
+    },
+  })], "ARP request for the real server");
+  // The answer arrives (on another worker: ARP is handed to worker 0, which learns it).
+  dp.inject([buildFrame({
+    eth: { src: rsMac, dst: NET.portMac },
+    arp: { op: 2, senderMac: rsMac, senderIp: rsIp, targetMac: NET.portMac, targetIp: PORT_IP },
+  })], { queue: 1 });
+  dp.poll(1);
+  dp.poll(0);
+  const out = dp.collect();
+  assert.equal(out.length, 1, "the held SYN goes out");
+  const p = parseFrame(out[0]!);
+  assert.equal(p.eth.dst, rsMac);
+  assert.equal(p.ipv4!.dst, rsIp);
+  assert.equal(p.tcp!.flags, "S");
+  dp.apply(config);
+});

@@ -98,6 +98,14 @@ struct fnat_txq {
 	struct rte_mbuf *m[FNAT_TX_BUF];
 };
 
+/* A frame waiting for its next hop's ARP answer. */
+struct fnat_arp_wait {
+	struct rte_mbuf *m;
+	uint32_t nh;
+	uint64_t since_ms;
+	uint16_t pidx;
+};
+
 struct fnat_worker {
 	uint32_t id;
 	struct fnat_dp *dp;
@@ -110,6 +118,8 @@ struct fnat_worker {
 	uint64_t last_scan_ms;
 	uint16_t ip_id;
 	uint32_t idle_loops;
+	struct fnat_arp_wait arp_wait[64];
+	uint32_t arp_wait_n;
 	uint32_t arp_last_addr[16];
 	uint64_t arp_last_ms[16];
 	struct fnat_worker_stats stats;
@@ -186,6 +196,7 @@ unsigned worker_poll_once(struct fnat_worker *w);
 void worker_process_burst(struct fnat_worker *w, struct rte_mbuf **pkts, unsigned n,
 			  uint16_t port);
 void worker_tx_flush(struct fnat_worker *w);
+void worker_arp_wait_flush(struct fnat_worker *w);
 void worker_expire_scan(struct fnat_worker *w, uint32_t budget);
 uint64_t dp_now_ms(const struct fnat_dp *dp);
 

@@ -105,7 +105,13 @@ l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst)
 			nh = w->dp->opts.gateway;
 		if (nh == dst || !neigh_get(w->dp, nh, mac)) {
 			send_arp_request(w, pidx, nh);
-			return -FNAT_DROP_NEIGH_UNRESOLVED;
+			/* Hold the frame until the answer comes (or a second passes), so the
+			 * first packets after a start or a new real server are not lost. */
+			if (w->arp_wait_n == RTE_DIM(w->arp_wait))
+				return -FNAT_DROP_NEIGH_UNRESOLVED;
+			w->arp_wait[w->arp_wait_n++] = (struct fnat_arp_wait){ m, nh, w->now_ms,
+										(uint16_t)pidx };
+			return 0;
 		}
 	}
 	memcpy(&eh->dst_addr, mac, RTE_ETHER_ADDR_LEN);
@@ -180,4 +186,28 @@ handoff(struct fnat_worker *w, struct rte_mbuf *m, uint32_t owner)
 		return;
 	}
 	w->stats.handoffs_out++;
+}
+
+void
+worker_arp_wait_flush(struct fnat_worker *w)
+{
+	unsigned keep = 0;
+	for (unsigned i = 0; i < w->arp_wait_n; i++) {
+		struct fnat_arp_wait *a = &w->arp_wait[i];
+		uint8_t mac[6];
+		if (neigh_get(w->dp, a->nh, mac)) {
+			struct rte_ether_hdr *eh = rte_pktmbuf_mtod(a->m, struct rte_ether_hdr *);
+			memcpy(&eh->dst_addr, mac, RTE_ETHER_ADDR_LEN);
+			memcpy(&eh->src_addr, w->dp->opts.ports[a->pidx].mac, RTE_ETHER_ADDR_LEN);
+			tx_frame(w, a->pidx, a->m);
+		} else if (w->now_ms - a->since_ms > 1000) {
+			w->stats.drops[FNAT_DROP_NEIGH_UNRESOLVED]++;
+			rte_pktmbuf_free(a->m);
+		} else {
+			if (w->now_ms - a->since_ms >= 200)
+				send_arp_request(w, a->pidx, a->nh); /* rate-limited inside */
+			w->arp_wait[keep++] = *a;
+		}
+	}
+	w->arp_wait_n = keep;
 }
