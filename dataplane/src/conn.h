@@ -140,11 +140,9 @@ struct fnat_conn *conn_lookup(const struct fnat_conn_table *t, const struct fnat
 static inline void
 conn_prefetch(const struct fnat_conn_table *t, uint64_t hash)
 {
-	uint32_t b1 = (uint32_t)hash & t->bucket_mask;
-	uint32_t sig = (uint32_t)(hash >> 32);
-	uint32_t b2 = (b1 ^ (sig * 0x5bd1e995u)) & t->bucket_mask;
-	rte_prefetch0(&t->buckets[b1]);
-	rte_prefetch0(&t->buckets[b2]);
+	/* Only the primary bucket: inserts try it first, so at the table's load nearly every
+	 * entry is there, and prefetching both would fill the miss queue for little gain. */
+	rte_prefetch0(&t->buckets[(uint32_t)hash & t->bucket_mask]);
 }
 
 /** The first session whose signature matches in either bucket (NULL if none), without

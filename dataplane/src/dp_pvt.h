@@ -118,6 +118,12 @@ struct fnat_worker {
 	uint64_t last_scan_ms;
 	uint16_t ip_id;
 	uint32_t idle_loops;
+	/* next-hop MACs recently used (valid while the table's generation is unchanged) */
+	struct {
+		uint32_t addr;
+		uint32_t gen;
+		uint8_t mac[8];
+	} nh_cache[8];
 	struct fnat_arp_wait arp_wait[64];
 	uint32_t arp_wait_n;
 	uint32_t arp_last_addr[16];
@@ -175,6 +181,7 @@ struct fnat_dp {
 	struct fnat_port_pool *lip_pools[FNAT_MAX_LIPS][FNAT_MAX_WORKERS];
 	/* neighbours: worker 0 learns, everybody reads */
 	struct fnat_neigh neigh[FNAT_NEIGH_SLOTS];
+	uint32_t neigh_gen; /* bumped on every change: workers' next-hop caches compare it */
 	/* ISN shift and syncookie master secrets (from getrandom) */
 	uint64_t isn_key[2];
 	uint64_t cookie_key[2];

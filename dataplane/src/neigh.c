@@ -30,13 +30,17 @@ neigh_set(struct fnat_dp *dp, uint32_t addr, const uint8_t mac[6], bool is_stati
 			if (n->is_static && !is_static)
 				return; /* ARP never overrides a static entry */
 			n->is_static = is_static;
-			__atomic_store_n(&n->mac, v, __ATOMIC_RELEASE);
+			if (__atomic_load_n(&n->mac, __ATOMIC_RELAXED) != v) {
+				__atomic_store_n(&n->mac, v, __ATOMIC_RELEASE);
+				__atomic_fetch_add(&dp->neigh_gen, 1, __ATOMIC_RELEASE);
+			}
 			return;
 		}
 		if (a == 0) {
 			n->is_static = is_static;
 			__atomic_store_n(&n->mac, v, __ATOMIC_RELAXED);
 			__atomic_store_n(&n->addr, addr, __ATOMIC_RELEASE);
+			__atomic_fetch_add(&dp->neigh_gen, 1, __ATOMIC_RELEASE);
 			return;
 		}
 	}

@@ -98,6 +98,15 @@ l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst)
 {
 	const struct fnat_port_conf *pc = &w->dp->opts.ports[pidx];
 	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	/* A small per-worker cache of destination → MAC in front of the shared table. */
+	uint32_t gen = __atomic_load_n(&w->dp->neigh_gen, __ATOMIC_ACQUIRE);
+	unsigned ci = (dst ^ (dst >> 16)) & (RTE_DIM(w->nh_cache) - 1);
+	if (w->nh_cache[ci].addr == dst && w->nh_cache[ci].gen == gen) {
+		memcpy(&eh->dst_addr, w->nh_cache[ci].mac, RTE_ETHER_ADDR_LEN);
+		memcpy(&eh->src_addr, pc->mac, RTE_ETHER_ADDR_LEN);
+		tx_frame(w, pidx, m);
+		return 0;
+	}
 	uint8_t mac[6];
 	uint32_t nh = dst;
 	if (!neigh_get(w->dp, dst, mac)) {
@@ -114,6 +123,9 @@ l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst)
 			return 0;
 		}
 	}
+	w->nh_cache[ci].addr = dst;
+	w->nh_cache[ci].gen = gen;
+	memcpy(w->nh_cache[ci].mac, mac, RTE_ETHER_ADDR_LEN);
 	memcpy(&eh->dst_addr, mac, RTE_ETHER_ADDR_LEN);
 	memcpy(&eh->src_addr, pc->mac, RTE_ETHER_ADDR_LEN);
 	tx_frame(w, pidx, m);
