@@ -127,7 +127,9 @@ export function oneService(service: Partial<Service> = {}): DataPlaneConfig {
  * workers on it, in test mode unless told otherwise. The clients' gateway and the real servers
  * are static neighbours, so no test depends on ARP timing.
  */
-export function bringUp(opts: { testMode?: boolean; workers?: number } = {}): DataPlane {
+export function bringUp(
+  opts: { testMode?: boolean; workers?: number; sessionsPerWorker?: number } = {},
+): DataPlane {
   const workers = opts.workers ?? 2;
   DataPlane.initEal({
     lcores: "0@0,1@0,2@1",
@@ -140,7 +142,7 @@ export function bringUp(opts: { testMode?: boolean; workers?: number } = {}): Da
   return DataPlane.create({
     ports: [port],
     workers,
-    sessionsPerWorker: 65536,
+    sessionsPerWorker: opts.sessionsPerWorker ?? 65536,
     testMode: opts.testMode ?? true,
     portMacs: [NET.portMac],
     portAddresses: [`${PORT_IP}/24`],
