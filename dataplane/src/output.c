@@ -98,34 +98,29 @@ l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst)
 {
 	const struct fnat_port_conf *pc = &w->dp->opts.ports[pidx];
 	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	/* A small per-worker cache of destination → MAC in front of the shared table. */
+	/* The next hop: the destination itself on the port's link (or without a gateway), else
+	 * the gateway. Its MAC: a static neighbour or one learned by ARP. */
+	uint32_t nh = (on_link(pc, dst) || w->dp->opts.gateway == 0) ? dst : w->dp->opts.gateway;
+	/* A small per-worker cache of next hop → MAC in front of the shared table. */
 	uint32_t gen = __atomic_load_n(&w->dp->neigh_gen, __ATOMIC_ACQUIRE);
-	unsigned ci = (dst ^ (dst >> 16)) & (RTE_DIM(w->nh_cache) - 1);
-	if (w->nh_cache[ci].addr == dst && w->nh_cache[ci].gen == gen) {
-		memcpy(&eh->dst_addr, w->nh_cache[ci].mac, RTE_ETHER_ADDR_LEN);
-		memcpy(&eh->src_addr, pc->mac, RTE_ETHER_ADDR_LEN);
-		tx_frame(w, pidx, m);
+	unsigned ci = (nh ^ (nh >> 16)) & (RTE_DIM(w->nh_cache) - 1);
+	uint8_t mac[6];
+	if (w->nh_cache[ci].addr == nh && w->nh_cache[ci].gen == gen) {
+		memcpy(mac, w->nh_cache[ci].mac, RTE_ETHER_ADDR_LEN);
+	} else if (neigh_get(w->dp, nh, mac)) {
+		w->nh_cache[ci].addr = nh;
+		w->nh_cache[ci].gen = gen;
+		memcpy(w->nh_cache[ci].mac, mac, RTE_ETHER_ADDR_LEN);
+	} else {
+		send_arp_request(w, pidx, nh);
+		/* Hold the frame until the answer comes (or a second passes), so the first
+		 * packets after a start or towards a new real server are not lost. */
+		if (w->arp_wait_n == RTE_DIM(w->arp_wait))
+			return -FNAT_DROP_NEIGH_UNRESOLVED;
+		w->arp_wait[w->arp_wait_n++] = (struct fnat_arp_wait){ m, nh, w->now_ms,
+								(uint16_t)pidx };
 		return 0;
 	}
-	uint8_t mac[6];
-	uint32_t nh = dst;
-	if (!neigh_get(w->dp, dst, mac)) {
-		if (!on_link(pc, dst) && w->dp->opts.gateway != 0)
-			nh = w->dp->opts.gateway;
-		if (nh == dst || !neigh_get(w->dp, nh, mac)) {
-			send_arp_request(w, pidx, nh);
-			/* Hold the frame until the answer comes (or a second passes), so the
-			 * first packets after a start or a new real server are not lost. */
-			if (w->arp_wait_n == RTE_DIM(w->arp_wait))
-				return -FNAT_DROP_NEIGH_UNRESOLVED;
-			w->arp_wait[w->arp_wait_n++] = (struct fnat_arp_wait){ m, nh, w->now_ms,
-										(uint16_t)pidx };
-			return 0;
-		}
-	}
-	w->nh_cache[ci].addr = dst;
-	w->nh_cache[ci].gen = gen;
-	memcpy(w->nh_cache[ci].mac, mac, RTE_ETHER_ADDR_LEN);
 	memcpy(&eh->dst_addr, mac, RTE_ETHER_ADDR_LEN);
 	memcpy(&eh->src_addr, pc->mac, RTE_ETHER_ADDR_LEN);
 	tx_frame(w, pidx, m);

@@ -233,7 +233,9 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 {
 	int dir, v;
 	struct fnat_conn *c;
-	if (p->cand != NULL && conn_key_matches(p->cand, (int)(p->cand_ref & 1), &p->key)) {
+	if (p->cand == NULL) {
+		c = NULL; /* no signature matched in either bucket: no session */
+	} else if (conn_key_matches(p->cand, (int)(p->cand_ref & 1), &p->key)) {
 		c = p->cand;
 		dir = (int)(p->cand_ref & 1);
 	} else {
