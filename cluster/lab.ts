@@ -29,6 +29,21 @@ import {
   signal,
 } from "./netns.ts";
 
+export {
+  findLabNode,
+  inNamespace,
+  type LabAddress,
+  labClientEndpoints,
+  type LabHostEndpoints,
+  type LabNodeEndpoints,
+  labNodeEndpoints,
+  labRealServerEndpoints,
+  type LabRouterEndpoints,
+  labRouterEndpoints,
+  labStateDir,
+} from "./lab_endpoints.ts";
+import { findLabNode, labStateDir } from "./lab_endpoints.ts";
+
 /** The default topology file. */
 export const DEFAULT_TOPOLOGY = new URL("../fixtures/lab-topology.yaml", import.meta.url).pathname;
 
@@ -56,7 +71,9 @@ function modelFile(stateDir: string): string {
 /** Reads the model a running lab was built from, or null. */
 export async function readLabModel(prefix: string, stateRoot: string): Promise<LabModel | null> {
   try {
-    return JSON.parse(await Deno.readTextFile(modelFile(`${stateRoot}/${prefix}`))) as LabModel;
+    return JSON.parse(
+      await Deno.readTextFile(modelFile(labStateDir(prefix, stateRoot))),
+    ) as LabModel;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
     throw e;
@@ -102,6 +119,15 @@ export async function stopBird(bird: LabBird): Promise<void> {
     signal(pid, "SIGKILL");
   }
   await pollUntil(() => (processAlive(pid) ? null : true), 2000);
+}
+
+/** Whether a live process has `marker` on its command line. */
+async function cmdlineHas(pid: number, marker: string): Promise<boolean> {
+  try {
+    return (await Deno.readTextFile(`/proc/${pid}/cmdline`)).includes(marker);
+  } catch {
+    return false;
+  }
 }
 
 /** The pid in a pid file if that process still runs with our config path on its command line. */
@@ -167,28 +193,42 @@ export async function labDown(
   opts: LabOptions = {},
 ): Promise<TeardownReport> {
   const host = opts.host ?? new RealHost();
-  const dir = `${stateRoot}/${prefix}`;
+  const log = opts.log ?? (() => {});
+  const dir = labStateDir(prefix, stateRoot);
   const killed: number[] = [];
   // 1. Daemons by pid file (they may run in a namespace that is already gone).
+  const daemons: number[] = [];
   for await (const pidFile of findPidFiles(dir)) {
     const pid = await ownPid(pidFile, dir);
-    if (pid !== null) {
-      signal(pid, "SIGTERM");
-      killed.push(pid);
-    }
+    if (pid !== null) daemons.push(pid);
   }
-  // 2. Anything else still inside the namespaces.
+  // 2. Anything else inside the namespaces (sshd, agents, data planes, real servers, strays of
+  //    a crashed test). Re-listed until nothing is left, so a child that a supervisor respawns
+  //    after the first signal is caught too: SIGTERM first, SIGKILL after 3 s. Only processes
+  //    still inside a lab namespace, or still carrying the lab's directory on their command
+  //    line, are signalled (never a recycled pid).
   const namespaces = await listNamespaces(host, prefix);
-  for (const ns of namespaces) {
-    for (const pid of await namespacePids(host, ns)) {
-      signal(pid, "SIGTERM");
-      if (!killed.includes(pid)) killed.push(pid);
+  const ours = async (): Promise<number[]> => {
+    const pids = (await Promise.all(namespaces.map((ns) => namespacePids(host, ns)))).flat();
+    for (const pid of daemons) if (await cmdlineHas(pid, dir)) pids.push(pid);
+    return [...new Set(pids)].filter(processAlive);
+  };
+  const termEnd = performance.now() + 3000, killEnd = termEnd + 5000;
+  for (;;) {
+    const left = await ours();
+    if (left.length === 0) break;
+    const now = performance.now();
+    if (now >= killEnd) {
+      log(`warning: processes ${left.join(" ")} survive SIGKILL; removing namespaces anyway`);
+      break;
     }
-  }
-  const gone = await pollUntil(() => (killed.some(processAlive) ? null : true), 3000);
-  if (!gone) {
-    for (const pid of killed) signal(pid, "SIGKILL");
-    await pollUntil(() => (killed.some(processAlive) ? null : true), 2000);
+    for (const pid of left) {
+      const fresh = !killed.includes(pid);
+      if (fresh) killed.push(pid);
+      if (now >= termEnd) signal(pid, "SIGKILL");
+      else if (fresh) signal(pid, "SIGTERM");
+    }
+    await new Promise((r) => setTimeout(r, 100));
   }
   // 3. Namespaces (their veths go with them), then the root-side management link if left.
   for (const ns of namespaces) await host.run(["ip", "netns", "del", ns]);
@@ -281,12 +321,15 @@ export async function setNodeDrained(
   node: string,
   drained: boolean,
 ): Promise<void> {
-  const n = model.nodes.find((x) => x.name === node || x.namespace === node);
-  if (!n) {
+  let n;
+  try {
+    n = findLabNode(model, node);
+  } catch (e) {
     throw new RangeError(
-      `Cannot ${drained ? "drain" : "undrain"} ${node}: no such node (have ${
-        model.nodes.map((x) => x.name).join(", ")
-      })`,
+      `Cannot ${drained ? "drain" : "undrain"} ${node}: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
     );
   }
   const text = renderNodeConfig({ ...n.routing, drained });

@@ -529,9 +529,12 @@ export function buildLabModel(topology: LabTopology, overrides: LabOverrides = {
   };
 }
 
+/** Roles whose veths get TX checksum offload turned off (`ethtool -K IF tx off`). */
+export const TX_CHECKSUM_OFF_ROLES: readonly LabRole[] = ["client", "router", "node", "realserver"];
+
 /**
  * The host commands (argv lists) that create the lab's namespaces, links, addresses, routes
- * and sysctls, in order (BIRD is started separately). The root namespace is `""`.
+ * and sysctls, and turn TX checksum offload off on end-host veths, in order (BIRD is started separately). The root namespace is `""`.
  */
 export function labCommands(model: LabModel): string[][] {
   const cmds: string[][] = [];
@@ -591,6 +594,17 @@ export function labCommands(model: LabModel): string[][] {
       if (i.bridge) ip(ns.name, "link", "set", i.name, "master", i.bridge);
       for (const a of i.addresses) ip(ns.name, "addr", "add", a, "dev", i.name);
       ip(ns.name, "link", "set", i.name, "up");
+    }
+  }
+  // Frames a namespace sends on a veth keep a partial checksum (the "hardware" would finish it);
+  // an af_packet capture on the other side (the data plane, tcpdump-based real servers) then sees
+  // a bad checksum. Checksums are computed in software on every end host's and the router's veths.
+  for (const ns of model.namespaces) {
+    if (!TX_CHECKSUM_OFF_ROLES.includes(ns.role)) continue;
+    for (const i of ns.interfaces) {
+      if (i.kind === "veth") {
+        cmds.push(["ip", "netns", "exec", ns.name, "ethtool", "-K", i.name, "tx", "off"]);
+      }
     }
   }
   if (model.management) {

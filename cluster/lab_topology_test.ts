@@ -145,3 +145,22 @@ Deno.test("labCommands() creates every veth pair once, with both ends in the mod
   assert.ok(cmds.includes("ip -n lrt0002-sw link set n1 master br0"));
   assert.ok(cmds.includes("ip -n lrt0002-rs1 route add default via 10.77.0.1"));
 });
+
+Deno.test("labCommands() turns TX checksum offload off on every veth of the client, router, nodes and real servers", () => {
+  const m = buildLabModel(parseLabTopology(TEXT), { prefix: "lrt0003-", nodes: 2, realServers: 1 });
+  const cmds = labCommands(m).map((c) => c.join(" "));
+  const off = cmds.filter((c) => c.includes("ethtool"));
+  assert.deepEqual(off.sort(), [
+    "ip netns exec lrt0003-client ethtool -K eth0 tx off",
+    "ip netns exec lrt0003-node1 ethtool -K eth0 tx off",
+    "ip netns exec lrt0003-node1 ethtool -K mgmt0 tx off",
+    "ip netns exec lrt0003-node2 ethtool -K eth0 tx off",
+    "ip netns exec lrt0003-node2 ethtool -K mgmt0 tx off",
+    "ip netns exec lrt0003-router ethtool -K eth0 tx off",
+    "ip netns exec lrt0003-router ethtool -K eth1 tx off",
+    "ip netns exec lrt0003-rs1 ethtool -K eth0 tx off",
+  ]);
+  // After the links exist.
+  const lastLink = cmds.findLastIndex((c) => c.includes("type veth"));
+  assert.ok(cmds.findIndex((c) => c.includes("ethtool")) > lastLink);
+});
