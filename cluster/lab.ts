@@ -41,8 +41,15 @@ export {
   type LabRouterEndpoints,
   labRouterEndpoints,
   labStateDir,
+  managementConflict,
+  type RootAddress,
 } from "./lab_endpoints.ts";
-import { findLabNode, labStateDir } from "./lab_endpoints.ts";
+import { findLabNode, labStateDir, managementConflict, type RootAddress } from "./lab_endpoints.ts";
+
+/** A lab cannot be built or changed as asked (the message says what and why). */
+export class LabError extends Error {
+  override name = "LabError";
+}
 
 /** The default topology file. */
 export const DEFAULT_TOPOLOGY = new URL("../fixtures/lab-topology.yaml", import.meta.url).pathname;
@@ -157,6 +164,21 @@ export async function labUp(model: LabModel, opts: LabOptions = {}): Promise<Lab
   const log = opts.log ?? (() => {});
   const root = model.stateDir.slice(0, -model.prefix.length - 1);
   await labDown(model.prefix, root, opts);
+  if (model.management) {
+    const out = await must(host, ["ip", "-j", "-4", "addr", "show"]);
+    const addrs = (JSON.parse(out || "[]") as Array<{
+      ifname: string;
+      addr_info?: Array<{ local: string; prefixlen: number }>;
+    }>).flatMap((i) =>
+      (i.addr_info ?? []).map((a): RootAddress => ({
+        ifname: i.ifname,
+        local: a.local,
+        prefixlen: a.prefixlen,
+      }))
+    );
+    const conflict = managementConflict(model, addrs);
+    if (conflict) throw new LabError(conflict);
+  }
   try {
     for (const ns of model.namespaces) await Deno.mkdir(ns.stateDir, { recursive: true });
     await Deno.writeTextFile(modelFile(model.stateDir), JSON.stringify(model, null, 2) + "\n");

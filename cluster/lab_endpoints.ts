@@ -150,3 +150,40 @@ export function labClientEndpoints(model: LabModel): LabHostEndpoints {
 export function labRealServerEndpoints(model: LabModel): LabHostEndpoints[] {
   return model.realServers.map((r) => hostEndpoints(model, r.name, r.namespace));
 }
+
+/** An IPv4 address configured in the root namespace (`ip -j -4 addr show`). */
+export interface RootAddress {
+  ifname: string;
+  local: string;
+  prefixlen: number;
+}
+
+function ipv4(a: string): number {
+  const p = a.split(".").map(Number);
+  return p.length === 4 && p.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)
+    ? ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0
+    : NaN;
+}
+
+function overlaps(a: string, alen: number, b: string, blen: number): boolean {
+  const len = Math.min(alen, blen);
+  const mask = len === 0 ? 0 : (~0 << (32 - len)) >>> 0;
+  return ((ipv4(a) & mask) >>> 0) === ((ipv4(b) & mask) >>> 0);
+}
+
+/**
+ * Why the lab's management network cannot be added to the root namespace (another interface,
+ * e.g. another lab's, already has an address in its subnet), or null when it can (pure).
+ */
+export function managementConflict(model: LabModel, root: RootAddress[]): string | null {
+  const m = model.management;
+  if (!m) return null;
+  const [net, len] = m.subnet.split("/");
+  const other = root.find((r) =>
+    r.ifname !== m.hostInterface && overlaps(r.local, r.prefixlen, net!, Number(len))
+  );
+  if (!other) return null;
+  return `Cannot build lab ${model.prefix}: its management subnet ${m.subnet} overlaps ` +
+    `${other.local}/${other.prefixlen} on ${other.ifname} in the root namespace (another lab ` +
+    `up?); take that lab down or run without the management network (--no-management)`;
+}

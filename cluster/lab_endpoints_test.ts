@@ -8,6 +8,7 @@ import {
   labRealServerEndpoints,
   labRouterEndpoints,
   labStateDir,
+  managementConflict,
 } from "./lab_endpoints.ts";
 
 const TEXT = Deno.readTextFileSync(new URL("../fixtures/lab-topology.yaml", import.meta.url));
@@ -78,4 +79,26 @@ Deno.test("labStateDir() and inNamespace() build paths and argv", () => {
     "-tln",
   ]);
   assert.throws(() => inNamespace("lvl-node1", []), TypeError);
+});
+
+Deno.test("managementConflict() refuses a management subnet another root interface uses", () => {
+  const other = [{ ifname: "lvl-mgmt", local: "10.77.250.1", prefixlen: 24 }];
+  assert.match(
+    managementConflict(model, other) ?? "",
+    /Cannot build lab lhe0001-: its management subnet 10\.77\.250\.0\/24 overlaps 10\.77\.250\.1\/24 on lvl-mgmt .*--no-management/,
+  );
+  assert.equal(
+    managementConflict(model, [{ ifname: "lhe0001-mgmt", local: "10.77.250.1", prefixlen: 24 }]),
+    null,
+  );
+  assert.equal(
+    managementConflict(model, [{ ifname: "eth0", local: "192.0.2.2", prefixlen: 24 }]),
+    null,
+  );
+  assert.notEqual(
+    managementConflict(model, [{ ifname: "eth0", local: "10.77.0.1", prefixlen: 16 }]),
+    null,
+  );
+  const bare = buildLabModel(parseLabTopology(TEXT), { management: false });
+  assert.equal(managementConflict(bare, other), null);
 });
