@@ -5,10 +5,16 @@
  *
  * @module
  */
-import { renderNodeConfig, renderRouterConfig } from "../routing/render.ts";
+import { NODE_OSPF_PROTOCOL, renderNodeConfig, renderRouterConfig } from "../routing/render.ts";
 import { withBird } from "../routing/bird_client.ts";
 import { safeReconfigure } from "../routing/reconfigure.ts";
-import { parseOspfNeighbors, parseRoutes, type RouteNextHop } from "../routing/parse_show.ts";
+import {
+  parseOspfNeighbors,
+  parseOspfState,
+  parseRoutes,
+  type RouteNextHop,
+  stubnetsOf,
+} from "../routing/parse_show.ts";
 import { BirdError } from "../routing/bird_reply.ts";
 import {
   buildLabModel,
@@ -366,6 +372,20 @@ export async function nodeDrained(model: LabModel, node: string): Promise<boolea
   return text.includes("withdrawn (node drained)");
 }
 
+/** The stub networks a node's BIRD announces now (its own router LSA), or null if unreadable. */
+async function nodeAnnounced(n: LabModel["nodes"][number]): Promise<string[] | null> {
+  try {
+    const reply = await withBird(
+      n.bird.socket,
+      (b) => b.command(`show ospf state ${NODE_OSPF_PROTOCOL}`),
+      { timeoutMs: 2000 },
+    );
+    return stubnetsOf(parseOspfState(reply), n.address).sort();
+  } catch {
+    return null;
+  }
+}
+
 /** Kills a node's BIRD with SIGKILL (a crash: no goodbye to its neighbours); idempotent. */
 export async function killBird(bird: LabBird): Promise<void> {
   const pid = await ownPid(bird.pidFile, bird.config);
@@ -413,6 +433,9 @@ export interface LabStatus {
     lips: string[];
     mgmtAddress?: string;
     bird: "running" | "stopped";
+    /** Stub networks (a.b.c.d/32) the node's BIRD announces now; absent when BIRD is down. */
+    announced?: string[];
+    /** None of the VIPs is announced (from BIRD; from its config file when BIRD is down). */
     drained: boolean;
   }>;
   realServers: LabModel["realServers"];
@@ -464,18 +487,23 @@ export async function labStatus(model: LabModel, host: Host = new RealHost()): P
       interfaces: n.interfaces.map((i) => ({ name: i.name, addresses: i.addresses })),
     })),
     router,
-    nodes: await Promise.all(model.nodes.map(async (n) => ({
-      name: n.name,
-      namespace: n.namespace,
-      address: n.address,
-      uplink: n.uplink,
-      lips: n.lips,
-      ...(n.mgmtAddress ? { mgmtAddress: n.mgmtAddress } : {}),
-      bird: existing.has(n.namespace) && await birdRunning(n.bird)
-        ? "running" as const
-        : "stopped" as const,
-      drained: await nodeDrained(model, n.name),
-    }))),
+    nodes: await Promise.all(model.nodes.map(async (n) => {
+      const running = existing.has(n.namespace) && await birdRunning(n.bird);
+      const announced = running ? await nodeAnnounced(n) : null;
+      return {
+        name: n.name,
+        namespace: n.namespace,
+        address: n.address,
+        uplink: n.uplink,
+        lips: n.lips,
+        ...(n.mgmtAddress ? { mgmtAddress: n.mgmtAddress } : {}),
+        bird: running ? "running" as const : "stopped" as const,
+        ...(announced ? { announced } : {}),
+        drained: announced
+          ? !model.vips.some((v) => announced.includes(`${v}/32`))
+          : await nodeDrained(model, n.name),
+      };
+    })),
     realServers: model.realServers,
     client: model.client,
     ...(model.management ? { management: model.management } : {}),

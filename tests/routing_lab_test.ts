@@ -7,6 +7,7 @@ import {
   birdNextHops,
   killBird,
   labDown,
+  labStatus,
   labUp,
   loadLabModel,
   type NextHop,
@@ -152,6 +153,14 @@ Deno.test({
       console.log(`  drain -> 2 next hops in ${h.ms.toFixed(0)} ms`);
       const lip = await birdNextHops(model, model.nodes[1]!.lips[0]!);
       assert.deepEqual(gateways(lip), [addr[1]!]);
+      // `lab status` reads the same from BIRD and the kernel.
+      const st = await labStatus(model);
+      assert.ok(st.up, JSON.stringify(st.router));
+      assert.deepEqual(st.nodes.map((n) => n.drained), [false, true, false]);
+      assert.deepEqual(st.nodes[1]!.announced, [`${model.nodes[1]!.lips[0]}/32`]);
+      assert.deepEqual(gateways(st.router.kernelNextHops[vip]!), [addr[0]!, addr[2]!]);
+      assert.deepEqual(gateways(st.router.nextHops[vip]!), [addr[0]!, addr[2]!]);
+      assert.equal(st.router.neighbors.filter((n) => n.state === "Full").length, 3);
     });
 
     await t.step("undrain: 3 next hops again", async () => {
