@@ -84,11 +84,11 @@ export async function fleetStatuses(
   nodes: NodeSpec[],
   opts?: CallOptions,
 ): Promise<Map<string, AgentStatus | Error>> {
-  const results = await Promise.all(nodes.map(async (n) => {
+  const results = await Promise.all(nodes.map(async (n): Promise<[string, AgentStatus | Error]> => {
     try {
-      return [n.name, await nodeStatus(t, n, opts)] as const;
+      return [n.name, await nodeStatus(t, n, opts)];
     } catch (e) {
-      return [n.name, e instanceof Error ? e : new Error(String(e))] as const;
+      return [n.name, e instanceof Error ? e : new Error(String(e))];
     }
   }));
   return new Map(results);
