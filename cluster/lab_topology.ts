@@ -37,6 +37,10 @@ export interface LabTopology {
     hello: number;
     dead: number;
     cost: number;
+    /** The router's DR wait on the segment (it is the only DR candidate); BIRD's default if absent. */
+    routerWait?: number;
+    /** Retransmit interval of every lab OSPF interface; BIRD's default (5 s) if absent. */
+    retransmit?: number;
     bfd?: { intervalMs: number; multiplier: number };
   };
   management?: { subnet: string; hostHost: number; nodeHostBase: number };
@@ -209,6 +213,12 @@ export function parseLabTopology(text: string, file = "lab-topology.yaml"): LabT
       hello: int("ospf.hello", ospf.hello, 1, 65535, errors),
       dead: int("ospf.dead", ospf.dead, 2, 65535, errors),
       cost: int("ospf.cost", ospf.cost, 1, 65535, errors),
+      ...(ospf.retransmit !== undefined
+        ? { retransmit: int("ospf.retransmit", ospf.retransmit, 2, 65535, errors) }
+        : {}),
+      ...(ospf.routerWait !== undefined
+        ? { routerWait: int("ospf.routerWait", ospf.routerWait, 2, 65535, errors) }
+        : {}),
       ...(bfd
         ? {
           bfd: {
@@ -440,6 +450,7 @@ export function buildLabModel(topology: LabTopology, overrides: LabOverrides = {
           name: "eth0",
           hello: t.ospf.hello,
           dead: t.ospf.dead,
+          ...(t.ospf.retransmit !== undefined ? { retransmit: t.ospf.retransmit } : {}),
           cost: t.ospf.cost,
           priority: 0,
           bfd: bfdOn,
@@ -515,6 +526,8 @@ export function buildLabModel(topology: LabTopology, overrides: LabOverrides = {
           hello: t.ospf.hello,
           dead: t.ospf.dead,
           cost: t.ospf.cost,
+          ...(t.ospf.routerWait !== undefined ? { wait: t.ospf.routerWait } : {}),
+          ...(t.ospf.retransmit !== undefined ? { retransmit: t.ospf.retransmit } : {}),
           priority: 100,
           bfd: bfdOn,
         }],

@@ -17,6 +17,7 @@ Deno.test("parseLabTopology() lists every problem at once", () => {
   const bad = TEXT.replace("prefix: lvl-", "prefix: LVL")
     .replace("segment: 10.77.0.0/24", "segment: 10.77.0.5/16")
     .replace("nodes: 3", "nodes: 0")
+    .replace("routerWait: 2", "routerWait: 1")
     .replace("vips: [10.77.100.1]", "vips: [10.77.100.300]") + "\nextra: 1\n";
   assert.throws(() => parseLabTopology(bad, "t.yaml"), (e: unknown) => {
     assert.ok(e instanceof RangeError);
@@ -27,6 +28,7 @@ Deno.test("parseLabTopology() lists every problem at once", () => {
         'prefix "LVL" must match',
         'segment "10.77.0.5/16" must be an IPv4 /24 network',
         "nodes 0 must be an integer 1-50",
+        "ospf.routerWait 1 must be an integer 2-65535",
         'VIP "10.77.100.300" is not an IPv4 address',
       ]
     ) assert.ok(e.message.includes(part), `missing "${part}" in ${e.message}`);
@@ -64,6 +66,10 @@ Deno.test("buildLabModel() names namespaces by prefix and role and addresses nod
   assert.equal(m.nodes[0]?.routing.uplink.priority, 0);
   assert.equal(m.nodes[0]?.bird.socket, "/tmp/x/lrt0001-/lrt0001-node1/bird.ctl");
   assert.equal(m.router.routing.interfaces[0]?.priority, 100);
+  assert.equal(m.router.routing.interfaces[0]?.wait, 2);
+  assert.equal(m.nodes[0]?.routing.uplink.wait, undefined);
+  assert.equal(m.nodes[0]?.routing.uplink.retransmit, 2);
+  assert.equal(m.router.routing.interfaces[0]?.retransmit, 2);
   assert.deepEqual(m.realServers.map((r) => r.address), [
     "10.77.0.101",
     "10.77.0.102",

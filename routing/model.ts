@@ -19,6 +19,18 @@ export interface OspfInterface {
   cost: number;
   /** DR election priority (0-255); 0 = never DR. BIRD's default (1) when absent. */
   priority?: number;
+  /**
+   * Seconds a DR-eligible router waits before electing the DR (2-65535; BIRD's default is 4 x
+   * hello). Lower it only where this router is the one DR candidate on the segment (the nodes
+   * run with priority 0), e.g. the lab's router: adjacencies then form seconds sooner.
+   */
+  wait?: number;
+  /**
+   * Seconds between retransmissions of unacknowledged database descriptions and updates
+   * (2-65535; BIRD's default is 5). A lower value lets a first adjacency whose opening packet
+   * was ignored (the neighbour was still electing its DR) complete sooner.
+   */
+  retransmit?: number;
   /** Run BFD on this interface (needs a `bfd` timing in the enclosing model). */
   bfd: boolean;
 }
@@ -127,6 +139,12 @@ function checkInterface(what: string, i: OspfInterface, errors: string[], bfd: b
   if (!intIn(i.cost, 1, 65535)) errors.push(`${what}: cost ${i.cost} must be 1-65535`);
   if (i.priority !== undefined && !intIn(i.priority, 0, 255)) {
     errors.push(`${what}: priority ${i.priority} must be 0-255`);
+  }
+  if (i.wait !== undefined && !intIn(i.wait, 2, 65535)) {
+    errors.push(`${what}: wait ${i.wait} must be 2-65535 s`);
+  }
+  if (i.retransmit !== undefined && !intIn(i.retransmit, 2, 65535)) {
+    errors.push(`${what}: retransmit ${i.retransmit} must be 2-65535 s`);
   }
   if (i.bfd && !bfd) errors.push(`${what}: bfd is on but no bfd timing is given`);
 }

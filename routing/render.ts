@@ -53,6 +53,8 @@ function ospfInterface(i: OspfInterface): string[] {
     "      type broadcast;",
     `      hello ${i.hello};`,
     `      dead ${i.dead};`,
+    ...(i.wait !== undefined ? [`      wait ${i.wait};`] : []),
+    ...(i.retransmit !== undefined ? [`      retransmit ${i.retransmit};`] : []),
     `      cost ${i.cost};`,
     ...(i.priority !== undefined ? [`      priority ${i.priority};`] : []),
     `      bfd ${i.bfd ? "yes" : "no"};`,

@@ -9,7 +9,7 @@ const node: NodeRouting = {
   node: "node1",
   routerId: "10.77.0.11",
   area: 0,
-  uplink: { name: "eth0", hello: 1, dead: 4, cost: 10, priority: 0, bfd: true },
+  uplink: { name: "eth0", hello: 1, dead: 4, retransmit: 2, cost: 10, priority: 0, bfd: true },
   vips: ["10.77.100.1", "10.77.100.2/32"],
   lips: ["10.77.200.1", "10.77.200.2"],
   drained: false,
@@ -21,7 +21,16 @@ const router: RouterRouting = {
   name: "router",
   routerId: "10.77.0.1",
   area: 0,
-  interfaces: [{ name: "eth1", hello: 1, dead: 4, cost: 10, priority: 100, bfd: true }],
+  interfaces: [{
+    name: "eth1",
+    hello: 1,
+    dead: 4,
+    wait: 2,
+    retransmit: 2,
+    cost: 10,
+    priority: 100,
+    bfd: true,
+  }],
   stubInterfaces: ["eth0"],
   bfd: { intervalMs: 100, multiplier: 3 },
   logFile: "/run/lvs-lab/lvl-/lvl-router/bird.log",
@@ -137,6 +146,14 @@ Deno.test("renderRouterConfig() rejects a router without OSPF interfaces or with
   assert.throws(
     () => renderRouterConfig({ ...router, stubInterfaces: ["eth1"] }),
     /interface eth1 is listed twice/,
+  );
+  assert.throws(
+    () => renderRouterConfig({ ...router, interfaces: [{ ...router.interfaces[0]!, wait: 0 }] }),
+    /wait 0 must be 2-65535 s/,
+  );
+  assert.throws(
+    () => renderNodeConfig({ ...node, uplink: { ...node.uplink, retransmit: 1 } }),
+    /retransmit 1 must be 2-65535 s/,
   );
 });
 
