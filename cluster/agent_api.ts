@@ -6,6 +6,7 @@
  * | method | path | body | answer |
  * | --- | --- | --- | --- |
  * | GET | /v1/status | | {@linkcode AgentStatus} |
+ * | GET | /v1/config | | the {@linkcode AgentConfig} applied last (404 before the first) |
  * | POST | /v1/apply | {@linkcode AgentConfig} | AgentStatus after the apply |
  * | POST | /v1/drain | | AgentStatus |
  * | POST | /v1/undrain | | AgentStatus |
@@ -23,6 +24,7 @@ export type {
 /** The API's paths. */
 export const AGENT_PATHS = {
   status: "/v1/status",
+  config: "/v1/config",
   apply: "/v1/apply",
   drain: "/v1/drain",
   undrain: "/v1/undrain",

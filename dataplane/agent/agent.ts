@@ -153,6 +153,11 @@ export class Agent {
     return this.#setDrained(false);
   }
 
+  /** The configuration applied last (what lvsctl pushed), or null before the first apply. */
+  currentConfig(): AgentConfig | null {
+    return this.#config ?? null;
+  }
+
   /** The node's current state. */
   status(): Promise<AgentStatus> {
     return this.#statusNow();

@@ -22,6 +22,10 @@ export function createAgentApp(agent: Agent, opts: AgentAppOptions): Hono {
     return c.json({ error: e.message }, status);
   });
   app.get(AGENT_PATHS.status, async (c) => c.json(await agent.status()));
+  app.get(AGENT_PATHS.config, (c) => {
+    const config = agent.currentConfig();
+    return config ? c.json(config) : c.json({ error: "No configuration applied yet" }, 404);
+  });
   app.post(AGENT_PATHS.apply, async (c) => {
     let body: AgentConfig;
     try {

@@ -98,3 +98,20 @@ Deno.test("agent API: restart answers first, then asks the supervisor to restart
     await t.done();
   }
 });
+
+Deno.test("agent API: GET /v1/config is 404 before the first apply, then the applied config", async () => {
+  const t = await setup();
+  try {
+    assert.equal((await t.app.request("/v1/config")).status, 404);
+    await t.app.request("/v1/apply", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(config),
+    });
+    const got = await t.app.request("/v1/config");
+    assert.equal(got.status, 200);
+    assert.deepEqual(await got.json(), config);
+  } finally {
+    await t.done();
+  }
+});
