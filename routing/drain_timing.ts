@@ -49,6 +49,9 @@ export interface DrainTimingReport {
     nodes: number;
     hello: number;
     dead: number;
+    /** The router's DR wait and the retransmit interval (seconds; null = BIRD's default). */
+    routerWait: number | null;
+    retransmit: number | null;
     bfd: { intervalMs: number; multiplier: number } | null;
     settleMs: number;
     runs: number;
@@ -90,7 +93,9 @@ export function formatTable(r: DrainTimingReport): string {
   const s = r.settings;
   const f = (ms: number) => ms.toFixed(0).padStart(8);
   const lines = [
-    `drain/undrain timing: ${s.nodes} nodes, OSPF hello ${s.hello} s dead ${s.dead} s, BFD ${
+    `drain/undrain timing: ${s.nodes} nodes, OSPF hello ${s.hello} s dead ${s.dead} s wait ${
+      s.routerWait ?? "default"
+    } retransmit ${s.retransmit ?? "default"}, BFD ${
       s.bfd ? `${s.bfd.intervalMs} ms x ${s.bfd.multiplier}` : "off"
     }, ${s.runs} runs, ${s.settleMs} ms between changes`,
     `lab up ${f(r.labUpMs)} ms + OSPF convergence ${f(r.convergeMs)} ms; lab down ${
@@ -234,6 +239,8 @@ async function main(args: string[]): Promise<void> {
         nodes,
         hello,
         dead,
+        routerWait: model.router.routing.interfaces[0]?.wait ?? null,
+        retransmit: model.router.routing.interfaces[0]?.retransmit ?? null,
         bfd: bfd ? model.router.routing.bfd ?? null : null,
         settleMs,
         runs,

@@ -52,7 +52,10 @@ Deno.test("buildReport() takes per-column medians and formatTable() states the s
   assert.deepEqual(r.median.drain, { commandMs: 6, birdMs: 990, kernelMs: 1001 });
   assert.deepEqual(r.median.undrain, { commandMs: 5, birdMs: 920, kernelMs: 925 });
   const t = formatTable(r);
-  assert.match(t, /OSPF hello 1 s dead 4 s, BFD 100 ms x 3, 3 runs, 6000 ms between changes/);
+  assert.match(
+    t,
+    /OSPF hello 1 s dead 4 s wait 2 retransmit default, BFD 100 ms x 3, 3 runs, 6000 ms between/,
+  );
   assert.match(t, /med\s+drain\s+6\s+990\s+1001/);
   assert.equal(t.split("\n").length, 3 + 6 + 2);
 });
