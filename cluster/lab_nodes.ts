@@ -89,7 +89,6 @@ export function sshdConfig(opts: {
     "UsePAM no",
     "StrictModes no",
     "AllowStreamLocalForwarding yes",
-    "AllowTcpForwarding no",
     "X11Forwarding no",
     "MaxSessions 16",
     "Subsystem sftp internal-sftp",

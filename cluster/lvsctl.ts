@@ -1,11 +1,306 @@
 /**
- * Entry point reserved by deno.json; its issue has not landed yet.
+ * `lvsctl`: the operator's command line. Library functions do the work (cluster_file, plan,
+ * deploy, endpoint, rollout); this file parses arguments, prints human output or `--json`, and
+ * turns errors into messages and exit codes (0 ok, 1 failed, 2 bad usage or invalid file).
+ *
+ *     deno run -A cluster/lvsctl.ts validate --cluster fixtures/lab.yaml
+ *     deno task deploy [--cluster FILE] [--json]
  *
  * @module
  */
+import { Command } from "commander";
+import { type ClusterFile, ClusterFileError, loadClusterFile } from "./cluster_file.ts";
+import { nodeConfigs } from "./node_config.ts";
+import { type Observed, planDeploy } from "./plan.ts";
+import { deploy } from "./deploy.ts";
+import { agentCall, drainNode, endpointOf, fleetStatuses, undrainNode } from "./endpoint.ts";
+import { AGENT_PATHS, type AgentConfig, type AgentStatus } from "./agent_api.ts";
+import type { NodeTransport } from "./transport.ts";
+import { SshTransport } from "./ssh_transport.ts";
+
+/** Where a command's output goes (tests capture it). */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** What commands need besides their arguments. */
+export interface CliDeps {
+  io: Io;
+  transport: (cluster: ClusterFile) => NodeTransport;
+}
+
+const DEFAULT_CLUSTER = new URL("../fixtures/lab.yaml", import.meta.url).pathname;
+
+/** Exit code carried by an error. */
+export class CliError extends Error {
+  override name = "CliError";
+  constructor(message: string, readonly code: number) {
+    super(message);
+  }
+}
+
+function pad(rows: string[][]): string {
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+async function load(path: string): Promise<ClusterFile> {
+  try {
+    return await loadClusterFile(path);
+  } catch (e) {
+    if (e instanceof ClusterFileError) throw new CliError(e.message, 2);
+    throw e;
+  }
+}
+
+function findNode(cluster: ClusterFile, name: string) {
+  const n = cluster.nodes.find((x) => x.name === name);
+  if (!n) {
+    throw new CliError(
+      `No node ${name} in the cluster file (nodes: ${cluster.nodes.map((x) => x.name).join(", ")})`,
+      2,
+    );
+  }
+  return n;
+}
+
+/** The `ipvsadm -ln`-like fleet table. */
+export function formatStatus(
+  cluster: ClusterFile,
+  statuses: Map<string, AgentStatus | Error>,
+): string {
+  const rows = [[
+    "NODE",
+    "STATE",
+    "RELEASE",
+    "CONFIG",
+    "OSPF",
+    "VIPS",
+    "SESSIONS",
+    "PKTS IN/OUT",
+    "DROPS",
+  ]];
+  const hashes = new Set<string>();
+  for (const n of cluster.nodes) {
+    const s = statuses.get(n.name);
+    if (!s || s instanceof Error) {
+      rows.push([n.name, "down", "-", "-", "-", "-", "-", "-", s?.message ?? "no answer"]);
+      continue;
+    }
+    if (s.config) hashes.add(s.config.hash);
+    const drops = Object.values(s.counters?.drops ?? {}).reduce((a, b) => a + b, 0);
+    rows.push([
+      n.name,
+      s.drained ? "drained" : "active",
+      s.release,
+      s.config ? s.config.hash.slice(7, 19) : "(none)",
+      s.routing.adjacency,
+      s.routing.advertised.join(",") || "-",
+      String(s.counters?.sessions ?? "-"),
+      `${s.counters?.packetsIn ?? "-"}/${s.counters?.packetsOut ?? "-"}`,
+      String(drops),
+    ]);
+  }
+  const lines = [pad(rows)];
+  if (hashes.size > 1) lines.push(`WARNING: nodes report ${hashes.size} different configurations`);
+  for (const v of cluster.vips) {
+    lines.push(
+      `\n${v.protocol.toUpperCase()}  ${v.address}:${v.port} ${v.scheduler}${
+        v.synproxy ? " synproxy" : ""
+      }`,
+    );
+    for (const r of v.reals) {
+      const key = `${v.address}:${v.port}/${v.protocol}/${r.address}:${r.port}`;
+      const health = cluster.nodes.map((n) => {
+        const s = statuses.get(n.name);
+        if (!s || s instanceof Error) return `${n.name}:?`;
+        const h = s.health.find((x) => x.key === key);
+        return `${n.name}:${h === undefined ? "unchecked" : h.up ? "up" : "DOWN"}`;
+      }).join(" ");
+      lines.push(`  -> ${r.address}:${r.port}  weight ${r.weight}  ${health}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/** Builds the command tree. Each action throws CliError for a non-zero exit. */
+export function buildCli(deps: CliDeps): Command {
+  const { io } = deps;
+  const program = new Command("lvsctl")
+    .description("Operate the FULLNAT load-balancer cluster")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+    });
+  const clusterOpt = (c: Command) =>
+    c.option("-c, --cluster <file>", "cluster file", DEFAULT_CLUSTER).option(
+      "--json",
+      "JSON output",
+    );
+  const withTransport = async <T>(cluster: ClusterFile, fn: (t: NodeTransport) => Promise<T>) => {
+    const t = deps.transport(cluster);
+    try {
+      return await fn(t);
+    } finally {
+      await t.close();
+    }
+  };
+
+  clusterOpt(
+    program.command("validate").description(
+      "check a cluster file; every problem with its position",
+    ),
+  )
+    .action(async (o: { cluster: string; json?: boolean }) => {
+      const c = await load(o.cluster);
+      if (o.json) io.out(JSON.stringify({ ok: true, nodes: c.nodes.length, vips: c.vips.length }));
+      else io.out(`${o.cluster}: ok (${c.nodes.length} nodes, ${c.vips.length} VIPs)`);
+    });
+
+  clusterOpt(program.command("plan").description("show what deploy would change on each node"))
+    .action(async (o: { cluster: string; json?: boolean }) => {
+      const c = await load(o.cluster);
+      const desired = await nodeConfigs(c);
+      const observed = new Map<string, Observed>();
+      await withTransport(c, async (t) => {
+        await Promise.all(c.nodes.map(async (n) => {
+          try {
+            const reply = await t.agent(endpointOf(n), "GET", AGENT_PATHS.config);
+            observed.set(n.name, {
+              kind: "config",
+              config: reply.status === 404 ? null : reply.body as AgentConfig,
+            });
+          } catch (e) {
+            observed.set(n.name, { kind: "unreachable", error: (e as Error).message });
+          }
+        }));
+      });
+      const plan = planDeploy(desired, observed);
+      if (o.json) return io.out(JSON.stringify(plan));
+      io.out(`desired configuration ${plan.hash}`);
+      for (const n of plan.nodes) {
+        io.out(`${n.node}: ${n.action}${n.error ? ` (${n.error})` : ""}`);
+        for (const ch of n.changes) io.out(`  ${ch}`);
+      }
+    });
+
+  clusterOpt(program.command("deploy").description("push the VIPs to every node and verify"))
+    .option("--concurrency <n>", "nodes pushed at once", "8")
+    .action(async (o: { cluster: string; json?: boolean; concurrency: string }) => {
+      const c = await load(o.cluster);
+      const result = await withTransport(c, (t) =>
+        deploy(c, t, {
+          concurrency: Number(o.concurrency),
+          ...(o.json
+            ? {}
+            : { onProgress: (node: string, msg: string) => io.err(`${node}: ${msg}`) }),
+        }));
+      if (o.json) io.out(JSON.stringify(result));
+      else {
+        io.out(
+          pad([
+            ["NODE", "RESULT", "HASH", "ADVERTISED", "MS"],
+            ...result.nodes.map((n) => [
+              n.node,
+              n.ok ? "ok" : `FAILED: ${n.error}`,
+              n.hash?.slice(7, 19) ?? "-",
+              n.advertised.join(",") || "-",
+              String(n.ms),
+            ]),
+          ]),
+        );
+        io.out(
+          `${
+            result.ok ? "deployed" : "NOT deployed everywhere"
+          }: ${result.hash} in ${result.ms} ms`,
+        );
+      }
+      if (!result.ok) throw new CliError("deploy failed on some nodes", 1);
+    });
+
+  clusterOpt(program.command("status").description("the fleet at a glance (like ipvsadm -ln)"))
+    .action(async (o: { cluster: string; json?: boolean }) => {
+      const c = await load(o.cluster);
+      const statuses = await withTransport(c, (t) => fleetStatuses(t, c.nodes));
+      if (o.json) {
+        io.out(JSON.stringify(Object.fromEntries(
+          [...statuses].map(([k, v]) => [k, v instanceof Error ? { error: v.message } : v]),
+        )));
+      } else io.out(formatStatus(c, statuses));
+      if ([...statuses.values()].some((s) => s instanceof Error)) {
+        throw new CliError("some nodes did not answer", 1);
+      }
+    });
+
+  for (const verb of ["drain", "undrain"] as const) {
+    clusterOpt(
+      program.command(`${verb} <node>`).description(
+        verb === "drain"
+          ? "withdraw the node's VIPs from the router and wait for its sessions to fall"
+          : "announce the node's VIPs again",
+      ),
+    )
+      .option("--timeout <s>", "seconds to wait", "60")
+      .action(async (name: string, o: { cluster: string; json?: boolean; timeout: string }) => {
+        const c = await load(o.cluster);
+        const n = findNode(c, name);
+        const deadline = Date.now() + Number(o.timeout) * 1000;
+        const final = await withTransport(c, async (t) => {
+          let s = verb === "drain" ? await drainNode(t, n) : await undrainNode(t, n);
+          const vips = c.vips.map((v) => `${v.address}/32`);
+          const done = (st: AgentStatus) => {
+            const adv = new Set(st.routing.advertised);
+            return verb === "drain"
+              ? vips.every((v) => !adv.has(v)) && (st.counters?.sessions ?? 0) === 0
+              : vips.some((v) => adv.has(v));
+          };
+          while (!done(s) && Date.now() < deadline) {
+            if (!o.json) {
+              io.err(
+                `${name}: advertised ${s.routing.advertised.join(",") || "nothing"}, sessions ${
+                  s.counters?.sessions ?? "?"
+                }`,
+              );
+            }
+            await new Promise((r) => setTimeout(r, 500));
+            s = await agentCall<AgentStatus>(t, n, "GET", AGENT_PATHS.status);
+          }
+          if (!done(s)) throw new CliError(`${name}: ${verb} not complete after ${o.timeout} s`, 1);
+          return s;
+        });
+        if (o.json) io.out(JSON.stringify(final));
+        else {io.out(
+            `${name}: ${verb === "drain" ? "drained" : "active"} (advertises ${
+              final.routing.advertised.join(",") || "no VIP"
+            })`,
+          );}
+      });
+  }
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  const program = buildCli(deps);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (e) {
+    const ce = e as { code?: string; exitCode?: number };
+    if (typeof ce.code === "string" && ce.code.startsWith("commander.")) {
+      return ce.code === "commander.helpDisplayed" || ce.code === "commander.version" ? 0 : 2;
+    }
+    deps.io.err(e instanceof Error ? e.message : String(e));
+    return e instanceof CliError ? e.code : 1;
+  }
+}
+
 if (import.meta.main) {
-  console.error(
-    `${new URL(import.meta.url).pathname.split("/").slice(-2).join("/")}: not implemented yet`,
-  );
-  Deno.exit(2);
+  const code = await runCli(Deno.args, {
+    io: { out: (s) => console.log(s), err: (s) => console.error(s) },
+    transport: () => new SshTransport(),
+  });
+  Deno.exit(code);
 }
