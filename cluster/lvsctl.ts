@@ -250,16 +250,18 @@ export function buildCli(deps: CliDeps): Command {
         const final = await withTransport(c, async (t) => {
           let s = verb === "drain" ? await drainNode(t, n) : await undrainNode(t, n);
           const vips = c.vips.map((v) => `${v.address}/32`);
-          const done = (st: AgentStatus) => {
+          const routed = (st: AgentStatus) => {
             const adv = new Set(st.routing.advertised);
-            return verb === "drain"
-              ? vips.every((v) => !adv.has(v)) && (st.counters?.sessions ?? 0) === 0
-              : vips.some((v) => adv.has(v));
+            return verb === "drain" ? vips.every((v) => !adv.has(v)) : vips.some((v) => adv.has(v));
           };
-          while (!done(s) && Date.now() < deadline) {
+          // First the router-facing change, then (drain) the sessions falling to the policy's
+          // threshold; a timeout on the sessions is a warning, the drain itself is done.
+          const settled = (st: AgentStatus) =>
+            verb === "undrain" || (st.counters?.sessions ?? 0) <= c.rollout.sessionThreshold;
+          while (!(routed(s) && settled(s)) && Date.now() < deadline) {
             if (!o.json) {
               io.err(
-                `${name}: advertised ${s.routing.advertised.join(",") || "nothing"}, sessions ${
+                `${name}: advertises ${s.routing.advertised.join(",") || "nothing"}, sessions ${
                   s.counters?.sessions ?? "?"
                 }`,
               );
@@ -267,7 +269,14 @@ export function buildCli(deps: CliDeps): Command {
             await new Promise((r) => setTimeout(r, 500));
             s = await agentCall<AgentStatus>(t, n, "GET", AGENT_PATHS.status);
           }
-          if (!done(s)) throw new CliError(`${name}: ${verb} not complete after ${o.timeout} s`, 1);
+          if (!routed(s)) {
+            throw new CliError(`${name}: ${verb} not complete after ${o.timeout} s`, 1);
+          }
+          if (!settled(s)) {
+            io.err(
+              `${name}: drained; ${s.counters?.sessions} sessions remain after ${o.timeout} s`,
+            );
+          }
           return s;
         });
         if (o.json) io.out(JSON.stringify(final));

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { runCli } from "./lvsctl.ts";
+import type { NodeTransport } from "./transport.ts";
+import { TransportError } from "./transport.ts";
+
+function harness() {
+  const out: string[] = [], err: string[] = [];
+  const calls: string[] = [];
+  const unreachable: NodeTransport = {
+    agent: (n, m, p) => {
+      calls.push(`${n.name} ${m} ${p}`);
+      return Promise.reject(new TransportError(n.name, "connect", `${n.name}: connection refused`));
+    },
+    upload: () => Promise.reject(new Error("unexpected")),
+    exec: () => Promise.reject(new Error("unexpected")),
+    close: () => Promise.resolve(),
+  };
+  return {
+    out,
+    err,
+    calls,
+    run: (args: string[]) =>
+      runCli(args, {
+        io: { out: (s) => out.push(s), err: (s) => err.push(s) },
+        transport: () => unreachable,
+      }),
+  };
+}
+
+Deno.test("lvsctl validate: ok for the lab's file, exit 2 with positions for a bad one", async () => {
+  const h = harness();
+  assert.equal(await h.run(["validate"]), 0);
+  assert.match(h.out.join("\n"), /ok \(3 nodes, 1 VIPs\)/);
+  const bad = await Deno.makeTempFile({ suffix: ".yaml" });
+  try {
+    await Deno.writeTextFile(
+      bad,
+      "cluster: x\nnodes: []\nvips:\n  - address: 1.2.3\n    port: 99999\n",
+    );
+    assert.equal(await h.run(["validate", "--cluster", bad]), 2);
+    const text = h.err.join("\n");
+    assert.match(text, /:4:\d+: vips\[0\]: "address" "1.2.3" is not an IPv4 address/);
+    assert.match(text, /:5:\d+: vips\[0\]: "port" must be a whole number in 1..65535/);
+    // An invalid file reaches no node.
+    assert.equal(await h.run(["deploy", "--cluster", bad]), 2);
+    assert.deepEqual(h.calls, []);
+  } finally {
+    await Deno.remove(bad);
+  }
+});
+
+Deno.test("lvsctl --help lists every command; each command has its own help", async () => {
+  const h = harness();
+  assert.equal(await h.run(["--help"]), 0);
+  for (const c of ["validate", "plan", "deploy", "status", "drain", "undrain"]) {
+    assert.match(h.out.join("\n"), new RegExp(`\\b${c}\\b`));
+    assert.equal(await h.run([c, "--help"]), 0);
+  }
+});
+
+Deno.test("lvsctl plan and status report unreachable nodes; deploy exits 1", async () => {
+  const h = harness();
+  assert.equal(await h.run(["plan"]), 0);
+  assert.match(h.out.join("\n"), /node1: unreachable \(node1: connection refused\)/);
+  assert.equal(await h.run(["status"]), 1);
+  assert.match(h.out.join("\n"), /node2\s+down/);
+  assert.equal(await h.run(["deploy", "--json"]), 1);
+  const r = JSON.parse(h.out.at(-1)!);
+  assert.equal(r.ok, false);
+  assert.equal(r.nodes.length, 3);
+});
