@@ -140,6 +140,34 @@ export async function agentStatus(socket: string): Promise<Record<string, unknow
   }
 }
 
+/** Starts (or restarts) one lab real server in its namespace. */
+export async function startLabRealServer(
+  model: LabModel,
+  name: string,
+  opts: { host?: Host; log?: (msg: string) => void; repo?: string } = {},
+): Promise<void> {
+  const host = opts.host ?? new RealHost();
+  const repo = opts.repo ?? new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const rs = model.realServers.find((r) => r.name === name);
+  if (!rs) throw new Error(`No real server ${name} in the lab`);
+  const ns = model.namespaces.find((n) => n.name === rs.namespace)!;
+  const iface = ns.interfaces.find((i) => i.kind === "veth")?.name ?? "eth0";
+  const address = rs.address.split("/")[0]!;
+  await spawnIn(host, rs.namespace, [
+    Deno.execPath(),
+    "run",
+    "-A",
+    `${repo}/cluster/realserver/main.ts`,
+    "--name",
+    rs.name,
+    "--listen",
+    `${address}:80`,
+    "--iface",
+    iface,
+  ], `${ns.stateDir}/realserver.log`);
+  opts.log?.(`${rs.name}: HTTP real server on ${address}:80`);
+}
+
 /** Options of `startLabNodes`. */
 export interface LabNodesOptions {
   host?: Host;
@@ -230,24 +258,7 @@ export async function startLabNodes(model: LabModel, opts: LabNodesOptions = {})
   }
   await Deno.writeTextFile(ssh.knownHosts, known.join("\n") + "\n");
 
-  for (const rs of model.realServers) {
-    const ns = model.namespaces.find((n) => n.name === rs.namespace)!;
-    const iface = ns.interfaces.find((i) => i.kind === "veth")?.name ?? "eth0";
-    const logFile = `${ns.stateDir}/realserver.log`;
-    await spawnIn(host, rs.namespace, [
-      deno,
-      "run",
-      "-A",
-      `${repo}/cluster/realserver/main.ts`,
-      "--name",
-      rs.name,
-      "--listen",
-      `${rs.address.split("/")[0]}:80`,
-      "--iface",
-      iface,
-    ], logFile);
-    log(`${rs.name}: HTTP real server on ${rs.address.split("/")[0]}:80`);
-  }
+  for (const rs of model.realServers) await startLabRealServer(model, rs.name, { host, log, repo });
 
   for (const node of model.nodes) {
     const p = labAgentPaths(model, node);

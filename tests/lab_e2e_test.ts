@@ -1,0 +1,186 @@
+/**
+ * The lab end to end, as `deno task lab up` builds it: a client, an upstream router (OSPF, ECMP),
+ * 3 nodes (sshd, lvs-agent with the DPDK data plane on af_packet, BIRD) and 3 HTTP real servers
+ * in network namespaces; `fixtures/lab.yaml` deployed over SSH. Runs as root; the lab is removed
+ * in `finally`, also when a step fails.
+ */
+import assert from "node:assert/strict";
+import { type RunningLab, startLab } from "../cluster/lab_cluster.ts";
+import { startLabRealServer } from "../cluster/lab_nodes.ts";
+import { drainNode, fleetStatuses, undrainNode } from "../cluster/endpoint.ts";
+import { runCli } from "../cluster/lvsctl.ts";
+import { SshTransport } from "../cluster/ssh_transport.ts";
+import type { AgentStatus } from "../cluster/agent_api.ts";
+
+const isRoot = Deno.uid() === 0;
+
+async function until<T>(what: string, fn: () => Promise<T | null>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v !== null) return v;
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${ms / 1000} s waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** `n` requests from the client, each on a new connection; the /whoami answers. */
+interface WhoAmI {
+  failed?: boolean;
+  server: string;
+  peer: { address: string; port: number };
+  toa: { address: string; port: number } | null;
+}
+
+async function whoami(lab: RunningLab, n: number): Promise<WhoAmI[]> {
+  const vip = lab.cluster.vips[0]!.address;
+  const out = await lab.client([
+    "sh",
+    "-c",
+    `for i in $(seq ${n}); do curl -s --max-time 3 http://${vip}/whoami || echo '{"failed":true}'; echo; done`,
+  ]);
+  return out.trim().split("\n").map((l) => JSON.parse(l) as WhoAmI);
+}
+
+async function statuses(lab: RunningLab): Promise<AgentStatus[]> {
+  const m = await fleetStatuses(lab.transport, lab.cluster.nodes);
+  return [...m.values()].map((s) => {
+    if (s instanceof Error) throw s;
+    return s;
+  });
+}
+
+Deno.test({
+  name:
+    "lab: deploy, traffic with TOA over 3 nodes and 3 real servers, health, drain, SSH refusals",
+  ignore: !isRoot,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const lab = await startLab();
+    try {
+      await t.step("deploy gives every node the same hash and the router 3 next hops", async () => {
+        assert.equal(lab.deployed.ok, true);
+        const hashes = new Set((await statuses(lab)).map((s) => s.config?.hash));
+        assert.deepEqual([...hashes], [lab.deployed.hash]);
+        assert.deepEqual(await lab.nextHops(), ["node1", "node2", "node3"]);
+      });
+
+      await t.step(
+        "200 requests succeed, spread over every node and real server, with TOA",
+        async () => {
+          const answers = await whoami(lab, 200);
+          assert.equal(answers.filter((a) => a.failed).length, 0, "no request failed");
+          const lips = new Map(lab.cluster.nodes.flatMap((n) => n.lips.map((l) => [l, n.name])));
+          const nodes = new Set(answers.map((a) => lips.get(a.peer.address)));
+          const servers = new Set(answers.map((a) => a.server));
+          assert.deepEqual([...nodes].sort(), ["node1", "node2", "node3"], "every node forwards");
+          assert.deepEqual([...servers].sort(), ["rs1", "rs2", "rs3"], "every real server serves");
+          const client = lab.model.client.address.split("/")[0];
+          assert.ok(
+            answers.every((a) => a.toa?.address === client),
+            `TOA carries the client ${client}: ${
+              JSON.stringify(answers.find((a) => a.toa?.address !== client))
+            }`,
+          );
+        },
+      );
+
+      await t.step(
+        "a killed real server is marked down, gets nothing, and comes back",
+        async () => {
+          const rs = lab.model.realServers[0]!;
+          const key = `${lab.cluster.vips[0]!.address}:80/tcp/${rs.address.split("/")[0]}:80`;
+          await new Deno.Command("ip", { args: ["netns", "pids", rs.namespace], stdout: "piped" })
+            .output().then(async (o) => {
+              for (const pid of new TextDecoder().decode(o.stdout).split(/\s+/).filter(Boolean)) {
+                await new Deno.Command("kill", { args: ["-9", pid] }).output();
+              }
+            });
+          await until("every node to mark rs1 down", async () => {
+            const s = await statuses(lab);
+            return s.every((x) => x.health.find((h) => h.key === key)?.up === false) ? true : null;
+          });
+          const answers = await whoami(lab, 30);
+          assert.equal(answers.filter((a) => a.failed).length, 0);
+          assert.ok(
+            answers.every((a) => a.server !== rs.name),
+            "no new connection to the dead one",
+          );
+          await startLabRealServer(lab.model, rs.name);
+          await until("every node to mark rs1 up again", async () => {
+            const s = await statuses(lab);
+            return s.every((x) => x.health.find((h) => h.key === key)?.up === true) ? true : null;
+          });
+          const again = await whoami(lab, 60);
+          assert.ok(again.some((a) => a.server === rs.name), "rs1 serves again");
+        },
+      );
+
+      await t.step("drain and undrain change the router's next hops", async () => {
+        const node1 = lab.cluster.nodes[0]!;
+        await drainNode(lab.transport, node1);
+        await until(
+          "2 next hops",
+          async () => (await lab.nextHops()).join() === "node2,node3" ? true : null,
+        );
+        const during = await whoami(lab, 20);
+        assert.equal(
+          during.filter((a) => a.failed).length,
+          0,
+          "requests keep working while drained",
+        );
+        await undrainNode(lab.transport, node1);
+        await until("3 next hops", async () => (await lab.nextHops()).length === 3 ? true : null);
+      });
+
+      await t.step("an unknown SSH host key is refused and that node is not touched", async () => {
+        const before = (await statuses(lab))[0]!.config?.appliedAt;
+        const file = await Deno.makeTempFile({ suffix: ".yaml" });
+        try {
+          const text = (await Deno.readTextFile(lab.clusterFile)).replace(
+            "knownHosts: /run/lvs-lab/lvl-/ssh/known_hosts",
+            "hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx8m1Yx3J1l5c8yB4tY1sQ6M2c9kQyU4Dq0n0d9Zr1X",
+          );
+          await Deno.writeTextFile(file, text);
+          const err: string[] = [];
+          const code = await runCli(["deploy", "--cluster", file], {
+            io: { out: () => {}, err: (s) => err.push(s) },
+            transport: () => new SshTransport({ timeoutMs: 10_000 }),
+          });
+          assert.equal(code, 1);
+          assert.match(err.join("\n"), /node1.*host key/i);
+          assert.equal((await statuses(lab))[0]!.config?.appliedAt, before, "node1 unchanged");
+        } finally {
+          await Deno.remove(file);
+        }
+      });
+
+      await t.step("an invalid cluster file changes nothing on any node", async () => {
+        const before = (await statuses(lab)).map((s) => s.config?.appliedAt);
+        const file = await Deno.makeTempFile({ suffix: ".yaml" });
+        try {
+          const text = (await Deno.readTextFile(lab.clusterFile)).replace(
+            "weight: 1",
+            "weight: 99999",
+          );
+          await Deno.writeTextFile(file, text);
+          const err: string[] = [];
+          const code = await runCli(["deploy", "--cluster", file], {
+            io: { out: () => {}, err: (s) => err.push(s) },
+            transport: () => new SshTransport(),
+          });
+          assert.equal(code, 2);
+          assert.match(err.join("\n"), /weight/);
+          assert.deepEqual((await statuses(lab)).map((s) => s.config?.appliedAt), before);
+        } finally {
+          await Deno.remove(file);
+        }
+      });
+    } finally {
+      await lab.close();
+    }
+  },
+});
