@@ -33,6 +33,8 @@ Deno.test("buildReport() takes per-column medians and formatTable() states the s
       nodes: 3,
       hello: 1,
       dead: 4,
+      routerWait: 2,
+      retransmit: null,
       bfd: { intervalMs: 100, multiplier: 3 },
       settleMs: 6000,
       runs: 3,
