@@ -6,7 +6,10 @@
  * kernel route has every next hop) and `labDown`. Prints a table and one JSON line.
  *
  *   deno run -A routing/drain_timing.ts [--runs 5] [--settle-ms 6000] [--hello 1] [--dead 4]
- *     [--no-bfd] [--prefix ldt-] [--nodes 3]
+ *     [--no-bfd] [--crash] [--prefix ldt-] [--nodes 3]
+ *
+ * `--crash` also kills the last node's BIRD (SIGKILL) `runs` times and measures until the router
+ * drops it: BFD's detection time with BFD on, the OSPF dead interval without.
  *
  * `--settle-ms` is the pause after each change before the next one: OSPF lets a router originate
  * its router LSA at most once per MinLSInterval (5 s), so a change made sooner than that after
@@ -17,12 +20,17 @@
 import {
   birdNextHops,
   kernelNextHops,
+  killBird,
   labDown,
   labUp,
   loadLabModel,
   setNodeDrained,
+  startBird,
   waitForNextHops,
 } from "../cluster/lab.ts";
+import { pollUntil, RealHost } from "../cluster/netns.ts";
+import { withBird } from "./bird_client.ts";
+import { parseBfdSessions } from "./parse_show.ts";
 import type { LabModel } from "../cluster/lab_topology.ts";
 
 /** One drain or undrain measurement, in milliseconds from the call. */
@@ -61,7 +69,9 @@ export interface DrainTimingReport {
   labDownMs: number;
   drain: Sample[];
   undrain: Sample[];
-  median: { drain: Sample; undrain: Sample };
+  /** With `--crash`: SIGKILL of node3's BIRD until the router drops it (BFD or dead interval). */
+  crash?: Sample[];
+  median: { drain: Sample; undrain: Sample; crash?: Sample };
 }
 
 function medians(xs: Sample[]): Sample {
@@ -78,13 +88,19 @@ export function buildReport(
   times: { labUpMs: number; convergeMs: number; labDownMs: number },
   drain: Sample[],
   undrain: Sample[],
+  crash: Sample[] = [],
 ): DrainTimingReport {
   return {
     settings,
     ...times,
     drain,
     undrain,
-    median: { drain: medians(drain), undrain: medians(undrain) },
+    ...(crash.length ? { crash } : {}),
+    median: {
+      drain: medians(drain),
+      undrain: medians(undrain),
+      ...(crash.length ? { crash: medians(crash) } : {}),
+    },
   };
 }
 
@@ -112,7 +128,9 @@ export function formatTable(r: DrainTimingReport): string {
     const u = r.undrain[i];
     if (u) lines.push(row(String(i + 1), "undrain", u));
   });
+  r.crash?.forEach((c, i) => lines.push(row(String(i + 1), "crash", c)));
   lines.push(row("med", "drain", r.median.drain), row("med", "undrain", r.median.undrain));
+  if (r.median.crash) lines.push(row("med", "crash", r.median.crash));
   return lines.join("\n");
 }
 
@@ -124,6 +142,8 @@ export interface TimingOptions {
   dead: number;
   nodes: number;
   bfd: boolean;
+  /** Also measure a node's BIRD crashing (SIGKILL) until the router drops it. */
+  crash: boolean;
   prefix: string;
 }
 
@@ -136,6 +156,7 @@ export function parseTimingArgs(args: string[]): TimingOptions {
     dead: 4,
     nodes: 3,
     bfd: true,
+    crash: false,
     prefix: "ldt-",
   };
   const numeric: Record<string, "runs" | "settleMs" | "hello" | "dead" | "nodes"> = {
@@ -148,6 +169,7 @@ export function parseTimingArgs(args: string[]): TimingOptions {
   for (let i = 0; i < args.length; i++) {
     const k = args[i]!;
     if (k === "--no-bfd") o.bfd = false;
+    else if (k === "--crash") o.crash = true;
     else if (k === "--prefix") o.prefix = args[++i] ?? "";
     else if (numeric[k]) {
       const v = Number(args[++i]);
@@ -160,6 +182,17 @@ export function parseTimingArgs(args: string[]): TimingOptions {
   if (o.runs < 1) throw new TypeError("Option --runs needs at least 1");
   if (o.nodes < 2) throw new TypeError("Option --nodes needs at least 2 (node2 is drained)");
   return o;
+}
+
+/** Waits until the router's BFD session to `address` is Up. */
+async function routerBfdUp(model: LabModel, address: string, timeoutMs: number) {
+  return await pollUntil(async () => {
+    const reply = await withBird(model.router.bird.socket, (b) => b.command("show bfd sessions"))
+      .catch(() => null);
+    const up = reply &&
+      parseBfdSessions(reply).some((x) => x.address === address && x.state === "Up");
+    return up ? true : null;
+  }, timeoutMs);
 }
 
 /** Runs one change and polls the router until the VIP has `want` next hops in BIRD and kernel. */
@@ -193,7 +226,7 @@ async function measure(
 
 async function main(args: string[]): Promise<void> {
   const o = parseTimingArgs(args);
-  const { runs, settleMs, hello, dead, nodes, bfd, prefix } = o;
+  const { runs, settleMs, hello, dead, nodes, bfd, prefix, crash: crashToo } = o;
   const stateRoot = await Deno.makeTempDir({ prefix: "lvs-drain-timing-" });
   const model = await loadLabModel({
     prefix,
@@ -231,6 +264,20 @@ async function main(args: string[]): Promise<void> {
       undrain.push(await measure(model, vip, nodes, () => setNodeDrained(model, "node2", false)));
       await new Promise((r) => setTimeout(r, settleMs));
     }
+    const crash: Sample[] = [];
+    const victim = model.nodes[nodes - 1]!;
+    for (let i = 0; crashToo && i < runs; i++) {
+      if (bfd && !await routerBfdUp(model, victim.address, 30_000)) {
+        throw new Error(`The router's BFD session to ${victim.address} is not up`);
+      }
+      crash.push(await measure(model, vip, nodes - 1, () => killBird(victim.bird)));
+      await startBird(new RealHost(), victim.namespace, victim.bird);
+      if (!await waitForNextHops(model, vip, nodes, 60_000)) {
+        throw new Error(`${victim.name} did not come back after its BIRD restarted`);
+      }
+      // The router (DR) re-originated its network LSA; let MinLSInterval (5 s) pass.
+      await new Promise((r) => setTimeout(r, Math.max(settleMs, 5500)));
+    }
     t = performance.now();
     await labDown(prefix, stateRoot);
     labDownMs = performance.now() - t;
@@ -248,6 +295,7 @@ async function main(args: string[]): Promise<void> {
       { labUpMs, convergeMs, labDownMs },
       drain,
       undrain,
+      crash,
     );
     console.log(formatTable(report));
     console.log(JSON.stringify(report));

@@ -15,8 +15,10 @@ Deno.test("parseTimingArgs() reads defaults and options, rejects bad ones", () =
     dead: 4,
     nodes: 3,
     bfd: true,
+    crash: false,
     prefix: "ldt-",
   });
+  assert.equal(parseTimingArgs(["--crash"]).crash, true);
   const o = parseTimingArgs(["--runs", "3", "--no-bfd", "--prefix", "lhet-", "--settle-ms", "0"]);
   assert.equal(o.runs, 3);
   assert.equal(o.bfd, false);
@@ -60,4 +62,10 @@ Deno.test("buildReport() takes per-column medians and formatTable() states the s
   );
   assert.match(t, /med\s+drain\s+6\s+990\s+1001/);
   assert.equal(t.split("\n").length, 3 + 6 + 2);
+  assert.equal(r.crash, undefined);
+  const c = buildReport(r.settings, r, r.drain, r.undrain, [
+    { commandMs: 1, birdMs: 300, kernelMs: 310 },
+  ]);
+  assert.deepEqual(c.median.crash, { commandMs: 1, birdMs: 300, kernelMs: 310 });
+  assert.match(formatTable(c), /med\s+crash\s+1\s+300\s+310/);
 });
