@@ -1,7 +1,11 @@
 /**
  * `deno task lab`: the network-namespace lab.
  *
- *   lab up [--nodes N] [--real-servers M] [--prefix P] [--no-bfd] [--no-management] [--topology FILE]
+ *   lab up [--network-only] [--nodes N] [--real-servers M] [--prefix P] [--no-bfd] [--no-management] [--topology FILE]
+ *
+ * `lab up` with the defaults builds the whole lab (agents with the data plane, sshd, real servers)
+ * and deploys fixtures/lab.yaml over SSH; any other shape, or --network-only, builds only the
+ * routing network (namespaces, links, BIRD).
  *   lab down [--prefix P]
  *   lab status [--json] [--prefix P]
  *   lab drain NODE | lab undrain NODE [--prefix P]
@@ -20,9 +24,13 @@ import {
   waitForNextHops,
 } from "./lab.ts";
 import { parseLabTopology } from "./lab_topology.ts";
+import { startLab } from "./lab_cluster.ts";
+import { agentStatus, labAgentPaths } from "./lab_nodes.ts";
+import type { AgentStatus } from "./agent_api.ts";
 
 const USAGE = `usage: deno task lab <command> [options]
-  up [--nodes N] [--real-servers M] [--prefix P] [--no-bfd] [--no-management] [--topology FILE]
+  up [--network-only] [--nodes N] [--real-servers M] [--prefix P] [--no-bfd] [--no-management]
+     [--topology FILE]   with the defaults: the whole lab, fixtures/lab.yaml deployed over SSH
   down [--prefix P]
   status [--json] [--prefix P]
   drain NODE [--prefix P]      withdraw NODE's VIPs (LIPs stay announced)
@@ -38,7 +46,7 @@ export interface LabArgs {
 /** Parses `lab` arguments; throws `TypeError` on an unknown option or a missing value. */
 export function parseLabArgs(args: string[]): LabArgs {
   const valued = ["--nodes", "--real-servers", "--prefix", "--topology"];
-  const bool = ["--json", "--no-bfd", "--no-management", "--help", "-h"];
+  const bool = ["--json", "--no-bfd", "--no-management", "--network-only", "--help", "-h"];
   const flags: Record<string, string | boolean> = {};
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -115,6 +123,30 @@ async function main(args: string[]): Promise<number> {
     case "up": {
       const nodes = intFlag(a.flags.nodes, "nodes");
       const rs = intFlag(a.flags["real-servers"], "real-servers");
+      const t0 = performance.now();
+      // The default lab is the real thing: agents with the data plane, sshd, real servers and
+      // fixtures/lab.yaml deployed over SSH. Other shapes build the routing network only.
+      const full = !a.flags["network-only"] && prefix === topo.prefix &&
+        topoFile === DEFAULT_TOPOLOGY && (nodes === undefined || nodes === 3) && rs === undefined &&
+        !a.flags["no-bfd"] && !a.flags["no-management"];
+      if (full) {
+        const lab = await startLab({ log });
+        await lab.transport.close();
+        log(`up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        console.log(formatStatus(await labStatus(lab.model)));
+        console.log(
+          [
+            "",
+            `deployed ${lab.deployed.hash} to ${lab.deployed.nodes.length} nodes over SSH`,
+            `try: ip netns exec ${lab.model.client.namespace} curl -s http://${
+              lab.cluster.vips[0]!.address
+            }/whoami`,
+            "     deno run -A cluster/lvsctl.ts status",
+            `dashboard: LVS_DASHBOARD_TOKEN=secret deno task dashboard   (http://${lab.cluster.dashboard.listen}/)`,
+          ].join("\n"),
+        );
+        return 0;
+      }
       const model = await loadLabModel({
         prefix,
         ...(nodes !== undefined ? { nodes } : {}),
@@ -122,7 +154,6 @@ async function main(args: string[]): Promise<number> {
         ...(a.flags["no-bfd"] ? { bfd: false } : {}),
         ...(a.flags["no-management"] ? { management: false } : {}),
       }, topoFile);
-      const t0 = performance.now();
       await labUp(model, { log });
       log(`waiting for OSPF: ${model.nodes.length} next hops for ${model.vips.join(", ")}`);
       for (const vip of model.vips) {
@@ -130,7 +161,7 @@ async function main(args: string[]): Promise<number> {
           log(`warning: ${vip} does not have ${model.nodes.length} next hops after 60 s`);
         }
       }
-      log(`up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      log(`network up in ${((performance.now() - t0) / 1000).toFixed(1)} s (routing only)`);
       console.log(formatStatus(await labStatus(model)));
       return 0;
     }
@@ -151,7 +182,38 @@ async function main(args: string[]): Promise<number> {
         return 0;
       }
       const s = await labStatus(model);
-      console.log(a.flags.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+      // Each node's agent (when the whole lab runs): release, configuration, drain, sessions.
+      const agents = Object.fromEntries(
+        await Promise.all(model.nodes.map(async (n) => {
+          try {
+            const st = await agentStatus(labAgentPaths(model, n).socket) as unknown as AgentStatus;
+            return [n.name, {
+              release: st.release,
+              config: st.config,
+              drained: st.drained,
+              sessions: st.counters?.sessions ?? null,
+              adjacency: st.routing.adjacency,
+              advertised: st.routing.advertised,
+            }];
+          } catch (e) {
+            return [n.name, { error: e instanceof Error ? e.message : String(e) }];
+          }
+        })),
+      );
+      if (a.flags.json) console.log(JSON.stringify({ ...s, agents }, null, 2));
+      else {
+        console.log(formatStatus(s));
+        for (const [name, ag] of Object.entries(agents)) {
+          const g = ag as Record<string, unknown>;
+          console.log(
+            g.error
+              ? `  agent ${name}: ${g.error}`
+              : `  agent ${name}: release ${g.release}, config ${
+                (g.config as { hash?: string } | null)?.hash?.slice(7, 19) ?? "(none)"
+              }, ${g.drained ? "drained" : "active"}, ${g.sessions} sessions`,
+          );
+        }
+      }
       return 0;
     }
     case "drain":

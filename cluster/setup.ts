@@ -24,6 +24,8 @@ export const DEBIAN_PACKAGES: readonly string[] = [
   "tcpdump",
   "curl",
   "procps",
+  "ethtool",
+  "coreutils",
 ];
 
 /**
