@@ -17,6 +17,14 @@ import { agentCall, drainNode, endpointOf, fleetStatuses, undrainNode } from "./
 import { AGENT_PATHS, type AgentConfig, type AgentStatus } from "./agent_api.ts";
 import type { NodeTransport } from "./transport.ts";
 import { SshTransport } from "./ssh_transport.ts";
+import {
+  defaultStateDir,
+  resumeRollout,
+  RolloutHaltedError,
+  type RolloutState,
+  startRollout,
+} from "./rollout.ts";
+import { LeaseBusyError } from "./lease.ts";
 
 /** Where a command's output goes (tests capture it). */
 export interface Io {
@@ -287,6 +295,54 @@ export function buildCli(deps: CliDeps): Command {
           );}
       });
   }
+  clusterOpt(
+    program.command("upgrade").description(
+      "rolling upgrade: per node drain, ship the release, restart, health gate, undrain",
+    ),
+  )
+    .option("--release <path>", "release tarball (deno run -A cluster/release.ts ...)")
+    .option("--batch <n>", "nodes upgraded at once (default: the cluster file's rollout.batch)")
+    .option("--resume", "continue the halted rollout from the node that failed")
+    .option("--state-dir <dir>", "where the lease and the rollout state live", defaultStateDir())
+    .action(async (o: {
+      cluster: string;
+      json?: boolean;
+      release?: string;
+      batch?: string;
+      resume?: boolean;
+      stateDir: string;
+    }) => {
+      const c = await load(o.cluster);
+      if (!o.resume && !o.release) {
+        throw new CliError("upgrade needs --release PATH or --resume", 2);
+      }
+      const deps = {
+        cluster: c,
+        stateDir: o.stateDir,
+        onProgress: (_s: RolloutState, msg: string) => {
+          if (!o.json) io.err(msg);
+        },
+      };
+      try {
+        const state = await withTransport(
+          c,
+          (transport) =>
+            o.resume ? resumeRollout({ ...deps, transport }) : startRollout(
+              { ...deps, transport },
+              { release: o.release!, ...(o.batch ? { batch: Number(o.batch) } : {}) },
+            ),
+        );
+        if (o.json) io.out(JSON.stringify(state));
+        else io.out(`rollout ${state.id}: every node runs ${state.version}`);
+      } catch (e) {
+        if (e instanceof RolloutHaltedError) {
+          if (o.json) io.out(JSON.stringify(e.state));
+          throw new CliError(e.message, 1);
+        }
+        if (e instanceof LeaseBusyError) throw new CliError(e.message, 1);
+        throw e;
+      }
+    });
   return program;
 }
 

@@ -100,3 +100,19 @@ export async function buildRelease(
     bytes: st.size,
   };
 }
+
+if (import.meta.main) {
+  const arg = (name: string) => {
+    const i = Deno.args.indexOf(name);
+    return i >= 0 ? Deno.args[i + 1] : undefined;
+  };
+  const version = arg("--version");
+  if (!version) {
+    console.error("usage: deno run -A cluster/release.ts --version V [--out FILE]");
+    Deno.exit(2);
+  }
+  const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const out = arg("--out") ?? `${Deno.cwd()}/lvs-release-${version}.tar.gz`;
+  const r = await buildRelease({ repo, version, out });
+  console.log(`${r.path}: release ${r.version}, ${r.bytes} bytes, sha256 ${r.sha256}`);
+}
