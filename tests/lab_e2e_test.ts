@@ -11,6 +11,8 @@ import { drainNode, fleetStatuses, undrainNode } from "../cluster/endpoint.ts";
 import { runCli } from "../cluster/lvsctl.ts";
 import { SshTransport } from "../cluster/ssh_transport.ts";
 import type { AgentStatus } from "../cluster/agent_api.ts";
+import { buildRelease } from "../cluster/release.ts";
+import { RolloutHaltedError, startRollout } from "../cluster/rollout.ts";
 
 const isRoot = Deno.uid() === 0;
 
@@ -179,6 +181,81 @@ Deno.test({
           await Deno.remove(file);
         }
       });
+
+      const dir = await Deno.makeTempDir({ prefix: "lvs-e2e-" });
+      try {
+        await t.step(
+          "a rolling upgrade moves every node to a new release under client load",
+          async () => {
+            const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+            const rel = await buildRelease({
+              repo,
+              version: "0.9.0-e2e",
+              out: `${dir}/good.tar.gz`,
+            });
+            const load = lab.startLoad(20);
+            const t0 = Date.now();
+            const state = await startRollout(
+              { cluster: lab.cluster, transport: lab.transport, stateDir: `${dir}/state` },
+              { release: rel.path },
+            );
+            const ms = Date.now() - t0;
+            const { ok, failed } = await load.stop();
+            console.log(
+              `rolling upgrade of 3 nodes: ${ms} ms; client requests ok ${ok}, failed ${failed}`,
+            );
+            assert.equal(state.status, "done");
+            const s = await statuses(lab);
+            assert.deepEqual(s.map((x) => x.release), ["0.9.0-e2e", "0.9.0-e2e", "0.9.0-e2e"]);
+            assert.deepEqual(s.map((x) => x.drained), [false, false, false]);
+            assert.ok(ok > 0, "the client was served during the upgrade");
+            assert.deepEqual(await lab.nextHops(), ["node1", "node2", "node3"]);
+          },
+        );
+
+        await t.step(
+          "a release that fails its health gate halts with that node drained",
+          async () => {
+            // The same tree, but its agent cannot start: the node never passes the gate.
+            const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+            await buildRelease({ repo, version: "1.0.0-broken", out: `${dir}/b.tar.gz` });
+            await Deno.mkdir(`${dir}/b`);
+            const sh = (cmd: string) => new Deno.Command("sh", { args: ["-c", cmd] }).output();
+            await sh(
+              `tar -xzf ${dir}/b.tar.gz -C ${dir}/b && printf 'Deno.exit(3);\\n' > ${dir}/b/dataplane/agent/main.ts && tar -C ${dir}/b -czf ${dir}/broken.tar.gz .`,
+            );
+            const cluster = {
+              ...lab.cluster,
+              rollout: { ...lab.cluster.rollout, healthGateTimeout: 10 },
+            };
+            const load = lab.startLoad(20);
+            await assert.rejects(
+              () =>
+                startRollout(
+                  { cluster, transport: lab.transport, stateDir: `${dir}/state2` },
+                  { release: `${dir}/broken.tar.gz` },
+                ),
+              (e: Error) =>
+                e instanceof RolloutHaltedError && e.state.nodes[0]!.step === "failed" &&
+                e.state.nodes[1]!.step === "pending",
+            );
+            await until(
+              "node1 out of the router's next hops",
+              async () => (await lab.nextHops()).join() === "node2,node3" ? true : null,
+            );
+            const { failed } = await load.stop();
+            const after = await whoami(lab, 30);
+            assert.equal(
+              after.filter((a) => a.failed).length,
+              0,
+              "the other nodes serve",
+            );
+            console.log(`halted rollout: ${failed} client requests failed while node1 went down`);
+          },
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
     } finally {
       await lab.close();
     }
