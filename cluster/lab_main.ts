@@ -142,7 +142,7 @@ async function main(args: string[]): Promise<number> {
               lab.cluster.vips[0]!.address
             }/whoami`,
             "     deno run -A cluster/lvsctl.ts status",
-            `dashboard: LVS_DASHBOARD_TOKEN=secret deno task dashboard   (http://${lab.cluster.dashboard.listen}/)`,
+            `dashboard: LVS_DASHBOARD_TOKEN=lab-dashboard-token deno task dashboard   (http://${lab.cluster.dashboard.listen}/)`,
           ].join("\n"),
         );
         return 0;

@@ -25,6 +25,8 @@ import {
   startRollout,
 } from "./rollout.ts";
 import { LeaseBusyError } from "./lease.ts";
+import { ClusterFleet } from "./dashboard_fleet.ts";
+import { FileAuditLog, operatorsFromEnv, serveDashboard } from "../web/mod.ts";
 
 /** Where a command's output goes (tests capture it). */
 export interface Io {
@@ -342,6 +344,45 @@ export function buildCli(deps: CliDeps): Command {
         if (e instanceof LeaseBusyError) throw new CliError(e.message, 1);
         throw e;
       }
+    });
+  clusterOpt(
+    program.command("dashboard").description(
+      "serve the web dashboard (operator token from LVS_DASHBOARD_TOKEN, audit log in the state dir)",
+    ),
+  )
+    .option(
+      "--listen <host:port>",
+      "address to serve on (default: the cluster file's dashboard.listen)",
+    )
+    .option("--state-dir <dir>", "where rollouts keep their lease and state", defaultStateDir())
+    .action(async (o: { cluster: string; listen?: string; stateDir: string }) => {
+      const c = await load(o.cluster);
+      const operators = operatorsFromEnv((k) => Deno.env.get(k));
+      if (operators.length === 0) {
+        throw new CliError("Set LVS_DASHBOARD_TOKEN (and optionally LVS_DASHBOARD_OPERATOR)", 2);
+      }
+      const [host, port] = (o.listen ?? c.dashboard.listen).split(":");
+      await Deno.mkdir(o.stateDir, { recursive: true });
+      const transport = deps.transport(c);
+      const fleet = new ClusterFleet({ cluster: c, transport, stateDir: o.stateDir });
+      const server = serveDashboard({
+        port: Number(port),
+        hostname: host!,
+        deps: {
+          reader: fleet,
+          actions: fleet,
+          audit: new FileAuditLog(`${o.stateDir}/audit.jsonl`),
+          operators,
+        },
+        onListen: (url) => io.out(`dashboard for ${c.cluster} on ${url}`),
+      });
+      await new Promise<void>((resolve) => {
+        for (const sig of ["SIGINT", "SIGTERM"] as const) {
+          Deno.addSignalListener(sig, () => resolve());
+        }
+      });
+      await server.shutdown();
+      await transport.close();
     });
   return program;
 }

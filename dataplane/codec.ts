@@ -132,6 +132,7 @@ export const workerStats = defineStruct("fnat_worker_stats", [
   ["arp_replies", "u64"],
   ["icmp_translated", "u64"],
   ["ignored", "u64"],
+  ["sessions_closing", "u64"],
   ["drops", { array: "u64", length: DROP_REASONS.length }],
 ]);
 
@@ -359,6 +360,7 @@ export function decodeStats(
       arpReplies: x.arp_replies as number,
       icmpTranslated: x.icmp_translated as number,
       ignored: x.ignored as number,
+      sessionsClosing: x.sessions_closing as number,
       drops: d,
     });
   }

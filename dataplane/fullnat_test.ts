@@ -166,6 +166,7 @@ Deno.test("TCP handshake, data with TOA, SACK blocks and FIN are translated byte
   assertFrames(c.in(last), [c.toReal(last)], "last ACK");
   const s = dp.sessions().find((x) => x.clientPort === CPORT);
   assert.equal(s?.state, "time_wait");
+  assert.equal(dp.stats().workers[0]!.sessionsClosing, 1, "counted as closing (InActConn)");
 });
 
 Deno.test("a client RST is translated and closes the session", () => {

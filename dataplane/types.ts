@@ -79,6 +79,8 @@ export interface WorkerStats extends TrafficCounters {
   icmpTranslated: number;
   /** Frames for neither a VIP nor a LIP (the kernel's, on af_packet). */
   ignored: number;
+  /** Of `sessionsActive`, those in TIME_WAIT or CLOSE (IPVS's InActConn). */
+  sessionsClosing: number;
   /** Drops by reason (names as the library reports them). */
   drops: Record<string, number>;
 }

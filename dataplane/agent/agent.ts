@@ -29,7 +29,10 @@ export interface AgentConfig {
 
 /** Counters the data plane reports, summed over workers. */
 export interface DataPlaneCounters {
+  /** Live sessions (not closing). */
   sessions: number;
+  /** Sessions in TIME_WAIT or CLOSE (IPVS's InActConn). */
+  sessionsClosing?: number;
   packetsIn: number;
   packetsOut: number;
   bytesIn: number;

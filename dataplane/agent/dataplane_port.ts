@@ -19,7 +19,9 @@ export function countersOf(stats: DataPlaneStats): DataPlaneCounters {
   const sum = (f: (w: DataPlaneStats["workers"][number]) => number) =>
     stats.workers.reduce((a, w) => a + f(w), 0);
   return {
-    sessions: sum((w) => w.sessionsActive),
+    // Live sessions, as a drain waits for them; closing ones (TIME_WAIT, CLOSE) apart.
+    sessions: sum((w) => w.sessionsActive - w.sessionsClosing),
+    sessionsClosing: sum((w) => w.sessionsClosing),
     packetsIn: sum((w) => w.packetsIn),
     packetsOut: sum((w) => w.packetsOut),
     bytesIn: sum((w) => w.bytesIn),

@@ -24,6 +24,7 @@ function worker(i: number, n: number): WorkerStats {
     arpReplies: 0,
     icmpTranslated: 0,
     ignored: 0,
+    sessionsClosing: i,
     drops: {},
   };
 }
@@ -35,7 +36,8 @@ Deno.test("countersOf() sums the workers and keeps drops by reason", () => {
     drops: { bad_tcp_checksum: 2 },
   };
   assert.deepEqual(countersOf(stats), {
-    sessions: 5,
+    sessions: 4,
+    sessionsClosing: 1,
     packetsIn: 5,
     packetsOut: 10,
     bytesIn: 500,

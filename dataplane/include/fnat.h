@@ -188,6 +188,7 @@ struct fnat_worker_stats {
 	uint64_t arp_replies;
 	uint64_t icmp_translated;
 	uint64_t ignored; /**< frames not for a VIP or LIP (left to the kernel on af_packet) */
+	uint64_t sessions_closing; /**< of traffic.sessions_active: in TIME_WAIT or CLOSE (IPVS's InActConn) */
 	uint64_t drops[FNAT_DROP_MAX];
 };
 

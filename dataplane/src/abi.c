@@ -108,6 +108,7 @@ fnat_abi(char *buf, uint32_t cap)
 	FIELD(&o, fnat_worker_stats, arp_replies, 0);
 	FIELD(&o, fnat_worker_stats, icmp_translated, 0);
 	FIELD(&o, fnat_worker_stats, ignored, 0);
+	FIELD(&o, fnat_worker_stats, sessions_closing, 0);
 	FIELD(&o, fnat_worker_stats, drops, 0);
 	STRUCT_END(&o);
 

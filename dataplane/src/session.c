@@ -44,6 +44,7 @@ void
 conn_free(struct fnat_worker *w, struct fnat_conn *c)
 {
 	synproxy_conn_freed(w, c);
+	state_changed(w, c->state, FNAT_S_NONE);
 	active_add(w, c, -1);
 	port_free(w, c->lip_id, c->lport);
 	conn_remove(&w->ct, c);

@@ -107,4 +107,20 @@ count_out(struct fnat_worker *w, const struct fnat_conn *c, uint32_t bytes)
 }
 
 
+/* Closing sessions (TIME_WAIT, CLOSE) are counted apart, like IPVS's InActConn: a drain waits
+ * for the others. Call with the state before a change. */
+static inline bool
+state_closing(uint8_t s)
+{
+	return s == FNAT_S_TIME_WAIT || s == FNAT_S_CLOSE;
+}
+
+static inline void
+state_changed(struct fnat_worker *w, uint8_t old, uint8_t now)
+{
+	if (state_closing(old) != state_closing(now))
+		__atomic_fetch_add(&w->stats.sessions_closing, state_closing(now) ? 1 : (uint64_t)-1,
+				   __ATOMIC_RELAXED);
+}
+
 #endif /* FNAT_WORKER_PVT_H */

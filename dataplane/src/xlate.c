@@ -179,7 +179,9 @@ xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn 
 	unsigned doff = (th->data_off >> 4) * 4u;
 	uint32_t seq = rte_be_to_cpu_32(th->sent_seq);
 	uint32_t plen = rte_be_to_cpu_16(ip->total_length) - 20u - doff;
+	uint8_t old_state = c->state;
 	tcp_state_in(c, f);
+	state_changed(w, old_state, c->state);
 	c->c_seq_end = seq + plen + !!(f & RTE_TCP_SYN_FLAG) + !!(f & RTE_TCP_FIN_FLAG);
 	if (f & RTE_TCP_ACK_FLAG)
 		c->c_ack = rte_be_to_cpu_32(th->recv_ack);
@@ -256,7 +258,9 @@ xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn
 			return v;
 		f = th->tcp_flags;
 	}
+	uint8_t old_state = c->state;
 	tcp_state_out(c, f);
+	state_changed(w, old_state, c->state);
 	if (!(f & RTE_TCP_SYN_FLAG))
 		c->flags &= (uint8_t)~FNAT_CONN_F_TOA_PENDING;
 	bool full = false;
