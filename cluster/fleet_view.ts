@@ -72,7 +72,10 @@ function nodeView(obs: NodeObservation, input: FleetInput): NodeView {
       ? {
         adjacency: s.routing.adjacency,
         neighbor: s.routing.neighbor || null,
-        advertised: s.routing.advertised,
+        // VIP stub networks only (the node's LIPs stay announced while drained).
+        advertised: s.routing.advertised.filter((a) =>
+          input.services.some((v) => a.replace(/\/32$/, "") === v.vip)
+        ),
         vipsAdvertised: s.advertisedVips.length > 0,
       }
       : null,

@@ -101,6 +101,15 @@ async function nodeState(page: Page, node: string): Promise<string | null> {
   return await page.locator(`tr[data-node="${node}"]`).getAttribute("data-state");
 }
 
+/** Polls until `ok` (the router converges a moment after the page updates: OSPF, MinLSInterval). */
+async function eventually(ok: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function waitForState(page: Page, node: string, state: string): Promise<void> {
   await page.locator(`tr[data-node="${node}"][data-state="${state}"]`).waitFor(WAIT);
 }
@@ -209,7 +218,10 @@ async function scenario(
         path: `${ARTIFACTS}${artifact.replace("overview", "drained")}`,
         fullPage: false,
       });
-      assert.ok(!(await h.nextHops()).includes(target), `${target} is no longer a next hop`);
+      await eventually(
+        async () => !(await h.nextHops()).includes(target),
+        `${target} is no longer a next hop`,
+      );
       assert.match(
         await page.locator(`tr[data-node="${target}"] [data-field="ospf"]`).innerText(),
         /VIPs withdrawn/,
@@ -220,7 +232,10 @@ async function scenario(
   await t.step("undrain brings it back", async () => {
     await confirmAction(page, target, "Undrain");
     await waitForState(page, target, "active");
-    assert.ok((await h.nextHops()).includes(target), `${target} is a next hop again`);
+    await eventually(
+      async () => (await h.nextHops()).includes(target),
+      `${target} is a next hop again`,
+    );
   });
 
   if (h.failNextDrain) {
