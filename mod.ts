@@ -63,3 +63,32 @@ export {
 } from "./cluster/known_hosts.ts";
 export { type ConformanceTarget, transportConformance } from "./cluster/transport_conformance.ts";
 export { conformanceAgent } from "./cluster/transport_conformance_agent.ts";
+export {
+  type ClusterFile,
+  ClusterFileError,
+  loadClusterFile,
+  type NodeSpec,
+  parseClusterFile,
+  type VipSpec,
+} from "./cluster/cluster_file.ts";
+export { nodeConfigs, vipSetHash } from "./cluster/node_config.ts";
+export { type DeployPlan, planDeploy } from "./cluster/plan.ts";
+export { deploy, type DeployResult } from "./cluster/deploy.ts";
+export {
+  resumeRollout,
+  RolloutHaltedError,
+  type RolloutState,
+  startRollout,
+} from "./cluster/rollout.ts";
+export { acquireLease, LeaseBusyError } from "./cluster/lease.ts";
+export { ClusterFleet } from "./cluster/dashboard_fleet.ts";
+export { FakeTransport } from "./cluster/fake_transport.ts";
+export { runCli as lvsctl } from "./cluster/lvsctl.ts";
+export { BirdRouting } from "./routing/bird_routing.ts";
+export { BirdClient, withBird } from "./routing/bird_client.ts";
+export { BirdConnectionError, BirdError } from "./routing/bird_reply.ts";
+export { renderNodeConfig, renderRouterConfig } from "./routing/render.ts";
+export { safeReconfigure } from "./routing/reconfigure.ts";
+export type { BfdTiming, NodeRouting, OspfInterface, RouterRouting } from "./routing/model.ts";
+export { labDown, LabError, labStatus, labUp, loadLabModel } from "./cluster/lab.ts";
+export { startLab } from "./cluster/lab_cluster.ts";
