@@ -69,9 +69,9 @@ async function main(args: string[]): Promise<void> {
     health: (onChange) => new HealthMonitor(onChange),
   });
 
-  let server: Awaited<ReturnType<typeof serveOnSocket>> | undefined;
+  const ref: { server?: Awaited<ReturnType<typeof serveOnSocket>> } = {};
   const exit = async (code: number) => {
-    await server?.shutdown().catch(() => {});
+    await ref.server?.shutdown().catch(() => {});
     try {
       dp.stop();
     } catch {
@@ -80,7 +80,7 @@ async function main(args: string[]): Promise<void> {
     Deno.exit(code);
   };
   const app = createAgentApp(agent, { restart: () => void exit(0) });
-  server = await serveOnSocket(nf.socket, app.fetch);
+  ref.server = await serveOnSocket(nf.socket, app.fetch);
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => void exit(0));
   }

@@ -62,7 +62,11 @@ export function parseNodeFile(text: string, file = "node file"): NodeFile {
   }
   const problems: string[] = [];
   const need = (path: string, v: unknown, type: "string" | "number" | "object") => {
-    const ok = type === "object" ? isObj(v) : typeof v === type;
+    const ok = type === "object"
+      ? isObj(v)
+      : type === "string"
+      ? typeof v === "string"
+      : typeof v === "number";
     if (!ok) problems.push(`${path}: expected ${type === "object" ? "an object" : `a ${type}`}`);
     return ok;
   };
