@@ -214,18 +214,18 @@ async function scenario(
     async () => {
       await confirmAction(page, target, "Drain");
       await waitForState(page, target, "drained");
-      await page.screenshot({
-        path: `${ARTIFACTS}${artifact.replace("overview", "drained")}`,
-        fullPage: false,
-      });
       await eventually(
         async () => !(await h.nextHops()).includes(target),
         `${target} is no longer a next hop`,
       );
-      assert.match(
-        await page.locator(`tr[data-node="${target}"] [data-field="ospf"]`).innerText(),
-        /VIPs withdrawn/,
-      );
+      // The node's BIRD reports the withdrawal on its next OSPF tick (up to a second later).
+      await page.locator(`tr[data-node="${target}"] [data-field="ospf"]`, {
+        hasText: "VIPs withdrawn",
+      }).waitFor(WAIT);
+      await page.screenshot({
+        path: `${ARTIFACTS}${artifact.replace("overview", "drained")}`,
+        fullPage: false,
+      });
     },
   );
 
