@@ -188,6 +188,7 @@ worker_free(struct fnat_worker *w)
 	conn_table_free(&w->ct);
 	for (uint32_t i = 0; i < w->arp_wait_n; i++)
 		rte_pktmbuf_free(w->arp_wait[i].m);
+	rte_pktmbuf_free_bulk(w->discard, w->n_discard);
 	rte_ring_free(w->handoff);
 	rte_free(w->svc_ctr);
 	rte_free(w->rs_ctr);

@@ -124,6 +124,8 @@ struct fnat_worker {
 		uint32_t gen;
 		uint8_t mac[8];
 	} nh_cache[8];
+	struct rte_mbuf *discard[2 * FNAT_BURST]; /* freed in bulk by worker_discard_flush */
+	uint32_t n_discard;
 	struct fnat_arp_wait arp_wait[64];
 	uint32_t arp_wait_n;
 	uint32_t arp_last_addr[16];
@@ -204,6 +206,7 @@ void worker_process_burst(struct fnat_worker *w, struct rte_mbuf **pkts, unsigne
 			  uint16_t port);
 void worker_tx_flush(struct fnat_worker *w);
 void worker_arp_wait_flush(struct fnat_worker *w);
+void worker_discard_flush(struct fnat_worker *w);
 void worker_expire_scan(struct fnat_worker *w, uint32_t budget);
 uint64_t dp_now_ms(const struct fnat_dp *dp);
 

@@ -218,3 +218,12 @@ worker_arp_wait_flush(struct fnat_worker *w)
 	}
 	w->arp_wait_n = keep;
 }
+
+void
+worker_discard_flush(struct fnat_worker *w)
+{
+	if (w->n_discard > 0) {
+		rte_pktmbuf_free_bulk(w->discard, w->n_discard);
+		w->n_discard = 0;
+	}
+}

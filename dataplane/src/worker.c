@@ -157,7 +157,7 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 	}
 	if (eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
 		w->stats.ignored++;
-		rte_pktmbuf_free(m);
+		discard(w, m);
 		return;
 	}
 	unsigned ihl;
@@ -167,7 +167,7 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 	uint16_t a = snap_addr(s, ip->dst_addr);
 	if (a == 0) {
 		w->stats.ignored++;
-		rte_pktmbuf_free(m);
+		discard(w, m);
 		return;
 	}
 	if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
@@ -185,7 +185,7 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 	}
 	if (v > 0) {
 		w->stats.ignored++;
-		rte_pktmbuf_free(m);
+		discard(w, m);
 		return;
 	}
 	bool to_lip = (a & 0x8000) != 0;
@@ -372,6 +372,7 @@ worker_poll_once(struct fnat_worker *w)
 	}
 	if (w->arp_wait_n > 0)
 		worker_arp_wait_flush(w);
+	worker_discard_flush(w);
 	worker_tx_flush(w);
 	return total;
 }
