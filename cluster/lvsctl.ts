@@ -305,6 +305,10 @@ export function buildCli(deps: CliDeps): Command {
     .option("--release <path>", "release tarball (deno run -A cluster/release.ts ...)")
     .option("--batch <n>", "nodes upgraded at once (default: the cluster file's rollout.batch)")
     .option("--resume", "continue the halted rollout from the node that failed")
+    .option(
+      "--no-require-traffic",
+      "do not fail the gate when an undrained node takes no traffic (an idle cluster)",
+    )
     .option("--state-dir <dir>", "where the lease and the rollout state live", defaultStateDir())
     .action(async (o: {
       cluster: string;
@@ -313,6 +317,7 @@ export function buildCli(deps: CliDeps): Command {
       batch?: string;
       resume?: boolean;
       stateDir: string;
+      requireTraffic: boolean;
     }) => {
       const c = await load(o.cluster);
       if (!o.resume && !o.release) {
@@ -321,6 +326,7 @@ export function buildCli(deps: CliDeps): Command {
       const deps = {
         cluster: c,
         stateDir: o.stateDir,
+        requireTraffic: o.requireTraffic,
         onProgress: (_s: RolloutState, msg: string) => {
           if (!o.json) io.err(msg);
         },
