@@ -220,7 +220,24 @@ async function main(args: string[]): Promise<number> {
     case "undrain": {
       const node = a.positional[0];
       if (!node) throw new TypeError(`lab ${a.command} needs a node name\n${USAGE}`);
-      await setNodeDrained(await current(), node, a.command === "drain");
+      const model = await current();
+      const n = model.nodes.find((x) => x.name === node);
+      if (!n) throw new TypeError(`No node ${node} in lab ${prefix}`);
+      const socket = labAgentPaths(model, n).socket;
+      const hasAgent = await Deno.stat(socket).then(() => true, () => false);
+      if (hasAgent) {
+        // The whole lab: the node's agent owns BIRD, so ask it (as lvsctl would over SSH).
+        const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+        try {
+          const res = await fetch(`http://agent/v1/${a.command}`, { method: "POST", client });
+          if (!res.ok) throw new Error(`${node}'s agent refused ${a.command}: ${await res.text()}`);
+          await res.body?.cancel();
+        } finally {
+          client.close();
+        }
+      } else {
+        await setNodeDrained(model, node, a.command === "drain");
+      }
       console.log(`${node}: ${a.command === "drain" ? "VIPs withdrawn" : "VIPs announced"}`);
       return 0;
     }
