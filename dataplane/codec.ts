@@ -53,7 +53,11 @@ export const options = defineStruct("fnat_options", [
   ["ports", { array: portConf, length: MAX_PORTS }],
   ["gateway", "u32"],
   ["toa_kind", "u8"],
-  ["pad", { array: "u8", length: 3 }],
+  ["sp_ttl", "u8"],
+  ["sp_wscale", "u8"],
+  ["pad", "u8"],
+  ["sp_mss", "u16"],
+  ["pad2", "u16"],
   ["n_neigh", "u32"],
   ["neigh", { array: neighConf, length: MAX_NEIGH }],
 ]);
@@ -240,6 +244,9 @@ export function encodeOptions(o: DataPlaneOptions): Uint8Array {
     }),
     gateway: o.gateway === undefined ? 0 : addrWord(o.gateway),
     toa_kind: o.toaKind ?? 0,
+    sp_ttl: o.synproxy?.ttl ?? 0,
+    sp_wscale: o.synproxy?.windowScale === null ? 15 : o.synproxy?.windowScale ?? 0,
+    sp_mss: o.synproxy?.maxMss ?? 0,
     n_neigh: neigh.length,
     neigh: neigh.map((n) => ({ addr: addrWord(n.address), mac: [...macBytes(n.mac)] })),
   });

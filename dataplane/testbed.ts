@@ -20,6 +20,7 @@ import {
 } from "./packet.ts";
 import type { DataPlaneConfig, Service } from "./config.ts";
 import { DataPlane } from "./dataplane.ts";
+import type { DataPlaneOptions } from "./types.ts";
 
 /** The test network. MACs are locally administered; addresses are documentation ranges. */
 export const NET = {
@@ -128,7 +129,12 @@ export function oneService(service: Partial<Service> = {}): DataPlaneConfig {
  * are static neighbours, so no test depends on ARP timing.
  */
 export function bringUp(
-  opts: { testMode?: boolean; workers?: number; sessionsPerWorker?: number } = {},
+  opts: {
+    testMode?: boolean;
+    workers?: number;
+    sessionsPerWorker?: number;
+    synproxy?: DataPlaneOptions["synproxy"];
+  } = {},
 ): DataPlane {
   const workers = opts.workers ?? 2;
   DataPlane.initEal({
@@ -143,6 +149,7 @@ export function bringUp(
     ports: [port],
     workers,
     sessionsPerWorker: opts.sessionsPerWorker ?? 65536,
+    ...(opts.synproxy ? { synproxy: opts.synproxy } : {}),
     testMode: opts.testMode ?? true,
     portMacs: [NET.portMac],
     portAddresses: [`${PORT_IP}/24`],

@@ -48,6 +48,9 @@ export interface DataPlaneOptions {
   sessionsPerWorker?: number;
   /** TCP option kind used for TOA (default 254; the original kernel module used 200). */
   toaKind?: number;
+  /** What SYNPROXY's SYN-ACKs announce: TTL (default 64), window scale (default 7; null: none,
+   * then neither side scales), largest MSS (default: the port MTU less headers and TOA). */
+  synproxy?: { ttl?: number; windowScale?: number | null; maxMss?: number };
   /** Test mode: no worker threads; the test drives them with `poll()` and a manual clock. */
   testMode?: boolean;
 }

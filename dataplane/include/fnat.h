@@ -138,7 +138,11 @@ struct fnat_options {
 	struct fnat_port_conf ports[FNAT_MAX_PORTS];
 	uint32_t gateway;             /**< next hop for off-link destinations (network order) */
 	uint8_t toa_kind;             /**< TCP option kind of TOA; 0 = 254 */
-	uint8_t pad[3];
+	uint8_t sp_ttl;               /**< SYNPROXY: TTL of the SYN-ACK; 0 = 64 */
+	uint8_t sp_wscale;            /**< SYNPROXY: window scale announced; 0 = 7, 15 = none */
+	uint8_t pad;
+	uint16_t sp_mss;              /**< SYNPROXY: largest MSS announced; 0 = from the MTU */
+	uint16_t pad2;
 	uint32_t n_neigh;
 	struct fnat_neigh_conf neigh[FNAT_MAX_NEIGH_CONF];
 };

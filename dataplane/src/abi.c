@@ -64,6 +64,9 @@ fnat_abi(char *buf, uint32_t cap)
 	FIELD(&o, fnat_options, ports, 0);
 	FIELD(&o, fnat_options, gateway, 0);
 	FIELD(&o, fnat_options, toa_kind, 0);
+	FIELD(&o, fnat_options, sp_ttl, 0);
+	FIELD(&o, fnat_options, sp_wscale, 0);
+	FIELD(&o, fnat_options, sp_mss, 0);
 	FIELD(&o, fnat_options, n_neigh, 0);
 	FIELD(&o, fnat_options, neigh, 0);
 	STRUCT_END(&o);

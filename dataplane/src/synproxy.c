@@ -26,7 +26,6 @@
 #define SP_RS_TIMEOUT_MS 1000u  /* first SYN retransmission to the real server */
 #define SP_RS_RETRIES 3
 #define SP_ACK_STORM 16         /* identical ACKs tolerated in a row */
-#define SP_WSCALE 7             /* the window scale we announce (Linux's usual) */
 #define SP_WINDOW 65535
 
 static const uint16_t mss_table[8] = { 536, 1220, 1300, 1380, 1420, 1440, 1452, 1460 };
@@ -187,14 +186,25 @@ answer_syn(struct fnat_worker *w, const struct fnat_svc *svc, struct rte_mbuf *m
 	tcpopt_parse_syn((uint8_t *)(th + 1), doff - 20, &o);
 	if (strips_ts(svc))
 		o.ts = false; /* the real server will not see timestamps: do not promise them */
+	const struct fnat_options *opt = &w->dp->opts;
+	/* Window scale: ours (Linux's usual 7 by default) when the client offered one; 15 turns it
+	 * off for both sides (the cookie then records none, so the real server is not offered it
+	 * either). The real server's own scale is not rewritten (as in DPVS and the kernel's
+	 * FULLNAT): configure the real servers' scale to match. */
+	uint8_t ws = opt->sp_wscale == 0 ? 7 : opt->sp_wscale;
+	if (ws > 14)
+		o.wscale = -1;
+	uint8_t ttl = opt->sp_ttl == 0 ? 64 : opt->sp_ttl;
 	uint32_t opts = opts_encode(&o);
 	uint32_t isn = rte_be_to_cpu_32(th->sent_seq);
 	uint32_t cookie = cookie_make(w->dp, k, isn, minute_of(w), opts);
 	/* Our MSS: what the port carries, less room for TOA on the way to the real server. */
 	unsigned mtu = w->dp->opts.ports[pidx].mtu ? w->dp->opts.ports[pidx].mtu : RTE_ETHER_MTU;
 	uint16_t mss = (uint16_t)(mtu - 40 - ((svc->flags & FNAT_SVC_F_TOA) ? TOA_LEN : 0));
+	if (opt->sp_mss != 0 && opt->sp_mss < mss)
+		mss = opt->sp_mss;
 	uint8_t optbuf[40];
-	unsigned olen = write_syn_opts(optbuf, mss, &o, SP_WSCALE, (uint32_t)w->now_ms, o.ts_val);
+	unsigned olen = write_syn_opts(optbuf, mss, &o, ws, (uint32_t)w->now_ms, o.ts_val);
 	unsigned want = (unsigned)sizeof(struct rte_ether_hdr) + 20 + 20 + olen;
 	if (rte_pktmbuf_pkt_len(m) > want)
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - want));
@@ -214,7 +224,7 @@ answer_syn(struct fnat_worker *w, const struct fnat_svc *svc, struct rte_mbuf *m
 	uint16_t tot = rte_cpu_to_be_16((uint16_t)(40 + olen));
 	uint16_t id = rte_cpu_to_be_16(w->ip_id++);
 	uint16_t frag = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	uint16_t ttl_proto = rte_cpu_to_be_16(64 << 8 | IPPROTO_TCP);
+	uint16_t ttl_proto = rte_cpu_to_be_16((uint16_t)(ttl << 8 | IPPROTO_TCP));
 	uint32_t addr_sum = (vip & 0xffff) + (vip >> 16) + (client & 0xffff) + (client >> 16);
 	uint32_t isum = rte_cpu_to_be_16(0x4500) + tot + id + frag + ttl_proto + addr_sum;
 	uint32_t tsum = addr_sum + rte_cpu_to_be_16(IPPROTO_TCP) +
@@ -242,7 +252,7 @@ answer_syn(struct fnat_worker *w, const struct fnat_svc *svc, struct rte_mbuf *m
 	ip->total_length = tot;
 	ip->packet_id = id;
 	ip->fragment_offset = frag;
-	ip->time_to_live = 64;
+	ip->time_to_live = ttl;
 	ip->hdr_checksum = (uint16_t)~csum_fold32(isum);
 	w->stats.syncookies_sent++;
 	return l2_send(w, pidx, m, client);
