@@ -26,6 +26,7 @@ import {
 } from "./rollout.ts";
 import { LeaseBusyError } from "./lease.ts";
 import { ClusterFleet } from "./dashboard_fleet.ts";
+import { renderNodeFile } from "./node_file_render.ts";
 import { FileAuditLog, operatorsFromEnv, serveDashboard } from "../web/mod.ts";
 
 /** Where a command's output goes (tests capture it). */
@@ -297,6 +298,15 @@ export function buildCli(deps: CliDeps): Command {
           );}
       });
   }
+  clusterOpt(
+    program.command("node-file <node>").description(
+      "print the agent's node file for NODE (install it as the agent's --node-file)",
+    ),
+  ).action(async (name: string, o: { cluster: string }) => {
+    const c = await load(o.cluster);
+    io.out(JSON.stringify(renderNodeFile(findNode(c, name)), null, 2));
+  });
+
   clusterOpt(
     program.command("upgrade").description(
       "rolling upgrade: per node drain, ship the release, restart, health gate, undrain",
