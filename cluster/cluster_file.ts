@@ -13,7 +13,7 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from "yaml";
 import { addrBytes } from "../dataplane/packet_util.ts";
-import { type Scheduler, SCHEDULERS, serviceKey } from "../dataplane/config.ts";
+import { type Scheduler, SCHEDULERS, serviceKey, TIMEOUT_KEYS } from "../dataplane/config.ts";
 import { DEFAULT_AGENT_SOCKET } from "./agent_api.ts";
 
 /** A health check of a real server (seconds in the file). */
@@ -124,18 +124,6 @@ export class ClusterFileError extends Error {
     );
   }
 }
-
-const TIMEOUT_KEYS = [
-  "tcpSynSent",
-  "tcpSynRecv",
-  "tcpEstablished",
-  "tcpFinWait",
-  "tcpCloseWait",
-  "tcpLastAck",
-  "tcpTimeWait",
-  "tcpClose",
-  "udp",
-];
 
 /** Reads values out of YAML nodes, recording problems with positions. */
 class Reader {
@@ -329,7 +317,7 @@ function readVip(r: Reader, node: Node, i: number): VipSpec | undefined {
   const timeouts: Record<string, number> = {};
   const tnode = r.field(m, "timeouts");
   if (tnode !== null) {
-    const tm = r.map(tnode, `${what}.timeouts`, TIMEOUT_KEYS);
+    const tm = r.map(tnode, `${what}.timeouts`, [...TIMEOUT_KEYS]);
     if (tm) {
       for (const k of TIMEOUT_KEYS) {
         if (tm.has(k)) {

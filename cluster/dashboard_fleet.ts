@@ -12,6 +12,7 @@ import { serviceOf, vipSetHash } from "./node_config.ts";
 import {
   loadRolloutState,
   resumeRollout,
+  type RolloutDeps,
   RolloutHaltedError,
   type RolloutState,
   startRollout,
@@ -38,6 +39,8 @@ export interface ClusterFleetOptions {
   clock?: () => number;
   /** Per-call deadline of a status read (default 3 s: an unreachable node shows as down). */
   readTimeoutMs?: number;
+  /** Rollout tuning passed through to every rollout this dashboard runs. */
+  rollout?: Pick<RolloutDeps, "watchSeconds" | "requireTraffic">;
 }
 
 const STEP: Record<string, RolloutStep> = {
@@ -77,6 +80,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
   #hash: Promise<string>;
   #current: { state: RolloutState; startedBy: string; running: boolean } | null = null;
   #past: RolloutView[] = [];
+  #background: Promise<unknown> = Promise.resolve();
 
   constructor(readonly options: ClusterFleetOptions) {
     this.#hash = vipSetHash(options.cluster);
@@ -177,7 +181,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
           resolve(rolloutView(this.#current.state, actor));
         }
       };
-      run(onProgress).then(
+      const done = run(onProgress).then(
         (s) => {
           this.#current = { state: structuredClone(s), startedBy: actor, running: false };
         },
@@ -198,7 +202,13 @@ export class ClusterFleet implements FleetReader, ActionPort {
           }
         },
       );
+      this.#background = Promise.all([this.#background, done]);
     });
+  }
+
+  /** Resolves once no rollout this instance started is still running (for shutdown and tests). */
+  async idle(): Promise<void> {
+    await this.#background;
   }
 
   startRollout(request: RolloutRequest, actor: string): Promise<RolloutView> {
@@ -216,7 +226,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
     const { cluster, transport, stateDir } = this.options;
     return this.#launch((onProgress) =>
       startRollout(
-        { cluster, transport, stateDir, onProgress: (s) => onProgress(s) },
+        { ...this.options.rollout, cluster, transport, stateDir, onProgress: (s) => onProgress(s) },
         { release: request.release, ...(request.batchSize ? { batch: request.batchSize } : {}) },
       ), actor);
   }
@@ -238,7 +248,13 @@ export class ClusterFleet implements FleetReader, ActionPort {
     const { cluster, transport, stateDir } = this.options;
     return this.#launch(
       (onProgress) =>
-        resumeRollout({ cluster, transport, stateDir, onProgress: (s) => onProgress(s) }),
+        resumeRollout({
+          ...this.options.rollout,
+          cluster,
+          transport,
+          stateDir,
+          onProgress: (s) => onProgress(s),
+        }),
       actor,
     );
   }

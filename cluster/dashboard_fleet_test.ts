@@ -21,6 +21,7 @@ Deno.test({
       const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
       const rel = await buildRelease({ repo, version: "3.0.0-test", out: `${dir}/rel.tar.gz` });
       let i = 0;
+      const fleets: ClusterFleet[] = [];
       await portConformance(t, async () => {
         const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
         for (const [name, cfg] of await nodeConfigs(LAB)) fake.node(name).config = cfg;
@@ -28,7 +29,9 @@ Deno.test({
           cluster: LAB,
           transport: fake,
           stateDir: `${dir}/s${i++}`,
+          rollout: { watchSeconds: 0 },
         });
+        fleets.push(fleet);
         return {
           reader: fleet,
           actions: fleet,
@@ -36,6 +39,8 @@ Deno.test({
           rolloutRelease: rel.path,
         };
       });
+      // Rollouts run on in the background and write their state into dir.
+      await Promise.all(fleets.map((f) => f.idle()));
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

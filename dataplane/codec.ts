@@ -7,7 +7,7 @@
  */
 
 import { defineStruct, type StructLayout } from "./wire.ts";
-import { type DataPlaneConfig, SCHEDULERS, type Service, type Timeouts } from "./config.ts";
+import { type DataPlaneConfig, SCHEDULERS, type Service, TIMEOUT_KEYS } from "./config.ts";
 import { addrBytes, formatIp, macBytes } from "./packet_util.ts";
 import type {
   DataPlaneOptions,
@@ -252,18 +252,6 @@ export function encodeOptions(o: DataPlaneOptions): Uint8Array {
   });
   return buf;
 }
-
-const TIMEOUT_KEYS: (keyof Timeouts)[] = [
-  "tcpSynSent",
-  "tcpSynRecv",
-  "tcpEstablished",
-  "tcpFinWait",
-  "tcpCloseWait",
-  "tcpLastAck",
-  "tcpTimeWait",
-  "tcpClose",
-  "udp",
-];
 
 function serviceFlags(s: Service): number {
   let f = 0;

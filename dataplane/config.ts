@@ -49,6 +49,19 @@ export interface Timeouts {
   udp?: number;
 }
 
+/** The timeout names, in the order of the C enum `fnat_timeout`. */
+export const TIMEOUT_KEYS: readonly (keyof Timeouts)[] = [
+  "tcpSynSent",
+  "tcpSynRecv",
+  "tcpEstablished",
+  "tcpFinWait",
+  "tcpCloseWait",
+  "tcpLastAck",
+  "tcpTimeWait",
+  "tcpClose",
+  "udp",
+];
+
 /** A virtual service. */
 export interface Service {
   vip: string;

@@ -182,6 +182,22 @@ pool(void)
 	return dp->pool;
 }
 
+static inline struct rte_tcp_hdr *
+tcp_of(struct rte_mbuf *m)
+{
+	return (struct rte_tcp_hdr *)(rte_pktmbuf_mtod_offset(m, uint8_t *, 14) + 20);
+}
+
+/* n fresh mbufs, or the benchmark stops: a pool that runs dry is a leak. */
+static void
+alloc_burst(struct rte_mbuf **in, unsigned n)
+{
+	if (rte_pktmbuf_alloc_bulk(pool(), in, n) != 0) {
+		fprintf(stderr, "mbuf pool empty\n");
+		exit(1);
+	}
+}
+
 /* ---- scenarios ---- */
 
 struct result {
@@ -244,10 +260,7 @@ open_sessions(uint32_t n)
 	for (uint32_t base = 0; base < n; base += BURST) {
 		unsigned k = RTE_MIN((uint32_t)BURST, n - base);
 		for (int phase = 0; phase < 4; phase++) {
-			if (rte_pktmbuf_alloc_bulk(pool(), in, k) != 0) {
-				fprintf(stderr, "mbuf pool empty\n");
-				exit(1);
-			}
+			alloc_burst(in, k);
 			for (unsigned j = 0; j < k; j++) {
 				uint32_t i = base + j;
 				switch (phase) {
@@ -374,6 +387,32 @@ traffic(const char *name, uint32_t n, uint64_t packets, bool l2fwd)
 	return r;
 }
 
+/* Lets TIME_WAIT (1 s) pass on the test clock so the sweep frees closed sessions; anything the
+ * sweep sends (it should send nothing: every connection closed) is reported. */
+static void
+pass_time_wait(struct rte_mbuf **out)
+{
+	fnat_clock_advance(dp, 2000000000ull);
+	fnat_poll(dp, 0);
+	unsigned extra = rte_ring_dequeue_burst(tx, (void **)out, BURST * 4, NULL);
+	for (unsigned j = 0; j < extra; j++) {
+		struct rte_tcp_hdr *th = tcp_of(out[j]);
+		fprintf(stderr, "after expiry: flags %#x sport %u dport %u\n", th->tcp_flags,
+			rte_be_to_cpu_16(th->src_port), rte_be_to_cpu_16(th->dst_port));
+	}
+	rte_pktmbuf_free_bulk(out, extra);
+}
+
+static struct result
+connections_result(const char *name, double t0, uint64_t done)
+{
+	double dt = now_s() - t0;
+	struct result r = { .name = name, .seconds = dt, .connections = done };
+	r.cps = (double)done / dt;
+	r.sessions = fnat_session_count(dp);
+	return r;
+}
+
 /* Full connections: SYN, SYN-ACK, ACK, data each way, FIN each way, last ACK; the sessions
  * go to TIME_WAIT (1 s) and the test clock is advanced so the sweep frees them. */
 static struct result
@@ -388,10 +427,7 @@ connections(const char *name, uint64_t total)
 	double t0 = now_s();
 	while (done < total) {
 		for (int phase = 0; phase < 8; phase++) {
-			if (rte_pktmbuf_alloc_bulk(pool(), in, BURST) != 0) {
-				fprintf(stderr, "pool empty\n");
-				exit(1);
-			}
+			alloc_burst(in, BURST);
 			for (unsigned j = 0; j < BURST; j++) {
 				uint32_t i = cp + j;
 				uint32_t ca = caddr_of(i % 3000000);
@@ -451,17 +487,10 @@ connections(const char *name, uint64_t total)
 		}
 		cp += BURST;
 		done += BURST;
-		/* Every 64K connections, let TIME_WAIT (1 s) pass: the sweep frees them. */
-		if (done % 65536 == 0) {
-			fnat_clock_advance(dp, 2000000000ull);
-			fnat_poll(dp, 0);
-		}
+		if (done % 65536 == 0)
+			pass_time_wait(out);
 	}
-	double dt = now_s() - t0;
-	struct result r = { .name = name, .seconds = dt, .connections = done };
-	r.cps = (double)done / dt;
-	r.sessions = fnat_session_count(dp);
-	return r;
+	return connections_result(name, t0, done);
 }
 
 /* A Linux-like SYN with options (MSS, SACK-permitted, timestamps, NOP, wscale): 74 bytes. */
@@ -532,12 +561,6 @@ flood(const char *name, uint64_t packets, bool syn)
 	return r;
 }
 
-static inline struct rte_tcp_hdr *
-tcp_of(struct rte_mbuf *m)
-{
-	return (struct rte_tcp_hdr *)(rte_pktmbuf_mtod_offset(m, uint8_t *, 14) + 20);
-}
-
 /* Full connections through SYNPROXY: SYN → cookie SYN-ACK, ACK → SYN to the real server, its
  * SYN-ACK → kept ACK, data each way, FIN each way, last ACK. */
 static struct result
@@ -551,11 +574,8 @@ connections_synproxy(const char *name, uint64_t total)
 	uint32_t cp = 0;
 	double t0 = now_s();
 	while (done < total) {
-		for (int phase = 0; phase < 9; phase++) {
-			if (rte_pktmbuf_alloc_bulk(pool(), in, BURST) != 0) {
-				fprintf(stderr, "pool empty\n");
-				exit(1);
-			}
+		for (int phase = 0; phase < 8; phase++) {
+			alloc_burst(in, BURST);
 			for (unsigned j = 0; j < BURST; j++) {
 				uint32_t i = (cp + j) % 3000000;
 				uint32_t ca = caddr_of(i);
@@ -603,10 +623,6 @@ connections_synproxy(const char *name, uint64_t total)
 				}
 				frame_mbuf(in[j], f, len);
 			}
-			if (phase == 8) {
-				rte_pktmbuf_free_bulk(in, BURST);
-				break;
-			}
 			unsigned got = run_burst(in, BURST, out);
 			if ((phase == 0 || phase == 1) && got != BURST) {
 				fprintf(stderr, "%s: phase %d: %u of %u answered\n", name, phase, got,
@@ -629,24 +645,10 @@ connections_synproxy(const char *name, uint64_t total)
 		}
 		cp += BURST;
 		done += BURST;
-		if (done % 65536 == 0) {
-			fnat_clock_advance(dp, 2000000000ull);
-			fnat_poll(dp, 0);
-			unsigned extra = rte_ring_dequeue_burst(tx, (void **)out, BURST * 4, NULL);
-			for (unsigned j = 0; j < extra; j++) {
-				struct rte_tcp_hdr *th = tcp_of(out[j]);
-				fprintf(stderr, "after expiry: flags %#x sport %u dport %u\n",
-					th->tcp_flags, rte_be_to_cpu_16(th->src_port),
-					rte_be_to_cpu_16(th->dst_port));
-			}
-			rte_pktmbuf_free_bulk(out, extra);
-		}
+		if (done % 65536 == 0)
+			pass_time_wait(out);
 	}
-	double dt = now_s() - t0;
-	struct result r = { .name = name, .seconds = dt, .connections = done };
-	r.cps = (double)done / dt;
-	r.sessions = fnat_session_count(dp);
-	return r;
+	return connections_result(name, t0, done);
 }
 
 static struct result

@@ -188,9 +188,15 @@ int
 conn_insert(struct fnat_conn_table *t, struct fnat_conn *c)
 {
 	struct fnat_key k;
-	uint32_t idx = conn_index(t, c);
 	fnat_conn_key(c, FNAT_DIR_IN, &k);
-	uint64_t h_in = fnat_key_hash(&k, t->seed);
+	return conn_insert_hashed(t, c, fnat_key_hash(&k, t->seed));
+}
+
+int
+conn_insert_hashed(struct fnat_conn_table *t, struct fnat_conn *c, uint64_t h_in)
+{
+	struct fnat_key k;
+	uint32_t idx = conn_index(t, c);
 	fnat_conn_key(c, FNAT_DIR_OUT, &k);
 	uint64_t h_out = fnat_key_hash(&k, t->seed);
 	if (index_add(t, h_in, idx << 1 | FNAT_DIR_IN) < 0)

@@ -126,6 +126,9 @@ struct fnat_conn *conn_alloc(struct fnat_conn_table *t);
  * (the session is then still allocated: release it with conn_release()). */
 int conn_insert(struct fnat_conn_table *t, struct fnat_conn *c);
 
+/** The same, with the IN key's hash the caller already has (the packet path computed it). */
+int conn_insert_hashed(struct fnat_conn_table *t, struct fnat_conn *c, uint64_t h_in);
+
 /** Remove a session from the index and give it back to the free list. */
 void conn_remove(struct fnat_conn_table *t, struct fnat_conn *c);
 

@@ -65,6 +65,20 @@ handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
 
 /* ---- ICMP ---- */
 
+/* Turns a received IPv4 header into the header of our answer, in place: fresh id, TTL 64. */
+static void
+ip_answer(struct fnat_worker *w, struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst)
+{
+	ip->type_of_service = 0;
+	ip->fragment_offset = 0;
+	ip->time_to_live = 64;
+	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
+	ip->src_addr = src;
+	ip->dst_addr = dst;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
 static void
 icmp_echo_reply(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx)
 {
@@ -73,14 +87,7 @@ icmp_echo_reply(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *
 	csum_replace2(&ic->icmp_cksum, *(uint16_t *)&ic->icmp_type, (uint16_t)0);
 	ic->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	ic->icmp_code = 0;
-	ip->type_of_service = 0;
-	ip->fragment_offset = 0;
-	ip->time_to_live = 64;
-	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
-	ip->src_addr = me;
-	ip->dst_addr = peer;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ip_answer(w, ip, me, peer);
 	int v = l2_send(w, pidx, m, peer);
 	if (v < 0)
 		drop(w, m, -v);
@@ -102,27 +109,26 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 		return;
 	}
 	uint16_t *ports = (uint16_t *)(in + 1);
-	struct fnat_key k = { .proto = in->next_proto_id };
 	if (to_lip) {
-		/* We sent LIP:lport → RS:rport; the session's OUT key is the reverse. */
-		if (lport_owner(w->dp->n_workers, rte_be_to_cpu_16(ports[0])) != w->id) {
-			handoff(w, m, lport_owner(w->dp->n_workers, rte_be_to_cpu_16(ports[0])));
+		/* The quote's source port is our LIP port: the worker owning it has the session. */
+		uint32_t owner = lport_owner(w->dp->n_workers, rte_be_to_cpu_16(ports[0]));
+		if (owner != w->id) {
+			handoff(w, m, owner);
 			return;
 		}
-		k.src = in->dst_addr;
-		k.dst = in->src_addr;
-		k.sport = ports[1];
-		k.dport = ports[0];
-	} else {
-		/* We sent VIP:vport → client:cport; the IN key is the reverse. */
-		k.src = in->dst_addr;
-		k.dst = in->src_addr;
-		k.sport = ports[1];
-		k.dport = ports[0];
 	}
+	/* We sent LIP:lport → RS:rport (the session's OUT key is the reverse) or VIP:vport →
+	 * client:cport (the IN key is the reverse). */
+	struct fnat_key k = {
+		.proto = in->next_proto_id,
+		.src = in->dst_addr,
+		.dst = in->src_addr,
+		.sport = ports[1],
+		.dport = ports[0],
+	};
 	int dir;
 	struct fnat_conn *c = conn_lookup(&w->ct, &k, fnat_key_hash(&k, w->ct.seed), &dir);
-	if (c == NULL) {
+	if (c == NULL || dir != (to_lip ? FNAT_DIR_OUT : FNAT_DIR_IN)) {
 		drop(w, m, FNAT_DROP_NO_SESSION);
 		return;
 	}
@@ -159,14 +165,7 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 	in->hdr_checksum = rte_ipv4_cksum(in);
 	ic->icmp_cksum = 0;
 	ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, l4len);
-	ip->type_of_service = 0;
-	ip->fragment_offset = 0;
-	ip->time_to_live = 64;
-	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
-	ip->src_addr = osrc;
-	ip->dst_addr = odst;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ip_answer(w, ip, osrc, odst);
 	w->stats.icmp_translated++;
 	int v = l2_send(w, pidx, m, odst);
 	if (v < 0)

@@ -116,7 +116,7 @@ isn_target(const struct fnat_worker *w, const struct fnat_conn *c)
 
 struct fnat_conn *
 conn_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
-	    const struct fnat_key *k, int *reason)
+	    const struct fnat_key *k, uint64_t hash, int *reason)
 {
 	int ri = schedule(w, s, svc, k);
 	if (ri < 0) {
@@ -154,7 +154,7 @@ conn_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 		c->flags |= FNAT_CONN_F_TOA_PENDING;
 	if (svc->flags & FNAT_SVC_F_EXPIRE_ON_REMOVE)
 		c->flags |= FNAT_CONN_F_EXPIRE_ON_REMOVE;
-	if (conn_insert(&w->ct, c) < 0) {
+	if (conn_insert_hashed(&w->ct, c, hash) < 0) {
 		conn_release(&w->ct, c);
 		port_free(w, lip_id, lport);
 		*reason = FNAT_DROP_TABLE_FULL;

@@ -335,7 +335,7 @@ accept_ack(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fn
 	if (w->sp_free_n == 0)
 		return -FNAT_DROP_TABLE_FULL;
 	int reason;
-	struct fnat_conn *c = conn_create(w, s, svc, k, &reason);
+	struct fnat_conn *c = conn_create(w, s, svc, k, fnat_key_hash(k, w->ct.seed), &reason);
 	if (c == NULL)
 		return -reason;
 	uint32_t seq = rte_be_to_cpu_32(th->sent_seq);

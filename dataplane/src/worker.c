@@ -270,7 +270,7 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 				drop(w, p->m, FNAT_DROP_NO_SESSION);
 				return;
 			}
-			c = conn_create(w, s, p->svc, &p->key, &v);
+			c = conn_create(w, s, p->svc, &p->key, p->hash, &v);
 			if (c == NULL) {
 				drop(w, p->m, v);
 				return;
@@ -279,7 +279,7 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 				       rte_be_to_cpu_32(((struct rte_tcp_hdr *)(p->ip + 1))->sent_seq);
 		}
 	} else if (c == NULL) {
-		c = conn_create(w, s, p->svc, &p->key, &v);
+		c = conn_create(w, s, p->svc, &p->key, p->hash, &v);
 		if (c == NULL) {
 			drop(w, p->m, v);
 			return;

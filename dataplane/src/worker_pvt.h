@@ -16,9 +16,11 @@ void tx_frame(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m);
 int l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst);
 /** Pass a packet to the worker that owns it. Consumes m. */
 void handoff(struct fnat_worker *w, struct rte_mbuf *m, uint32_t owner);
-/** Schedule a real server, take a LIP port and create an indexed session; NULL + reason. */
+/** Schedule a real server, take a LIP port and create an indexed session (`hash`: the key's
+ * fnat_key_hash); NULL + reason. */
 struct fnat_conn *conn_create(struct fnat_worker *w, const struct fnat_snapshot *s,
-			      const struct fnat_svc *svc, const struct fnat_key *k, int *reason);
+			      const struct fnat_svc *svc, const struct fnat_key *k, uint64_t hash,
+			      int *reason);
 /** Remove a session, give back its port, fix the counters. */
 void conn_free(struct fnat_worker *w, struct fnat_conn *c);
 /** Translate client→RS / RS→client and queue for TX; 0 or -reason (m not consumed then). */

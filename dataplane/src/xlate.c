@@ -151,6 +151,46 @@ port_mtu(const struct fnat_worker *w, unsigned pidx)
 	return mtu ? mtu : RTE_ETHER_MTU;
 }
 
+/* Rewrites a UDP datagram's addresses and ports; a zero checksum (none) stays zero. */
+static inline void
+udp_rewrite(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
+{
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+	void *ck = uh->dgram_cksum ? (void *)&uh->dgram_cksum : NULL;
+	ip_rewrite(ip, src, dst, ck);
+	if (ck) {
+		csum_replace2(ck, uh->src_port, sport);
+		csum_replace2(ck, uh->dst_port, dport);
+		csum_udp_fix(ck);
+	}
+	uh->src_port = sport;
+	uh->dst_port = dport;
+}
+
+/* Rewrites a TCP segment's addresses, ports, sequence and acknowledgement numbers (all network
+ * order): incrementally, or with a full checksum when its options changed. */
+static inline void
+tcp_rewrite(struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *th, uint32_t src, uint32_t dst,
+	    uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, bool full)
+{
+	if (!full) {
+		csum_replace4(&th->cksum, th->sent_seq, seq);
+		if (ack != th->recv_ack)
+			csum_replace4(&th->cksum, th->recv_ack, ack);
+		csum_replace2(&th->cksum, th->src_port, sport);
+		csum_replace2(&th->cksum, th->dst_port, dport);
+	}
+	th->sent_seq = seq;
+	th->recv_ack = ack;
+	th->src_port = sport;
+	th->dst_port = dport;
+	ip_rewrite(ip, src, dst, full ? NULL : &th->cksum);
+	if (full) {
+		th->cksum = 0;
+		th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	}
+}
+
 /* Client → real server. */
 int
 xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
@@ -160,16 +200,7 @@ xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn 
 	if (!ttl_dec(ip))
 		return -FNAT_DROP_TTL_EXCEEDED;
 	if (c->proto == IPPROTO_UDP) {
-		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
-		void *ck = uh->dgram_cksum ? (void *)&uh->dgram_cksum : NULL;
-		ip_rewrite(ip, c->laddr, c->raddr, ck);
-		if (ck) {
-			csum_replace2(ck, uh->src_port, c->lport);
-			csum_replace2(ck, uh->dst_port, c->rport);
-			csum_udp_fix(ck);
-		}
-		uh->src_port = c->lport;
-		uh->dst_port = c->rport;
+		udp_rewrite(ip, c->laddr, c->raddr, c->lport, c->rport);
 		conn_touch(w, s, c);
 		count_in(w, c, bytes);
 		return l2_send(w, pidx, m, c->raddr);
@@ -205,22 +236,7 @@ xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn 
 			w->stats.toa_failed++;
 		}
 	}
-	if (full) {
-		th->sent_seq = nseq;
-		th->src_port = c->lport;
-		th->dst_port = c->rport;
-		ip_rewrite(ip, c->laddr, c->raddr, NULL);
-		th->cksum = 0;
-		th->cksum = rte_ipv4_udptcp_cksum(ip, th);
-	} else {
-		csum_replace4(&th->cksum, th->sent_seq, nseq);
-		csum_replace2(&th->cksum, th->src_port, c->lport);
-		csum_replace2(&th->cksum, th->dst_port, c->rport);
-		th->sent_seq = nseq;
-		th->src_port = c->lport;
-		th->dst_port = c->rport;
-		ip_rewrite(ip, c->laddr, c->raddr, &th->cksum);
-	}
+	tcp_rewrite(ip, th, c->laddr, c->raddr, c->lport, c->rport, nseq, th->recv_ack, full);
 	conn_touch(w, s, c);
 	count_in(w, c, bytes);
 	return l2_send(w, pidx, m, c->raddr);
@@ -235,16 +251,7 @@ xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn
 	if (!ttl_dec(ip))
 		return -FNAT_DROP_TTL_EXCEEDED;
 	if (c->proto == IPPROTO_UDP) {
-		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
-		void *ck = uh->dgram_cksum ? (void *)&uh->dgram_cksum : NULL;
-		ip_rewrite(ip, c->vaddr, c->caddr, ck);
-		if (ck) {
-			csum_replace2(ck, uh->src_port, c->vport);
-			csum_replace2(ck, uh->dst_port, c->cport);
-			csum_udp_fix(ck);
-		}
-		uh->src_port = c->vport;
-		uh->dst_port = c->cport;
+		udp_rewrite(ip, c->vaddr, c->caddr, c->vport, c->cport);
 		conn_touch(w, s, c);
 		count_out(w, c, bytes);
 		return l2_send(w, pidx, m, c->caddr);
@@ -270,25 +277,7 @@ xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn
 	if (f & RTE_TCP_ACK_FLAG)
 		nack = rte_cpu_to_be_32(rte_be_to_cpu_32(th->recv_ack) - c->seq_delta);
 	uint32_t nseq = rte_cpu_to_be_32(rte_be_to_cpu_32(th->sent_seq) + c->sp_delta);
-	if (full) {
-		th->recv_ack = nack;
-		th->sent_seq = nseq;
-		th->src_port = c->vport;
-		th->dst_port = c->cport;
-		ip_rewrite(ip, c->vaddr, c->caddr, NULL);
-		th->cksum = 0;
-		th->cksum = rte_ipv4_udptcp_cksum(ip, th);
-	} else {
-		csum_replace4(&th->cksum, th->recv_ack, nack);
-		csum_replace4(&th->cksum, th->sent_seq, nseq);
-		csum_replace2(&th->cksum, th->src_port, c->vport);
-		csum_replace2(&th->cksum, th->dst_port, c->cport);
-		th->recv_ack = nack;
-		th->sent_seq = nseq;
-		th->src_port = c->vport;
-		th->dst_port = c->cport;
-		ip_rewrite(ip, c->vaddr, c->caddr, &th->cksum);
-	}
+	tcp_rewrite(ip, th, c->vaddr, c->caddr, c->vport, c->cport, nseq, nack, full);
 	conn_touch(w, s, c);
 	count_out(w, c, bytes);
 	return l2_send(w, pidx, m, c->caddr);
