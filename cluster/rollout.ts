@@ -337,6 +337,17 @@ class Runner {
   }
 }
 
+/** Runs a rollout while holding the cluster's rollout lease. */
+async function runLeased(deps: RolloutDeps, state: RolloutState): Promise<RolloutState> {
+  const runner = new Runner(deps, state);
+  await runner.lease();
+  try {
+    return await runner.run();
+  } finally {
+    await runner.unlease();
+  }
+}
+
 /** Starts a rolling upgrade to the release tarball at `release`. */
 export async function startRollout(
   deps: RolloutDeps,
@@ -354,13 +365,7 @@ export async function startRollout(
     updatedAt: now,
     nodes: deps.cluster.nodes.map((n) => ({ node: n.name, step: "pending" })),
   };
-  const runner = new Runner(deps, state);
-  await runner.lease();
-  try {
-    return await runner.run();
-  } finally {
-    await runner.unlease();
-  }
+  return runLeased(deps, state);
 }
 
 /** Resumes the halted rollout saved in the state directory, from the node that failed. */
@@ -374,11 +379,5 @@ export async function resumeRollout(deps: RolloutDeps): Promise<RolloutState> {
       delete n.error;
     }
   }
-  const runner = new Runner(deps, state);
-  await runner.lease();
-  try {
-    return await runner.run();
-  } finally {
-    await runner.unlease();
-  }
+  return runLeased(deps, state);
 }
