@@ -13,8 +13,6 @@ const LAB = parseClusterFile(
 
 Deno.test({
   name: "ClusterFleet passes the dashboard's port conformance suite over the fake fleet",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn(t) {
     const dir = await Deno.makeTempDir({ prefix: "dash-fleet-" });
     try {
