@@ -95,6 +95,19 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** `e` as an I/O failure of `what` on a node (a TransportError already is one and stays as it is). */
+function ioError(
+  node: NodeEndpoint,
+  what: string,
+  e: unknown,
+  detail = message(e),
+): TransportError {
+  if (e instanceof TransportError) return e;
+  return new TransportError(node.name, "io", `Cannot ${what} on node ${node.name}: ${detail}`, {
+    cause: e,
+  });
+}
+
 /** {@linkcode NodeTransport} over SSH (see the module documentation). */
 export class SshTransport implements NodeTransport {
   #conns = new Map<string, Conn>();
@@ -212,14 +225,7 @@ export class SshTransport implements NodeTransport {
           node,
           ctx,
           openSftp,
-          (e) =>
-            new TransportError(
-              node.name,
-              "io",
-              `Cannot ${what} on node ${node.name}: ` +
-                `the SFTP subsystem cannot be started (${message(e)})`,
-              { cause: e },
-            ),
+          (e) => ioError(node, what, e, `the SFTP subsystem cannot be started (${message(e)})`),
         );
         // On a deadline the upload stops between writes and removes its temporary file; the
         // session is ended after a grace period in case the server stopped answering.
@@ -230,13 +236,7 @@ export class SshTransport implements NodeTransport {
         try {
           await sftpAtomicWrite(sftp, remotePath, file, mode, ctx.signal);
         } catch (e) {
-          if (e instanceof TransportError) throw e;
-          throw new TransportError(
-            node.name,
-            "io",
-            `Cannot ${what} on node ${node.name}: ${message(e)}`,
-            { cause: e },
-          );
+          throw ioError(node, what, e);
         } finally {
           ctx.signal.removeEventListener("abort", onAbort);
           clearTimeout(grace);
@@ -265,14 +265,7 @@ export class SshTransport implements NodeTransport {
         node,
         ctx,
         (c) => openExec(c, remote),
-        (e) =>
-          new TransportError(
-            node.name,
-            "io",
-            `Cannot ${what} on node ${node.name}: ` +
-              `the server refused the session (${message(e)})`,
-            { cause: e },
-          ),
+        (e) => ioError(node, what, e, `the server refused the session (${message(e)})`),
       );
       ctx.phase = "running the command";
       try {
@@ -280,13 +273,7 @@ export class SshTransport implements NodeTransport {
         const dec = new TextDecoder();
         return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
       } catch (e) {
-        if (e instanceof TransportError) throw e;
-        throw new TransportError(
-          node.name,
-          "io",
-          `Cannot ${what} on node ${node.name}: ${message(e)}`,
-          { cause: e },
-        );
+        throw ioError(node, what, e);
       }
     });
   }
