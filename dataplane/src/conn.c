@@ -50,7 +50,7 @@ conn_table_init(struct fnat_conn_table *t, uint32_t cap, uint32_t seed)
 		return -ENOMEM;
 	}
 	/* Empty slots have ref = FNAT_CONN_NONE: 0xff bytes. Sessions are zero (state NONE) and
-	 * enter the free list lazily (hwm), so untouched pages stay unallocated. */
+	 * enter the free list lazily (hwm): creating the table walks no session. */
 	memset(t->buckets, 0xff, (size_t)nb * sizeof(struct fnat_bucket));
 	t->cap = cap;
 	t->bucket_mask = nb - 1;

@@ -45,8 +45,7 @@ handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
 	if (sip != 0 && (ours || op == RTE_ARP_OP_REPLY || tip == dp->opts.ports[pidx].addr))
 		neigh_set(dp, sip, ah->arp_data.arp_sha.addr_bytes, false);
 	if (op != RTE_ARP_OP_REQUEST || !ours) {
-		w->stats.ignored++;
-		rte_pktmbuf_free(m);
+		ignore(w, m);
 		return;
 	}
 	const uint8_t *mymac = dp->opts.ports[pidx].mac;
@@ -188,7 +187,6 @@ handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbu
 		icmp_error(w, s, m, ip, pidx, to_lip);
 		return;
 	default:
-		w->stats.ignored++;
-		rte_pktmbuf_free(m);
+		ignore(w, m);
 	}
 }

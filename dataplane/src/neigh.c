@@ -19,7 +19,7 @@ slot_of(uint32_t addr)
 void
 neigh_set(struct fnat_dp *dp, uint32_t addr, const uint8_t mac[6], bool is_static)
 {
-	uint64_t v = NEIGH_VALID;
+	uint64_t v = 0;
 	memcpy(&v, mac, 6); /* little-endian host: the MAC's bytes land in the low 48 bits */
 	v |= NEIGH_VALID;
 	uint32_t i = slot_of(addr);

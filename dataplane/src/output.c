@@ -83,6 +83,16 @@ send_arp_request(struct fnat_worker *w, unsigned pidx, uint32_t target)
 	tx_frame(w, pidx, m);
 }
 
+/* Addresses a frame to the next hop's MAC from the port's and queues it. */
+static void
+eth_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, const uint8_t mac[6])
+{
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	memcpy(&eh->dst_addr, mac, RTE_ETHER_ADDR_LEN);
+	memcpy(&eh->src_addr, w->dp->opts.ports[pidx].mac, RTE_ETHER_ADDR_LEN);
+	tx_frame(w, pidx, m);
+}
+
 static bool
 on_link(const struct fnat_port_conf *pc, uint32_t dst)
 {
@@ -97,7 +107,6 @@ int
 l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst)
 {
 	const struct fnat_port_conf *pc = &w->dp->opts.ports[pidx];
-	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	/* The next hop: the destination itself on the port's link (or without a gateway), else
 	 * the gateway. Its MAC: a static neighbour or one learned by ARP. */
 	uint32_t nh = (on_link(pc, dst) || w->dp->opts.gateway == 0) ? dst : w->dp->opts.gateway;
@@ -121,9 +130,7 @@ l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst)
 								(uint16_t)pidx };
 		return 0;
 	}
-	memcpy(&eh->dst_addr, mac, RTE_ETHER_ADDR_LEN);
-	memcpy(&eh->src_addr, pc->mac, RTE_ETHER_ADDR_LEN);
-	tx_frame(w, pidx, m);
+	eth_send(w, pidx, m, mac);
 	return 0;
 }
 
@@ -203,10 +210,7 @@ worker_arp_wait_flush(struct fnat_worker *w)
 		struct fnat_arp_wait *a = &w->arp_wait[i];
 		uint8_t mac[6];
 		if (neigh_get(w->dp, a->nh, mac)) {
-			struct rte_ether_hdr *eh = rte_pktmbuf_mtod(a->m, struct rte_ether_hdr *);
-			memcpy(&eh->dst_addr, mac, RTE_ETHER_ADDR_LEN);
-			memcpy(&eh->src_addr, w->dp->opts.ports[a->pidx].mac, RTE_ETHER_ADDR_LEN);
-			tx_frame(w, a->pidx, a->m);
+			eth_send(w, a->pidx, a->m, mac);
 		} else if (w->now_ms - a->since_ms > 1000) {
 			w->stats.drops[FNAT_DROP_NEIGH_UNRESOLVED]++;
 			rte_pktmbuf_free(a->m);

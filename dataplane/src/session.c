@@ -177,12 +177,10 @@ send_rst_both(struct fnat_worker *w, const struct fnat_conn *c)
 	struct rte_mbuf *m = make_tcp(w, c->laddr, c->raddr, c->lport, c->rport,
 				      cl + c->seq_delta, srv - c->sp_delta,
 				      RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
-	if (m != NULL && l2_send(w, 0, m, c->raddr) < 0)
-		rte_pktmbuf_free(m);
+	send_own(w, m, c->raddr);
 	m = make_tcp(w, c->vaddr, c->caddr, c->vport, c->cport, srv, cl,
 		     RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
-	if (m != NULL && l2_send(w, 0, m, c->caddr) < 0)
-		rte_pktmbuf_free(m);
+	send_own(w, m, c->caddr);
 }
 
 void

@@ -199,8 +199,7 @@ answer_syn(struct fnat_worker *w, const struct fnat_svc *svc, struct rte_mbuf *m
 	uint32_t isn = rte_be_to_cpu_32(th->sent_seq);
 	uint32_t cookie = cookie_make(w->dp, k, isn, minute_of(w), opts);
 	/* Our MSS: what the port carries, less room for TOA on the way to the real server. */
-	unsigned mtu = w->dp->opts.ports[pidx].mtu ? w->dp->opts.ports[pidx].mtu : RTE_ETHER_MTU;
-	uint16_t mss = (uint16_t)(mtu - 40 - ((svc->flags & FNAT_SVC_F_TOA) ? TOA_LEN : 0));
+	uint16_t mss = (uint16_t)(port_mtu(w, pidx) - 40 - ((svc->flags & FNAT_SVC_F_TOA) ? TOA_LEN : 0));
 	if (opt->sp_mss != 0 && opt->sp_mss < mss)
 		mss = opt->sp_mss;
 	uint8_t optbuf[40];
@@ -263,8 +262,7 @@ static void
 send_rs_syn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_conn *c,
 	    uint32_t client_isn, const struct tcpopt_syn *o, uint32_t tsval, uint16_t window)
 {
-	const struct fnat_svc *svc = s->svc_by_id[c->svc_id] ? &s->svcs[s->svc_by_id[c->svc_id] - 1] :
-							       NULL;
+	const struct fnat_svc *svc = svc_of(s, c);
 	bool toa = svc != NULL && (svc->flags & FNAT_SVC_F_TOA);
 	struct tcpopt_syn ro = *o;
 	if (strips_ts(svc))
@@ -293,13 +291,13 @@ send_rs_syn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 	memcpy(th + 1, optbuf, olen);
 	th->cksum = 0;
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
-	if (l2_send(w, 0, m, c->raddr) < 0)
-		rte_pktmbuf_free(m);
+	send_own(w, m, c->raddr);
 }
 
-/* Re-sends the SYN of a waiting session from its kept ACK. */
+/* Sends (or re-sends) the SYN of a waiting session from its kept ACK and the options its
+ * cookie recorded. */
 static void
-resend_rs_syn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_conn *c)
+rs_syn_from_ack(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_conn *c)
 {
 	struct rte_mbuf *ack = w->sp_kept[c->aux];
 	if (ack == NULL)
@@ -320,22 +318,21 @@ static void
 rst_to_client(struct fnat_worker *w, const struct fnat_conn *c)
 {
 	/* The client's view: our next sequence number is cookie + 1. */
-	struct rte_mbuf *m = make_tcp(w, c->vaddr, c->caddr, c->vport, c->cport, c->c_ack,
-				      c->c_seq_end, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
-	if (m != NULL && l2_send(w, 0, m, c->caddr) < 0)
-		rte_pktmbuf_free(m);
+	send_own(w, make_tcp(w, c->vaddr, c->caddr, c->vport, c->cport, c->c_ack, c->c_seq_end,
+			     RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0),
+		 c->caddr);
 }
 
 /* A client ACK with a valid cookie: session, kept ACK, SYN to the real server. */
 static int
 accept_ack(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
-	   struct rte_mbuf *m, struct rte_ipv4_hdr *ip, const struct fnat_key *k, uint32_t opts)
+	   struct rte_mbuf *m, struct rte_ipv4_hdr *ip, const struct fnat_key *k, uint64_t hash)
 {
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
 	if (w->sp_free_n == 0)
 		return -FNAT_DROP_TABLE_FULL;
 	int reason;
-	struct fnat_conn *c = conn_create(w, s, svc, k, fnat_key_hash(k, w->ct.seed), &reason);
+	struct fnat_conn *c = conn_create(w, s, svc, k, hash, &reason);
 	if (c == NULL)
 		return -reason;
 	uint32_t seq = rte_be_to_cpu_32(th->sent_seq);
@@ -353,13 +350,17 @@ accept_ack(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fn
 	c->aux = slot;
 	c->sp_retries = 0;
 	c->expire = (uint32_t)(w->now_ms + SP_RS_TIMEOUT_MS);
-	struct tcpopt_syn o, cur;
-	opts_decode(opts, &o);
-	unsigned doff = (th->data_off >> 4) * 4u;
-	tcpopt_parse_syn((uint8_t *)(th + 1), doff - 20, &cur);
-	send_rs_syn(w, s, c, client_isn, &o, cur.ts_val, rte_be_to_cpu_16(th->rx_win));
+	rs_syn_from_ack(w, s, c);
 	w->stats.syncookies_valid++;
 	return 0;
+}
+
+/* The options a client's ACK proves with its acknowledgement (our cookie + 1), or -1. */
+static int
+ack_cookie(const struct fnat_worker *w, const struct fnat_key *k, const struct rte_tcp_hdr *th)
+{
+	return cookie_check(w->dp, k, rte_be_to_cpu_32(th->sent_seq) - 1,
+			    rte_be_to_cpu_32(th->recv_ack) - 1, minute_of(w));
 }
 
 static inline bool
@@ -372,39 +373,30 @@ is_pure_ack(uint8_t f)
 int
 synproxy_in(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
 	    struct fnat_conn **cp, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
-	    const struct fnat_key *k, unsigned pidx)
+	    const struct fnat_key *k, uint64_t hash, unsigned pidx)
 {
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
 	uint8_t f = th->tcp_flags;
 	struct fnat_conn *c = *cp;
-	bool syn = (f & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) == RTE_TCP_SYN_FLAG;
-	if (syn && (c == NULL || !(c->flags & FNAT_CONN_F_SYNPROXY))) {
-		/* No session: answer with a cookie (a live non-synproxy session from before the
-		 * flag was set keeps working: forward its SYN). */
-		if (c != NULL)
+	if ((f & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) == RTE_TCP_SYN_FLAG) {
+		/* A live non-synproxy session from before the flag was set keeps working: its SYN
+		 * is forwarded. Otherwise a cookie SYN-ACK: for a new client, and the same cookie
+		 * again for a SYN retransmitted on a synproxy session. */
+		if (c != NULL && !(c->flags & FNAT_CONN_F_SYNPROXY))
 			return SYNPROXY_CONTINUE;
 		int v = answer_syn(w, svc, m, ip, k, pidx);
 		return v < 0 ? v : 0;
 	}
-	if (syn) {
-		/* A SYN retransmitted on a synproxy session: answer again, same cookie. */
-		int v = answer_syn(w, svc, m, ip, k, pidx);
-		return v < 0 ? v : 0;
-	}
-	if (c != NULL && is_pure_ack(f) &&
-	    (c->state == FNAT_S_TIME_WAIT || c->state == FNAT_S_CLOSE) &&
+	if (c != NULL && is_pure_ack(f) && state_closing(c->state) &&
 	    rte_be_to_cpu_32(th->sent_seq) != c->c_seq_end) {
-		/* (An ACK that continues the old connection's sequence is its last ACK again, not
-		 * a new handshake: never tried as a cookie, which a 21-bit MAC would accept once
-		 * in two million.) */
-		/* Session reuse: a valid cookie ACK on a closing tuple starts a new session. */
-		uint32_t ack = rte_be_to_cpu_32(th->recv_ack);
-		int opts = cookie_check(w->dp, k, rte_be_to_cpu_32(th->sent_seq) - 1, ack - 1,
-					minute_of(w));
-		if (opts >= 0) {
+		/* Session reuse: a valid cookie ACK on a closing tuple starts a new session. (An
+		 * ACK that continues the old connection's sequence is its last ACK again, not a
+		 * new handshake: never tried as a cookie, which a 21-bit MAC would accept once in
+		 * two million.) */
+		if (ack_cookie(w, k, th) >= 0) {
 			conn_free(w, c);
 			*cp = NULL;
-			return accept_ack(w, s, svc, m, ip, k, (uint32_t)opts);
+			return accept_ack(w, s, svc, m, ip, k, hash);
 		}
 	}
 	if (c == NULL) {
@@ -412,21 +404,17 @@ synproxy_in(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 			/* RST and FIN floods without a session reach nobody. */
 			return -FNAT_DROP_NO_SESSION;
 		}
-		uint32_t ack = rte_be_to_cpu_32(th->recv_ack);
-		int opts = cookie_check(w->dp, k, rte_be_to_cpu_32(th->sent_seq) - 1, ack - 1,
-					minute_of(w));
-		if (opts < 0) {
+		if (ack_cookie(w, k, th) < 0) {
 			w->stats.syncookies_invalid++;
 			return -FNAT_DROP_SYNPROXY_BAD_ACK;
 		}
-		return accept_ack(w, s, svc, m, ip, k, (uint32_t)opts);
+		return accept_ack(w, s, svc, m, ip, k, hash);
 	}
 	if (!(c->flags & FNAT_CONN_F_SYNPROXY))
 		return SYNPROXY_CONTINUE;
 	if (c->flags & FNAT_CONN_F_SP_WAIT_RS) {
 		/* More from the client before the real server answered: it will retransmit. */
-		w->stats.ignored++;
-		rte_pktmbuf_free(m);
+		ignore(w, m);
 		return 0;
 	}
 	/* ACK storm: the same segment (seq, ack, checksum) again and again. */
@@ -469,13 +457,12 @@ synproxy_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_c
 		w->stats.synproxy_rs_failures++;
 		rst_to_client(w, c);
 		conn_free(w, c);
-		rte_pktmbuf_free(m);
+		discard(w, m);
 		return 0;
 	}
 	if ((f & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG) ||
 	    rte_be_to_cpu_32(th->recv_ack) != c->c_seq_end + c->seq_delta) {
-		w->stats.ignored++;
-		rte_pktmbuf_free(m);
+		ignore(w, m);
 		return 0;
 	}
 	/* The real server's ISN fixes the delta; its SYN-ACK stays here; the kept ACK goes. */
@@ -488,15 +475,13 @@ synproxy_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_c
 	w->sp_kept[c->aux] = NULL;
 	w->sp_free[w->sp_free_n++] = c->aux;
 	c->aux = 0;
-	rte_pktmbuf_free(m);
+	discard(w, m);
 	if (ack != NULL) {
 		struct rte_ipv4_hdr *aip = rte_pktmbuf_mtod_offset(ack, struct rte_ipv4_hdr *,
 								   sizeof(struct rte_ether_hdr));
 		int v = xlate_in(w, s, c, ack, aip, pidx);
-		if (v < 0) {
-			w->stats.drops[-v]++;
-			rte_pktmbuf_free(ack);
-		}
+		if (v < 0)
+			drop(w, ack, -v);
 	}
 	return 0;
 }
@@ -509,7 +494,7 @@ synproxy_timer(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat
 	if (c->sp_retries < SP_RS_RETRIES) {
 		c->sp_retries++;
 		w->stats.synproxy_rs_retransmits++;
-		resend_rs_syn(w, s, c);
+		rs_syn_from_ack(w, s, c);
 		c->expire = (uint32_t)(w->now_ms + (SP_RS_TIMEOUT_MS << c->sp_retries));
 		return true;
 	}

@@ -11,12 +11,12 @@
 
 #define SYNPROXY_CONTINUE 1
 
-/** Client→VIP on a synproxy service. *c is the session found (may be NULL). Returns
- * SYNPROXY_CONTINUE to translate normally with *c, 0 when the packet was consumed, or -reason
- * to drop it. */
+/** Client→VIP on a synproxy service. *c is the session found (may be NULL); hash is k's
+ * fnat_key_hash. Returns SYNPROXY_CONTINUE to translate normally with *c, 0 when the packet
+ * was consumed, or -reason to drop it. */
 int synproxy_in(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
 		struct fnat_conn **c, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
-		const struct fnat_key *k, unsigned pidx);
+		const struct fnat_key *k, uint64_t hash, unsigned pidx);
 
 /** Client→RS on a synproxy session: the acknowledgement (checksum updated) and SACK blocks
  * into the server's space. Returns true when options changed (full checksum needed). */

@@ -156,8 +156,7 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 		return;
 	}
 	if (eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
-		w->stats.ignored++;
-		discard(w, m);
+		ignore(w, m);
 		return;
 	}
 	unsigned ihl;
@@ -166,8 +165,7 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 		return;
 	uint16_t a = snap_addr(s, ip->dst_addr);
 	if (a == 0) {
-		w->stats.ignored++;
-		discard(w, m);
+		ignore(w, m);
 		return;
 	}
 	if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
@@ -184,8 +182,7 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 		return;
 	}
 	if (v > 0) {
-		w->stats.ignored++;
-		discard(w, m);
+		ignore(w, m);
 		return;
 	}
 	bool to_lip = (a & 0x8000) != 0;
@@ -253,13 +250,12 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 	}
 	if (p->key.proto == IPPROTO_TCP) {
 		/* A new SYN on a closing tuple starts a new session (the client reused its port). */
-		if (c != NULL && is_pure_syn(p->tcp_flags) &&
-		    (c->state == FNAT_S_TIME_WAIT || c->state == FNAT_S_CLOSE)) {
+		if (c != NULL && is_pure_syn(p->tcp_flags) && state_closing(c->state)) {
 			conn_free(w, c);
 			c = NULL;
 		}
 		if (p->svc->flags & FNAT_SVC_F_SYNPROXY) {
-			v = synproxy_in(w, s, p->svc, &c, p->m, p->ip, &p->key, pidx);
+			v = synproxy_in(w, s, p->svc, &c, p->m, p->ip, &p->key, p->hash, pidx);
 			if (v != SYNPROXY_CONTINUE) {
 				if (v < 0)
 					drop(w, p->m, -v);
@@ -351,10 +347,13 @@ worker_poll_once(struct fnat_worker *w)
 	}
 	/* Packets other workers received for this one (each keeps its port in m->port). */
 	unsigned n = rte_ring_sc_dequeue_burst(w->handoff, (void **)pkts, FNAT_BURST, NULL);
-	for (unsigned i = 0; i < n; i++) {
-		w->stats.handoffs_in++;
-		worker_process_burst(w, &pkts[i], 1, (uint16_t)port_index(dp, pkts[i]->port));
+	for (unsigned i = 0, j; i < n; i = j) {
+		/* Runs of packets from the same port go through the pipeline together. */
+		for (j = i + 1; j < n && pkts[j]->port == pkts[i]->port; j++)
+			;
+		worker_process_burst(w, &pkts[i], j - i, (uint16_t)port_index(dp, pkts[i]->port));
 	}
+	w->stats.handoffs_in += n;
 	total += n;
 	/* Expiry sweep: in test mode the whole table each poll; live, a slice sized so the
 	 * table is swept about once a second. */

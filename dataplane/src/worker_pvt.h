@@ -64,6 +64,31 @@ drop(struct fnat_worker *w, struct rte_mbuf *m, int reason)
 	discard(w, m);
 }
 
+/* A packet that is not ours to handle (another protocol, address or message type). */
+static inline void
+ignore(struct fnat_worker *w, struct rte_mbuf *m)
+{
+	w->stats.ignored++;
+	discard(w, m);
+}
+
+/* Sends a packet the data plane made itself (RST, SYN to a real server) towards dst on the
+ * first port; a NULL m (allocation failed) or an unresolved next hop sends nothing. */
+static inline void
+send_own(struct fnat_worker *w, struct rte_mbuf *m, uint32_t dst)
+{
+	if (m != NULL && l2_send(w, 0, m, dst) < 0)
+		rte_pktmbuf_free(m);
+}
+
+/* A port's MTU (the Ethernet default when it is not configured). */
+static inline unsigned
+port_mtu(const struct fnat_worker *w, unsigned pidx)
+{
+	unsigned mtu = w->dp->opts.ports[pidx].mtu;
+	return mtu ? mtu : RTE_ETHER_MTU;
+}
+
 static inline const struct fnat_svc *
 svc_of(const struct fnat_snapshot *s, const struct fnat_conn *c)
 {

@@ -144,13 +144,6 @@ toa_insert(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr **ipp,
 	return true;
 }
 
-static inline unsigned
-port_mtu(const struct fnat_worker *w, unsigned pidx)
-{
-	unsigned mtu = w->dp->opts.ports[pidx].mtu;
-	return mtu ? mtu : RTE_ETHER_MTU;
-}
-
 /* Rewrites a UDP datagram's addresses and ports; a zero checksum (none) stays zero. */
 static inline void
 udp_rewrite(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
