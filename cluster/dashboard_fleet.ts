@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ClusterFile } from "./cluster_file.ts";
+import type { ClusterFile, NodeSpec } from "./cluster_file.ts";
 import { drainNode, fleetStatuses, undrainNode } from "./endpoint.ts";
 import { fleetSnapshot, type NodeObservation } from "./fleet_view.ts";
 import { serviceOf, vipSetHash } from "./node_config.ts";
@@ -142,24 +142,24 @@ export class ClusterFleet implements FleetReader, ActionPort {
     return n;
   }
 
-  async drain(node: string, _actor: string): Promise<void> {
-    const n = this.#node(node);
-    try {
-      await drainNode(this.options.transport, n);
-    } catch (e) {
-      throw new ActionError(`Cannot drain ${node}: ${(e as Error).message}`, {
-        status: 502,
-        cause: e,
-      });
-    }
+  drain(node: string, _actor: string): Promise<void> {
+    return this.#nodeAction("drain", node, drainNode);
   }
 
-  async undrain(node: string, _actor: string): Promise<void> {
+  undrain(node: string, _actor: string): Promise<void> {
+    return this.#nodeAction("undrain", node, undrainNode);
+  }
+
+  async #nodeAction(
+    verb: string,
+    node: string,
+    act: (t: NodeTransport, n: NodeSpec) => Promise<unknown>,
+  ): Promise<void> {
     const n = this.#node(node);
     try {
-      await undrainNode(this.options.transport, n);
+      await act(this.options.transport, n);
     } catch (e) {
-      throw new ActionError(`Cannot undrain ${node}: ${(e as Error).message}`, {
+      throw new ActionError(`Cannot ${verb} ${node}: ${(e as Error).message}`, {
         status: 502,
         cause: e,
       });
