@@ -160,6 +160,14 @@ export class HttpResponseParser {
     this.#parts.push(bytes.slice());
   }
 
+  /** Moves up to `left` buffered bytes into the body; returns how many are still to come. */
+  #take(left: number): number {
+    const n = Math.min(left, this.#buf.length);
+    this.#body(this.#buf.subarray(0, n));
+    this.#buf = this.#buf.subarray(n);
+    return left - n;
+  }
+
   #finish(): HttpResponse {
     const body = new Uint8Array(this.#size);
     let off = 0;
@@ -193,11 +201,9 @@ export class HttpResponseParser {
           break;
         }
         case "length": {
-          const n = Math.min(s.left, this.#buf.length);
-          this.#body(this.#buf.subarray(0, n));
-          this.#buf = this.#buf.subarray(n);
-          if (s.left - n > 0) {
-            this.#state = { at: "length", left: s.left - n };
+          const left = this.#take(s.left);
+          if (left > 0) {
+            this.#state = { at: "length", left };
             return null;
           }
           return this.#finish();
@@ -212,11 +218,9 @@ export class HttpResponseParser {
           break;
         }
         case "chunk-data": {
-          const n = Math.min(s.left, this.#buf.length);
-          this.#body(this.#buf.subarray(0, n));
-          this.#buf = this.#buf.subarray(n);
-          if (s.left - n > 0) {
-            this.#state = { at: "chunk-data", left: s.left - n };
+          const left = this.#take(s.left);
+          if (left > 0) {
+            this.#state = { at: "chunk-data", left };
             return null;
           }
           this.#state = { at: "chunk-crlf" };
