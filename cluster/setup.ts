@@ -69,7 +69,8 @@ async function installDebianPackages(): Promise<void> {
   if (missing.length === 0) return;
   if (Deno.uid() !== 0) {
     throw new Error(
-      `setup: missing Debian packages (${missing.join(", ")}); run as root to install them`,
+      `setup: missing Debian packages: ${missing.join(" ")}\n` +
+        `install them as root with: apt-get update && apt-get install -y ${missing.join(" ")}`,
     );
   }
   console.log(`setup: installing Debian packages: ${missing.join(" ")}`);
