@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, YAMLMap } from "yaml";
 import { addrBytes } from "../dataplane/packet_util.ts";
 import { type Scheduler, SCHEDULERS, serviceKey, TIMEOUT_KEYS } from "../dataplane/config.ts";
 import { DEFAULT_AGENT_SOCKET } from "./agent_api.ts";
@@ -359,10 +359,86 @@ function readVip(r: Reader, node: Node, i: number): VipSpec | undefined {
   };
 }
 
-function readNode(r: Reader, node: Node, i: number): NodeSpec | undefined {
+/** Node settings that a `defaults:` block may give and each node may override key by key. */
+const NODE_SECTIONS = {
+  ssh: ["host", "port", "user", "key", "hostKey", "knownHosts"],
+  agent: ["socket", "root"],
+  ospf: ["area", "interface", "cost", "hello", "dead", "bfd"],
+  dataplane: ["vdev", "workers", "lcores", "portAddress", "gateway"],
+} as const;
+type NodeSection = keyof typeof NODE_SECTIONS;
+
+/** The `defaults:` block: one mapping per node section, already checked for unknown keys. */
+type NodeDefaults = Partial<Record<NodeSection, YAMLMap>>;
+
+/** Placeholder replaced by the node's name in the agent's paths (`/run/{node}/agent.sock`). */
+export const NODE_NAME_PLACEHOLDER = "{node}";
+
+function readDefaults(r: Reader, top: YAMLMap): NodeDefaults {
+  const n = r.field(top, "defaults");
+  if (n === null) return {};
+  const m = r.map(n, "defaults", Object.keys(NODE_SECTIONS));
+  if (!m) return {};
+  const out: NodeDefaults = {};
+  for (
+    const [section, keys] of Object.entries(NODE_SECTIONS) as [NodeSection, readonly string[]][]
+  ) {
+    const sn = r.field(m, section);
+    if (sn === null) continue;
+    const sm = r.map(sn, `defaults.${section}`, [...keys]);
+    if (sm) out[section] = sm;
+  }
+  return out;
+}
+
+/**
+ * A node's section with the defaults underneath: the node's own pairs win key by key, and every
+ * pair keeps its YAML node, so a problem points at the line that holds the value (in the node or
+ * in the defaults). Null, with "is required" recorded, when neither gives the section.
+ */
+function section(
+  r: Reader,
+  node: YAMLMap,
+  name: NodeSection,
+  what: string,
+  defaults: NodeDefaults,
+  opt?: { optional?: boolean },
+): YAMLMap | null {
+  const own = r.field(node, name);
+  const dflt = defaults[name];
+  if (own === null && !dflt) {
+    if (!opt?.optional) r.at(node, `${what}: "${name}" is required`);
+    return null;
+  }
+  const mine = own === null ? null : r.map(own, `${what}.${name}`, [...NODE_SECTIONS[name]]);
+  if (own !== null && !mine) return null;
+  if (!dflt) return mine;
+  const merged = new YAMLMap();
+  const has = (k: unknown) => mine?.items.some((i) => isScalar(i.key) && i.key.value === k);
+  for (const item of dflt.items) {
+    if (!has(isScalar(item.key) ? item.key.value : "")) merged.items.push(item);
+  }
+  if (mine) merged.items.push(...mine.items);
+  merged.range = (mine ?? node).range ?? null;
+  return merged;
+}
+
+/** What the cross-node checks need, read even when the node itself has problems. */
+interface NodeIdentity {
+  name?: { value: string; node: Node };
+  lips: { value: string; node: Node }[];
+}
+
+function readNode(
+  r: Reader,
+  node: Node,
+  i: number,
+  defaults: NodeDefaults,
+): { spec?: NodeSpec; id: NodeIdentity } {
   const what = `nodes[${i}]`;
+  const id: NodeIdentity = { lips: [] };
   const m = r.map(node, what, ["name", "address", "ssh", "agent", "lips", "ospf", "dataplane"]);
-  if (!m) return undefined;
+  if (!m) return { id };
   const name = r.str(m, "name", what);
   if (name !== undefined && !/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
     r.at(
@@ -370,67 +446,18 @@ function readNode(r: Reader, node: Node, i: number): NodeSpec | undefined {
       `${what}: name ${JSON.stringify(name)} must be lower-case letters, digits and - (max 32)`,
     );
   }
+  if (name !== undefined) id.name = { value: name, node: r.field(m, "name")! };
   const w = name ? `node ${name}` : what;
   const address = r.addr(m, "address", w);
-  let ssh: NodeSpec["ssh"] | undefined;
-  const sm = r.map(r.field(m, "ssh"), `${w}.ssh`, [
-    "host",
-    "port",
-    "user",
-    "key",
-    "hostKey",
-    "knownHosts",
-  ], m);
-  if (sm) {
-    const host = r.str(sm, "host", `${w}.ssh`);
-    const port = r.num(sm, "port", `${w}.ssh`, 1, 65535, 22);
-    const user = r.str(sm, "user", `${w}.ssh`, { optional: true }) ?? "root";
-    const key = r.str(sm, "key", `${w}.ssh`);
-    const hostKey = r.str(sm, "hostKey", `${w}.ssh`, { optional: true });
-    const knownHosts = r.str(sm, "knownHosts", `${w}.ssh`, { optional: true });
-    if (hostKey === undefined && knownHosts === undefined) {
-      r.at(
-        sm,
-        `${w}.ssh: a pinned "hostKey" or a "knownHosts" file is required (unknown host keys are refused)`,
-      );
-    }
-    if (
-      hostKey !== undefined &&
-      !/^(ssh-ed25519|ecdsa-sha2-\S+|ssh-rsa) [A-Za-z0-9+/=]+$/.test(hostKey)
-    ) {
-      r.at(r.field(sm, "hostKey"), `${w}.ssh: "hostKey" must be "<type> <base64>"`);
-    }
-    if (host && key && port !== undefined) {
-      ssh = {
-        host,
-        port,
-        user,
-        key,
-        ...(hostKey ? { hostKey } : {}),
-        ...(knownHosts ? { knownHosts } : {}),
-      };
-    }
-  }
-  const an = r.field(m, "agent");
-  let agent = { socket: DEFAULT_AGENT_SOCKET, root: "/var/lib/lvs-agent" };
-  if (an !== null) {
-    const am = r.map(an, `${w}.agent`, ["socket", "root"]);
-    if (am) {
-      agent = {
-        socket: r.str(am, "socket", `${w}.agent`, { optional: true }) ?? agent.socket,
-        root: r.str(am, "root", `${w}.agent`, { optional: true }) ?? agent.root,
-      };
-      for (const k of ["socket", "root"] as const) {
-        if (!agent[k].startsWith("/")) r.at(r.field(am, k), `${w}.agent: "${k}" must be absolute`);
-      }
-    }
-  }
+  const ssh = readSsh(r, section(r, m, "ssh", w, defaults), w);
+  const agent = readAgent(r, section(r, m, "agent", w, defaults, { optional: true }), w, name);
   const lips: string[] = [];
   r.seq(m, "lips", w).forEach((ln) => {
     const v = isScalar(ln) ? ln.value : undefined;
     try {
       addrBytes(String(v));
       lips.push(String(v));
+      id.lips.push({ value: String(v), node: ln });
     } catch {
       r.at(ln, `${w}.lips: ${JSON.stringify(v)} is not an IPv4 address`);
     }
@@ -438,57 +465,122 @@ function readNode(r: Reader, node: Node, i: number): NodeSpec | undefined {
   if (lips.length === 0 && r.field(m, "lips") !== null) {
     r.at(r.field(m, "lips"), `${w}: at least one LIP`);
   }
-  let ospf: NodeSpec["ospf"] | undefined;
-  const om = r.map(r.field(m, "ospf"), `${w}.ospf`, [
-    "area",
-    "interface",
-    "cost",
-    "hello",
-    "dead",
-    "bfd",
-  ], m);
-  if (om) {
-    const area = r.num(om, "area", `${w}.ospf`, 0, 4294967295, 0);
-    const iface = r.str(om, "interface", `${w}.ospf`);
-    const cost = r.num(om, "cost", `${w}.ospf`, 1, 65535, 10);
-    const hello = r.num(om, "hello", `${w}.ospf`, 1, 65535, 10);
-    const dead = r.num(om, "dead", `${w}.ospf`, 2, 65535, 40);
-    if (hello !== undefined && dead !== undefined && dead <= hello) {
-      r.at(r.field(om, "dead") ?? om, `${w}.ospf: "dead" must exceed "hello"`);
-    }
-    const bfd = r.bool(om, "bfd", `${w}.ospf`, false);
-    if (
-      area !== undefined && iface && cost !== undefined && hello !== undefined && dead !== undefined
-    ) {
-      ospf = { area, interface: iface, cost, hello, dead, bfd };
-    }
+  const ospf = readOspf(r, section(r, m, "ospf", w, defaults), w);
+  const dataplane = readDataplane(r, section(r, m, "dataplane", w, defaults), w);
+  if (!name || !address || !ssh || !ospf || !dataplane) return { id };
+  return { spec: { name, address, ssh, agent, lips, ospf, dataplane }, id };
+}
+
+function readSsh(r: Reader, sm: YAMLMap | null, w: string): NodeSpec["ssh"] | undefined {
+  if (!sm) return undefined;
+  const host = r.str(sm, "host", `${w}.ssh`);
+  const port = r.num(sm, "port", `${w}.ssh`, 1, 65535, 22);
+  const user = r.str(sm, "user", `${w}.ssh`, { optional: true }) ?? "root";
+  const key = r.str(sm, "key", `${w}.ssh`);
+  const hostKey = r.str(sm, "hostKey", `${w}.ssh`, { optional: true });
+  const knownHosts = r.str(sm, "knownHosts", `${w}.ssh`, { optional: true });
+  if (hostKey === undefined && knownHosts === undefined) {
+    r.at(
+      sm,
+      `${w}.ssh: a pinned "hostKey" or a "knownHosts" file is required (unknown host keys are refused)`,
+    );
   }
-  let dataplane: NodeSpec["dataplane"] | undefined;
-  const dm = r.map(r.field(m, "dataplane"), `${w}.dataplane`, [
-    "vdev",
-    "workers",
-    "lcores",
-    "portAddress",
-    "gateway",
-  ], m);
-  if (dm) {
-    const vdev = r.str(dm, "vdev", `${w}.dataplane`);
-    const workers = r.num(dm, "workers", `${w}.dataplane`, 1, 16, 1);
-    const lcores = r.str(dm, "lcores", `${w}.dataplane`, { optional: true }) ?? `0-${workers ?? 1}`;
-    const portAddress = r.str(dm, "portAddress", `${w}.dataplane`);
-    if (portAddress !== undefined && !cidrOk(portAddress)) {
-      r.at(
-        r.field(dm, "portAddress"),
-        `${w}.dataplane: "portAddress" ${JSON.stringify(portAddress)} is not address/prefix`,
-      );
-    }
-    const gateway = r.addr(dm, "gateway", `${w}.dataplane`, { optional: true });
-    if (vdev && workers !== undefined && portAddress) {
-      dataplane = { vdev, workers, lcores, portAddress, ...(gateway ? { gateway } : {}) };
-    }
+  if (
+    hostKey !== undefined &&
+    !/^(ssh-ed25519|ecdsa-sha2-\S+|ssh-rsa) [A-Za-z0-9+/=]+$/.test(hostKey)
+  ) {
+    r.at(r.field(sm, "hostKey"), `${w}.ssh: "hostKey" must be "<type> <base64>"`);
   }
-  if (!name || !address || !ssh || !ospf || !dataplane) return undefined;
-  return { name, address, ssh, agent, lips, ospf, dataplane };
+  if (!host || !key || port === undefined) return undefined;
+  return {
+    host,
+    port,
+    user,
+    key,
+    ...(hostKey ? { hostKey } : {}),
+    ...(knownHosts ? { knownHosts } : {}),
+  };
+}
+
+function readAgent(
+  r: Reader,
+  am: YAMLMap | null,
+  w: string,
+  name: string | undefined,
+): NodeSpec["agent"] {
+  const agent = { socket: DEFAULT_AGENT_SOCKET, root: "/var/lib/lvs-agent" };
+  if (!am) return agent;
+  for (const k of ["socket", "root"] as const) {
+    const v = r.str(am, k, `${w}.agent`, { optional: true });
+    if (v === undefined) continue;
+    if (!v.startsWith("/")) r.at(r.field(am, k), `${w}.agent: "${k}" must be absolute`);
+    agent[k] = v.replaceAll(NODE_NAME_PLACEHOLDER, name ?? "");
+  }
+  return agent;
+}
+
+function readOspf(r: Reader, om: YAMLMap | null, w: string): NodeSpec["ospf"] | undefined {
+  if (!om) return undefined;
+  const area = r.num(om, "area", `${w}.ospf`, 0, 4294967295, 0);
+  const iface = r.str(om, "interface", `${w}.ospf`);
+  const cost = r.num(om, "cost", `${w}.ospf`, 1, 65535, 10);
+  const hello = r.num(om, "hello", `${w}.ospf`, 1, 65535, 10);
+  const dead = r.num(om, "dead", `${w}.ospf`, 2, 65535, 40);
+  if (hello !== undefined && dead !== undefined && dead <= hello) {
+    r.at(r.field(om, "dead") ?? om, `${w}.ospf: "dead" must exceed "hello"`);
+  }
+  const bfd = r.bool(om, "bfd", `${w}.ospf`, false);
+  if (
+    area === undefined || !iface || cost === undefined || hello === undefined || dead === undefined
+  ) return undefined;
+  return { area, interface: iface, cost, hello, dead, bfd };
+}
+
+function readDataplane(
+  r: Reader,
+  dm: YAMLMap | null,
+  w: string,
+): NodeSpec["dataplane"] | undefined {
+  if (!dm) return undefined;
+  const vdev = r.str(dm, "vdev", `${w}.dataplane`);
+  const workers = r.num(dm, "workers", `${w}.dataplane`, 1, 16, 1);
+  const lcores = r.str(dm, "lcores", `${w}.dataplane`, { optional: true }) ?? `0-${workers ?? 1}`;
+  const portAddress = r.str(dm, "portAddress", `${w}.dataplane`);
+  if (portAddress !== undefined && !cidrOk(portAddress)) {
+    r.at(
+      r.field(dm, "portAddress"),
+      `${w}.dataplane: "portAddress" ${JSON.stringify(portAddress)} is not address/prefix`,
+    );
+  }
+  const gateway = r.addr(dm, "gateway", `${w}.dataplane`, { optional: true });
+  if (!vdev || workers === undefined || !portAddress) return undefined;
+  return { vdev, workers, lcores, portAddress, ...(gateway ? { gateway } : {}) };
+}
+
+/** Across nodes: names, addresses of LIPs unique; each LIP listed once. Read from every node. */
+function checkNodeIdentities(r: Reader, ids: NodeIdentity[]): Map<string, string> {
+  const names = new Set<string>();
+  const lipOwner = new Map<string, string>();
+  ids.forEach((id, i) => {
+    const who = id.name ? `node ${id.name.value}` : `nodes[${i}]`;
+    if (id.name) {
+      if (names.has(id.name.value)) {
+        r.at(id.name.node, `nodes[${i}]: node name "${id.name.value}" is used twice`);
+      }
+      names.add(id.name.value);
+    }
+    const mine = new Set<string>();
+    for (const lip of id.lips) {
+      const other = lipOwner.get(lip.value);
+      if (mine.has(lip.value)) r.at(lip.node, `${who}: LIP ${lip.value} is listed twice`);
+      else if (other !== undefined) {
+        r.at(lip.node, `${who}: LIP ${lip.value} is also ${other}'s (LIPs must not overlap)`);
+      }
+      mine.add(lip.value);
+      if (other === undefined) lipOwner.set(lip.value, who);
+    }
+  });
+  return lipOwner;
 }
 
 /**
@@ -506,6 +598,7 @@ export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFi
   if (doc.errors.length > 0) throw new ClusterFileError(file, r.problems);
   const top = r.map(doc.contents as Node, "the file", [
     "cluster",
+    "defaults",
     "nodes",
     "vips",
     "rollout",
@@ -514,37 +607,19 @@ export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFi
   if (!top) throw new ClusterFileError(file, r.problems);
   const cluster = r.str(top, "cluster", "the file", { optional: true }) ?? "cluster";
 
+  const defaults = readDefaults(r, top);
   const nodes: NodeSpec[] = [];
+  const ids: NodeIdentity[] = [];
   const nodeNodes = r.seq(top, "nodes", "the file");
   nodeNodes.forEach((n, i) => {
-    const spec = readNode(r, n, i);
+    const { spec, id } = readNode(r, n, i, defaults);
+    ids.push(id);
     if (spec) nodes.push(spec);
   });
   if (nodeNodes.length === 0 && top.has("nodes")) {
     r.at(r.field(top, "nodes"), "at least one node is required");
   }
-  // Across nodes: unique names, addresses, LIPs.
-  const names = new Map<string, number>();
-  const lipOwner = new Map<string, string>();
-  nodeNodes.forEach((n, i) => {
-    const spec = nodes.find((s) => isMap(n) && (n.get("name") === s.name));
-    if (!spec) return;
-    if (names.has(spec.name)) r.at(n, `nodes[${i}]: node name "${spec.name}" is used twice`);
-    names.set(spec.name, i);
-    const lipsNode = isMap(n) ? (n.get("lips", true) as Node) : n;
-    for (const lip of spec.lips) {
-      const other = lipOwner.get(lip);
-      if (other !== undefined && other !== spec.name) {
-        r.at(
-          lipsNode,
-          `node ${spec.name}: LIP ${lip} is also node ${other}'s (LIPs must not overlap)`,
-        );
-      } else if (other === spec.name) {
-        r.at(lipsNode, `node ${spec.name}: LIP ${lip} is listed twice`);
-      }
-      lipOwner.set(lip, spec.name);
-    }
-  });
+  const lipOwner = checkNodeIdentities(r, ids);
 
   const vips: VipSpec[] = [];
   const vipNodes = r.seq(top, "vips", "the file");
@@ -556,7 +631,7 @@ export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFi
     if (keys.has(key)) r.at(n, `vips[${i}]: VIP ${key} is defined twice`);
     keys.add(key);
     if (lipOwner.has(v.address)) {
-      r.at(n, `vips[${i}]: VIP ${v.address} is also a LIP of node ${lipOwner.get(v.address)}`);
+      r.at(n, `vips[${i}]: VIP ${v.address} is also a LIP of ${lipOwner.get(v.address)}`);
     }
     vips.push(v);
   });

@@ -77,7 +77,7 @@ const catalogue: Array<[string, string, string[]]> = [
     dataplane: { vdev: net_null0, portAddress: 10.0.0.12/24 }
 vips:`,
     ),
-    ["12:11 node n2: LIP 10.0.0.100 is also node n1's"],
+    ["12:12 node n2: LIP 10.0.0.100 is also node n1's"],
   ],
   ["bad health check", base.replace("weight: 1 }", "weight: 1, check: { type: ping } }"), [
     '13:69 vips[0].reals[0].check: "type" must be tcp or http, got "ping"',
@@ -98,4 +98,90 @@ Deno.test("parseClusterFile() reports every problem at once", () => {
   const text = base.replace("192.0.2.10", "x").replace("weight: 1 }", "weight: -1 }")
     .replace("name: n1", "name: N1");
   assert.ok(problems(text).length >= 3, problems(text).join("\n"));
+});
+
+const withDefaults = `cluster: t
+defaults:
+  ssh: { port: 2222, user: lb, key: /k, knownHosts: /kh }
+  agent: { socket: "/run/{node}/agent.sock", root: "/var/lib/{node}" }
+  ospf: { interface: eth0, hello: 1, dead: 4, bfd: true }
+  dataplane: { vdev: net_null0, workers: 2 }
+nodes:
+  - name: n1
+    address: 10.0.0.11
+    ssh: { host: 10.0.1.11 }
+    lips: [10.0.0.100]
+    dataplane: { portAddress: 10.0.0.11/24 }
+  - name: n2
+    address: 10.0.0.12
+    ssh: { host: 10.0.1.12, port: 22 }
+    lips: [10.0.0.101]
+    ospf: { cost: 20 }
+    dataplane: { portAddress: 10.0.0.12/24, workers: 4 }
+vips: []
+`;
+
+Deno.test("parseClusterFile() fills node settings from defaults, overridden key by key", () => {
+  const c = parseClusterFile(withDefaults);
+  const [n1, n2] = c.nodes;
+  assert.deepEqual(n1!.ssh, {
+    host: "10.0.1.11",
+    port: 2222,
+    user: "lb",
+    key: "/k",
+    knownHosts: "/kh",
+  });
+  assert.equal(n2!.ssh.port, 22);
+  assert.deepEqual(n1!.agent, { socket: "/run/n1/agent.sock", root: "/var/lib/n1" });
+  assert.equal(n2!.agent.socket, "/run/n2/agent.sock");
+  assert.deepEqual(n1!.ospf, {
+    area: 0,
+    interface: "eth0",
+    cost: 10,
+    hello: 1,
+    dead: 4,
+    bfd: true,
+  });
+  assert.equal(n2!.ospf.cost, 20);
+  assert.equal(n2!.ospf.interface, "eth0");
+  assert.equal(n1!.dataplane.workers, 2);
+  assert.equal(n2!.dataplane.workers, 4);
+  assert.equal(n2!.dataplane.vdev, "net_null0");
+});
+
+Deno.test("parseClusterFile() points at the line that holds a bad value, in defaults or in a node", () => {
+  const inDefaults = problems(withDefaults.replace("port: 2222", "port: 99999"));
+  // Both nodes inherit the bad port from line 3; n2 overrides it, so only n1 reports it.
+  assert.deepEqual(inDefaults.filter((p) => p.includes('"port"')), [
+    '3:16 node n1.ssh: "port" must be a whole number in 1..65535, got 99999',
+  ]);
+  const inNode = problems(withDefaults.replace("workers: 4", "workers: 40"));
+  assert.deepEqual(inNode, [
+    '18:54 node n2.dataplane: "workers" must be a whole number in 1..16, got 40',
+  ]);
+  const unknown = problems(withDefaults.replace("bfd: true }", "bfd: true, mtu: 1 }"));
+  assert.ok(
+    unknown.some((p) => p.startsWith('5:58 defaults.ospf: unknown key "mtu"')),
+    unknown.join("\n"),
+  );
+});
+
+Deno.test("parseClusterFile() reports duplicate names and LIPs even on nodes with other problems", () => {
+  const text = base.replace(
+    "vips:",
+    `  - name: n1
+    address: 10.0.0.12
+    lips: [10.0.0.102, 10.0.0.102]
+vips:`,
+  );
+  const got = problems(text);
+  const want = [
+    '9:11 nodes[1]: node name "n1" is used twice',
+    "11:24 node n1: LIP 10.0.0.102 is listed twice",
+    '9:5 node n1: "ssh" is required',
+    '9:5 node n1: "ospf" is required',
+    '9:5 node n1: "dataplane" is required',
+  ];
+  for (const w of want) assert.ok(got.includes(w), `expected "${w}" in:\n${got.join("\n")}`);
+  assert.ok(!got.some((p) => p.includes("must be a mapping")), got.join("\n"));
 });
