@@ -28,6 +28,11 @@ export const DEBIAN_PACKAGES: readonly string[] = [
   "coreutils",
 ];
 
+/** The command that installs `missing` (what a non-root user is told to run). */
+export function installCommand(missing: readonly string[]): string {
+  return `apt-get update && apt-get install -y ${missing.join(" ")}`;
+}
+
 /**
  * Parses `dpkg-query -W -f '${Package} ${Status}\n'` output and returns the names from
  * `wanted` that are not fully installed.
@@ -70,7 +75,7 @@ async function installDebianPackages(): Promise<void> {
   if (Deno.uid() !== 0) {
     throw new Error(
       `setup: missing Debian packages: ${missing.join(" ")}\n` +
-        `install them as root with: apt-get update && apt-get install -y ${missing.join(" ")}`,
+        `install them as root with: ${installCommand(missing)}`,
     );
   }
   console.log(`setup: installing Debian packages: ${missing.join(" ")}`);
