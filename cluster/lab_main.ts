@@ -24,9 +24,11 @@ import {
   waitForNextHops,
 } from "./lab.ts";
 import { parseLabTopology } from "./lab_topology.ts";
-import { startLab } from "./lab_cluster.ts";
+import { LAB_CLUSTER_FILE, startLab } from "./lab_cluster.ts";
+import { labDashboardStatus, startLabDashboard } from "./lab_dashboard.ts";
 import { agentStatus, labAgentPaths } from "./lab_nodes.ts";
 import type { AgentStatus } from "./agent_api.ts";
+import { loadClusterFile } from "./cluster_file.ts";
 
 const USAGE = `usage: deno task lab <command> [options]
   up [--network-only] [--nodes N] [--real-servers M] [--prefix P] [--no-bfd] [--no-management]
@@ -132,6 +134,9 @@ async function main(args: string[]): Promise<number> {
       if (full) {
         const lab = await startLab({ log });
         await lab.transport.close();
+        const listen = lab.cluster.dashboard.listen;
+        log(`starting the dashboard on ${listen}`);
+        const dash = await startLabDashboard(lab.model.stateDir, LAB_CLUSTER_FILE, listen);
         log(`up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
         console.log(formatStatus(await labStatus(lab.model)));
         console.log(
@@ -142,7 +147,8 @@ async function main(args: string[]): Promise<number> {
               lab.cluster.vips[0]!.address
             }/whoami`,
             "     deno run -A cluster/lvsctl.ts status",
-            `dashboard: LVS_DASHBOARD_TOKEN=lab-dashboard-token deno task dashboard   (http://${lab.cluster.dashboard.listen}/)`,
+            `dashboard: ${dash.url}  (log in with operator token ${dash.token}; also in ${dash.tokenFile})`,
+            `           its log: ${dash.log}; stopped by: deno task lab down`,
           ].join("\n"),
         );
         return 0;
@@ -200,9 +206,19 @@ async function main(args: string[]): Promise<number> {
           }
         })),
       );
-      if (a.flags.json) console.log(JSON.stringify({ ...s, agents }, null, 2));
+      const dash = await labDashboardStatus(
+        model.stateDir,
+        (await loadClusterFile(LAB_CLUSTER_FILE)).dashboard.listen,
+      );
+      const dashboard = { running: dash.running, pid: dash.pid, url: dash.url, log: dash.log };
+      if (a.flags.json) console.log(JSON.stringify({ ...s, agents, dashboard }, null, 2));
       else {
         console.log(formatStatus(s));
+        console.log(
+          dash.running
+            ? `  dashboard: running (pid ${dash.pid}) on ${dash.url}, token in ${dash.tokenFile}`
+            : `  dashboard: not running (log: ${dash.log})`,
+        );
         for (const [name, ag] of Object.entries(agents)) {
           const g = ag as Record<string, unknown>;
           console.log(

@@ -5,7 +5,9 @@
  * in `finally`, also when a step fails.
  */
 import assert from "node:assert/strict";
-import { type RunningLab, startLab } from "../cluster/lab_cluster.ts";
+import { LAB_CLUSTER_FILE, type RunningLab, startLab } from "../cluster/lab_cluster.ts";
+import { labDashboardStatus, startLabDashboard } from "../cluster/lab_dashboard.ts";
+import { processAlive } from "../cluster/netns.ts";
 import { startLabRealServer } from "../cluster/lab_nodes.ts";
 import { drainNode, fleetStatuses, undrainNode } from "../cluster/endpoint.ts";
 import { runCli } from "../cluster/lvsctl.ts";
@@ -62,6 +64,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async (t) => {
     const lab = await startLab();
+    let dashboardPid: number | null = null;
     try {
       await t.step("deploy gives every node the same hash and the router 3 next hops", async () => {
         assert.equal(lab.deployed.ok, true);
@@ -69,6 +72,28 @@ Deno.test({
         assert.deepEqual([...hashes], [lab.deployed.hash]);
         assert.deepEqual(await lab.nextHops(), ["node1", "node2", "node3"]);
       });
+
+      await t.step(
+        "the lab's dashboard runs in the background with its own token (as lab up leaves it)",
+        async () => {
+          const listen = "127.0.0.1:18089";
+          const d = await startLabDashboard(lab.model.stateDir, LAB_CLUSTER_FILE, listen);
+          dashboardPid = d.pid;
+          assert.equal(d.running, true);
+          assert.ok(d.token && d.token.length >= 32, "a fresh operator token");
+          assert.equal((await Deno.stat(d.tokenFile)).mode! & 0o777, 0o600);
+          const res = await fetch(`${d.url}api/fleet`, {
+            headers: { authorization: `Bearer ${d.token}` },
+          });
+          assert.equal(res.status, 200);
+          const fleet = await res.json() as { nodes: { name: string }[] };
+          assert.deepEqual(fleet.nodes.map((n) => n.name), ["node1", "node2", "node3"]);
+          const anon = await fetch(`${d.url}api/fleet`, { method: "POST" });
+          await anon.body?.cancel();
+          assert.notEqual(anon.status, 200, "no action without the token");
+          assert.equal((await labDashboardStatus(lab.model.stateDir, listen)).running, true);
+        },
+      );
 
       await t.step(
         "200 requests succeed, spread over every node and real server, with TOA",
@@ -258,6 +283,9 @@ Deno.test({
       }
     } finally {
       await lab.close();
+    }
+    if (dashboardPid !== null) {
+      assert.equal(processAlive(dashboardPid), false, "lab down stops the lab's dashboard");
     }
   },
 });
