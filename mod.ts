@@ -5,16 +5,16 @@
  *
  * @module
  */
-export { cStringArray, DataPlaneError, openLibrary, symbols } from "./dataplane/ffi.ts";
-export { DataPlane, type InjectTarget } from "./dataplane/dataplane.ts";
-export { type DataPlaneConfig, type Service, validateConfig } from "./dataplane/config.ts";
+export { cStringArray, DataPlaneError, openLibrary, symbols } from "./dataplane/binding/ffi.ts";
+export { DataPlane, type InjectTarget } from "./dataplane/binding/dataplane.ts";
+export { type DataPlaneConfig, type Service, validateConfig } from "./dataplane/binding/config.ts";
 export type {
   DataPlaneOptions,
   DataPlaneStats,
   EalOptions,
   Session,
   WorkerStats,
-} from "./dataplane/types.ts";
+} from "./dataplane/binding/types.ts";
 export {
   ActionError as DashboardActionError,
   type ActionPort,
@@ -51,8 +51,8 @@ export {
   type NodeEndpoint,
   type NodeTransport,
   TransportError,
-} from "./cluster/transport.ts";
-export { SshTransport, type SshTransportOptions } from "./cluster/ssh_transport.ts";
+} from "./cluster/transport/transport.ts";
+export { SshTransport, type SshTransportOptions } from "./cluster/transport/ssh_transport.ts";
 export {
   describeRefusal,
   keyFingerprint,
@@ -60,9 +60,12 @@ export {
   parseKnownHosts,
   parsePublicKey,
   verifyHostKey,
-} from "./cluster/known_hosts.ts";
-export { type ConformanceTarget, transportConformance } from "./cluster/transport_conformance.ts";
-export { conformanceAgent } from "./cluster/transport_conformance_agent.ts";
+} from "./cluster/transport/known_hosts.ts";
+export {
+  type ConformanceTarget,
+  transportConformance,
+} from "./cluster/transport/transport_conformance.ts";
+export { conformanceAgent } from "./cluster/transport/transport_conformance_agent.ts";
 export {
   type ClusterFile,
   ClusterFileError,
@@ -70,25 +73,25 @@ export {
   type NodeSpec,
   parseClusterFile,
   type VipSpec,
-} from "./cluster/cluster_file.ts";
-export { nodeConfigs, vipSetHash } from "./cluster/node_config.ts";
-export { type DeployPlan, planDeploy } from "./cluster/plan.ts";
-export { deploy, type DeployResult } from "./cluster/deploy.ts";
+} from "./cluster/spec/cluster_file.ts";
+export { nodeConfigs, vipSetHash } from "./cluster/spec/node_config.ts";
+export { type DeployPlan, planDeploy } from "./cluster/spec/plan.ts";
+export { deploy, type DeployResult } from "./cluster/ops/deploy.ts";
 export {
   resumeRollout,
   RolloutHaltedError,
   type RolloutState,
   startRollout,
-} from "./cluster/rollout.ts";
-export { acquireLease, LeaseBusyError } from "./cluster/lease.ts";
-export { ClusterFleet } from "./cluster/dashboard_fleet.ts";
-export { FakeTransport } from "./cluster/fake_transport.ts";
+} from "./cluster/ops/rollout.ts";
+export { acquireLease, LeaseBusyError } from "./cluster/ops/lease.ts";
+export { ClusterFleet } from "./cluster/ops/dashboard_fleet.ts";
+export { FakeTransport } from "./cluster/transport/fake_transport.ts";
 export { runCli as lvsctl } from "./cluster/lvsctl.ts";
-export { BirdRouting } from "./routing/bird_routing.ts";
-export { BirdClient, withBird } from "./routing/bird_client.ts";
+export { BirdRouting } from "./routing/bird/bird_routing.ts";
+export { BirdClient, withBird } from "./routing/bird/bird_client.ts";
 export { BirdConnectionError, BirdError } from "./routing/bird_reply.ts";
 export { renderNodeConfig, renderRouterConfig } from "./routing/render.ts";
-export { safeReconfigure } from "./routing/reconfigure.ts";
+export { safeReconfigure } from "./routing/bird/reconfigure.ts";
 export type { BfdTiming, NodeRouting, OspfInterface, RouterRouting } from "./routing/model.ts";
-export { labDown, LabError, labStatus, labUp, loadLabModel } from "./cluster/lab.ts";
-export { startLab } from "./cluster/lab_cluster.ts";
+export { labDown, LabError, labStatus, labUp, loadLabModel } from "./cluster/lab/network.ts";
+export { startLab } from "./cluster/lab/cluster.ts";

@@ -9,24 +9,30 @@
  * @module
  */
 import { Command } from "commander";
-import { type ClusterFile, ClusterFileError, loadClusterFile } from "./cluster_file.ts";
-import { nodeConfigs } from "./node_config.ts";
-import { type Observed, planDeploy } from "./plan.ts";
-import { deploy } from "./deploy.ts";
-import { agentCall, drainNode, endpointOf, fleetStatuses, undrainNode } from "./endpoint.ts";
-import { AGENT_PATHS, type AgentConfig, type AgentStatus } from "./agent_api.ts";
-import type { NodeTransport } from "./transport.ts";
-import { SshTransport } from "./ssh_transport.ts";
+import { type ClusterFile, ClusterFileError, loadClusterFile } from "./spec/cluster_file.ts";
+import { nodeConfigs } from "./spec/node_config.ts";
+import { type Observed, planDeploy } from "./spec/plan.ts";
+import { deploy } from "./ops/deploy.ts";
+import {
+  agentCall,
+  drainNode,
+  endpointOf,
+  fleetStatuses,
+  undrainNode,
+} from "./transport/endpoint.ts";
+import { AGENT_PATHS, type AgentConfig, type AgentStatus } from "../dataplane/agent/api.ts";
+import type { NodeTransport } from "./transport/transport.ts";
+import { SshTransport } from "./transport/ssh_transport.ts";
 import {
   defaultStateDir,
   resumeRollout,
   RolloutHaltedError,
   type RolloutState,
   startRollout,
-} from "./rollout.ts";
-import { LeaseBusyError } from "./lease.ts";
-import { ClusterFleet } from "./dashboard_fleet.ts";
-import { renderNodeFile } from "./node_file_render.ts";
+} from "./ops/rollout.ts";
+import { LeaseBusyError } from "./ops/lease.ts";
+import { ClusterFleet } from "./ops/dashboard_fleet.ts";
+import { renderNodeFile } from "./spec/node_file_render.ts";
 import { FileAuditLog, operatorsFromEnv, serveDashboard } from "../web/mod.ts";
 
 /** Where a command's output goes (tests capture it). */
@@ -312,7 +318,7 @@ export function buildCli(deps: CliDeps): Command {
       "rolling upgrade: per node drain, ship the release, restart, health gate, undrain",
     ),
   )
-    .option("--release <path>", "release tarball (deno run -A cluster/release.ts ...)")
+    .option("--release <path>", "release tarball (deno run -A cluster/ops/release.ts ...)")
     .option("--batch <n>", "nodes upgraded at once (default: the cluster file's rollout.batch)")
     .option("--resume", "continue the halted rollout from the node that failed")
     .option(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "./lvsctl.ts";
-import type { NodeTransport } from "./transport.ts";
-import { TransportError } from "./transport.ts";
+import type { NodeTransport } from "./transport/transport.ts";
+import { TransportError } from "./transport/transport.ts";
 
 function harness() {
   const out: string[] = [], err: string[] = [];

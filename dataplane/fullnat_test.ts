@@ -4,7 +4,7 @@
  * and RST, and a reply that reaches the wrong worker. Every expected frame is spelled out.
  */
 import assert from "node:assert/strict";
-import { parseFrame, type TcpOption, type TcpSpec } from "./packet.ts";
+import { parseFrame, type TcpOption, type TcpSpec } from "./testing/packet.ts";
 import {
   assertFrames,
   bringUp,
@@ -14,7 +14,7 @@ import {
   oneService,
   toClient,
   toReal,
-} from "./testbed.ts";
+} from "./testing/testbed.ts";
 
 const dp = bringUp();
 dp.apply(oneService({ reals: [{ address: NET.reals[0].address, port: 8080, weight: 1 }] }));

@@ -3,9 +3,9 @@
  * traffic flows lose no packet and break no session.
  */
 import assert from "node:assert/strict";
-import { parseFrame } from "./packet.ts";
-import { bringUp, fromClient, fromReal, NET, oneService } from "./testbed.ts";
-import type { DataPlaneConfig, RealServer } from "./config.ts";
+import { parseFrame } from "./testing/packet.ts";
+import { bringUp, fromClient, fromReal, NET, oneService } from "./testing/testbed.ts";
+import type { DataPlaneConfig, RealServer } from "./binding/config.ts";
 
 const dp = bringUp({ testMode: false });
 const real = (i: number, weight = 1): RealServer => ({

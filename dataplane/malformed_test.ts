@@ -3,9 +3,9 @@
  * session, and leaves an established session working.
  */
 import assert from "node:assert/strict";
-import { parseFrame } from "./packet.ts";
-import { malformedFrames } from "./malformed.ts";
-import { assertFrames, bringUp, fromClient, NET, oneService, toReal } from "./testbed.ts";
+import { parseFrame } from "./testing/packet.ts";
+import { malformedFrames } from "./testing/malformed.ts";
+import { assertFrames, bringUp, fromClient, NET, oneService, toReal } from "./testing/testbed.ts";
 
 const dp = bringUp();
 const config = oneService({ reals: [{ address: NET.reals[0].address, port: 8080, weight: 1 }] });

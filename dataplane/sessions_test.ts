@@ -3,7 +3,7 @@
  * a removed real server's sessions finish, and expiry (test clock) sends RST both ways.
  */
 import assert from "node:assert/strict";
-import { parseFrame } from "./packet.ts";
+import { parseFrame } from "./testing/packet.ts";
 import {
   assertFrames,
   bringUp,
@@ -13,8 +13,8 @@ import {
   oneService,
   toClient,
   toReal,
-} from "./testbed.ts";
-import type { RealServer } from "./config.ts";
+} from "./testing/testbed.ts";
+import type { RealServer } from "./binding/config.ts";
 
 const dp = bringUp();
 const real = (i: number, weight = 1): RealServer => ({

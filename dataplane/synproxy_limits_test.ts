@@ -3,8 +3,8 @@
  * off for both sides (the real server is then not offered it either).
  */
 import assert from "node:assert/strict";
-import { parseFrame, type TcpOption } from "./packet.ts";
-import { bringUp, fromClient, NET, oneService } from "./testbed.ts";
+import { parseFrame, type TcpOption } from "./testing/packet.ts";
+import { bringUp, fromClient, NET, oneService } from "./testing/testbed.ts";
 
 const dp = bringUp({ synproxy: { ttl: 100, windowScale: null, maxMss: 1200 } });
 dp.apply(oneService({

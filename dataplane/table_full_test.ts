@@ -3,8 +3,8 @@
  * memory is bounded by the configured table size.
  */
 import assert from "node:assert/strict";
-import { parseFrame } from "./packet.ts";
-import { bringUp, fromClient, fromReal, NET, oneService } from "./testbed.ts";
+import { parseFrame } from "./testing/packet.ts";
+import { bringUp, fromClient, fromReal, NET, oneService } from "./testing/testbed.ts";
 
 const dp = bringUp({ sessionsPerWorker: 4 });
 dp.apply(oneService({ reals: [{ address: NET.reals[0].address, port: 8080, weight: 1 }] }));

@@ -10,7 +10,7 @@ import {
   ipv4Packet,
   parseFrame,
   tcpSegment,
-} from "./packet.ts";
+} from "./testing/packet.ts";
 import {
   assertFrames,
   bringUp,
@@ -21,7 +21,7 @@ import {
   PORT_IP,
   toClient,
   toReal,
-} from "./testbed.ts";
+} from "./testing/testbed.ts";
 
 const dp = bringUp();
 const rs0 = { address: NET.reals[0].address, port: 5353, weight: 1 };

@@ -83,44 +83,10 @@ export interface RouterRouting {
   logFile?: string;
 }
 
+export { hostPrefix, isIpv4 } from "./ipv4.ts";
+import { hostPrefix, isIpv4 } from "./ipv4.ts";
+
 const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
-
-/** Parses a dotted-quad IPv4 address to a number, or returns null. */
-export function ipv4ToNumber(text: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return null;
-  let n = 0;
-  for (const part of m.slice(1)) {
-    const v = Number(part);
-    if (v > 255 || (part.length > 1 && part.startsWith("0"))) return null;
-    n = n * 256 + v;
-  }
-  return n;
-}
-
-/** Formats a number (0..2^32-1) as a dotted-quad IPv4 address. */
-export function numberToIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
-}
-
-/** Whether `text` is a dotted-quad IPv4 address. */
-export function isIpv4(text: string): boolean {
-  return ipv4ToNumber(text) !== null;
-}
-
-/**
- * Normalises a host address to "a.b.c.d/32".
- *
- * @example
- * ```ts
- * hostPrefix("10.0.0.1"); // "10.0.0.1/32"
- * ```
- */
-export function hostPrefix(text: string): string | null {
-  const m = /^([^/]+)(?:\/(\d+))?$/.exec(text.trim());
-  if (!m || !isIpv4(m[1]!) || (m[2] !== undefined && m[2] !== "32")) return null;
-  return `${m[1]}/32`;
-}
 
 function intIn(v: unknown, lo: number, hi: number): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;

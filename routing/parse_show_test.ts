@@ -10,7 +10,7 @@ import {
   stubnetsOf,
 } from "./parse_show.ts";
 
-/** A reply captured from the real BIRD 2.0.12 in the lab (routing/capture_fixtures.ts). */
+/** A reply captured from the real BIRD 2.0.12 in the lab (routing/bird/capture_fixtures.ts). */
 function fixture(name: string) {
   const text = Deno.readTextFileSync(new URL(`../fixtures/bird/${name}.txt`, import.meta.url));
   const replies = parseReplies(text);

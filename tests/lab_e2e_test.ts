@@ -5,16 +5,16 @@
  * in `finally`, also when a step fails.
  */
 import assert from "node:assert/strict";
-import { LAB_CLUSTER_FILE, type RunningLab, startLab } from "../cluster/lab_cluster.ts";
-import { labDashboardStatus, startLabDashboard } from "../cluster/lab_dashboard.ts";
-import { processAlive } from "../cluster/netns.ts";
-import { startLabRealServer } from "../cluster/lab_nodes.ts";
-import { drainNode, fleetStatuses, undrainNode } from "../cluster/endpoint.ts";
+import { LAB_CLUSTER_FILE, type RunningLab, startLab } from "../cluster/lab/cluster.ts";
+import { labDashboardStatus, startLabDashboard } from "../cluster/lab/dashboard.ts";
+import { processAlive } from "../cluster/lab/netns.ts";
+import { startLabRealServer } from "../cluster/lab/nodes.ts";
+import { drainNode, fleetStatuses, undrainNode } from "../cluster/transport/endpoint.ts";
 import { runCli } from "../cluster/lvsctl.ts";
-import { SshTransport } from "../cluster/ssh_transport.ts";
-import type { AgentStatus } from "../cluster/agent_api.ts";
-import { buildRelease } from "../cluster/release.ts";
-import { RolloutHaltedError, startRollout } from "../cluster/rollout.ts";
+import { SshTransport } from "../cluster/transport/ssh_transport.ts";
+import type { AgentStatus } from "../dataplane/agent/api.ts";
+import { buildRelease } from "../cluster/ops/release.ts";
+import { RolloutHaltedError, startRollout } from "../cluster/ops/rollout.ts";
 
 const isRoot = Deno.uid() === 0;
 

@@ -1,11 +1,11 @@
 /**
- * The running lab for integration tests (see `cluster/lab_cluster.ts`): the network, the node
+ * The running lab for integration tests (see `cluster/lab/cluster.ts`): the network, the node
  * services and `fixtures/lab.yaml` deployed over SSH, with the router's next hops by node name
  * and a client load that runs until stopped.
  *
  * @module
  */
-import { type LabLoad, type RunningLab, startLab } from "../cluster/lab_cluster.ts";
+import { type LabLoad, type RunningLab, startLab } from "../cluster/lab/cluster.ts";
 
 /** What tests get. */
 export interface LabForTest {

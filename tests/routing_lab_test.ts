@@ -14,20 +14,20 @@ import {
   setNodeDrained,
   startBird,
   waitForNextHops,
-} from "../cluster/lab.ts";
+} from "../cluster/lab/network.ts";
 import {
   HostCommandError,
   listNamespaces,
   pollUntil,
   processAlive,
   RealHost,
-} from "../cluster/netns.ts";
-import type { LabModel } from "../cluster/lab_topology.ts";
-import { withBird } from "../routing/bird_client.ts";
+} from "../cluster/lab/netns.ts";
+import type { LabModel } from "../cluster/lab/topology.ts";
+import { withBird } from "../routing/bird/bird_client.ts";
 import { BirdError } from "../routing/bird_reply.ts";
-import { BirdRouting } from "../routing/bird_routing.ts";
+import { BirdRouting } from "../routing/bird/bird_routing.ts";
 import { parseBfdSessions, parseOspfState, stubnetsOf } from "../routing/parse_show.ts";
-import { safeReconfigure } from "../routing/reconfigure.ts";
+import { safeReconfigure } from "../routing/bird/reconfigure.ts";
 import { renderNodeConfig } from "../routing/render.ts";
 import type { RoutingPort } from "../dataplane/agent/agent.ts";
 

@@ -4,9 +4,9 @@
  * for the agent's control socket. Needs root. Everything is removed in `finally`.
  */
 import assert from "node:assert/strict";
-import { SshTransport } from "../cluster/ssh_transport.ts";
-import { transportConformance } from "../cluster/transport_conformance.ts";
-import { type NodeEndpoint, TransportError } from "../cluster/transport.ts";
+import { SshTransport } from "../cluster/transport/ssh_transport.ts";
+import { transportConformance } from "../cluster/transport/transport_conformance.ts";
+import { type NodeEndpoint, TransportError } from "../cluster/transport/transport.ts";
 import {
   must,
   namespacePids,
@@ -14,12 +14,13 @@ import {
   processAlive,
   RealHost,
   signal,
-} from "../cluster/netns.ts";
+} from "../cluster/lab/netns.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 const host = new RealHost();
 
-const AGENT = new URL("../cluster/transport_conformance_agent.ts", import.meta.url).pathname;
+const AGENT =
+  new URL("../cluster/transport/transport_conformance_agent.ts", import.meta.url).pathname;
 
 interface Lab {
   ns: string;

@@ -5,10 +5,10 @@
  * Artifact: `tests/artifacts/dashboard-lab-overview.png`.
  */
 import { dashboardBrowserTest, type FleetHarness } from "./web_browser_test.ts";
-import { startLab } from "../cluster/lab_cluster.ts";
-import { ClusterFleet } from "../cluster/dashboard_fleet.ts";
+import { startLab } from "../cluster/lab/cluster.ts";
+import { ClusterFleet } from "../cluster/ops/dashboard_fleet.ts";
 import { MemoryAuditLog } from "../web/mod.ts";
-import type { LabLoad } from "../cluster/lab_cluster.ts";
+import type { LabLoad } from "../cluster/lab/cluster.ts";
 
 async function labHarness(): Promise<FleetHarness> {
   const lab = await startLab();

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { DataPlaneConfig } from "../config.ts";
+import type { DataPlaneConfig } from "../binding/config.ts";
 import type { DataPlaneCounters, DataPlanePort, RoutingPort, RoutingStatus } from "./agent.ts";
 import type { Timers } from "./health.ts";
 

@@ -11,10 +11,10 @@
  *
  * @module
  */
-import { type DataPlaneConfig, validateConfig } from "../config.ts";
+import { type DataPlaneConfig, validateConfig } from "../binding/config.ts";
 import { type Effective, effectiveConfig } from "./effective.ts";
 import { type HealthCheck, type HealthMonitor, type HealthState } from "./health.ts";
-import type { AgentState, StateStore } from "./store.ts";
+import type { AgentState, StateStore } from "./adapters/store.ts";
 
 /** A configuration pushed by lvsctl. */
 export interface AgentConfig {

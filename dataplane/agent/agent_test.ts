@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Agent, type AgentConfig, AgentError } from "./agent.ts";
 import { FakeDataPlane, FakeRouting, ManualTimers } from "./_testing.ts";
 import { HealthMonitor, type ProbeResult } from "./health.ts";
-import { StateStore } from "./store.ts";
+import { StateStore } from "./adapters/store.ts";
 import { realKey } from "./effective.ts";
 
 const HASH = "sha256:" + "ab".repeat(32);

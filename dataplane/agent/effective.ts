@@ -7,7 +7,12 @@
  *
  * @module
  */
-import { type DataPlaneConfig, type RealServer, type Service, serviceKey } from "../config.ts";
+import {
+  type DataPlaneConfig,
+  type RealServer,
+  type Service,
+  serviceKey,
+} from "../binding/config.ts";
 
 /** The identity of one real server of one service: `vip:port/proto/rs:port`. */
 export function realKey(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { DataPlaneConfig } from "../config.ts";
+import type { DataPlaneConfig } from "../binding/config.ts";
 import { effectiveConfig, realKey } from "./effective.ts";
 
 const desired: DataPlaneConfig = {

@@ -8,16 +8,16 @@
  *
  * @module
  */
-import { DataPlane } from "../dataplane.ts";
+import { DataPlane } from "../binding/dataplane.ts";
 import { Agent } from "./agent.ts";
-import { createAgentApp } from "./app.ts";
-import { dataPlanePort } from "./dataplane_port.ts";
+import { createAgentApp } from "./adapters/app.ts";
+import { dataPlanePort } from "./adapters/dataplane_port.ts";
 import { HealthMonitor } from "./health.ts";
 import { parseNodeFile } from "./node_file.ts";
-import { serveOnSocket } from "./serve.ts";
-import { StateStore } from "./store.ts";
-import { BirdRouting } from "../../routing/bird_routing.ts";
-import { readReleaseVersion } from "../../cluster/release.ts";
+import { serveOnSocket } from "./adapters/serve.ts";
+import { StateStore } from "./adapters/store.ts";
+import { BirdRouting } from "../../routing/bird/bird_routing.ts";
+import { readReleaseVersion } from "./release.ts";
 import type { AgentConfig } from "./agent.ts";
 
 /** The release this agent runs from: the VERSION file of the tree it was started in. */

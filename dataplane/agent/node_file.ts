@@ -16,9 +16,9 @@
  *
  * @module
  */
-import type { EalOptions } from "../types.ts";
+import type { EalOptions } from "../binding/types.ts";
 import type { NodeRouting } from "../../routing/model.ts";
-import { DEFAULT_AGENT_SOCKET } from "../../cluster/agent_api.ts";
+import { DEFAULT_AGENT_SOCKET } from "./api.ts";
 
 /** The data plane part of a node file. */
 export interface NodeDataPlane {

@@ -9,7 +9,7 @@
  * Conventions: control calls return 0 or a negative errno; calls that cannot fail return void or
  * a value. Addresses are IPv4 in network byte order (`uint32_t` holding the wire bytes); ports
  * are host order. Every struct below crosses the FFI seam: `fnat_abi()` describes their layout
- * and a Deno test pins it against `dataplane/wire.ts`.
+ * and a Deno test pins it against `dataplane/binding/wire.ts`.
  */
 #ifndef FNAT_H
 #define FNAT_H
@@ -19,6 +19,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* libfnat is built with -fvisibility=hidden: only what this header declares is exported. */
+#pragma GCC visibility push(default)
 
 #define FNAT_MAX_PORTS 4        /**< ports per data plane */
 #define FNAT_MAX_WORKERS 16     /**< worker lcores per data plane */
@@ -34,7 +37,7 @@ extern "C" {
 #define FNAT_PROTO_TCP 6
 #define FNAT_PROTO_UDP 17
 
-/** Schedulers, in the order of dataplane/config.ts SCHEDULERS. */
+/** Schedulers, in the order of dataplane/binding/config.ts SCHEDULERS. */
 enum fnat_sched {
 	FNAT_SCHED_RR = 0,  /**< round robin over reals with weight > 0 */
 	FNAT_SCHED_WRR = 1, /**< smooth weighted round robin */
@@ -373,6 +376,8 @@ void fnat_clock_advance(struct fnat_dp *dp, uint64_t ns);
  * @return the JSON length written (without NUL); -ENOSPC when cap is too small. Any thread.
  */
 int fnat_abi(char *buf, uint32_t cap);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
 /* fnat_abi(): the layout of every struct that crosses the FFI seam, from the compiler itself,
- * so the TypeScript side (dataplane/wire.ts) can be pinned against it in a test. */
+ * so the TypeScript side (dataplane/binding/wire.ts) can be pinned against it in a test. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>

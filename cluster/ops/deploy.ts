@@ -1,0 +1,141 @@
+/**
+ * `lvsctl deploy`: push the cluster file's VIPs to every node and verify.
+ *
+ * 1. The file was validated before this runs (an invalid file pushes nothing).
+ * 2. Every node's configuration is pushed in parallel (at most `concurrency` at once); the agent
+ *    applies it atomically (data plane, then BIRD, rolled back together when BIRD refuses), so a
+ *    node ends up with the old or the new configuration, never half of each.
+ * 3. Then every node is asked again: it must report the VIP-set hash of this file and its BIRD
+ *    must advertise each VIP (unless the node is drained), within `verifyTimeoutMs`.
+ * 4. A node that failed is reported with its error; nodes that succeeded keep the new
+ *    configuration (like a keepalived reload on the nodes it reached), and the result is not ok,
+ *    so the caller exits non-zero and the operator re-runs deploy once the node is fixed.
+ *
+ * @module
+ */
+import type { AgentStatus } from "../../dataplane/agent/api.ts";
+import type { ClusterFile, NodeSpec } from "../spec/cluster_file.ts";
+import { applyNode, nodeStatus } from "../transport/endpoint.ts";
+import { nodeConfigs } from "../spec/node_config.ts";
+import type { NodeTransport } from "../transport/transport.ts";
+
+/** One node's outcome. */
+export interface NodeDeployResult {
+  node: string;
+  ok: boolean;
+  /** The hash the node reports after the push (null if it could not be read). */
+  hash: string | null;
+  advertised: string[];
+  drained: boolean;
+  error?: string;
+  ms: number;
+}
+
+/** The whole deploy. */
+export interface DeployResult {
+  ok: boolean;
+  hash: string;
+  version: string;
+  nodes: NodeDeployResult[];
+  ms: number;
+}
+
+/** Options of `deploy`. */
+export interface DeployOptions {
+  concurrency?: number;
+  /** How long nodes may take to report the hash and advertise the VIPs. */
+  verifyTimeoutMs?: number;
+  callTimeoutMs?: number;
+  onProgress?: (node: string, message: string) => void;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Runs async tasks with at most `limit` at once, in order of the input. */
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+/** Whether a node's status shows the deploy done: the hash, and the VIPs advertised. */
+export function verified(status: AgentStatus, hash: string, vips: string[]): string | null {
+  if (status.config?.hash !== hash) {
+    return `reports configuration ${status.config?.hash ?? "(none)"}, expected ${hash}`;
+  }
+  if (status.drained) return null;
+  const adv = new Set(status.routing.advertised.map((a) => a.replace(/\/32$/, "")));
+  // A VIP is withdrawn on purpose when none of its real servers is healthy.
+  const withdrawn = new Set(status.withdrawnVips.map((w) => w.vip));
+  const missing = vips.filter((v) => !adv.has(v) && !withdrawn.has(v));
+  if (missing.length > 0) return `BIRD does not advertise ${missing.join(", ")} yet`;
+  return null;
+}
+
+/** Pushes the cluster file to every node and verifies; see the module doc. */
+export async function deploy(
+  cluster: ClusterFile,
+  transport: NodeTransport,
+  opts: DeployOptions = {},
+): Promise<DeployResult> {
+  const t0 = Date.now();
+  const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const progress = opts.onProgress ?? (() => {});
+  const configs = await nodeConfigs(cluster);
+  const first = configs.values().next().value;
+  const hash = first?.hash ?? "";
+  const version = first?.version ?? "";
+  const vips = [...new Set(cluster.vips.map((v) => v.address))];
+  const call = { timeoutMs: opts.callTimeoutMs ?? 30_000 };
+
+  const nodes = await mapLimit(cluster.nodes, opts.concurrency ?? 8, async (n: NodeSpec) => {
+    const started = Date.now();
+    const result: NodeDeployResult = {
+      node: n.name,
+      ok: false,
+      hash: null,
+      advertised: [],
+      drained: false,
+      ms: 0,
+    };
+    try {
+      progress(n.name, "applying");
+      let status = await applyNode(transport, n, configs.get(n.name)!, call);
+      const deadline = Date.now() + (opts.verifyTimeoutMs ?? 30_000);
+      let problem = verified(status, hash, vips);
+      while (problem !== null && Date.now() < deadline) {
+        await sleep(250);
+        status = await nodeStatus(transport, n, call);
+        problem = verified(status, hash, vips);
+      }
+      result.hash = status.config?.hash ?? null;
+      result.advertised = status.routing.advertised;
+      result.drained = status.drained;
+      if (problem !== null) throw new Error(problem);
+      result.ok = true;
+      progress(n.name, "done");
+    } catch (e) {
+      result.error = e instanceof Error ? e.message : String(e);
+      progress(n.name, `failed: ${result.error}`);
+    }
+    result.ms = Date.now() - started;
+    return result;
+  });
+  return {
+    ok: nodes.every((n) => n.ok) && new Set(nodes.map((n) => n.hash)).size === 1,
+    hash,
+    version,
+    nodes,
+    ms: Date.now() - t0,
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Releases: what a rolling upgrade ships to a node. A release is a gzipped tarball of the
+ * project's tracked files, the built data plane library, the npm dependencies the agent needs
+ * (so a node never needs a registry) and a `VERSION` file; the node unpacks it into
+ * `releases/<version>/` and switches the `current` link, and the supervisor restarts the
+ * agent from it.
+ *
+ * @module
+ */
+import { checkReleaseVersion } from "../../dataplane/agent/api.ts";
+
+/** A built release. */
+export interface Release {
+  path: string;
+  version: string;
+  sha256: string;
+  bytes: number;
+}
+
+async function run(cmd: string, args: string[], cwd = "."): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed (${out.code}): ${
+        new TextDecoder().decode(out.stderr).trim()
+      }`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+async function sha256File(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Builds a release tarball from the repository at `repo` (which must have been built:
+ * `dataplane/build/libfnat.so` is included).
+ */
+export async function buildRelease(
+  opts: { repo: string; version: string; out: string },
+): Promise<Release> {
+  checkReleaseVersion(opts.version);
+  const lib = `${opts.repo}/dataplane/build/libfnat.so`;
+  try {
+    await Deno.stat(lib);
+  } catch {
+    throw new Error(
+      `Cannot build release ${opts.version}: ${lib} is missing (run 'deno task build')`,
+    );
+  }
+  const tracked = (await run("git", ["ls-files", "-z"], opts.repo)).split("\0").filter((f) => f);
+  const stage = await Deno.makeTempDir({ prefix: "lvs-release-" });
+  try {
+    const list = [...tracked, "dataplane/build/libfnat.so"];
+    // Copy through tar so modes and links survive; node_modules minus the browser driver.
+    await Deno.writeTextFile(`${stage}.list`, list.join("\n") + "\n");
+    await run("bash", [
+      "-c",
+      `set -o pipefail; tar -C "$1" -cf - -T "$2" | tar -C "$3" -xf - && ` +
+      `if [ -d "$1/node_modules" ]; then tar -C "$1" --exclude='*playwright-core*' -cf - node_modules | tar -C "$3" -xf -; fi`,
+      "release",
+      opts.repo,
+      `${stage}.list`,
+      stage,
+    ]);
+    await Deno.writeTextFile(`${stage}/VERSION`, opts.version + "\n");
+    await run("tar", ["-C", stage, "-czf", opts.out, "."]);
+  } finally {
+    await Deno.remove(stage, { recursive: true });
+    await Deno.remove(`${stage}.list`).catch(() => {});
+  }
+  const st = await Deno.stat(opts.out);
+  return {
+    path: opts.out,
+    version: opts.version,
+    sha256: await sha256File(opts.out),
+    bytes: st.size,
+  };
+}
+
+if (import.meta.main) {
+  const arg = (name: string) => {
+    const i = Deno.args.indexOf(name);
+    return i >= 0 ? Deno.args[i + 1] : undefined;
+  };
+  const version = arg("--version");
+  if (!version) {
+    console.error("usage: deno run -A cluster/ops/release.ts --version V [--out FILE]");
+    Deno.exit(2);
+  }
+  const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+  const out = arg("--out") ?? `${Deno.cwd()}/lvs-release-${version}.tar.gz`;
+  const r = await buildRelease({ repo, version, out });
+  console.log(`${r.path}: release ${r.version}, ${r.bytes} bytes, sha256 ${r.sha256}`);
+}

@@ -1,0 +1,375 @@
+/**
+ * The rolling upgrade (`lvsctl upgrade --release PATH [--batch N] [--resume]`), node by node:
+ *
+ * 1. take the cluster-wide lease (one rollout at a time; renewed while running);
+ * 2. drain the node (its VIPs leave the router, its LIPs stay so sessions finish) and wait until
+ *    its sessions fall below the policy's threshold or the drain timeout passes;
+ * 3. ship the release: upload the tarball over SFTP, unpack it into `<root>/releases/<version>`
+ *    and switch `<root>/current` atomically;
+ * 4. restart the agent (its supervisor starts the new release) and wait until it answers with
+ *    the new version;
+ * 5. health gate: the configuration hash the node re-applied equals the desired one, OSPF is
+ *    Full, every real server is healthy; then undrain and watch a few seconds: the node takes
+ *    traffic and its drop counters do not rise;
+ * 6. next batch. On the first failure the rollout halts with that node drained and the others
+ *    serving; the state is saved and `resume` continues from that node.
+ *
+ * @module
+ */
+import { AGENT_PATHS, type AgentStatus, SWITCH_SCRIPT } from "../../dataplane/agent/api.ts";
+import type { ClusterFile, NodeSpec } from "../spec/cluster_file.ts";
+import {
+  agentCall,
+  drainNode,
+  endpointOf,
+  nodeStatus,
+  undrainNode,
+} from "../transport/endpoint.ts";
+import { acquireLease, type Lease } from "./lease.ts";
+import { nodeConfigs } from "../spec/node_config.ts";
+import type { NodeTransport } from "../transport/transport.ts";
+
+/** Where a node is in the rollout. */
+export type NodeStep =
+  | "pending"
+  | "draining"
+  | "shipping"
+  | "restarting"
+  | "gating"
+  | "done"
+  | "failed";
+
+/** One node's progress. */
+export interface NodeRollout {
+  node: string;
+  step: NodeStep;
+  error?: string;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+/** A rollout's saved state. */
+export interface RolloutState {
+  id: string;
+  release: string;
+  version: string;
+  batch: number;
+  status: "running" | "halted" | "done";
+  startedAt: number;
+  updatedAt: number;
+  error?: string;
+  nodes: NodeRollout[];
+}
+
+/** A rollout stopped at a failed node. */
+export class RolloutHaltedError extends Error {
+  override name = "RolloutHaltedError";
+  constructor(readonly state: RolloutState) {
+    super(
+      `Rollout ${state.id} halted: ${
+        state.error ?? "a node failed"
+      }; the failed node is drained, ` +
+        `the others serve. Fix it and run: lvsctl upgrade --resume`,
+    );
+  }
+}
+
+/** What a rollout needs. */
+export interface RolloutDeps {
+  cluster: ClusterFile;
+  transport: NodeTransport;
+  /** Directory for the lease and the rollout state (default ~/.lvsctl). */
+  stateDir: string;
+  holder?: string;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  onProgress?: (state: RolloutState, message: string) => void;
+  /** Seconds the post-undrain watch lasts (default 3). */
+  watchSeconds?: number;
+  /** Fail the gate when the node took no traffic during the watch (default true). */
+  requireTraffic?: boolean;
+}
+
+/** The default state directory. */
+export function defaultStateDir(): string {
+  return `${Deno.env.get("HOME") ?? "/root"}/.lvsctl`;
+}
+
+/** Reads VERSION out of a release tarball. */
+export async function releaseVersionOf(path: string): Promise<string> {
+  for (const name of ["./VERSION", "VERSION"]) {
+    const out = await new Deno.Command("tar", {
+      args: ["-xzOf", path, name],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (out.success) return new TextDecoder().decode(out.stdout).trim();
+  }
+  throw new Error(`Cannot read VERSION from release ${path}: not a release tarball`);
+}
+
+const stateFile = (dir: string) => `${dir}/rollout.json`;
+const leaseFile = (dir: string) => `${dir}/rollout.lease`;
+
+/** The last rollout's state, or null. */
+export async function loadRolloutState(dir: string): Promise<RolloutState | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(stateFile(dir))) as RolloutState;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+async function saveState(dir: string, s: RolloutState): Promise<void> {
+  const tmp = `${stateFile(dir)}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(s, null, 2));
+  await Deno.rename(tmp, stateFile(dir));
+}
+
+/** Drops we count against a node after undrain (stray segments and ARP waits are normal). */
+function badDrops(s: AgentStatus): number {
+  const drops = s.counters?.drops ?? {};
+  return Object.entries(drops)
+    .filter(([k]) => !["no_session", "neigh_unresolved", "no_service"].includes(k))
+    .reduce((a, [, v]) => a + v, 0);
+}
+
+class Runner {
+  #lease: Lease | undefined;
+  constructor(readonly deps: RolloutDeps, readonly state: RolloutState) {}
+
+  get now() {
+    return (this.deps.now ?? Date.now)();
+  }
+  sleep(ms: number) {
+    return (this.deps.sleep ?? ((m: number) => new Promise((r) => setTimeout(r, m))))(ms);
+  }
+  async progress(message: string) {
+    this.state.updatedAt = this.now;
+    await saveState(this.deps.stateDir, this.state);
+    this.deps.onProgress?.(this.state, message);
+  }
+
+  async lease(): Promise<void> {
+    await Deno.mkdir(this.deps.stateDir, { recursive: true });
+    const ttl = Math.max(60_000, this.deps.cluster.rollout.healthGateTimeout * 2000);
+    this.#lease = await acquireLease(
+      leaseFile(this.deps.stateDir),
+      this.deps.holder ?? `lvsctl ${this.state.id}`,
+      ttl,
+      this.deps.now ?? Date.now,
+    );
+  }
+  async unlease(): Promise<void> {
+    await this.#lease?.release();
+  }
+
+  async waitFor<T>(what: string, ms: number, fn: () => Promise<T | null>): Promise<T> {
+    const deadline = this.now + ms;
+    let last = "";
+    for (;;) {
+      try {
+        const v = await fn();
+        if (v !== null) return v;
+      } catch (e) {
+        last = e instanceof Error ? e.message : String(e);
+      }
+      if (this.now >= deadline) {
+        throw new Error(
+          `${what} did not happen within ${Math.round(ms / 1000)} s${last ? ` (${last})` : ""}`,
+        );
+      }
+      await this.#lease?.renew();
+      await this.sleep(500);
+    }
+  }
+
+  async upgradeNode(n: NodeSpec, nr: NodeRollout, hash: string): Promise<void> {
+    const { transport, cluster } = this.deps;
+    const policy = cluster.rollout;
+    const vips = new Set(cluster.vips.map((v) => `${v.address}/32`));
+    nr.startedAt = this.now;
+
+    nr.step = "draining";
+    await this.progress(`${n.name}: draining`);
+    await drainNode(transport, n);
+    await this.waitFor(`${n.name}: VIP withdrawal`, 30_000, async () => {
+      const s = await nodeStatus(transport, n);
+      return s.routing.advertised.some((a) => vips.has(a)) ? null : s;
+    });
+    const drainDeadline = this.now + policy.drainTimeout * 1000;
+    for (;;) {
+      const s = await nodeStatus(transport, n);
+      const sessions = s.counters?.sessions ?? 0;
+      if (sessions <= policy.sessionThreshold) break;
+      if (this.now >= drainDeadline) {
+        await this.progress(
+          `${n.name}: ${sessions} sessions remain after the drain timeout; going on`,
+        );
+        break;
+      }
+      await this.progress(`${n.name}: ${sessions} sessions draining`);
+      await this.sleep(1000);
+    }
+
+    nr.step = "shipping";
+    await this.progress(`${n.name}: shipping release ${this.state.version}`);
+    const remote = `${n.agent.root}/releases/${this.state.version}.tar.gz`;
+    await transport.upload(endpointOf(n), this.state.release, remote, { timeoutMs: 300_000 });
+    const r = await transport.exec(
+      endpointOf(n),
+      ["sh", "-c", SWITCH_SCRIPT, "switch", n.agent.root, this.state.version],
+      { timeoutMs: 120_000 },
+    );
+    if (r.code !== 0) {
+      throw new Error(`${n.name}: unpacking the release failed: ${r.stderr.trim()}`);
+    }
+
+    nr.step = "restarting";
+    await this.progress(`${n.name}: restarting the agent`);
+    await agentCall(transport, n, "POST", AGENT_PATHS.restart);
+    await this.waitFor(
+      `${n.name}: the agent answering as ${this.state.version}`,
+      policy.healthGateTimeout * 1000,
+      async () => {
+        const s = await nodeStatus(transport, n, { timeoutMs: 5000 });
+        return s.release === this.state.version ? s : null;
+      },
+    );
+
+    nr.step = "gating";
+    await this.progress(`${n.name}: health gate`);
+    const gateDeadlineMs = policy.healthGateTimeout * 1000;
+    await this.waitFor(
+      `${n.name}: health gate (config hash, OSPF Full, real servers up)`,
+      gateDeadlineMs,
+      async () => {
+        const s = await nodeStatus(transport, n);
+        if (s.config?.hash !== hash) {
+          throw new Error(
+            `config ${s.config?.hash ?? "(none)"} is not ${hash}`,
+          );
+        }
+        if (s.routing.adjacency !== "Full") {
+          throw new Error(`OSPF adjacency ${s.routing.adjacency}`);
+        }
+        const down = s.health.filter((h) => !h.up).map((h) => h.key);
+        if (down.length > 0) throw new Error(`real servers down: ${down.join(", ")}`);
+        return s;
+      },
+    );
+    const before = await undrainNode(transport, n);
+    await this.waitFor(`${n.name}: VIPs announced again`, 30_000, async () => {
+      const s = await nodeStatus(transport, n);
+      return s.routing.advertised.some((a) => vips.has(a)) ? s : null;
+    });
+    const watchMs = (this.deps.watchSeconds ?? 3) * 1000;
+    const watchEnd = this.now + Math.max(watchMs, 0);
+    let after = before;
+    const requireTraffic = this.deps.requireTraffic ?? true;
+    for (;;) {
+      await this.sleep(500);
+      after = await nodeStatus(transport, n);
+      const traffic = (after.counters?.packetsIn ?? 0) > (before.counters?.packetsIn ?? 0);
+      if (badDrops(after) > badDrops(before)) {
+        throw new Error(
+          `${n.name}: drop counters rose after undrain: ${JSON.stringify(after.counters?.drops)}`,
+        );
+      }
+      if (this.now >= watchEnd && (traffic || !requireTraffic)) break;
+      if (this.now >= watchEnd + gateDeadlineMs) {
+        throw new Error(
+          `${n.name}: took no traffic within ${policy.healthGateTimeout} s after undrain`,
+        );
+      }
+    }
+    nr.step = "done";
+    nr.finishedAt = this.now;
+    await this.progress(`${n.name}: done (release ${this.state.version})`);
+  }
+
+  async run(): Promise<RolloutState> {
+    const { cluster, transport } = this.deps;
+    const hash = (await nodeConfigs(cluster)).values().next().value?.hash ?? "";
+    this.state.status = "running";
+    delete this.state.error;
+    await this.progress(`rollout ${this.state.id}: release ${this.state.version}`);
+    const todo = this.state.nodes.filter((x) => x.step !== "done");
+    for (let i = 0; i < todo.length; i += this.state.batch) {
+      const batch = todo.slice(i, i + this.state.batch);
+      const results = await Promise.allSettled(batch.map((nr) => {
+        const spec = cluster.nodes.find((x) => x.name === nr.node);
+        if (!spec) return Promise.reject(new Error(`node ${nr.node} is not in the cluster file`));
+        return this.upgradeNode(spec, nr, hash);
+      }));
+      const failed = results.map((r, j) => [r, batch[j]!] as const).filter(([r]) =>
+        r.status === "rejected"
+      );
+      if (failed.length > 0) {
+        for (const [r, nr] of failed) {
+          nr.step = "failed";
+          nr.error = String(
+            (r as PromiseRejectedResult).reason?.message ?? (r as PromiseRejectedResult).reason,
+          );
+          nr.finishedAt = this.now;
+          // Leave it drained: the others keep serving.
+          const spec = cluster.nodes.find((x) => x.name === nr.node);
+          if (spec) await drainNode(transport, spec).catch(() => {});
+        }
+        this.state.status = "halted";
+        this.state.error = failed.map(([, nr]) => `${nr.node}: ${nr.error}`).join("; ");
+        await this.progress(`halted: ${this.state.error}`);
+        throw new RolloutHaltedError(this.state);
+      }
+    }
+    this.state.status = "done";
+    await this.progress(`rollout ${this.state.id} done: every node runs ${this.state.version}`);
+    return this.state;
+  }
+}
+
+/** Runs a rollout while holding the cluster's rollout lease. */
+async function runLeased(deps: RolloutDeps, state: RolloutState): Promise<RolloutState> {
+  const runner = new Runner(deps, state);
+  await runner.lease();
+  try {
+    return await runner.run();
+  } finally {
+    await runner.unlease();
+  }
+}
+
+/** Starts a rolling upgrade to the release tarball at `release`. */
+export async function startRollout(
+  deps: RolloutDeps,
+  opts: { release: string; batch?: number },
+): Promise<RolloutState> {
+  const version = await releaseVersionOf(opts.release);
+  const now = (deps.now ?? Date.now)();
+  const state: RolloutState = {
+    id: `r${now.toString(36)}`,
+    release: opts.release,
+    version,
+    batch: Math.max(1, opts.batch ?? deps.cluster.rollout.batch),
+    status: "running",
+    startedAt: now,
+    updatedAt: now,
+    nodes: deps.cluster.nodes.map((n) => ({ node: n.name, step: "pending" })),
+  };
+  return runLeased(deps, state);
+}
+
+/** Resumes the halted rollout saved in the state directory, from the node that failed. */
+export async function resumeRollout(deps: RolloutDeps): Promise<RolloutState> {
+  const state = await loadRolloutState(deps.stateDir);
+  if (!state) throw new Error(`No rollout to resume in ${deps.stateDir}`);
+  if (state.status === "done") throw new Error(`Rollout ${state.id} is already done`);
+  for (const n of state.nodes) {
+    if (n.step !== "done") {
+      n.step = "pending";
+      delete n.error;
+    }
+  }
+  return runLeased(deps, state);
+}

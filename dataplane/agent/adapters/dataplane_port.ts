@@ -1,0 +1,50 @@
+/**
+ * The agent's `DataPlanePort` over the real `DataPlane` (FFI): apply a snapshot, read counters
+ * summed over the workers.
+ *
+ * @module
+ */
+import type { DataPlaneConfig } from "../../binding/config.ts";
+import type { DataPlaneStats } from "../../binding/types.ts";
+import type { DataPlaneCounters, DataPlanePort } from "../agent.ts";
+
+/** What the adapter needs from a data plane (the `DataPlane` class has it). */
+export interface DataPlaneLike {
+  apply(config: DataPlaneConfig): void;
+  stats(): DataPlaneStats;
+}
+
+/** Sums worker counters into the agent's view. */
+export function countersOf(stats: DataPlaneStats): DataPlaneCounters {
+  const sum = (f: (w: DataPlaneStats["workers"][number]) => number) =>
+    stats.workers.reduce((a, w) => a + f(w), 0);
+  return {
+    // Live sessions, as a drain waits for them; closing ones (TIME_WAIT, CLOSE) apart.
+    sessions: sum((w) => w.sessionsActive - w.sessionsClosing),
+    sessionsClosing: sum((w) => w.sessionsClosing),
+    packetsIn: sum((w) => w.packetsIn),
+    packetsOut: sum((w) => w.packetsOut),
+    bytesIn: sum((w) => w.bytesIn),
+    bytesOut: sum((w) => w.bytesOut),
+    drops: { ...stats.drops },
+    synCookies: {
+      sent: sum((w) => w.synCookiesSent),
+      valid: sum((w) => w.synCookiesValid),
+      invalid: sum((w) => w.synCookiesInvalid),
+    },
+  };
+}
+
+/** Adapts a data plane to the agent's port. */
+export function dataPlanePort(dp: DataPlaneLike): DataPlanePort {
+  return {
+    // deno-lint-ignore require-await
+    async apply(config) {
+      dp.apply(config);
+    },
+    // deno-lint-ignore require-await
+    async counters() {
+      return countersOf(dp.stats());
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { countersOf, dataPlanePort } from "./dataplane_port.ts";
+import type { DataPlaneStats, WorkerStats } from "../../binding/types.ts";
+import type { DataPlaneConfig } from "../../binding/config.ts";
+
+function worker(i: number, n: number): WorkerStats {
+  return {
+    worker: i,
+    packetsIn: n,
+    packetsOut: 2 * n,
+    bytesIn: 100 * n,
+    bytesOut: 200 * n,
+    sessionsNew: n,
+    sessionsActive: n,
+    handoffsOut: 0,
+    handoffsIn: 0,
+    toaInserted: 0,
+    toaFailed: 0,
+    synCookiesSent: 3 * n,
+    synCookiesValid: n,
+    synCookiesInvalid: 0,
+    synproxyRsRetransmits: 0,
+    synproxyRsFailures: 0,
+    arpReplies: 0,
+    icmpTranslated: 0,
+    ignored: 0,
+    sessionsClosing: i,
+    drops: {},
+  };
+}
+
+Deno.test("countersOf() sums the workers and keeps drops by reason", () => {
+  const stats: DataPlaneStats = {
+    workers: [worker(0, 1), worker(1, 4)],
+    services: [],
+    drops: { bad_tcp_checksum: 2 },
+  };
+  assert.deepEqual(countersOf(stats), {
+    sessions: 4,
+    sessionsClosing: 1,
+    packetsIn: 5,
+    packetsOut: 10,
+    bytesIn: 500,
+    bytesOut: 1000,
+    drops: { bad_tcp_checksum: 2 },
+    synCookies: { sent: 15, valid: 5, invalid: 0 },
+  });
+});
+
+Deno.test("dataPlanePort() applies through the data plane and surfaces its refusal", async () => {
+  const applied: DataPlaneConfig[] = [];
+  const port = dataPlanePort({
+    apply(c) {
+      if (c.services.length > 1) throw new RangeError("too many");
+      applied.push(c);
+    },
+    stats: () => ({ workers: [], services: [], drops: {} }),
+  });
+  const c: DataPlaneConfig = { services: [], localAddresses: ["10.0.0.1"] };
+  await port.apply(c);
+  assert.deepEqual(applied, [c]);
+  await assert.rejects(
+    () => port.apply({ services: [{}, {}] as never, localAddresses: [] }),
+    RangeError,
+  );
+  assert.equal((await port.counters()).sessions, 0);
+});

@@ -1,0 +1,158 @@
+/**
+ * The data plane's configuration as TypeScript sees it: services (VIP, port, protocol, scheduler,
+ * flags, timeouts) with their real servers, and the local addresses (LIPs) used as FULLNAT
+ * sources. `validateConfig()` checks a snapshot before it crosses the FFI seam, so a bad value is
+ * reported with the service it belongs to instead of as a bare errno.
+ *
+ * @example
+ * ```ts
+ * const config: DataPlaneConfig = {
+ *   localAddresses: ["10.0.0.100"],
+ *   services: [{
+ *     vip: "192.0.2.10", port: 80, protocol: "tcp", scheduler: "rr",
+ *     reals: [{ address: "10.0.0.11", port: 8080, weight: 1 }],
+ *   }],
+ * };
+ * validateConfig(config);
+ * ```
+ *
+ * @module
+ */
+
+import { ipv4Bytes } from "../../routing/ipv4.ts";
+
+/** Transport protocol of a service. */
+export type Protocol = "tcp" | "udp";
+/** Schedulers: round robin, weighted round robin, weighted least connections, Maglev hashing. */
+export type Scheduler = "rr" | "wrr" | "wlc" | "mh";
+
+/** The schedulers, in the order of the C enum. */
+export const SCHEDULERS: readonly Scheduler[] = ["rr", "wrr", "wlc", "mh"];
+
+/** One real server of a service. Weight 0 takes no new sessions; existing ones continue. */
+export interface RealServer {
+  address: string;
+  port: number;
+  weight: number;
+}
+
+/** Per-state idle timeouts in seconds; absent values use the data plane's IPVS-like defaults. */
+export interface Timeouts {
+  tcpSynSent?: number;
+  tcpSynRecv?: number;
+  tcpEstablished?: number;
+  tcpFinWait?: number;
+  tcpCloseWait?: number;
+  tcpLastAck?: number;
+  tcpTimeWait?: number;
+  tcpClose?: number;
+  udp?: number;
+}
+
+/** The timeout names, in the order of the C enum `fnat_timeout`. */
+export const TIMEOUT_KEYS: readonly (keyof Timeouts)[] = [
+  "tcpSynSent",
+  "tcpSynRecv",
+  "tcpEstablished",
+  "tcpFinWait",
+  "tcpCloseWait",
+  "tcpLastAck",
+  "tcpTimeWait",
+  "tcpClose",
+  "udp",
+];
+
+/** A virtual service. */
+export interface Service {
+  vip: string;
+  port: number;
+  protocol: Protocol;
+  scheduler: Scheduler;
+  reals: RealServer[];
+  /** Insert the client address as a TCP option (TOA). Default true for TCP. */
+  toa?: boolean;
+  /** Strip TCP timestamps from the client's SYN. Default true. */
+  stripTimestamps?: boolean;
+  /** Expire a session at once when its real server is removed (default: let it finish). */
+  expireOnRealRemoval?: boolean;
+  /** SYNPROXY (issue 4). Default false. */
+  synproxy?: boolean;
+  timeouts?: Timeouts;
+}
+
+/** A whole configuration snapshot. */
+export interface DataPlaneConfig {
+  services: Service[];
+  /** Local addresses (LIPs) used as the source towards real servers. */
+  localAddresses: string[];
+}
+
+/** The key of a service: `vip:port/protocol`. Two services with one key are an error. */
+export function serviceKey(s: Pick<Service, "vip" | "port" | "protocol">): string {
+  return `${s.vip}:${s.port}/${s.protocol}`;
+}
+
+function checkAddress(what: string, value: string): void {
+  try {
+    ipv4Bytes(value);
+  } catch (e) {
+    throw new TypeError(`Cannot apply ${what}: "${value}" is not an IPv4 address`, { cause: e });
+  }
+}
+
+function checkInt(what: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`Cannot apply ${what}: ${value} is outside ${min}..${max}`);
+  }
+}
+
+/**
+ * Checks a configuration: addresses parse, ports are 1..65535, weights 0..65535, schedulers and
+ * protocols are known, timeouts are positive whole seconds, and no service, real server or LIP
+ * appears twice. Throws `TypeError`/`RangeError` naming the service and the value.
+ */
+export function validateConfig(config: DataPlaneConfig): void {
+  const lips = new Set<string>();
+  for (const lip of config.localAddresses) {
+    checkAddress("local address", lip);
+    if (lips.has(lip)) throw new RangeError(`Cannot apply local address ${lip}: listed twice`);
+    lips.add(lip);
+  }
+  if (config.services.length > 0 && lips.size === 0) {
+    throw new RangeError("Cannot apply services without local addresses: FULLNAT needs a LIP");
+  }
+  const keys = new Set<string>();
+  for (const s of config.services) {
+    const key = serviceKey(s);
+    checkAddress(`service ${key}`, s.vip);
+    checkInt(`service ${key} port`, s.port, 1, 65535);
+    if (s.protocol !== "tcp" && s.protocol !== "udp") {
+      throw new TypeError(`Cannot apply service ${key}: protocol must be tcp or udp`);
+    }
+    if (!SCHEDULERS.includes(s.scheduler)) {
+      throw new TypeError(
+        `Cannot apply service ${key}: scheduler "${s.scheduler}" is not one of ${
+          SCHEDULERS.join(", ")
+        }`,
+      );
+    }
+    if (keys.has(key)) throw new RangeError(`Cannot apply service ${key}: listed twice`);
+    keys.add(key);
+    const reals = new Set<string>();
+    for (const r of s.reals) {
+      const rkey = `${r.address}:${r.port}`;
+      checkAddress(`real server ${rkey} of ${key}`, r.address);
+      checkInt(`real server ${rkey} of ${key} port`, r.port, 1, 65535);
+      checkInt(`real server ${rkey} of ${key} weight`, r.weight, 0, 65535);
+      if (reals.has(rkey)) {
+        throw new RangeError(`Cannot apply real server ${rkey} of ${key}: listed twice`);
+      }
+      reals.add(rkey);
+    }
+    for (const [state, seconds] of Object.entries(s.timeouts ?? {})) {
+      if (seconds !== undefined) {
+        checkInt(`service ${key} timeout ${state}`, seconds, 1, 2 ** 31 - 1);
+      }
+    }
+  }
+}
