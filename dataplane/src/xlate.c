@@ -216,7 +216,7 @@ xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn 
 		if (svc != NULL && (svc->flags & FNAT_SVC_F_TOA))
 			full |= tcpopt_lower_mss(opt, doff - 20, TOA_LEN);
 		if (svc != NULL && (svc->flags & FNAT_SVC_F_STRIP_TS))
-			full |= tcpopt_strip_ts(opt, doff - 20);
+			full |= tcpopt_strip(opt, doff - 20, TCPOPT_TS);
 	}
 	if (c->flags & FNAT_CONN_F_SYNPROXY)
 		full |= synproxy_in_ack(c, th, doff);
