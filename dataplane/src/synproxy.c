@@ -198,7 +198,8 @@ answer_syn(struct fnat_worker *w, const struct fnat_svc *svc, struct rte_mbuf *m
 	uint32_t opts = opts_encode(&o);
 	uint32_t isn = rte_be_to_cpu_32(th->sent_seq);
 	uint32_t cookie = cookie_make(w->dp, k, isn, minute_of(w), opts);
-	/* Our MSS: what the port carries, less room for TOA on the way to the real server. */
+	/* Our MSS: what the port carries, less the room TOA takes in the client's segments on
+	 * their way to the real server. */
 	uint16_t mss = (uint16_t)(port_mtu(w, pidx) - 40 - ((svc->flags & FNAT_SVC_F_TOA) ? TOA_LEN : 0));
 	if (opt->sp_mss != 0 && opt->sp_mss < mss)
 		mss = opt->sp_mss;
@@ -263,13 +264,13 @@ send_rs_syn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 	    uint32_t client_isn, const struct tcpopt_syn *o, uint32_t tsval, uint16_t window)
 {
 	const struct fnat_svc *svc = svc_of(s, c);
-	bool toa = svc != NULL && (svc->flags & FNAT_SVC_F_TOA);
 	struct tcpopt_syn ro = *o;
 	if (strips_ts(svc))
 		ro.ts = false;
 	uint8_t optbuf[40];
-	uint16_t mss = (uint16_t)(o->mss - (toa ? TOA_LEN : 0));
-	unsigned olen = write_syn_opts(optbuf, mss, &ro, (uint8_t)(o->wscale < 0 ? 0 : o->wscale),
+	/* The client's MSS as the cookie recorded it: TOA's room is in the MSS our SYN-ACK gave
+	 * the client, not in what the real server may send. */
+	unsigned olen = write_syn_opts(optbuf, o->mss, &ro, (uint8_t)(o->wscale < 0 ? 0 : o->wscale),
 				       tsval, 0);
 	struct rte_mbuf *m = make_ipv4(w, c->laddr, c->raddr, IPPROTO_TCP, 20 + olen);
 	if (m == NULL)
