@@ -213,3 +213,128 @@ Deno.test("SYNPROXY announces room for TOA to the client and gives the real serv
   assert.deepEqual(parseFrame(rsSyn[0]!).tcp!.options, [{ kind: "mss", value: 1460 }]);
   apply();
 });
+
+Deno.test("SYNPROXY keeping timestamps: room for TOA, the client's MSS, the server's clock offset", () => {
+  apply({ synproxy: true, stripTimestamps: false });
+  const c = new Conn(70000);
+  // Cookie SYN-ACK: our MSS leaves room for TOA; our clock in TSval, the client's echoed.
+  const synAck = c.in({
+    seq: c.isn,
+    flags: "S",
+    window: 64240,
+    options: [
+      { kind: "mss", value: 1460 },
+      { kind: "sackPermitted" },
+      { kind: "timestamp", value: 111, echo: 0 },
+      { kind: "nop" },
+      { kind: "wscale", shift: 7 },
+    ],
+  });
+  assert.equal(synAck.length, 1, "one cookie SYN-ACK");
+  const sa = parseFrame(synAck[0]!);
+  c.cookie = sa.tcp!.seq;
+  const ts = sa.tcp!.options.find((o) => o.kind === "timestamp");
+  assert.ok(ts?.kind === "timestamp");
+  const ours = ts.value;
+  assertFrames(synAck, [
+    toClient({
+      tcp: {
+        srcPort: 80,
+        dstPort: c.cport,
+        seq: c.cookie,
+        ack: c.isn + 1,
+        flags: "SA",
+        window: 65535,
+        options: [
+          { kind: "mss", value: 1452 },
+          { kind: "sackPermitted" },
+          { kind: "timestamp", value: ours, echo: 111 },
+          { kind: "nop" },
+          { kind: "wscale", shift: 7 },
+        ],
+      },
+    }, { id: sa.ipv4!.id, dontFragment: true, ttl: 64 }),
+  ], "cookie SYN-ACK");
+
+  // The client's ACK: the SYN to the real server carries the client's own MSS.
+  const ack = { seq: c.isn + 1, ack: u32(c.cookie + 1), flags: "A", window: 502 };
+  const rsSyn = c.in({
+    ...ack,
+    options: [...NOPS(2), { kind: "timestamp", value: 112, echo: ours }],
+  });
+  c.learn(rsSyn);
+  assertFrames(rsSyn, [
+    toReal(0, {
+      tcp: {
+        srcPort: c.lport,
+        dstPort: 8080,
+        seq: u32(c.isn + c.delta),
+        flags: "S",
+        window: 502,
+        options: [
+          { kind: "mss", value: 1460 },
+          { kind: "sackPermitted" },
+          { kind: "timestamp", value: 112, echo: 0 },
+          { kind: "nop" },
+          { kind: "wscale", shift: 7 },
+        ],
+      },
+    }, { id: parseFrame(rsSyn[0]!).ipv4!.id, dontFragment: true, ttl: 64 }),
+  ], "SYN to the real server");
+
+  // The real server's clock is far from ours (and wraps): the kept ACK echoes its own TSval.
+  const rsIsn = 900000, rsTs = 0xfffffff0;
+  const sp = u32(c.cookie - rsIsn);
+  const kept = c.out({
+    seq: rsIsn,
+    ack: u32(c.isn + 1 + c.delta),
+    flags: "SA",
+    options: [
+      { kind: "mss", value: 1460 },
+      ...NOPS(2),
+      { kind: "timestamp", value: rsTs, echo: 112 },
+    ],
+  });
+  assertFrames(kept, [
+    c.toReal({
+      ...ack,
+      ack: rsIsn + 1,
+      options: [c.toa(), ...NOPS(2), { kind: "timestamp", value: 112, echo: rsTs }],
+    }),
+  ], "kept ACK: TOA, and the real server's TSval echoed");
+
+  // Real server → client: TSval on the node's clock, as the SYN-ACK showed it.
+  const resp = new TextEncoder().encode("HTTP/1.0 200 OK\r\n");
+  const reply = { ack: u32(c.isn + 1 + c.delta), flags: "PA", payload: resp };
+  assertFrames(
+    c.out({
+      ...reply,
+      seq: rsIsn + 1,
+      options: [...NOPS(2), { kind: "timestamp", value: u32(rsTs + 40), echo: 112 }],
+    }),
+    [c.toClient({
+      ...reply,
+      seq: u32(rsIsn + 1 + sp),
+      ack: c.isn + 1,
+      options: [...NOPS(2), { kind: "timestamp", value: u32(ours + 40), echo: 112 }],
+    })],
+    "reply with TSval offset",
+  );
+
+  // Client → real server: TSecr back on the real server's clock.
+  const next = { seq: c.isn + 1, flags: "A" };
+  assertFrames(
+    c.in({
+      ...next,
+      ack: u32(c.cookie + 1 + resp.length),
+      options: [...NOPS(2), { kind: "timestamp", value: 113, echo: u32(ours + 40) }],
+    }),
+    [c.toReal({
+      ...next,
+      ack: rsIsn + 1 + resp.length,
+      options: [...NOPS(2), { kind: "timestamp", value: 113, echo: u32(rsTs + 40) }],
+    })],
+    "client ACK with TSecr offset back",
+  );
+  apply();
+});

@@ -100,6 +100,16 @@ tcpopt_strip(uint8_t *opt, unsigned len, uint8_t kind)
 	return found;
 }
 
+/* Adds delta to the big-endian 32-bit value at p (any alignment). */
+static inline void
+add_be32(uint8_t *p, uint32_t delta)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	v = rte_cpu_to_be_32(rte_be_to_cpu_32(v) + delta);
+	memcpy(p, &v, 4);
+}
+
 bool
 tcpopt_shift_sack(uint8_t *opt, unsigned len, uint32_t delta)
 {
@@ -108,15 +118,25 @@ tcpopt_shift_sack(uint8_t *opt, unsigned len, uint32_t delta)
 	OPT_FOREACH(opt, len, i, kind, olen) {
 		if (kind != TCPOPT_SACK || olen < 10 || (olen - 2) % 8 != 0)
 			continue;
-		for (unsigned e = i + 2; e < i + olen; e += 4) {
-			uint32_t v;
-			memcpy(&v, &opt[e], 4);
-			v = rte_cpu_to_be_32(rte_be_to_cpu_32(v) + delta);
-			memcpy(&opt[e], &v, 4);
-		}
+		for (unsigned e = i + 2; e < i + olen; e += 4)
+			add_be32(&opt[e], delta);
 		found = true;
 	}
 	return found;
+}
+
+bool
+tcpopt_shift_ts(uint8_t *opt, unsigned len, uint32_t val_delta, uint32_t ecr_delta)
+{
+	uint8_t kind;
+	OPT_FOREACH(opt, len, i, kind, olen) {
+		if (kind == TCPOPT_TS && olen == 10) {
+			add_be32(&opt[i + 2], val_delta);
+			add_be32(&opt[i + 6], ecr_delta);
+			return true;
+		}
+	}
+	return false;
 }
 
 int

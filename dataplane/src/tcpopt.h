@@ -1,6 +1,6 @@
 /* TCP option handling for FULLNAT: validation, MSS clamping, stripping options (timestamps, a
- * TOA the client wrote), TOA insertion and SACK block shifting. Pure functions over a TCP header
- * in memory. */
+ * TOA the client wrote), TOA insertion, SACK block and timestamp shifting. Pure functions over a
+ * TCP header in memory. */
 #ifndef FNAT_TCPOPT_H
 #define FNAT_TCPOPT_H
 
@@ -44,6 +44,10 @@ bool tcpopt_strip(uint8_t *opt, unsigned len, uint8_t kind);
 /** Adds `delta` to both edges of every SACK block (subtract by passing -delta).
  * @return true when a SACK option was changed. */
 bool tcpopt_shift_sack(uint8_t *opt, unsigned len, uint32_t delta);
+
+/** Adds val_delta to the TSval and ecr_delta to the TSecr of a timestamp option.
+ * @return true when one was changed. */
+bool tcpopt_shift_ts(uint8_t *opt, unsigned len, uint32_t val_delta, uint32_t ecr_delta);
 
 /**
  * Builds the option area with TOA first: out = TOA(kind, port, addr) + the existing options less

@@ -290,6 +290,8 @@ xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn
 	}
 	if ((f & RTE_TCP_ACK_FLAG) && doff > 20)
 		full |= tcpopt_shift_sack((uint8_t *)(th + 1), doff - 20, (uint32_t)-c->seq_delta);
+	if (c->flags & FNAT_CONN_F_SYNPROXY)
+		full |= synproxy_out_ts(c, th, doff);
 	uint32_t nack = th->recv_ack;
 	if (f & RTE_TCP_ACK_FLAG)
 		nack = rte_cpu_to_be_32(rte_be_to_cpu_32(th->recv_ack) - c->seq_delta);

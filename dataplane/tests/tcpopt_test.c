@@ -147,6 +147,25 @@ test_sack_shift(void)
 }
 
 static void
+test_ts_shift(void)
+{
+	uint8_t o[12] = { 1, 1, 8, 10, 0xff, 0xff, 0xff, 0xf0, 0, 0, 0, 5 };
+	CHECK(tcpopt_shift_ts(o, 12, 0x20, (uint32_t)-5));
+	const uint8_t want[12] = { 1, 1, 8, 10, 0, 0, 0, 0x10, 0, 0, 0, 0 };
+	CHECK(memcmp(o, want, 12) == 0);
+	/* Unaligned (one NOP before it) works the same. */
+	uint8_t u[12] = { 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0 };
+	CHECK(tcpopt_shift_ts(u, 12, 1, 1));
+	CHECK_EQ(u[6], 2);
+	CHECK_EQ(u[10], 3);
+	const uint8_t none[4] = { 2, 4, 5, 0xb4 };
+	uint8_t n[4];
+	memcpy(n, none, 4);
+	CHECK(!tcpopt_shift_ts(n, 4, 1, 1));
+	CHECK(memcmp(n, none, 4) == 0);
+}
+
+static void
 test_incremental_checksum_equals_recompute(void)
 {
 	uint8_t buf[20] = { 0x45, 0, 0, 40, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 198, 51, 100, 7,
@@ -179,6 +198,7 @@ main(void)
 		{ "TOA replaces one the client wrote", test_toa_replaces_the_clients },
 		{ "options of a kind are found and overwritten with NOPs", test_strip_a_kind },
 		{ "SACK blocks are shifted", test_sack_shift },
+		{ "timestamps are shifted", test_ts_shift },
 		{ "incremental checksums equal recomputation", test_incremental_checksum_equals_recompute },
 	};
 	return check_run("tcpopt", cases, sizeof(cases) / sizeof(cases[0]));
