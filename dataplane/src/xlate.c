@@ -155,8 +155,7 @@ toa_in(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr **ipp,
 {
 	struct rte_tcp_hdr *th = *thp;
 	unsigned olen = (th->data_off >> 4) * 4u - 20;
-	uint8_t kind = w->dp->toa_kind;
-	bool forged = olen > 0 && tcpopt_has((uint8_t *)(th + 1), olen, kind);
+	bool forged = olen > 0 && tcpopt_has((uint8_t *)(th + 1), olen, w->dp->toa_kind);
 	if (forged)
 		w->stats.toa_forged++;
 	if ((c->flags & FNAT_CONN_F_TOA_PENDING) &&
@@ -167,7 +166,7 @@ toa_in(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr **ipp,
 		}
 		w->stats.toa_failed++;
 	}
-	return forged && tcpopt_strip((uint8_t *)(th + 1), olen, kind);
+	return forged && tcpopt_strip((uint8_t *)(th + 1), olen, w->dp->toa_kind);
 }
 
 /* Rewrites a UDP datagram's addresses and ports; a zero checksum (none) stays zero. */
