@@ -82,7 +82,7 @@ class Conn {
         flags: "SA",
         options: SYNACK_OPTS,
       }),
-      [this.toClient({ seq: 5000, ack: u32(this.isn + 1), flags: "SA", options: SYNACK_OPTS })],
+      [this.toClient({ seq: 5000, ack: u32(this.isn + 1), flags: "SA", options: SYNACK_OPTS_OUT })],
       "SYN-ACK",
     );
   }
@@ -96,9 +96,10 @@ const SYN_OPTS: TcpOption[] = [
   { kind: "nop" },
   { kind: "wscale", shift: 7 },
 ];
-// MSS lowered by the 8 bytes of TOA; timestamps overwritten with NOPs in place.
+// The client's MSS unchanged (its segments, not the real server's, need room for TOA);
+// timestamps overwritten with NOPs in place.
 const SYN_OPTS_OUT: TcpOption[] = [
-  { kind: "mss", value: 1452 },
+  { kind: "mss", value: 1460 },
   { kind: "sackPermitted" },
   ...Array.from({ length: 10 }, () => ({ kind: "nop" as const })),
   { kind: "nop" },
@@ -107,6 +108,8 @@ const SYN_OPTS_OUT: TcpOption[] = [
 const SYNACK_OPTS: TcpOption[] = [{ kind: "mss", value: 1460 }, { kind: "sackPermitted" }, {
   kind: "nop",
 }, { kind: "wscale", shift: 7 }];
+// The real server's MSS lowered by the 8 bytes of TOA: the client's segments leave the room.
+const SYNACK_OPTS_OUT: TcpOption[] = [{ kind: "mss", value: 1452 }, ...SYNACK_OPTS.slice(1)];
 
 Deno.test("TCP handshake, data with TOA, SACK blocks and FIN are translated byte for byte", () => {
   const c = new Conn(CPORT, 0, 1000);
@@ -198,7 +201,7 @@ Deno.test("a reply that reaches the wrong worker is handed to its owner and stil
   assert.equal(dp.stats().workers[0]!.handoffsOut, before + 1, "counted as a handoff");
 });
 
-Deno.test("a SYN without timestamps keeps its options apart from the lowered MSS", () => {
+Deno.test("a SYN without timestamps keeps its options, its MSS included", () => {
   const c = new Conn(CPORT + 4, 0, 4242);
   const opts: TcpOption[] = [{ kind: "mss", value: 1400 }, { kind: "nop" }, { kind: "nop" }, {
     kind: "sackPermitted",
@@ -208,6 +211,6 @@ Deno.test("a SYN without timestamps keeps its options apart from the lowered MSS
   c.lport = p.tcp!.srcPort;
   c.delta = u32(p.tcp!.seq - 4242);
   assertFrames(sent, [
-    c.toReal({ seq: 4242, flags: "S", options: [{ kind: "mss", value: 1392 }, ...opts.slice(1)] }),
+    c.toReal({ seq: 4242, flags: "S", options: opts }),
   ], "SYN");
 });

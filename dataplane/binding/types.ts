@@ -73,6 +73,8 @@ export interface WorkerStats extends TrafficCounters {
   handoffsIn: number;
   toaInserted: number;
   toaFailed: number;
+  /** Client segments that carried a TOA of their own: replaced or overwritten, never passed on. */
+  toaForged: number;
   synCookiesSent: number;
   synCookiesValid: number;
   synCookiesInvalid: number;

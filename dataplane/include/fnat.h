@@ -187,6 +187,7 @@ struct fnat_worker_stats {
 	uint64_t handoffs_in;
 	uint64_t toa_inserted;
 	uint64_t toa_failed;
+	uint64_t toa_forged; /**< client segments with an option of the TOA kind (never passed on) */
 	uint64_t syncookies_sent;
 	uint64_t syncookies_valid;
 	uint64_t syncookies_invalid;

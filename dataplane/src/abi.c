@@ -103,6 +103,7 @@ fnat_abi(char *buf, uint32_t cap)
 	FIELD(&o, fnat_worker_stats, handoffs_in, 0);
 	FIELD(&o, fnat_worker_stats, toa_inserted, 0);
 	FIELD(&o, fnat_worker_stats, toa_failed, 0);
+	FIELD(&o, fnat_worker_stats, toa_forged, 0);
 	FIELD(&o, fnat_worker_stats, syncookies_sent, 0);
 	FIELD(&o, fnat_worker_stats, syncookies_valid, 0);
 	FIELD(&o, fnat_worker_stats, syncookies_invalid, 0);

@@ -43,7 +43,13 @@ struct fnat_conn {
 	uint16_t lip_id;
 	uint8_t sp_retries;
 	uint8_t pad;
-	uint32_t aux;        /* free-list link when free; SYNPROXY pending slot when waiting */
+	union {
+		/* free-list link when free; SYNPROXY pending slot while waiting for the RS */
+		uint32_t aux;
+		/* SYNPROXY once the real server answered: our SYN-ACK's TSval − the real
+		 * server's (0 without timestamps) */
+		uint32_t ts_delta;
+	};
 } __rte_aligned(64);
 
 _Static_assert(sizeof(struct fnat_conn) == 64, "a session is one cache line");

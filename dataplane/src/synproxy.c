@@ -1,9 +1,10 @@
 /* SYNPROXY: SYNs to a synproxy service are answered here with a syncookie SYN-ACK; no session
  * and no memory until the client's ACK proves the cookie. Then a session is created, the ACK is
  * kept, and a SYN carrying the options the cookie recorded goes to the scheduled real server.
- * Its SYN-ACK fixes the sequence delta (cookie ISN − real server ISN) and releases the kept ACK;
- * from then on the real server's sequence numbers are shifted towards the client and the
- * client's acknowledgements (and SACK blocks) back.
+ * Its SYN-ACK fixes the sequence delta (cookie ISN − real server ISN) and, with timestamps, the
+ * TSval delta (our SYN-ACK's clock − the real server's) and releases the kept ACK; from then on
+ * the real server's sequence numbers and TSval are shifted towards the client and the client's
+ * acknowledgements (SACK blocks, TSecr) back.
  *
  * The cookie (the SYN-ACK's ISN) is laid out as
  *   bits 31..30  minute counter modulo 4
@@ -198,7 +199,8 @@ answer_syn(struct fnat_worker *w, const struct fnat_svc *svc, struct rte_mbuf *m
 	uint32_t opts = opts_encode(&o);
 	uint32_t isn = rte_be_to_cpu_32(th->sent_seq);
 	uint32_t cookie = cookie_make(w->dp, k, isn, minute_of(w), opts);
-	/* Our MSS: what the port carries, less room for TOA on the way to the real server. */
+	/* Our MSS: what the port carries, less the room TOA takes in the client's segments on
+	 * their way to the real server. */
 	uint16_t mss = (uint16_t)(port_mtu(w, pidx) - 40 - ((svc->flags & FNAT_SVC_F_TOA) ? TOA_LEN : 0));
 	if (opt->sp_mss != 0 && opt->sp_mss < mss)
 		mss = opt->sp_mss;
@@ -263,13 +265,13 @@ send_rs_syn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 	    uint32_t client_isn, const struct tcpopt_syn *o, uint32_t tsval, uint16_t window)
 {
 	const struct fnat_svc *svc = svc_of(s, c);
-	bool toa = svc != NULL && (svc->flags & FNAT_SVC_F_TOA);
 	struct tcpopt_syn ro = *o;
 	if (strips_ts(svc))
 		ro.ts = false;
 	uint8_t optbuf[40];
-	uint16_t mss = (uint16_t)(o->mss - (toa ? TOA_LEN : 0));
-	unsigned olen = write_syn_opts(optbuf, mss, &ro, (uint8_t)(o->wscale < 0 ? 0 : o->wscale),
+	/* The client's MSS as the cookie recorded it: TOA's room is in the MSS our SYN-ACK gave
+	 * the client, not in what the real server may send. */
+	unsigned olen = write_syn_opts(optbuf, o->mss, &ro, (uint8_t)(o->wscale < 0 ? 0 : o->wscale),
 				       tsval, 0);
 	struct rte_mbuf *m = make_ipv4(w, c->laddr, c->raddr, IPPROTO_TCP, 20 + olen);
 	if (m == NULL)
@@ -440,9 +442,38 @@ synproxy_in_ack(struct fnat_conn *c, struct rte_tcp_hdr *th, unsigned doff)
 	uint32_t nack = rte_cpu_to_be_32(rte_be_to_cpu_32(th->recv_ack) - c->sp_delta);
 	csum_replace4(&th->cksum, th->recv_ack, nack);
 	th->recv_ack = nack;
-	if (doff > 20)
-		return tcpopt_shift_sack((uint8_t *)(th + 1), doff - 20, (uint32_t)-c->sp_delta);
-	return false;
+	if (doff <= 20)
+		return false;
+	uint8_t *opt = (uint8_t *)(th + 1);
+	bool changed = tcpopt_shift_sack(opt, doff - 20, (uint32_t)-c->sp_delta);
+	if (c->ts_delta != 0)
+		changed |= tcpopt_shift_ts(opt, doff - 20, 0, (uint32_t)-c->ts_delta);
+	return changed;
+}
+
+bool
+synproxy_out_ts(const struct fnat_conn *c, struct rte_tcp_hdr *th, unsigned doff)
+{
+	return c->ts_delta != 0 && doff > 20 &&
+	       tcpopt_shift_ts((uint8_t *)(th + 1), doff - 20, c->ts_delta, 0);
+}
+
+/* The timestamp offset of a session: the client took the TSval of our SYN-ACK (echoed in its
+ * kept ACK) for the server's clock, so the real server's (in its SYN-ACK) is moved onto it. 0 when
+ * either side has no timestamps (none were negotiated). */
+static uint32_t
+ts_delta_of(const struct rte_tcp_hdr *rs_synack, const struct rte_mbuf *ack)
+{
+	struct tcpopt_syn rs, cl;
+	unsigned doff = (rs_synack->data_off >> 4) * 4u;
+	tcpopt_parse_syn((const uint8_t *)(rs_synack + 1), doff - 20, &rs);
+	if (!rs.ts || ack == NULL)
+		return 0;
+	const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(
+		ack, const struct rte_tcp_hdr *, sizeof(struct rte_ether_hdr) + 20);
+	doff = (th->data_off >> 4) * 4u;
+	tcpopt_parse_syn((const uint8_t *)(th + 1), doff - 20, &cl);
+	return cl.ts ? cl.ts_ecr - rs.ts_val : 0;
 }
 
 int
@@ -474,7 +505,7 @@ synproxy_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_c
 	struct rte_mbuf *ack = w->sp_kept[c->aux];
 	w->sp_kept[c->aux] = NULL;
 	w->sp_free[w->sp_free_n++] = c->aux;
-	c->aux = 0;
+	c->ts_delta = ts_delta_of(th, ack); /* aux is free from now on */
 	discard(w, m);
 	if (ack != NULL) {
 		struct rte_ipv4_hdr *aip = rte_pktmbuf_mtod_offset(ack, struct rte_ipv4_hdr *,

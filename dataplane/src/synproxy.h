@@ -18,11 +18,16 @@ int synproxy_in(struct fnat_worker *w, const struct fnat_snapshot *s, const stru
 		struct fnat_conn **c, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 		const struct fnat_key *k, uint64_t hash, unsigned pidx);
 
-/** Client→RS on a synproxy session: the acknowledgement (checksum updated) and SACK blocks
- * into the server's space. Returns true when options changed (full checksum needed). */
+/** Client→RS on a synproxy session: the acknowledgement (checksum updated), SACK blocks and
+ * TSecr into the server's space. Returns true when options changed (full checksum needed). */
 bool synproxy_in_ack(struct fnat_conn *c, struct rte_tcp_hdr *th, unsigned doff);
 
-/** RS→client on a synproxy session (the real server's SYN-ACK, RST). Same returns. */
+/** RS→client on a synproxy session once the real server answered: TSval onto the clock our
+ * SYN-ACK showed the client (checksum not updated). Returns true when options changed. */
+bool synproxy_out_ts(const struct fnat_conn *c, struct rte_tcp_hdr *th, unsigned doff);
+
+/** RS→client on a synproxy session (the real server's SYN-ACK, RST). Same returns as
+ * synproxy_in. */
 int synproxy_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
 		 struct rte_mbuf *m, struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *th,
 		 unsigned pidx);

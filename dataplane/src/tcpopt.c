@@ -5,37 +5,32 @@
 
 #include "tcpopt.h"
 
-/* Walks options: calls back for each (kind, offset, length); returns false on overrun. The
- * callback returns false to stop early. */
+/* The length of the option at i: 1 for a NOP, its length field for another kind, 0 when that is
+ * below 2 or runs past the option space. */
+static inline unsigned
+opt_len(const uint8_t *opt, unsigned len, unsigned i)
+{
+	if (opt[i] == TCPOPT_NOP)
+		return 1;
+	if (i + 1 >= len || opt[i + 1] < 2 || i + opt[i + 1] > len)
+		return 0;
+	return opt[i + 1];
+}
+
+/* Walks the options up to an EOL: the body runs for each (NOPs included) with its kind, offset i
+ * and length olen; `continue` goes to the next one. A malformed option ends the walk. */
 #define OPT_FOREACH(opt, len, i, kind, olen)                                                   \
 	for (unsigned i = 0, olen = 0; i < (len); i += olen)                                  \
-		if (((kind) = (opt)[i]) == TCPOPT_EOL) {                                        \
-			break;                                                                     \
-		} else if ((kind) == TCPOPT_NOP) {                                              \
-			olen = 1;                                                                  \
-		} else if (i + 1 >= (len) || (olen = (opt)[i + 1]) < 2 || i + olen > (len)) { \
+		if (((kind) = (opt)[i]) == TCPOPT_EOL || (olen = opt_len(opt, len, i)) == 0) { \
 			break;                                                                     \
 		} else
 
 bool
 tcpopt_valid(const uint8_t *opt, unsigned len)
 {
-	unsigned i = 0;
-	while (i < len) {
-		uint8_t kind = opt[i];
-		if (kind == TCPOPT_EOL)
-			return true;
-		if (kind == TCPOPT_NOP) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= len)
+	for (unsigned i = 0, olen; i < len && opt[i] != TCPOPT_EOL; i += olen)
+		if ((olen = opt_len(opt, len, i)) == 0)
 			return false;
-		uint8_t olen = opt[i + 1];
-		if (olen < 2 || i + olen > len)
-			return false;
-		i += olen;
-	}
 	return true;
 }
 
@@ -81,17 +76,38 @@ tcpopt_lower_mss(uint8_t *opt, unsigned len, uint16_t by)
 }
 
 bool
-tcpopt_strip_ts(uint8_t *opt, unsigned len)
+tcpopt_has(const uint8_t *opt, unsigned len, uint8_t kind)
 {
-	uint8_t kind;
+	uint8_t k;
+	OPT_FOREACH(opt, len, i, k, olen) {
+		if (k == kind)
+			return true;
+	}
+	return false;
+}
+
+bool
+tcpopt_strip(uint8_t *opt, unsigned len, uint8_t kind)
+{
+	uint8_t k;
 	bool found = false;
-	OPT_FOREACH(opt, len, i, kind, olen) {
-		if (kind == TCPOPT_TS) {
+	OPT_FOREACH(opt, len, i, k, olen) {
+		if (k == kind) {
 			memset(&opt[i], TCPOPT_NOP, olen);
 			found = true;
 		}
 	}
 	return found;
+}
+
+/* Adds delta to the big-endian 32-bit value at p (any alignment). */
+static inline void
+add_be32(uint8_t *p, uint32_t delta)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	v = rte_cpu_to_be_32(rte_be_to_cpu_32(v) + delta);
+	memcpy(p, &v, 4);
 }
 
 bool
@@ -102,15 +118,25 @@ tcpopt_shift_sack(uint8_t *opt, unsigned len, uint32_t delta)
 	OPT_FOREACH(opt, len, i, kind, olen) {
 		if (kind != TCPOPT_SACK || olen < 10 || (olen - 2) % 8 != 0)
 			continue;
-		for (unsigned e = i + 2; e < i + olen; e += 4) {
-			uint32_t v;
-			memcpy(&v, &opt[e], 4);
-			v = rte_cpu_to_be_32(rte_be_to_cpu_32(v) + delta);
-			memcpy(&opt[e], &v, 4);
-		}
+		for (unsigned e = i + 2; e < i + olen; e += 4)
+			add_be32(&opt[e], delta);
 		found = true;
 	}
 	return found;
+}
+
+bool
+tcpopt_shift_ts(uint8_t *opt, unsigned len, uint32_t val_delta, uint32_t ecr_delta)
+{
+	uint8_t kind;
+	OPT_FOREACH(opt, len, i, kind, olen) {
+		if (kind == TCPOPT_TS && olen == 10) {
+			add_be32(&opt[i + 2], val_delta);
+			add_be32(&opt[i + 6], ecr_delta);
+			return true;
+		}
+	}
+	return false;
 }
 
 int
@@ -121,22 +147,26 @@ tcpopt_build_with_toa(const uint8_t *opt, unsigned len, uint8_t kind, uint16_t p
 	out[1] = TOA_LEN;
 	memcpy(&out[2], &port_be, 2);
 	memcpy(&out[4], &addr_be, 4);
-	if (TOA_LEN + len <= 40) {
-		memcpy(&out[TOA_LEN], opt, len);
-		return (int)(TOA_LEN + len);
+	/* The options as they are (alignment NOPs included) when they fit after TOA, else without
+	 * the NOPs. Never an option of the TOA kind: only the client can have written that one. */
+	for (int keep_nops = 1; keep_nops >= 0; keep_nops--) {
+		unsigned n = TOA_LEN;
+		uint8_t k;
+		OPT_FOREACH(opt, len, i, k, olen) {
+			if (k == kind || (k == TCPOPT_NOP && !keep_nops))
+				continue;
+			if (n + olen > 40) {
+				n = UINT32_MAX;
+				break;
+			}
+			memcpy(&out[n], &opt[i], olen);
+			n += olen;
+		}
+		if (n <= 40) {
+			while (n % 4 != 0)
+				out[n++] = TCPOPT_EOL;
+			return (int)n;
+		}
 	}
-	/* Compact: keep only real options other than an old TOA. */
-	unsigned n = TOA_LEN;
-	uint8_t k;
-	OPT_FOREACH(opt, len, i, k, olen) {
-		if (k == TCPOPT_NOP || k == kind)
-			continue;
-		if (n + olen > 40)
-			return -1;
-		memcpy(&out[n], &opt[i], olen);
-		n += olen;
-	}
-	while (n % 4 != 0)
-		out[n++] = TCPOPT_EOL;
-	return n <= 40 ? (int)n : -1;
+	return -1;
 }

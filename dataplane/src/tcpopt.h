@@ -1,5 +1,6 @@
-/* TCP option handling for FULLNAT: validation, MSS clamping, timestamp stripping, TOA insertion
- * and SACK block shifting. Pure functions over a TCP header in memory. */
+/* TCP option handling for FULLNAT: validation, MSS clamping, stripping options (timestamps, a
+ * TOA the client wrote), TOA insertion, SACK block and timestamp shifting. Pure functions over a
+ * TCP header in memory. */
 #ifndef FNAT_TCPOPT_H
 #define FNAT_TCPOPT_H
 
@@ -34,16 +35,24 @@ void tcpopt_parse_syn(const uint8_t *opt, unsigned len, struct tcpopt_syn *out);
 /** Lowers the MSS option by `by` (not below 536). @return true when an MSS option changed. */
 bool tcpopt_lower_mss(uint8_t *opt, unsigned len, uint16_t by);
 
-/** Overwrites timestamp options with NOPs in place. @return true when one was found. */
-bool tcpopt_strip_ts(uint8_t *opt, unsigned len);
+/** Whether the (valid) options hold an option of this kind. */
+bool tcpopt_has(const uint8_t *opt, unsigned len, uint8_t kind);
+
+/** Overwrites every option of this kind with NOPs in place. @return true when one was found. */
+bool tcpopt_strip(uint8_t *opt, unsigned len, uint8_t kind);
 
 /** Adds `delta` to both edges of every SACK block (subtract by passing -delta).
  * @return true when a SACK option was changed. */
 bool tcpopt_shift_sack(uint8_t *opt, unsigned len, uint32_t delta);
 
+/** Adds val_delta to the TSval and ecr_delta to the TSecr of a timestamp option.
+ * @return true when one was changed. */
+bool tcpopt_shift_ts(uint8_t *opt, unsigned len, uint32_t val_delta, uint32_t ecr_delta);
+
 /**
- * Builds the option area with TOA first: out = TOA(kind, port, addr) + the existing options.
- * When that exceeds 40 bytes, NOPs, EOL padding and old TOA options are dropped and the rest is
+ * Builds the option area with TOA first: out = TOA(kind, port, addr) + the existing options less
+ * any option of the TOA kind (one the client wrote is replaced, never passed on). When that
+ * exceeds 40 bytes, NOPs are dropped too. Whatever follows an EOL is dropped and the result is
  * padded to a multiple of 4 with EOL.
  * @return the new option length (multiple of 4, <= 40), or -1 when TOA does not fit even then.
  */

@@ -1,6 +1,7 @@
 /* FULLNAT translation of a session's packets in both directions: the TCP state machine, TTL,
- * addresses and ports, the ISN shift, TOA insertion, MSS and timestamps in the SYN, SACK
- * blocks, incremental checksums. Worker threads only. */
+ * addresses and ports, the ISN shift, TOA insertion (and removal of a TOA the client wrote),
+ * the MSS in the real server's SYN-ACK, timestamps in the SYN, SACK blocks, incremental
+ * checksums. Worker threads only. */
 #include <errno.h>
 #include <string.h>
 
@@ -144,6 +145,30 @@ toa_insert(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr **ipp,
 	return true;
 }
 
+/* TOA towards the real server: the node's own while the session waits for the real server's first
+ * answer, and never one the client wrote, in any segment and on any service (a real server's TOA
+ * module would take it for the client's address). A forged TOA is replaced by ours while we
+ * insert, else overwritten with NOPs. Returns true when the options changed. */
+static bool
+toa_in(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr **ipp,
+       struct rte_tcp_hdr **thp, const struct fnat_conn *c, unsigned pidx)
+{
+	struct rte_tcp_hdr *th = *thp;
+	unsigned olen = (th->data_off >> 4) * 4u - 20;
+	bool forged = olen > 0 && tcpopt_has((uint8_t *)(th + 1), olen, w->dp->toa_kind);
+	if (forged)
+		w->stats.toa_forged++;
+	if ((c->flags & FNAT_CONN_F_TOA_PENDING) &&
+	    !(th->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG))) {
+		if (toa_insert(w, m, ipp, thp, c, port_mtu(w, pidx))) {
+			w->stats.toa_inserted++;
+			return true;
+		}
+		w->stats.toa_failed++;
+	}
+	return forged && tcpopt_strip((uint8_t *)(th + 1), olen, w->dp->toa_kind);
+}
+
 /* Rewrites a UDP datagram's addresses and ports; a zero checksum (none) stays zero. */
 static inline void
 udp_rewrite(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
@@ -210,25 +235,16 @@ xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn 
 	if (f & RTE_TCP_ACK_FLAG)
 		c->c_ack = rte_be_to_cpu_32(th->recv_ack);
 	bool full = false;
+	/* The client's MSS goes unchanged: room for TOA is made in the other direction. */
 	if ((f & RTE_TCP_SYN_FLAG) && !(f & RTE_TCP_ACK_FLAG) && doff > 20) {
 		const struct fnat_svc *svc = svc_of(s, c);
-		uint8_t *opt = (uint8_t *)(th + 1);
-		if (svc != NULL && (svc->flags & FNAT_SVC_F_TOA))
-			full |= tcpopt_lower_mss(opt, doff - 20, TOA_LEN);
 		if (svc != NULL && (svc->flags & FNAT_SVC_F_STRIP_TS))
-			full |= tcpopt_strip_ts(opt, doff - 20);
+			full |= tcpopt_strip((uint8_t *)(th + 1), doff - 20, TCPOPT_TS);
 	}
 	if (c->flags & FNAT_CONN_F_SYNPROXY)
 		full |= synproxy_in_ack(c, th, doff);
 	uint32_t nseq = rte_cpu_to_be_32(seq + c->seq_delta);
-	if ((c->flags & FNAT_CONN_F_TOA_PENDING) && !(f & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG))) {
-		if (toa_insert(w, m, &ip, &th, c, port_mtu(w, pidx))) {
-			w->stats.toa_inserted++;
-			full = true;
-		} else {
-			w->stats.toa_failed++;
-		}
-	}
+	full |= toa_in(w, m, &ip, &th, c, pidx);
 	tcp_rewrite(ip, th, c->laddr, c->raddr, c->lport, c->rport, nseq, th->recv_ack, full);
 	conn_touch(w, s, c);
 	count_in(w, c, bytes);
@@ -264,8 +280,17 @@ xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn
 	if (!(f & RTE_TCP_SYN_FLAG))
 		c->flags &= (uint8_t)~FNAT_CONN_F_TOA_PENDING;
 	bool full = false;
+	/* The client's segments grow by TOA: the MSS it is told leaves the room. (Under SYNPROXY
+	 * the real server's SYN-ACK stays with the node, whose own SYN-ACK left it.) */
+	if ((f & RTE_TCP_SYN_FLAG) && doff > 20) {
+		const struct fnat_svc *svc = svc_of(s, c);
+		if (svc != NULL && (svc->flags & FNAT_SVC_F_TOA))
+			full |= tcpopt_lower_mss((uint8_t *)(th + 1), doff - 20, TOA_LEN);
+	}
 	if ((f & RTE_TCP_ACK_FLAG) && doff > 20)
-		full = tcpopt_shift_sack((uint8_t *)(th + 1), doff - 20, (uint32_t)-c->seq_delta);
+		full |= tcpopt_shift_sack((uint8_t *)(th + 1), doff - 20, (uint32_t)-c->seq_delta);
+	if (c->flags & FNAT_CONN_F_SYNPROXY)
+		full |= synproxy_out_ts(c, th, doff);
 	uint32_t nack = th->recv_ack;
 	if (f & RTE_TCP_ACK_FLAG)
 		nack = rte_cpu_to_be_32(rte_be_to_cpu_32(th->recv_ack) - c->seq_delta);

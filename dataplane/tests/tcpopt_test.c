@@ -41,7 +41,7 @@ test_syn_parse_mss_and_ts(void)
 	CHECK_EQ(s.ts_val, 1);
 	CHECK(tcpopt_lower_mss(o, 20, 8));
 	CHECK_EQ(o[2] << 8 | o[3], 1452);
-	CHECK(tcpopt_strip_ts(o, 20));
+	CHECK(tcpopt_strip(o, 20, TCPOPT_TS));
 	for (int i = 6; i < 16; i++)
 		CHECK_EQ(o[i], TCPOPT_NOP);
 	tcpopt_parse_syn(o, 20, &s);
@@ -87,6 +87,56 @@ test_toa_compacts_then_fails(void)
 	CHECK_EQ(n, -1);
 }
 
+/* A TOA the client wrote is never passed on: replaced by ours (in its place when it had the same
+ * length, so a full-size segment does not grow), however it was laid out. */
+static void
+test_toa_replaces_the_clients(void)
+{
+	uint8_t out[40];
+	const uint8_t forged_ts[20] = { 254, 8, 0, 1, 203, 0, 113, 66, 1, 1, 8, 10, 0, 0, 0, 5,
+					0, 0, 0, 6 };
+	int n = tcpopt_build_with_toa(forged_ts, 20, 254, rte_cpu_to_be_16(40000), 0x076433c6, out);
+	CHECK_EQ(n, 20);
+	const uint8_t ours[8] = { 254, 8, 0x9c, 0x40, 0xc6, 0x33, 0x64, 0x07 };
+	CHECK(memcmp(out, ours, 8) == 0);
+	CHECK(memcmp(out + 8, forged_ts + 8, 12) == 0);
+	/* Another length, NOPs after it: dropped, EOL padding to a multiple of 4. */
+	const uint8_t odd[8] = { 254, 6, 1, 2, 3, 4, 1, 1 };
+	n = tcpopt_build_with_toa(odd, 8, 254, rte_cpu_to_be_16(40000), 0x076433c6, out);
+	CHECK_EQ(n, 12);
+	const uint8_t odd_out[12] = { 254, 8, 0x9c, 0x40, 0xc6, 0x33, 0x64, 0x07, 1, 1, 0, 0 };
+	CHECK(memcmp(out, odd_out, 12) == 0);
+	/* A full option space with a forged TOA: ours in its room, NOPs kept. */
+	uint8_t full[40] = { 254, 8, 9, 9, 9, 9, 9, 9, 1, 1, 5, 26 };
+	memset(full + 36, TCPOPT_NOP, 4);
+	n = tcpopt_build_with_toa(full, 40, 254, rte_cpu_to_be_16(40000), 0x076433c6, out);
+	CHECK_EQ(n, 40);
+	CHECK(memcmp(out, ours, 8) == 0);
+	CHECK(memcmp(out + 8, full + 8, 32) == 0);
+	/* Two of them: both gone, one TOA left. */
+	const uint8_t two[16] = { 254, 8, 1, 1, 1, 1, 1, 1, 254, 8, 2, 2, 2, 2, 2, 2 };
+	n = tcpopt_build_with_toa(two, 16, 254, rte_cpu_to_be_16(40000), 0x076433c6, out);
+	CHECK_EQ(n, 8);
+	CHECK(memcmp(out, ours, 8) == 0);
+}
+
+static void
+test_strip_a_kind(void)
+{
+	uint8_t o[20] = { 1, 1, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6, 254, 8, 0, 1, 203, 0, 113, 66 };
+	CHECK(tcpopt_has(o, 20, 254));
+	CHECK(!tcpopt_has(o, 20, 200));
+	CHECK(!tcpopt_strip(o, 20, 200));
+	CHECK(tcpopt_strip(o, 20, 254));
+	for (int i = 12; i < 20; i++)
+		CHECK_EQ(o[i], TCPOPT_NOP);
+	CHECK_EQ(o[2], TCPOPT_TS);
+	CHECK(!tcpopt_has(o, 20, 254));
+	/* After an EOL nothing is an option. */
+	const uint8_t eol[12] = { 0, 0, 0, 0, 254, 8, 0, 1, 203, 0, 113, 66 };
+	CHECK(!tcpopt_has(eol, 12, 254));
+}
+
 static void
 test_sack_shift(void)
 {
@@ -94,6 +144,25 @@ test_sack_shift(void)
 	CHECK(tcpopt_shift_sack(o, 12, (uint32_t)-1000));
 	CHECK_EQ(o[4] << 24 | o[5] << 16 | o[6] << 8 | o[7], 0);
 	CHECK_EQ(o[8] << 24 | o[9] << 16 | o[10] << 8 | o[11], 24);
+}
+
+static void
+test_ts_shift(void)
+{
+	uint8_t o[12] = { 1, 1, 8, 10, 0xff, 0xff, 0xff, 0xf0, 0, 0, 0, 5 };
+	CHECK(tcpopt_shift_ts(o, 12, 0x20, (uint32_t)-5));
+	const uint8_t want[12] = { 1, 1, 8, 10, 0, 0, 0, 0x10, 0, 0, 0, 0 };
+	CHECK(memcmp(o, want, 12) == 0);
+	/* Unaligned (one NOP before it) works the same. */
+	uint8_t u[12] = { 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0 };
+	CHECK(tcpopt_shift_ts(u, 12, 1, 1));
+	CHECK_EQ(u[6], 2);
+	CHECK_EQ(u[10], 3);
+	const uint8_t none[4] = { 2, 4, 5, 0xb4 };
+	uint8_t n[4];
+	memcpy(n, none, 4);
+	CHECK(!tcpopt_shift_ts(n, 4, 1, 1));
+	CHECK(memcmp(n, none, 4) == 0);
 }
 
 static void
@@ -126,7 +195,10 @@ main(void)
 		{ "SYN options parsed, MSS lowered, timestamps stripped", test_syn_parse_mss_and_ts },
 		{ "TOA goes first when there is room", test_toa_first_with_room },
 		{ "TOA compacts NOPs, then fails without room", test_toa_compacts_then_fails },
+		{ "TOA replaces one the client wrote", test_toa_replaces_the_clients },
+		{ "options of a kind are found and overwritten with NOPs", test_strip_a_kind },
 		{ "SACK blocks are shifted", test_sack_shift },
+		{ "timestamps are shifted", test_ts_shift },
 		{ "incremental checksums equal recomputation", test_incremental_checksum_equals_recompute },
 	};
 	return check_run("tcpopt", cases, sizeof(cases) / sizeof(cases[0]));

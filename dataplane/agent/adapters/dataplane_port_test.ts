@@ -16,6 +16,7 @@ function worker(i: number, n: number): WorkerStats {
     handoffsIn: 0,
     toaInserted: 0,
     toaFailed: 0,
+    toaForged: 0,
     synCookiesSent: 3 * n,
     synCookiesValid: n,
     synCookiesInvalid: 0,
