@@ -13,7 +13,7 @@
  * Every frame is compared byte for byte.
  */
 import assert from "node:assert/strict";
-import { parseFrame, type TcpOption, type TcpSpec } from "./packet.ts";
+import { parseFrame, type TcpOption, type TcpSpec } from "./testing/packet.ts";
 import {
   assertFrames,
   bringUp,
@@ -23,8 +23,8 @@ import {
   oneService,
   toClient,
   toReal,
-} from "./testbed.ts";
-import type { Service } from "./config.ts";
+} from "./testing/testbed.ts";
+import type { Service } from "./binding/config.ts";
 
 const dp = bringUp({ workers: 1 });
 const u32 = (n: number) => n >>> 0;
