@@ -224,14 +224,20 @@ is_pure_syn(uint8_t f)
 	       RTE_TCP_SYN_FLAG;
 }
 
-/* Stage 2: session lookup (or creation) and translation. */
+/* Stage 3: session lookup (or creation) and translation. `inserts` is the session table's
+ * insert count when stage two looked for the burst's candidates. */
 static void
-forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, unsigned pidx)
+forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, unsigned pidx,
+	uint32_t inserts)
 {
 	int dir, v;
 	struct fnat_conn *c;
 	if (p->cand == NULL) {
-		c = NULL; /* no signature matched in either bucket: no session */
+		/* No signature matched in either bucket at stage two: no session then. An earlier
+		 * packet of this burst may have created it since (two packets of one new flow),
+		 * and a second session would take a second LIP port. */
+		c = w->ct.inserts == inserts ? NULL :
+			conn_lookup(&w->ct, &p->key, p->hash, &dir);
 	} else if (conn_key_matches(p->cand, (int)(p->cand_ref & 1), &p->key)) {
 		c = p->cand;
 		dir = (int)(p->cand_ref & 1);
@@ -312,10 +318,13 @@ worker_process_burst(struct fnat_worker *w, struct rte_mbuf **pkts, unsigned n, 
 			if (ctx[i].cand != NULL)
 				rte_prefetch0(ctx[i].cand);
 		}
-		/* Stage three: translate. */
+		/* Stage three: translate, in order. A candidate found above is compared with
+		 * the key again (an earlier packet may have freed it); a miss is rechecked only
+		 * when earlier packets created sessions. */
+		uint32_t inserts = w->ct.inserts;
 		for (unsigned i = 0; i < k; i++)
 			if (ctx[i].kind != P_DONE)
-				forward(w, s, &ctx[i], pidx);
+				forward(w, s, &ctx[i], pidx, inserts);
 	}
 }
 
