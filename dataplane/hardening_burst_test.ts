@@ -1,12 +1,17 @@
 /**
- * Hardening of the packet path through the FFI with one worker: packets of one new flow in one
- * burst make one session (UDP, TCP, SYNPROXY).
+ * Hardening of the packet path and the test entries, through the FFI with one worker: packets of
+ * one new flow in one burst make one session (UDP, TCP, SYNPROXY), and a test port whose
+ * creation fails part way leaves nothing behind.
  */
 import assert from "node:assert/strict";
 import { parseFrame } from "./packet.ts";
 import { bringUp, fromClient, NET, oneService } from "./testbed.ts";
+import { DataPlane } from "./dataplane.ts";
+import { DataPlaneError } from "./ffi.ts";
 
-const dp = bringUp({ workers: 1 });
+/** A device name the EAL takes at start, so a test port of that name fails part way. */
+const TAKEN = "fnat_tkn";
+const dp = bringUp({ workers: 1, extraVdevs: [`net_ring_${TAKEN}`] });
 const RS = { address: NET.reals[0].address, port: 8080, weight: 1 };
 const config = oneService({ synproxy: true, reals: [RS] });
 config.services.push(
@@ -29,6 +34,19 @@ function counters() {
   const s = dp.stats();
   return { valid: s.workers[0]!.synCookiesValid, drops: s.drops, sessions: dp.sessionCount() };
 }
+
+/** The errno a failing test port creation reports. */
+function createError(name: string, queues = 1): number {
+  try {
+    DataPlane.createTestPort(name, queues);
+  } catch (e) {
+    if (e instanceof DataPlaneError) return e.errno;
+    throw e;
+  }
+  assert.fail(`test port ${name} was created`);
+}
+
+const EINVAL = 22, EEXIST = 17;
 
 Deno.test("two datagrams of a new UDP flow in one burst make one session", () => {
   const before = counters();
@@ -69,4 +87,21 @@ Deno.test("a cookie ACK and its request in one burst send the real server one SY
   const after = counters();
   assert.equal(after.sessions - before.sessions, 1, "one session");
   assert.equal(after.valid - before.valid, 1, "one accepted handshake");
+});
+
+Deno.test("a test port that fails part way can be created again: its rings were freed", () => {
+  // The ethdev name is taken (the EAL made it): the rings made first are given back, so the
+  // second attempt fails for the same reason, not for rings left over from the first.
+  const attempts = [createError(TAKEN, 2), createError(TAKEN, 2)];
+  assert.deepEqual(attempts, [EEXIST, EEXIST], "both attempts fail for the name in use");
+  // A name too long for a DPDK device is refused before anything is made; the valid name
+  // that shares its first 16 characters can then be created.
+  const long = "fnat_long_name_x_23char";
+  assert.equal(createError(long), EINVAL);
+  assert.equal(createError(long), EINVAL);
+  const port = DataPlane.createTestPort(long.slice(0, 16), 1);
+  assert.ok(port >= 0);
+  assert.equal(createError(long.slice(0, 16)), EEXIST, "a used name");
+  assert.equal(createError("fnat_noqueue", 0), EINVAL);
+  assert.ok(DataPlane.createTestPort("fnat_noqueue", 1) >= 0);
 });

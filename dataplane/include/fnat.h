@@ -254,9 +254,10 @@ uint16_t fnat_port_count(void);
  * Create an in-memory test port whose RX queues are fed by fnat_inject() and whose TX queues are
  * drained by fnat_collect() (two separate rings per queue, unlike net_ring's loopback).
  *
- * @param name    a unique device name
- * @param queues  queue pairs (one per worker)
+ * @param name    a unique device name, 1 to 19 characters
+ * @param queues  queue pairs (one per worker), 1..FNAT_MAX_WORKERS
  * @return the new port id (>= 0); -EINVAL on a bad argument; -ENOMEM; -EEXIST for a used name.
+ *         A failed create leaves nothing behind (it can be retried).
  * Thread: control thread, after fnat_eal_init().
  */
 int fnat_test_port_create(const char *name, uint16_t queues);

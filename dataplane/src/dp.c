@@ -92,29 +92,57 @@ test_port_ring(uint16_t port, uint16_t queue, bool tx)
 	return tx ? tp->tx[queue] : tp->rx[queue];
 }
 
+static struct rte_ring *
+test_ring_create(const char *name, const char *dir, uint16_t q)
+{
+	char rn[RTE_RING_NAMESIZE];
+	snprintf(rn, sizeof(rn), "%s_%s%u", name, dir, q); /* fits: the name was checked */
+	return rte_ring_create(rn, RING_SIZE, (int)rte_socket_id(), RING_F_SC_DEQ);
+}
+
 int
 fnat_test_port_create(const char *name, uint16_t queues)
 {
-	if (name == NULL || queues == 0 || queues > FNAT_MAX_WORKERS ||
-	    n_test_ports >= RTE_DIM(test_ports))
+	/* The ring PMD names its device "net_ring_<name>" in a ring-name-sized buffer; a name
+	 * that fits there also fits the rings' "<name>_rx<q>", so rings are never truncated
+	 * into another port's. */
+	char dev[RTE_RING_NAMESIZE];
+	if (name == NULL || name[0] == '\0' ||
+	    snprintf(dev, sizeof(dev), "net_ring_%s", name) >= (int)sizeof(dev) || queues == 0 ||
+	    queues > FNAT_MAX_WORKERS || n_test_ports >= RTE_DIM(test_ports))
 		return -EINVAL;
 	struct test_port *tp = &test_ports[n_test_ports];
-	char rn[RTE_RING_NAMESIZE];
+	memset(tp, 0, sizeof(*tp));
+	int rc, id;
 	for (uint16_t q = 0; q < queues; q++) {
-		snprintf(rn, sizeof(rn), "%.16s_rx%u", name, q);
-		tp->rx[q] = rte_ring_create(rn, RING_SIZE, (int)rte_socket_id(), RING_F_SC_DEQ);
-		snprintf(rn, sizeof(rn), "%.16s_tx%u", name, q);
-		tp->tx[q] = rte_ring_create(rn, RING_SIZE, (int)rte_socket_id(), RING_F_SC_DEQ);
-		if (tp->rx[q] == NULL || tp->tx[q] == NULL)
-			return rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+		tp->rx[q] = test_ring_create(name, "rx", q);
+		tp->tx[q] = tp->rx[q] == NULL ? NULL : test_ring_create(name, "tx", q);
+		if (tp->tx[q] == NULL) {
+			rc = rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+			goto err_rings;
+		}
 	}
-	int id = rte_eth_from_rings(name, tp->rx, queues, tp->tx, queues, rte_socket_id());
-	if (id < 0)
-		return rte_errno ? -rte_errno : -ENOMEM;
+	id = rte_eth_from_rings(name, tp->rx, queues, tp->tx, queues, rte_socket_id());
+	if (id < 0) {
+		/* The ring PMD reports any failure to make its device as EINVAL: tell a name
+		 * in use apart. */
+		uint16_t used;
+		rc = rte_eth_dev_get_port_by_name(dev, &used) == 0 ? -EEXIST :
+		     rte_errno ? -rte_errno : -ENOMEM;
+		goto err_rings;
+	}
 	tp->port_id = id;
 	tp->queues = queues;
 	n_test_ports++;
 	return id;
+err_rings:
+	/* Ring names are global: a failed create gives them all back, so it can be retried. */
+	for (uint16_t q = 0; q < queues; q++) {
+		rte_ring_free(tp->rx[q]);
+		rte_ring_free(tp->tx[q]);
+	}
+	memset(tp, 0, sizeof(*tp));
+	return rc;
 }
 
 /* ---- create / destroy ---- */
