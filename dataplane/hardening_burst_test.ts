@@ -1,7 +1,8 @@
 /**
  * Hardening of the packet path and the test entries, through the FFI with one worker: packets of
- * one new flow in one burst make one session (UDP, TCP, SYNPROXY), and a test port whose
- * creation fails part way leaves nothing behind.
+ * one new flow in one burst make one session (UDP, TCP, SYNPROXY), SYNPROXY's kept ACKs never
+ * empty the mbuf pool (more handshakes are refused and counted, other traffic flows), and a test
+ * port whose creation fails part way leaves nothing behind.
  */
 import assert from "node:assert/strict";
 import { parseFrame } from "./packet.ts";
@@ -104,4 +105,50 @@ Deno.test("a test port that fails part way can be created again: its rings were 
   assert.equal(createError(long.slice(0, 16)), EEXIST, "a used name");
   assert.equal(createError("fnat_noqueue", 0), EINVAL);
   assert.ok(DataPlane.createTestPort("fnat_noqueue", 1) >= 0);
+});
+
+// Last: it leaves the worker's SYNPROXY slots full.
+Deno.test("SYNPROXY refuses and counts handshakes beyond its kept ACKs; other traffic flows", () => {
+  const KEPT = 16384, EXTRA = 100, BATCH = 1024;
+  const before = counters();
+  // ACKs earlier tests left waiting for the real server hold slots too.
+  const held = dp.sessions().filter((s) => s.vport === 80 && s.state === "syn_sent").length;
+  const accepted = KEPT - held, refused = EXTRA + held;
+  const ip = { src: NET.client2 };
+  for (let first = 0; first < accepted + refused; first += BATCH) {
+    const ports = Array.from(
+      { length: Math.min(BATCH, accepted + refused - first) },
+      (_, i) => 1024 + first + i,
+    );
+    dp.inject(ports.map((p) => fromClient({ tcp: { srcPort: p, dstPort: 80, flags: "S" } }, ip)));
+    drain();
+    const cookies = new Map<number, number>();
+    for (const f of dp.collect()) {
+      const t = parseFrame(f).tcp!;
+      cookies.set(t.dstPort, t.seq);
+    }
+    assert.equal(cookies.size, ports.length, `SYN-ACKs of batch ${first}`);
+    dp.inject(
+      ports.map((p) =>
+        fromClient({
+          tcp: { srcPort: p, dstPort: 80, seq: 1, ack: u32(cookies.get(p)! + 1), flags: "A" },
+        }, ip)
+      ),
+    );
+    drain();
+    dp.collect();
+  }
+  const after = counters();
+  assert.equal(after.valid - before.valid, accepted, "handshakes kept");
+  assert.equal(
+    (after.drops["synproxy_kept_full"] ?? 0) - (before.drops["synproxy_kept_full"] ?? 0),
+    refused,
+    "handshakes refused",
+  );
+  // The node still receives: a datagram to another service and a SYN get through.
+  dp.inject([fromClient({ udp: { srcPort: 42000, dstPort: 53, payload: enc("still") } })]);
+  dp.inject([fromClient({ tcp: { srcPort: 42001, dstPort: 80, seq: 9, flags: "S" } })]);
+  drain();
+  const out = dp.collect().map((f) => parseFrame(f));
+  assert.deepEqual(out.map((p) => p.ipv4!.dst).sort(), [NET.client, RS.address].sort());
 });

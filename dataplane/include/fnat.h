@@ -109,6 +109,9 @@ enum fnat_drop {
 	FNAT_DROP_TOO_BIG,           /**< a frame that would exceed the MTU after rewriting */
 	FNAT_DROP_SYNPROXY_BAD_ACK,  /**< an ACK whose cookie does not validate */
 	FNAT_DROP_SYNPROXY_ACK_STORM,
+	FNAT_DROP_SYNPROXY_KEPT_FULL, /**< a valid cookie ACK refused: the worker already keeps as
+				       * many ACKs for unanswered real servers as the mbuf pool
+				       * holds room for (the client retransmits) */
 	FNAT_DROP_MAX
 };
 

@@ -56,6 +56,7 @@ static const char *const drop_names[FNAT_DROP_MAX] = {
 	[FNAT_DROP_TOO_BIG] = "too_big",
 	[FNAT_DROP_SYNPROXY_BAD_ACK] = "synproxy_bad_ack",
 	[FNAT_DROP_SYNPROXY_ACK_STORM] = "synproxy_ack_storm",
+	[FNAT_DROP_SYNPROXY_KEPT_FULL] = "synproxy_kept_full",
 };
 
 const char *
@@ -262,6 +263,16 @@ worker_create(struct fnat_dp *dp, uint32_t id, uint32_t sessions)
 	return 0;
 }
 
+/* The mbufs that can be held at once: per worker and port, RX and TX descriptors and a ring's
+ * worth (a test port's RX ring, the handoff ring); per worker, the ACKs SYNPROXY keeps while
+ * real servers answer (a worker refuses handshakes beyond FNAT_SP_KEPT, so kept ACKs never take
+ * what RX needs to refill); and 8191 for the per-lcore caches and frames in flight. */
+static unsigned
+pool_size(uint32_t n_workers, uint32_t n_ports)
+{
+	return 8191 + n_workers * ((RING_SIZE + RX_DESC + TX_DESC) * n_ports + FNAT_SP_KEPT);
+}
+
 int
 fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 {
@@ -296,9 +307,8 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 	}
 	uint32_t sessions = opts->sessions_per_worker ? opts->sessions_per_worker :
 							 FNAT_DEFAULT_SESSIONS;
-	unsigned nb_mbufs = 8191 + dp->n_workers * (RING_SIZE + RX_DESC + TX_DESC) * opts->n_ports;
-	dp->pool = rte_pktmbuf_pool_create("fnat_pool", nb_mbufs, 256, 0,
-					   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	dp->pool = rte_pktmbuf_pool_create("fnat_pool", pool_size(dp->n_workers, opts->n_ports),
+					   256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (dp->pool == NULL)
 		goto err;
 	size_t qsz = rte_rcu_qsbr_get_memsize(dp->n_workers);

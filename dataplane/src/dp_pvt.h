@@ -20,7 +20,7 @@
 #define FNAT_LPORT_MIN 1024u
 #define FNAT_NEIGH_SLOTS 1024u
 #define FNAT_DEFAULT_SESSIONS (1u << 20)
-#define FNAT_SP_KEPT 16384u /* SYNPROXY ACKs kept per worker */
+#define FNAT_SP_KEPT 16384u /* SYNPROXY ACKs kept per worker (the mbuf pool has room for them) */
 
 /* ---- configuration snapshot (immutable once published) ---- */
 
