@@ -327,8 +327,10 @@ uint64_t fnat_session_count(struct fnat_dp *dp);
 
 /**
  * List up to cap sessions. With running workers each worker copies its own table at its next
- * loop (a consistent view per worker); in test mode the tables are read directly.
- * @return the number written (>= 0); -ETIMEDOUT when a worker did not answer in 1 s.
+ * loop (a consistent view per worker) into a buffer of its own, which is copied to out; in test
+ * mode the tables are read directly. Nothing writes into out after the call returns.
+ * @return the number written (>= 0); -ETIMEDOUT when a worker did not answer in 1 s (out then
+ *         holds the sessions of the workers before it); -ENOMEM.
  * Thread: control thread.
  */
 int fnat_sessions(struct fnat_dp *dp, struct fnat_session_info *out, uint32_t cap);

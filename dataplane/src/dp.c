@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
@@ -495,33 +494,6 @@ fnat_session_count(struct fnat_dp *dp)
 	return n;
 }
 
-uint32_t
-worker_dump(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap)
-{
-	uint32_t n = 0;
-	uint32_t now = (uint32_t)dp_now_ms(w->dp);
-	for (uint32_t i = 0; i < w->ct.hwm && n < cap; i++) {
-		const struct fnat_conn *c = &w->ct.conns[i];
-		if (c->proto == 0)
-			continue;
-		struct fnat_session_info *o = &out[n++];
-		o->caddr = c->caddr;
-		o->vaddr = c->vaddr;
-		o->laddr = c->laddr;
-		o->raddr = c->raddr;
-		o->cport = rte_be_to_cpu_16(c->cport);
-		o->vport = rte_be_to_cpu_16(c->vport);
-		o->lport = rte_be_to_cpu_16(c->lport);
-		o->rport = rte_be_to_cpu_16(c->rport);
-		o->proto = c->proto;
-		o->state = c->state;
-		o->worker = (uint16_t)w->id;
-		int32_t left = (int32_t)(c->expire - now);
-		o->expires_in_ms = left > 0 ? (uint32_t)left : 0;
-	}
-	return n;
-}
-
 int
 fnat_sessions(struct fnat_dp *dp, struct fnat_session_info *out, uint32_t cap)
 {
@@ -532,19 +504,15 @@ fnat_sessions(struct fnat_dp *dp, struct fnat_session_info *out, uint32_t cap)
 			n += worker_dump(w, out + n, cap - n);
 			continue;
 		}
-		w->dump_out = out + n;
-		w->dump_cap = cap - n;
-		__atomic_store_n(&w->dump_req, 1, __ATOMIC_RELEASE);
-		uint64_t deadline = rte_get_tsc_cycles() + rte_get_tsc_hz();
-		while (__atomic_load_n(&w->dump_req, __ATOMIC_ACQUIRE) != 0) {
-			if (rte_get_tsc_cycles() > deadline) {
-				__atomic_store_n(&w->dump_req, 0, __ATOMIC_RELEASE);
-				return -ETIMEDOUT;
-			}
-			struct timespec ts = { 0, 50000 };
-			nanosleep(&ts, NULL);
-		}
-		n += w->dump_n;
+		/* The worker fills a buffer of the request, never out: a worker that misses the
+		 * deadline cannot write into the caller's memory after we return. */
+		struct fnat_dump_req *req = dump_post(w, cap - n);
+		if (req == NULL)
+			return -ENOMEM;
+		int got = dump_collect(w, req, rte_get_tsc_hz(), out + n);
+		if (got < 0)
+			return got;
+		n += (uint32_t)got;
 	}
 	return (int)n;
 }

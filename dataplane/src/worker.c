@@ -385,16 +385,6 @@ worker_poll_once(struct fnat_worker *w)
 	return total;
 }
 
-/* Session dump for the control thread: copy this worker's sessions at a quiet point. */
-static void
-serve_dump(struct fnat_worker *w)
-{
-	if (__atomic_load_n(&w->dump_req, __ATOMIC_ACQUIRE) == 0)
-		return;
-	w->dump_n = worker_dump(w, w->dump_out, w->dump_cap);
-	__atomic_store_n(&w->dump_req, 0, __ATOMIC_RELEASE);
-}
-
 int
 worker_loop(void *arg)
 {
@@ -406,7 +396,7 @@ worker_loop(void *arg)
 	uint64_t win_start = 0, win_pkts = 0, last_win_pkts = 0;
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_ACQUIRE)) {
 		unsigned n = worker_poll_once(w);
-		serve_dump(w);
+		dump_serve(w); /* a quiet point: no packet of this worker is half done */
 		rte_rcu_qsbr_quiescent(dp->qs, w->id);
 		win_pkts += n;
 		if (w->now_ms - win_start >= 100) {
