@@ -56,6 +56,8 @@ Deno.test({
         opened.set(i, { rs: p.ipv4!.dst, lport: p.udp!.srcPort });
       }
       assert.equal(opened.size, FLOWS);
+      // Running workers list their own sessions (each into a request it answers).
+      assert.equal(dp.sessions().filter((x) => x.protocol === "udp").length, FLOWS);
 
       // Rounds of traffic both ways, a different snapshot applied in the middle of each round.
       const snapshots: DataPlaneConfig[] = [

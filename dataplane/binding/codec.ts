@@ -121,6 +121,7 @@ export const DROP_REASONS = [
   "too_big",
   "synproxy_bad_ack",
   "synproxy_ack_storm",
+  "synproxy_kept_full",
 ] as const;
 
 export const workerStats = defineStruct("fnat_worker_stats", [

@@ -112,6 +112,9 @@ enum fnat_drop {
 	FNAT_DROP_TOO_BIG,           /**< a frame that would exceed the MTU after rewriting */
 	FNAT_DROP_SYNPROXY_BAD_ACK,  /**< an ACK whose cookie does not validate */
 	FNAT_DROP_SYNPROXY_ACK_STORM,
+	FNAT_DROP_SYNPROXY_KEPT_FULL, /**< a valid cookie ACK refused: the worker already keeps as
+				       * many ACKs for unanswered real servers as the mbuf pool
+				       * holds room for (the client retransmits) */
 	FNAT_DROP_MAX
 };
 
@@ -258,9 +261,10 @@ uint16_t fnat_port_count(void);
  * Create an in-memory test port whose RX queues are fed by fnat_inject() and whose TX queues are
  * drained by fnat_collect() (two separate rings per queue, unlike net_ring's loopback).
  *
- * @param name    a unique device name
- * @param queues  queue pairs (one per worker)
+ * @param name    a unique device name, 1 to 19 characters
+ * @param queues  queue pairs (one per worker), 1..FNAT_MAX_WORKERS
  * @return the new port id (>= 0); -EINVAL on a bad argument; -ENOMEM; -EEXIST for a used name.
+ *         A failed create leaves nothing behind (it can be retried).
  * Thread: control thread, after fnat_eal_init().
  */
 int fnat_test_port_create(const char *name, uint16_t queues);
@@ -327,8 +331,10 @@ uint64_t fnat_session_count(struct fnat_dp *dp);
 
 /**
  * List up to cap sessions. With running workers each worker copies its own table at its next
- * loop (a consistent view per worker); in test mode the tables are read directly.
- * @return the number written (>= 0); -ETIMEDOUT when a worker did not answer in 1 s.
+ * loop (a consistent view per worker) into a buffer of its own, which is copied to out; in test
+ * mode the tables are read directly. Nothing writes into out after the call returns.
+ * @return the number written (>= 0); -ETIMEDOUT when a worker did not answer in 1 s (out then
+ *         holds the sessions of the workers before it); -ENOMEM.
  * Thread: control thread.
  */
 int fnat_sessions(struct fnat_dp *dp, struct fnat_session_info *out, uint32_t cap);

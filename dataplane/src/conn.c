@@ -205,6 +205,7 @@ conn_insert_hashed(struct fnat_conn_table *t, struct fnat_conn *c, uint64_t h_in
 		index_del(t, h_in, idx << 1 | FNAT_DIR_IN);
 		return -ENOSPC;
 	}
+	t->inserts++;
 	return 0;
 }
 

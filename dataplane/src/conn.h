@@ -82,6 +82,8 @@ struct fnat_conn_table {
 	uint32_t free_head;   /* free list through conn.aux */
 	uint32_t active;
 	uint32_t hwm;         /* highest index ever used + 1 (the sweep's end) */
+	uint32_t inserts;     /* sessions indexed so far (wraps): a burst's lookups made before
+			       * it changed are stale for keys they did not find */
 	uint32_t seed;
 	size_t bytes;         /* memory held by the table */
 	uint64_t rng;         /* cuckoo victim choice */

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
@@ -56,6 +55,7 @@ static const char *const drop_names[FNAT_DROP_MAX] = {
 	[FNAT_DROP_TOO_BIG] = "too_big",
 	[FNAT_DROP_SYNPROXY_BAD_ACK] = "synproxy_bad_ack",
 	[FNAT_DROP_SYNPROXY_ACK_STORM] = "synproxy_ack_storm",
+	[FNAT_DROP_SYNPROXY_KEPT_FULL] = "synproxy_kept_full",
 };
 
 const char *
@@ -92,29 +92,57 @@ test_port_ring(uint16_t port, uint16_t queue, bool tx)
 	return tx ? tp->tx[queue] : tp->rx[queue];
 }
 
+static struct rte_ring *
+test_ring_create(const char *name, const char *dir, uint16_t q)
+{
+	char rn[RTE_RING_NAMESIZE];
+	snprintf(rn, sizeof(rn), "%s_%s%u", name, dir, q); /* fits: the name was checked */
+	return rte_ring_create(rn, RING_SIZE, (int)rte_socket_id(), RING_F_SC_DEQ);
+}
+
 int
 fnat_test_port_create(const char *name, uint16_t queues)
 {
-	if (name == NULL || queues == 0 || queues > FNAT_MAX_WORKERS ||
-	    n_test_ports >= RTE_DIM(test_ports))
+	/* The ring PMD names its device "net_ring_<name>" in a ring-name-sized buffer; a name
+	 * that fits there also fits the rings' "<name>_rx<q>", so rings are never truncated
+	 * into another port's. */
+	char dev[RTE_RING_NAMESIZE];
+	if (name == NULL || name[0] == '\0' ||
+	    snprintf(dev, sizeof(dev), "net_ring_%s", name) >= (int)sizeof(dev) || queues == 0 ||
+	    queues > FNAT_MAX_WORKERS || n_test_ports >= RTE_DIM(test_ports))
 		return -EINVAL;
 	struct test_port *tp = &test_ports[n_test_ports];
-	char rn[RTE_RING_NAMESIZE];
+	memset(tp, 0, sizeof(*tp));
+	int rc, id;
 	for (uint16_t q = 0; q < queues; q++) {
-		snprintf(rn, sizeof(rn), "%.16s_rx%u", name, q);
-		tp->rx[q] = rte_ring_create(rn, RING_SIZE, (int)rte_socket_id(), RING_F_SC_DEQ);
-		snprintf(rn, sizeof(rn), "%.16s_tx%u", name, q);
-		tp->tx[q] = rte_ring_create(rn, RING_SIZE, (int)rte_socket_id(), RING_F_SC_DEQ);
-		if (tp->rx[q] == NULL || tp->tx[q] == NULL)
-			return rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+		tp->rx[q] = test_ring_create(name, "rx", q);
+		tp->tx[q] = tp->rx[q] == NULL ? NULL : test_ring_create(name, "tx", q);
+		if (tp->tx[q] == NULL) {
+			rc = rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+			goto err_rings;
+		}
 	}
-	int id = rte_eth_from_rings(name, tp->rx, queues, tp->tx, queues, rte_socket_id());
-	if (id < 0)
-		return rte_errno ? -rte_errno : -ENOMEM;
+	id = rte_eth_from_rings(name, tp->rx, queues, tp->tx, queues, rte_socket_id());
+	if (id < 0) {
+		/* The ring PMD reports any failure to make its device as EINVAL: tell a name
+		 * in use apart. */
+		uint16_t used;
+		rc = rte_eth_dev_get_port_by_name(dev, &used) == 0 ? -EEXIST :
+		     rte_errno ? -rte_errno : -ENOMEM;
+		goto err_rings;
+	}
 	tp->port_id = id;
 	tp->queues = queues;
 	n_test_ports++;
 	return id;
+err_rings:
+	/* Ring names are global: a failed create gives them all back, so it can be retried. */
+	for (uint16_t q = 0; q < queues; q++) {
+		rte_ring_free(tp->rx[q]);
+		rte_ring_free(tp->tx[q]);
+	}
+	memset(tp, 0, sizeof(*tp));
+	return rc;
 }
 
 /* ---- create / destroy ---- */
@@ -234,6 +262,16 @@ worker_create(struct fnat_dp *dp, uint32_t id, uint32_t sessions)
 	return 0;
 }
 
+/* The mbufs that can be held at once: per worker and port, RX and TX descriptors and a ring's
+ * worth (a test port's RX ring, the handoff ring); per worker, the ACKs SYNPROXY keeps while
+ * real servers answer (a worker refuses handshakes beyond FNAT_SP_KEPT, so kept ACKs never take
+ * what RX needs to refill); and 8191 for the per-lcore caches and frames in flight. */
+static unsigned
+pool_size(uint32_t n_workers, uint32_t n_ports)
+{
+	return 8191 + n_workers * ((RING_SIZE + RX_DESC + TX_DESC) * n_ports + FNAT_SP_KEPT);
+}
+
 int
 fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 {
@@ -268,9 +306,8 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 	}
 	uint32_t sessions = opts->sessions_per_worker ? opts->sessions_per_worker :
 							 FNAT_DEFAULT_SESSIONS;
-	unsigned nb_mbufs = 8191 + dp->n_workers * (RING_SIZE + RX_DESC + TX_DESC) * opts->n_ports;
-	dp->pool = rte_pktmbuf_pool_create("fnat_pool", nb_mbufs, 256, 0,
-					   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	dp->pool = rte_pktmbuf_pool_create("fnat_pool", pool_size(dp->n_workers, opts->n_ports),
+					   256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (dp->pool == NULL)
 		goto err;
 	size_t qsz = rte_rcu_qsbr_get_memsize(dp->n_workers);
@@ -457,33 +494,6 @@ fnat_session_count(struct fnat_dp *dp)
 	return n;
 }
 
-uint32_t
-worker_dump(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap)
-{
-	uint32_t n = 0;
-	uint32_t now = (uint32_t)dp_now_ms(w->dp);
-	for (uint32_t i = 0; i < w->ct.hwm && n < cap; i++) {
-		const struct fnat_conn *c = &w->ct.conns[i];
-		if (c->proto == 0)
-			continue;
-		struct fnat_session_info *o = &out[n++];
-		o->caddr = c->caddr;
-		o->vaddr = c->vaddr;
-		o->laddr = c->laddr;
-		o->raddr = c->raddr;
-		o->cport = rte_be_to_cpu_16(c->cport);
-		o->vport = rte_be_to_cpu_16(c->vport);
-		o->lport = rte_be_to_cpu_16(c->lport);
-		o->rport = rte_be_to_cpu_16(c->rport);
-		o->proto = c->proto;
-		o->state = c->state;
-		o->worker = (uint16_t)w->id;
-		int32_t left = (int32_t)(c->expire - now);
-		o->expires_in_ms = left > 0 ? (uint32_t)left : 0;
-	}
-	return n;
-}
-
 int
 fnat_sessions(struct fnat_dp *dp, struct fnat_session_info *out, uint32_t cap)
 {
@@ -494,19 +504,15 @@ fnat_sessions(struct fnat_dp *dp, struct fnat_session_info *out, uint32_t cap)
 			n += worker_dump(w, out + n, cap - n);
 			continue;
 		}
-		w->dump_out = out + n;
-		w->dump_cap = cap - n;
-		__atomic_store_n(&w->dump_req, 1, __ATOMIC_RELEASE);
-		uint64_t deadline = rte_get_tsc_cycles() + rte_get_tsc_hz();
-		while (__atomic_load_n(&w->dump_req, __ATOMIC_ACQUIRE) != 0) {
-			if (rte_get_tsc_cycles() > deadline) {
-				__atomic_store_n(&w->dump_req, 0, __ATOMIC_RELEASE);
-				return -ETIMEDOUT;
-			}
-			struct timespec ts = { 0, 50000 };
-			nanosleep(&ts, NULL);
-		}
-		n += w->dump_n;
+		/* The worker fills a buffer of the request, never out: a worker that misses the
+		 * deadline cannot write into the caller's memory after we return. */
+		struct fnat_dump_req *req = dump_post(w, cap - n);
+		if (req == NULL)
+			return -ENOMEM;
+		int got = dump_collect(w, req, rte_get_tsc_hz(), out + n);
+		if (got < 0)
+			return got;
+		n += (uint32_t)got;
 	}
 	return (int)n;
 }

@@ -20,7 +20,7 @@
 #define FNAT_LPORT_MIN 1024u
 #define FNAT_NEIGH_SLOTS 1024u
 #define FNAT_DEFAULT_SESSIONS (1u << 20)
-#define FNAT_SP_KEPT 16384u /* SYNPROXY ACKs kept per worker */
+#define FNAT_SP_KEPT 16384u /* SYNPROXY ACKs kept per worker (the mbuf pool has room for them) */
 
 /* ---- configuration snapshot (immutable once published) ---- */
 
@@ -133,14 +133,12 @@ struct fnat_worker {
 	struct fnat_worker_stats stats;
 	struct fnat_traffic *svc_ctr; /* [FNAT_MAX_SERVICES] */
 	struct fnat_traffic *rs_ctr;  /* [FNAT_MAX_REALS] */
-	/* session dump requested by the control thread */
 	/* SYNPROXY: client ACKs kept while the real server's handshake runs (conn.aux = slot) */
 	struct rte_mbuf **sp_kept;
 	uint32_t *sp_free;
 	uint32_t sp_free_n;
-	struct fnat_session_info *dump_out;
-	uint32_t dump_cap, dump_n;
-	volatile uint32_t dump_req;
+	/* a session listing the control thread asks for (dump.c); atomic */
+	struct fnat_dump_req *dump_slot;
 } __rte_cache_aligned;
 
 /* ---- the data plane ---- */
@@ -209,6 +207,27 @@ void worker_arp_wait_flush(struct fnat_worker *w);
 void worker_discard_flush(struct fnat_worker *w);
 void worker_expire_scan(struct fnat_worker *w, uint32_t budget);
 uint64_t dp_now_ms(const struct fnat_dp *dp);
+
+/* dump.c: session listings. The control thread posts a request and collects it; the worker
+ * serves it from its loop (dump_take + dump_finish). */
+struct fnat_dump_req;
+/** Copy up to cap of this worker's sessions (the worker, or anyone while it is stopped). */
+uint32_t worker_dump(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap);
+/** Control: ask a worker for up to cap sessions; NULL when out of memory. The worker's slot must
+ * be empty (every request is collected before the next is posted). */
+struct fnat_dump_req *dump_post(struct fnat_worker *w, uint32_t cap);
+/** Control: wait up to timeout_cycles for the worker's answer, copy it to out and free the
+ * request; returns the count, or -ETIMEDOUT with out untouched (the request is then freed here
+ * or by the worker; nothing writes into out later). */
+int dump_collect(struct fnat_worker *w, struct fnat_dump_req *req, uint64_t timeout_cycles,
+		 struct fnat_session_info *out);
+/** Worker: the request posted to it, if any. */
+struct fnat_dump_req *dump_take(struct fnat_worker *w);
+/** Worker: fill a taken request and hand it back; false when the control thread had given up
+ * (the request is freed then). */
+bool dump_finish(struct fnat_worker *w, struct fnat_dump_req *req);
+/** Worker: take and finish a posted request (once per loop). */
+void dump_serve(struct fnat_worker *w);
 
 /* dp.c: the rings behind a test port (benchmarks feed them directly, as a NIC would) */
 struct rte_ring *test_port_ring(uint16_t port, uint16_t queue, bool tx);

@@ -331,8 +331,10 @@ accept_ack(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fn
 	   struct rte_mbuf *m, struct rte_ipv4_hdr *ip, const struct fnat_key *k, uint64_t hash)
 {
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	/* The pool has room for FNAT_SP_KEPT ACKs per worker (pool_size): keeping one more would
+	 * take mbufs RX needs, and a slow real server would then stop every VIP of the node. */
 	if (w->sp_free_n == 0)
-		return -FNAT_DROP_TABLE_FULL;
+		return -FNAT_DROP_SYNPROXY_KEPT_FULL;
 	int reason;
 	struct fnat_conn *c = conn_create(w, s, svc, k, hash, &reason);
 	if (c == NULL)

@@ -224,14 +224,20 @@ is_pure_syn(uint8_t f)
 	       RTE_TCP_SYN_FLAG;
 }
 
-/* Stage 2: session lookup (or creation) and translation. */
+/* Stage 3: session lookup (or creation) and translation. `inserts` is the session table's
+ * insert count when stage two looked for the burst's candidates. */
 static void
-forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, unsigned pidx)
+forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, unsigned pidx,
+	uint32_t inserts)
 {
 	int dir, v;
 	struct fnat_conn *c;
 	if (p->cand == NULL) {
-		c = NULL; /* no signature matched in either bucket: no session */
+		/* No signature matched in either bucket at stage two: no session then. An earlier
+		 * packet of this burst may have created it since (two packets of one new flow),
+		 * and a second session would take a second LIP port. */
+		c = w->ct.inserts == inserts ? NULL :
+			conn_lookup(&w->ct, &p->key, p->hash, &dir);
 	} else if (conn_key_matches(p->cand, (int)(p->cand_ref & 1), &p->key)) {
 		c = p->cand;
 		dir = (int)(p->cand_ref & 1);
@@ -312,10 +318,13 @@ worker_process_burst(struct fnat_worker *w, struct rte_mbuf **pkts, unsigned n, 
 			if (ctx[i].cand != NULL)
 				rte_prefetch0(ctx[i].cand);
 		}
-		/* Stage three: translate. */
+		/* Stage three: translate, in order. A candidate found above is compared with
+		 * the key again (an earlier packet may have freed it); a miss is rechecked only
+		 * when earlier packets created sessions. */
+		uint32_t inserts = w->ct.inserts;
 		for (unsigned i = 0; i < k; i++)
 			if (ctx[i].kind != P_DONE)
-				forward(w, s, &ctx[i], pidx);
+				forward(w, s, &ctx[i], pidx, inserts);
 	}
 }
 
@@ -376,16 +385,6 @@ worker_poll_once(struct fnat_worker *w)
 	return total;
 }
 
-/* Session dump for the control thread: copy this worker's sessions at a quiet point. */
-static void
-serve_dump(struct fnat_worker *w)
-{
-	if (__atomic_load_n(&w->dump_req, __ATOMIC_ACQUIRE) == 0)
-		return;
-	w->dump_n = worker_dump(w, w->dump_out, w->dump_cap);
-	__atomic_store_n(&w->dump_req, 0, __ATOMIC_RELEASE);
-}
-
 int
 worker_loop(void *arg)
 {
@@ -397,7 +396,7 @@ worker_loop(void *arg)
 	uint64_t win_start = 0, win_pkts = 0, last_win_pkts = 0;
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_ACQUIRE)) {
 		unsigned n = worker_poll_once(w);
-		serve_dump(w);
+		dump_serve(w); /* a quiet point: no packet of this worker is half done */
 		rte_rcu_qsbr_quiescent(dp->qs, w->id);
 		win_pkts += n;
 		if (w->now_ms - win_start >= 100) {

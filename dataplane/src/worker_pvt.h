@@ -37,8 +37,6 @@ struct rte_mbuf *make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uin
 			  uint16_t window);
 /** The ISN a new session's SYN gets towards the real server (secure, per LIP:lport). */
 uint32_t isn_target(const struct fnat_worker *w, const struct fnat_conn *c);
-/** Copy up to cap of this worker's sessions. */
-uint32_t worker_dump(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap);
 
 /** ARP (worker 0) and ICMP for a VIP or LIP. Consume m. */
 void handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx);

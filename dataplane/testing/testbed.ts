@@ -134,6 +134,8 @@ export function bringUp(
     workers?: number;
     sessionsPerWorker?: number;
     synproxy?: DataPlaneOptions["synproxy"];
+    /** More EAL virtual devices after net_null0 (e.g. a device whose name a test needs taken). */
+    extraVdevs?: string[];
   } = {},
 ): DataPlane {
   const workers = opts.workers ?? 2;
@@ -142,7 +144,7 @@ export function bringUp(
     noHuge: true,
     noPci: true,
     memoryMb: 256,
-    vdevs: ["net_null0"],
+    vdevs: ["net_null0", ...(opts.extraVdevs ?? [])],
   });
   const port = DataPlane.createTestPort("fnat_test0", workers);
   return DataPlane.create({
