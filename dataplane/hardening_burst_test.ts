@@ -5,10 +5,10 @@
  * port whose creation fails part way leaves nothing behind.
  */
 import assert from "node:assert/strict";
-import { parseFrame } from "./packet.ts";
-import { bringUp, fromClient, NET, oneService } from "./testbed.ts";
-import { DataPlane } from "./dataplane.ts";
-import { DataPlaneError } from "./ffi.ts";
+import { parseFrame } from "./testing/packet.ts";
+import { bringUp, fromClient, NET, oneService } from "./testing/testbed.ts";
+import { DataPlane } from "./binding/dataplane.ts";
+import { DataPlaneError } from "./binding/ffi.ts";
 
 /** A device name the EAL takes at start, so a test port of that name fails part way. */
 const TAKEN = "fnat_tkn";
