@@ -387,12 +387,7 @@ fnat_apply(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_t n_
 	int rc = snapshot_build(dp, svcs, n_svcs, reals, n_reals, lips, n_lips, &next);
 	if (rc < 0)
 		return rc;
-	struct fnat_snapshot *prev = dp->snap;
-	/* One pointer swap; workers pick it up at their next burst. */
-	__atomic_store_n(&dp->snap, next, __ATOMIC_RELEASE);
-	/* Wait until every online worker has passed a quiescent state: nobody reads prev. */
-	rte_rcu_qsbr_synchronize(dp->qs, RTE_QSBR_THRID_INVALID);
-	snapshot_free(prev);
+	snapshot_publish(dp, next);
 	return 0;
 }
 

@@ -45,6 +45,17 @@ snapshot_free(struct fnat_snapshot *s)
 	free(s);
 }
 
+void
+snapshot_publish(struct fnat_dp *dp, struct fnat_snapshot *next)
+{
+	struct fnat_snapshot *prev = dp->snap;
+	/* One pointer swap; workers pick it up at their next burst. */
+	__atomic_store_n(&dp->snap, next, __ATOMIC_RELEASE);
+	/* Wait until every online worker has passed a quiescent state: nobody reads prev. */
+	rte_rcu_qsbr_synchronize(dp->qs, RTE_QSBR_THRID_INVALID);
+	snapshot_free(prev);
+}
+
 static uint32_t
 pow2_at_least(uint32_t n)
 {
