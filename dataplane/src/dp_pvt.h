@@ -145,15 +145,17 @@ struct fnat_worker {
 
 /* ---- the data plane ---- */
 
+/* Stable ids. An id is `used` while the published snapshot has it (`live`) or, retired, while
+ * sessions may still refer to it; see registry_prune() in snapshot.c. */
 struct fnat_registry_svc {
-	bool used;
+	bool used, live;
 	uint32_t vip;
 	uint16_t port;
 	uint8_t proto;
 };
 
 struct fnat_registry_real {
-	bool used;
+	bool used, live;
 	uint16_t svc_id;
 	uint32_t addr;
 	uint16_t port;
