@@ -296,6 +296,9 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 	rc = snapshot_build(dp, NULL, 0, NULL, 0, NULL, 0, &dp->snap);
 	if (rc < 0)
 		goto err;
+	rc = icmp_round_init(dp);
+	if (rc < 0)
+		goto err;
 	for (uint32_t i = 0; i < opts->n_neigh; i++)
 		neigh_set(dp, opts->neigh[i].addr, opts->neigh[i].mac, true);
 	for (unsigned p = 0; p < opts->n_ports; p++) {

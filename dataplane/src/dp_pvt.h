@@ -186,6 +186,10 @@ struct fnat_dp {
 	/* neighbours: worker 0 learns, everybody reads */
 	struct fnat_neigh neigh[FNAT_NEIGH_SLOTS];
 	uint32_t neigh_gen; /* bumped on every change: workers' next-hop caches compare it */
+	/* client-side ICMP errors going round the workers: the mbuf field holding the worker that
+	 * received it, and the ol_flags bit saying the field is set (icmp_arp.c) */
+	int icmp_origin_off;
+	uint64_t icmp_round_flag;
 	/* ISN shift and syncookie master secrets (from getrandom) */
 	uint64_t isn_key[2];
 	uint64_t cookie_key[2];

@@ -1,5 +1,5 @@
 /* ARP for VIPs and LIPs (worker 0 learns neighbours), ping to a VIP or LIP, and ICMP errors
- * about a session translated to the other side. Worker threads only. */
+ * about a session translated to the other side. Worker threads only, but icmp_round_init. */
 #include <errno.h>
 #include <string.h>
 
@@ -10,6 +10,7 @@
 #include <rte_ether.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
@@ -92,6 +93,63 @@ icmp_echo_reply(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *
 		drop(w, m, -v);
 }
 
+int
+icmp_round_init(struct fnat_dp *dp)
+{
+	static const struct rte_mbuf_dynfield origin = {
+		.name = "fnat_icmp_origin",
+		.size = sizeof(uint32_t),
+		.align = __alignof__(uint32_t),
+	};
+	static const struct rte_mbuf_dynflag round = { .name = "fnat_icmp_round" };
+	int off = rte_mbuf_dynfield_register(&origin);
+	int bit = rte_mbuf_dynflag_register(&round);
+	if (off < 0 || bit < 0)
+		return -rte_errno;
+	dp->icmp_origin_off = off;
+	dp->icmp_round_flag = 1ull << bit;
+	return 0;
+}
+
+/* A client-side error names VIP:vport → client:cport, not our LIP port, so the worker that
+ * received it cannot tell which worker has the session. It goes round the workers, starting
+ * from the one that received it, until one finds the session (errors are rare and routers
+ * rate-limit them: a few handoffs cost nothing). Returns false when every worker has looked. */
+static bool
+icmp_pass_round(struct fnat_worker *w, struct rte_mbuf *m)
+{
+	struct fnat_dp *dp = w->dp;
+	uint32_t *origin = RTE_MBUF_DYNFIELD(m, dp->icmp_origin_off, uint32_t *);
+	if (!(m->ol_flags & dp->icmp_round_flag)) {
+		m->ol_flags |= dp->icmp_round_flag;
+		*origin = w->id;
+	}
+	uint32_t next = (w->id + 1) % dp->n_workers;
+	if (next == *origin)
+		return false;
+	handoff(w, m, next);
+	return true;
+}
+
+/* Rewrites a quoted header into the packet the other side sent: addresses, ports and, for TCP,
+ * the sequence number moved back into that side's space by shift. */
+static void
+quote_rewrite(struct rte_ipv4_hdr *in, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+	      uint32_t shift)
+{
+	uint16_t *ports = (uint16_t *)(in + 1);
+	in->src_addr = src;
+	in->dst_addr = dst;
+	ports[0] = sport;
+	ports[1] = dport;
+	if (in->next_proto_id == IPPROTO_TCP) {
+		uint32_t *seq = (uint32_t *)(ports + 2);
+		*seq = rte_cpu_to_be_32(rte_be_to_cpu_32(*seq) - shift);
+	}
+	in->hdr_checksum = 0;
+	in->hdr_checksum = rte_ipv4_cksum(in);
+}
+
 /* An ICMP error quoting one of our packets: find the session from the quoted header, rewrite
  * the quote to what the other side sent, and send the error there from the VIP (to a client) or
  * from the LIP (to a real server). */
@@ -128,20 +186,17 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 	int dir;
 	struct fnat_conn *c = conn_lookup(&w->ct, &k, fnat_key_hash(&k, w->ct.seed), &dir);
 	if (c == NULL || dir != (to_lip ? FNAT_DIR_OUT : FNAT_DIR_IN)) {
+		if (!to_lip && icmp_pass_round(w, m))
+			return;
 		drop(w, m, FNAT_DROP_NO_SESSION);
 		return;
 	}
+	m->ol_flags &= ~w->dp->icmp_round_flag; /* ours again: no unknown flag on TX */
 	const struct fnat_svc *svc = svc_of(s, c);
 	uint32_t osrc, odst;
 	if (to_lip) {
-		in->src_addr = c->caddr;
-		in->dst_addr = c->vaddr;
-		ports[0] = c->cport;
-		ports[1] = c->vport;
-		if (in->next_proto_id == IPPROTO_TCP) {
-			uint32_t *seq = (uint32_t *)(ports + 2);
-			*seq = rte_cpu_to_be_32(rte_be_to_cpu_32(*seq) - c->seq_delta);
-		}
+		/* Our segment carried the client's sequence number shifted by seq_delta. */
+		quote_rewrite(in, c->caddr, c->vaddr, c->cport, c->vport, c->seq_delta);
 		osrc = c->vaddr;
 		odst = c->caddr;
 		/* The client's segments get TOA on the way in: leave room for it. */
@@ -153,15 +208,12 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 				*mtu = rte_cpu_to_be_16((uint16_t)(v - TOA_LEN));
 		}
 	} else {
-		in->src_addr = c->raddr;
-		in->dst_addr = c->laddr;
-		ports[0] = c->rport;
-		ports[1] = c->lport;
+		/* Our segment carried the real server's sequence number shifted by sp_delta
+		 * (SYNPROXY; 0 otherwise). */
+		quote_rewrite(in, c->raddr, c->laddr, c->rport, c->lport, c->sp_delta);
 		osrc = c->laddr;
 		odst = c->raddr;
 	}
-	in->hdr_checksum = 0;
-	in->hdr_checksum = rte_ipv4_cksum(in);
 	ic->icmp_cksum = 0;
 	ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, l4len);
 	ip_answer(w, ip, osrc, odst);

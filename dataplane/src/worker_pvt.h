@@ -40,6 +40,9 @@ uint32_t isn_target(const struct fnat_worker *w, const struct fnat_conn *c);
 /** Copy up to cap of this worker's sessions. */
 uint32_t worker_dump(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap);
 
+/** Registers the mbuf field and flag of ICMP errors going round the workers (control
+ * thread, at create). 0 or -errno. */
+int icmp_round_init(struct fnat_dp *dp);
 /** ARP (worker 0) and ICMP for a VIP or LIP. Consume m. */
 void handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx);
 void handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,
