@@ -300,7 +300,7 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 	if (rc < 0)
 		goto err;
 	for (uint32_t i = 0; i < opts->n_neigh; i++)
-		neigh_set(dp, opts->neigh[i].addr, opts->neigh[i].mac, true);
+		neigh_add_static(dp, opts->neigh[i].addr, opts->neigh[i].mac);
 	for (unsigned p = 0; p < opts->n_ports; p++) {
 		rc = port_setup(dp, p);
 		if (rc < 0) {

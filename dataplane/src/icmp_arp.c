@@ -22,6 +22,56 @@
 
 /* ---- ARP (worker 0) ---- */
 
+/* Whether addr is one of ours: a VIP, a LIP or a port's own address. */
+static bool
+own_addr(const struct fnat_dp *dp, const struct fnat_snapshot *s, uint32_t addr)
+{
+	if (snap_addr(s, addr) != 0)
+		return true;
+	for (unsigned p = 0; p < dp->opts.n_ports; p++)
+		if (dp->opts.ports[p].addr == addr)
+			return true;
+	return false;
+}
+
+/* What the sender of an ARP message teaches the neighbour table (see neigh.c), counted. */
+static void
+arp_learn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct rte_arp_hdr *ah,
+	  unsigned pidx, bool for_us)
+{
+	struct fnat_dp *dp = w->dp;
+	uint32_t sip = ah->arp_data.arp_sip;
+	const uint8_t *sha = ah->arp_data.arp_sha.addr_bytes;
+	/* An address probe (RFC 5227) names no sender address; our own frames (the kernel's,
+	 * sharing the port's MAC on af_packet) teach nothing either. */
+	if (sip == 0 || memcmp(sha, dp->opts.ports[pidx].mac, RTE_ETHER_ADDR_LEN) == 0)
+		return;
+	if (own_addr(dp, s, sip)) {
+		w->stats.arp_conflicts++; /* somebody else claims one of our addresses */
+		return;
+	}
+	bool reply = ah->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	enum neigh_source src = reply && arp_asked(dp, sip, w->now_ms) ? NEIGH_ANSWER :
+				for_us ? NEIGH_CLAIM : NEIGH_HEARD;
+	uint8_t known[RTE_ETHER_ADDR_LEN];
+	switch (neigh_learn(w, sip, sha, src, known)) {
+	case NEIGH_RECHECK:
+		/* Ask the known MAC directly: a spoofer elsewhere on the link does not see it. */
+		arp_ask(w, pidx, sip, known);
+		/* fall through */
+	case NEIGH_CONFLICT:
+		w->stats.arp_conflicts++;
+		break;
+	case NEIGH_KEPT:
+		if (reply && src != NEIGH_ANSWER)
+			w->stats.arp_unsolicited++;
+		break;
+	case NEIGH_LEARNED:
+	case NEIGH_CONFIRMED:
+		break;
+	}
+}
+
 void
 handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
 {
@@ -42,9 +92,8 @@ handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
 	uint32_t sip = ah->arp_data.arp_sip, tip = ah->arp_data.arp_tip;
 	const struct fnat_snapshot *s = dp_snapshot(dp);
 	bool ours = snap_addr(s, tip) != 0;
-	/* Learn the sender when it is talking to us or answering us (not every ARP on the link). */
-	if (sip != 0 && (ours || op == RTE_ARP_OP_REPLY || tip == dp->opts.ports[pidx].addr))
-		neigh_set(dp, sip, ah->arp_data.arp_sha.addr_bytes, false);
+	arp_learn(w, s, ah, pidx,
+		  op == RTE_ARP_OP_REQUEST && (ours || tip == dp->opts.ports[pidx].addr));
 	if (op != RTE_ARP_OP_REQUEST || !ours) {
 		ignore(w, m);
 		return;
