@@ -95,7 +95,7 @@ struct fnat_neigh {
 	uint32_t addr;      /* 0 = empty, UINT32_MAX = deleted; written after mac and stale_ms */
 	uint32_t pad;
 	uint64_t mac;       /* bit 63 valid, low 48 bits the MAC bytes; written atomically */
-	uint64_t stale_ms;  /* dp clock from which the entry must be re-verified; UINT64_MAX: static */
+	uint64_t stale_ms;  /* dp clock from which it must be re-verified; UINT64_MAX: static */
 };
 
 enum neigh_state { NEIGH_NONE, NEIGH_STALE, NEIGH_REACHABLE };

@@ -111,7 +111,7 @@ find(struct fnat_dp *dp, uint32_t addr, struct fnat_neigh **free)
 }
 
 static void
-fill(struct fnat_dp *dp, struct fnat_neigh *n, uint32_t addr, uint64_t mac, uint64_t stale)
+slot_fill(struct fnat_dp *dp, struct fnat_neigh *n, uint32_t addr, uint64_t mac, uint64_t stale)
 {
 	__atomic_store_n(&n->stale_ms, stale, __ATOMIC_RELAXED);
 	__atomic_store_n(&n->mac, mac, __ATOMIC_RELEASE);
@@ -120,7 +120,7 @@ fill(struct fnat_dp *dp, struct fnat_neigh *n, uint32_t addr, uint64_t mac, uint
 }
 
 static void
-delete(struct fnat_dp *dp, struct fnat_neigh *n)
+slot_delete(struct fnat_dp *dp, struct fnat_neigh *n)
 {
 	__atomic_store_n(&n->mac, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&n->addr, NEIGH_DELETED, __ATOMIC_RELEASE);
@@ -158,7 +158,7 @@ neigh_add_static(struct fnat_dp *dp, uint32_t addr, const uint8_t mac[6])
 	if (n == NULL)
 		n = free;
 	if (n != NULL) /* FNAT_MAX_NEIGH_CONF is far below the table's size */
-		fill(dp, n, addr, mac_word(mac), NEIGH_STATIC);
+		slot_fill(dp, n, addr, mac_word(mac), NEIGH_STATIC);
 }
 
 enum neigh_verdict
@@ -174,7 +174,8 @@ neigh_learn(struct fnat_worker *w, uint32_t addr, const uint8_t mac[6], enum nei
 		if (n->mac == v) {
 			if (src != NEIGH_ANSWER || n->stale_ms == NEIGH_STATIC)
 				return NEIGH_KEPT;
-			__atomic_store_n(&n->stale_ms, now + FNAT_NEIGH_REACHABLE_MS, __ATOMIC_RELAXED);
+			__atomic_store_n(&n->stale_ms, now + FNAT_NEIGH_REACHABLE_MS,
+					 __ATOMIC_RELAXED);
 			return NEIGH_CONFIRMED;
 		}
 		if (n->stale_ms == NEIGH_STATIC)
@@ -203,9 +204,9 @@ neigh_learn(struct fnat_worker *w, uint32_t addr, const uint8_t mac[6], enum nei
 		w->stats.neigh_evicted++;
 		/* The table has no empty slot, so every probe chain covers every slot: the
 		 * victim's slot serves addr as well as any. */
-		delete(dp, n);
+		slot_delete(dp, n);
 	}
-	fill(dp, n != NULL ? n : free, addr, v, stale);
+	slot_fill(dp, n != NULL ? n : free, addr, v, stale);
 	return NEIGH_LEARNED;
 }
 
@@ -216,7 +217,7 @@ neigh_expire_scan(struct fnat_worker *w)
 	for (uint32_t i = 0; i < FNAT_NEIGH_SLOTS; i++) {
 		struct fnat_neigh *n = &dp->neigh[i];
 		if (n->addr != 0 && n->addr != NEIGH_DELETED && expired(n, w->now_ms)) {
-			delete(dp, n);
+			slot_delete(dp, n);
 			w->stats.neigh_expired++;
 		}
 	}
