@@ -140,6 +140,11 @@ export const workerStats = defineStruct("fnat_worker_stats", [
   ["icmp_translated", "u64"],
   ["ignored", "u64"],
   ["sessions_closing", "u64"],
+  ["arp_unsolicited", "u64"],
+  ["arp_conflicts", "u64"],
+  ["neigh_expired", "u64"],
+  ["neigh_evicted", "u64"],
+  ["neigh_refused", "u64"],
   ["drops", { array: "u64", length: DROP_REASONS.length }],
 ]);
 
@@ -360,6 +365,11 @@ export function decodeStats(
       icmpTranslated: x.icmp_translated as number,
       ignored: x.ignored as number,
       sessionsClosing: x.sessions_closing as number,
+      arpUnsolicited: x.arp_unsolicited as number,
+      arpConflicts: x.arp_conflicts as number,
+      neighExpired: x.neigh_expired as number,
+      neighEvicted: x.neigh_evicted as number,
+      neighRefused: x.neigh_refused as number,
       drops: d,
     });
   }

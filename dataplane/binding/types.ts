@@ -86,6 +86,17 @@ export interface WorkerStats extends TrafficCounters {
   ignored: number;
   /** Of `sessionsActive`, those in TIME_WAIT or CLOSE (IPVS's InActConn). */
   sessionsClosing: number;
+  /** ARP replies to no request of ours (not learned). */
+  arpUnsolicited: number;
+  /** ARP messages claiming another MAC for a known neighbour (re-verified, not learned) or
+   * claiming one of our addresses. */
+  arpConflicts: number;
+  /** Learned neighbours forgotten after they stopped answering. */
+  neighExpired: number;
+  /** Learned neighbours pushed out of a full table. */
+  neighEvicted: number;
+  /** Request senders not learned because the table was full of verified neighbours. */
+  neighRefused: number;
   /** Drops by reason (names as the library reports them). */
   drops: Record<string, number>;
 }

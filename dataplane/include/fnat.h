@@ -200,6 +200,11 @@ struct fnat_worker_stats {
 	uint64_t icmp_translated;
 	uint64_t ignored; /**< frames not for a VIP or LIP (left to the kernel on af_packet) */
 	uint64_t sessions_closing; /**< of traffic.sessions_active: in TIME_WAIT or CLOSE (IPVS's InActConn) */
+	uint64_t arp_unsolicited;  /**< ARP replies to no request of ours (not learned) */
+	uint64_t arp_conflicts;    /**< ARP claiming another MAC for a neighbour, or our address */
+	uint64_t neigh_expired;    /**< learned neighbours that stopped answering */
+	uint64_t neigh_evicted;    /**< learned neighbours pushed out of a full table */
+	uint64_t neigh_refused;    /**< request senders not learned: table full of verified ones */
 	uint64_t drops[FNAT_DROP_MAX];
 };
 
@@ -372,7 +377,8 @@ int fnat_collect(struct fnat_dp *dp, uint16_t port, uint8_t *buf, uint32_t cap, 
 		 uint32_t max);
 
 /**
- * Test mode: advance the data plane's clock (expiry, cookies, ISN shift) by ns nanoseconds.
+ * Test mode: advance the data plane's clock (session expiry, cookies, ISN shift, neighbour
+ * re-verification and expiry) by ns nanoseconds.
  * Thread: control thread.
  */
 void fnat_clock_advance(struct fnat_dp *dp, uint64_t ns);

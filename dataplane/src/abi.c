@@ -113,6 +113,11 @@ fnat_abi(char *buf, uint32_t cap)
 	FIELD(&o, fnat_worker_stats, icmp_translated, 0);
 	FIELD(&o, fnat_worker_stats, ignored, 0);
 	FIELD(&o, fnat_worker_stats, sessions_closing, 0);
+	FIELD(&o, fnat_worker_stats, arp_unsolicited, 0);
+	FIELD(&o, fnat_worker_stats, arp_conflicts, 0);
+	FIELD(&o, fnat_worker_stats, neigh_expired, 0);
+	FIELD(&o, fnat_worker_stats, neigh_evicted, 0);
+	FIELD(&o, fnat_worker_stats, neigh_refused, 0);
 	FIELD(&o, fnat_worker_stats, drops, 0);
 	STRUCT_END(&o);
 

@@ -333,8 +333,11 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 	rc = snapshot_build(dp, NULL, 0, NULL, 0, NULL, 0, &dp->snap);
 	if (rc < 0)
 		goto err;
+	rc = icmp_round_init(dp);
+	if (rc < 0)
+		goto err;
 	for (uint32_t i = 0; i < opts->n_neigh; i++)
-		neigh_set(dp, opts->neigh[i].addr, opts->neigh[i].mac, true);
+		neigh_add_static(dp, opts->neigh[i].addr, opts->neigh[i].mac);
 	for (unsigned p = 0; p < opts->n_ports; p++) {
 		rc = port_setup(dp, p);
 		if (rc < 0) {
@@ -424,12 +427,7 @@ fnat_apply(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_t n_
 	int rc = snapshot_build(dp, svcs, n_svcs, reals, n_reals, lips, n_lips, &next);
 	if (rc < 0)
 		return rc;
-	struct fnat_snapshot *prev = dp->snap;
-	/* One pointer swap; workers pick it up at their next burst. */
-	__atomic_store_n(&dp->snap, next, __ATOMIC_RELEASE);
-	/* Wait until every online worker has passed a quiescent state: nobody reads prev. */
-	rte_rcu_qsbr_synchronize(dp->qs, RTE_QSBR_THRID_INVALID);
-	snapshot_free(prev);
+	snapshot_publish(dp, next);
 	return 0;
 }
 

@@ -378,6 +378,11 @@ worker_poll_once(struct fnat_worker *w)
 		worker_expire_scan(w, (uint32_t)RTE_MIN(budget, (uint64_t)65536));
 		w->last_scan_ms = w->now_ms;
 	}
+	/* Worker 0 owns the neighbour table: forget entries that stopped answering. */
+	if (w->id == 0 && w->now_ms - w->neigh_scan_ms >= 1000) {
+		neigh_expire_scan(w);
+		w->neigh_scan_ms = w->now_ms;
+	}
 	if (w->arp_wait_n > 0)
 		worker_arp_wait_flush(w);
 	worker_discard_flush(w);

@@ -14,6 +14,11 @@ void tx_frame(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m);
 /** Fill in the MACs for an IPv4 destination and queue the frame; -reason when unresolved
  * (the caller still owns m then). */
 int l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst);
+/** Send an ARP request for target on a port, broadcast or to a known MAC (a re-check); at
+ * most one per target per second per worker, and remembered for arp_asked(). */
+void arp_ask(struct fnat_worker *w, unsigned pidx, uint32_t target, const uint8_t *unicast);
+/** Whether any worker asked for target recently enough that a reply answers it. Worker 0. */
+bool arp_asked(const struct fnat_dp *dp, uint32_t target, uint64_t now);
 /** Pass a packet to the worker that owns it. Consumes m. */
 void handoff(struct fnat_worker *w, struct rte_mbuf *m, uint32_t owner);
 /** Schedule a real server, take a LIP port and create an indexed session (`hash`: the key's
@@ -38,6 +43,9 @@ struct rte_mbuf *make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uin
 /** The ISN a new session's SYN gets towards the real server (secure, per LIP:lport). */
 uint32_t isn_target(const struct fnat_worker *w, const struct fnat_conn *c);
 
+/** Registers the mbuf field and flag of ICMP errors going round the workers (control
+ * thread, at create). 0 or -errno. */
+int icmp_round_init(struct fnat_dp *dp);
 /** ARP (worker 0) and ICMP for a VIP or LIP. Consume m. */
 void handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx);
 void handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,

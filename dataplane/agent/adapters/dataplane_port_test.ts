@@ -26,6 +26,11 @@ function worker(i: number, n: number): WorkerStats {
     icmpTranslated: 0,
     ignored: 0,
     sessionsClosing: i,
+    arpUnsolicited: 0,
+    arpConflicts: 0,
+    neighExpired: 0,
+    neighEvicted: 0,
+    neighRefused: 0,
     drops: {},
   };
 }
