@@ -14,7 +14,7 @@ import {
   ipv4Packet,
   parseFrame,
   tcpSegment,
-} from "./packet.ts";
+} from "./testing/packet.ts";
 import {
   assertFrames,
   bringUp,
@@ -24,7 +24,7 @@ import {
   oneService,
   PORT_IP,
   toReal,
-} from "./testbed.ts";
+} from "./testing/testbed.ts";
 
 const dp = bringUp();
 const u32 = (n: number) => n >>> 0;

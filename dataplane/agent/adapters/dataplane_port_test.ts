@@ -31,6 +31,16 @@ function worker(i: number, n: number): WorkerStats {
     neighExpired: 0,
     neighEvicted: 0,
     neighRefused: 0,
+    syncRecordsSent: 0,
+    syncDatagramsSent: 0,
+    syncRecordsReceived: 0,
+    syncDatagramsReceived: 0,
+    syncLost: 0,
+    recordsActive: 0,
+    recordsFull: 0,
+    recordsExpired: 0,
+    forwardedOut: 0,
+    forwardedIn: 0,
     drops: {},
   };
 }
