@@ -116,6 +116,11 @@ enum neigh_verdict {
 	NEIGH_RECHECK,   /* another MAC for a learned entry: kept, due for re-verification */
 };
 
+/* ---- session sync (sync.h) ---- */
+
+struct fnat_sync_state;
+struct fnat_sync_worker;
+
 /* ---- workers ---- */
 
 struct fnat_txq {
@@ -168,6 +173,8 @@ struct fnat_worker {
 	uint32_t sp_free_n;
 	/* a session listing the control thread asks for (dump.c); atomic */
 	struct fnat_dump_req *dump_slot;
+	/* session sync: records, the datagram being filled, peers (sync.c) */
+	struct fnat_sync_worker *sync;
 } __rte_cache_aligned;
 
 /* ---- the data plane ---- */
@@ -192,6 +199,7 @@ struct fnat_dp {
 	struct fnat_options opts;
 	bool test_mode;
 	bool running;
+	uint32_t instance;            /* number of this data plane in the process (for names) */
 	uint32_t n_workers;
 	unsigned worker_lcore[FNAT_MAX_WORKERS];
 	struct rte_mempool *pool;
@@ -220,6 +228,14 @@ struct fnat_dp {
 	/* ISN shift and syncookie master secrets (from getrandom) */
 	uint64_t isn_key[2];
 	uint64_t cookie_key[2];
+	/* session sync: the configuration (RCU, NULL = off), stable peer slots, snapshot requests */
+	struct fnat_sync_state *sync;
+	uint32_t peer_slot_node[FNAT_MAX_PEERS]; /* node address of each slot; 0 = free */
+	uint64_t sync_epoch;             /* this instance's start (ms since the Unix epoch) */
+	uint32_t sync_req_id;            /* our latest request (fnat_sync_request) */
+	uint32_t sync_req_gen;           /* bumped by fnat_sync_request; worker 0 sends it */
+	uint32_t sync_sweep_gen;         /* bumped when a peer asks: every worker sweeps */
+	uint32_t sync_sweep_req;         /* the request id that sweep answers */
 	/* test ports: rx rings to inject into, tx rings to collect from */
 	struct rte_ring *test_rx[FNAT_MAX_PORTS][FNAT_MAX_WORKERS];
 	struct rte_ring *test_tx[FNAT_MAX_PORTS][FNAT_MAX_WORKERS];

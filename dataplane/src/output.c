@@ -157,6 +157,12 @@ l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst)
 	/* The next hop: the destination itself on the port's link (or without a gateway), else
 	 * the gateway. Its MAC: a static neighbour or one learned by ARP. */
 	uint32_t nh = (on_link(pc, dst) || w->dp->opts.gateway == 0) ? dst : w->dp->opts.gateway;
+	return l2_send_via(w, pidx, m, nh);
+}
+
+int
+l2_send_via(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t nh)
+{
 	/* A small per-worker cache of next hop → MAC in front of the shared table, good until
 	 * the entry must be re-verified. */
 	uint32_t gen = __atomic_load_n(&w->dp->neigh_gen, __ATOMIC_ACQUIRE);

@@ -15,6 +15,7 @@
 
 #include "csum.h"
 #include "dp_pvt.h"
+#include "sync.h"
 #include "synproxy.h"
 #include "tcpopt.h"
 #include "worker_pvt.h"
@@ -44,6 +45,7 @@ void
 conn_free(struct fnat_worker *w, struct fnat_conn *c)
 {
 	synproxy_conn_freed(w, c);
+	sync_record(w, c, FNAT_SYNC_OP_DEL);
 	state_changed(w, c->state, FNAT_S_NONE);
 	active_add(w, c, -1);
 	port_free(w, c->lip_id, c->lport);
@@ -160,6 +162,7 @@ conn_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 		*reason = FNAT_DROP_TABLE_FULL;
 		return NULL;
 	}
+	sync_record(w, c, FNAT_SYNC_OP_ADD); /* peers learn the owner at once (not seconds later) */
 	w->stats.traffic.sessions_new++;
 	w->svc_ctr[c->svc_id].sessions_new++;
 	w->rs_ctr[c->rs_id].sessions_new++;

@@ -24,6 +24,7 @@
 
 #include "csum.h"
 #include "dp_pvt.h"
+#include "sync.h"
 #include "synproxy.h"
 #include "tcpopt.h"
 #include "worker_pvt.h"
@@ -186,6 +187,16 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 		return;
 	}
 	bool to_lip = (a & 0x8000) != 0;
+	if (to_lip && ip->next_proto_id == IPPROTO_UDP) {
+		/* Sync datagrams from the peers come to this node's sync address (a LIP) on a
+		 * port below every LIP port. */
+		const struct fnat_sync_state *ss = sync_state(w->dp);
+		if (ss != NULL && ip->dst_addr == ss->conf.addr &&
+		    ((uint16_t *)(ip + 1))[1] == ss->port_be) {
+			sync_receive(w, ss, m, ip);
+			return;
+		}
+	}
 	if (ip->next_proto_id == IPPROTO_ICMP) {
 		handle_icmp(w, s, m, ip, pidx, to_lip);
 		return;
@@ -253,6 +264,17 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 		if (v < 0)
 			drop(w, p->m, -v);
 		return;
+	}
+	const struct fnat_sync_state *ss = sync_state(w->dp);
+	if (unlikely(ss != NULL)) {
+		/* Owner stage: a flow the router moved here from its owner (a drain, a node
+		 * added or lost, a re-hash) goes back to the owner, retransmitted SYNs too. */
+		if (c == NULL) {
+			if (sync_forward(w, ss, p->m, &p->key, pidx))
+				return;
+		} else {
+			sync_count_forwarded_in(w, ss, p->m);
+		}
 	}
 	if (p->key.proto == IPPROTO_TCP) {
 		/* A new SYN on a closing tuple starts a new session (the client reused its port). */
@@ -383,6 +405,7 @@ worker_poll_once(struct fnat_worker *w)
 		neigh_expire_scan(w);
 		w->neigh_scan_ms = w->now_ms;
 	}
+	sync_poll(w);
 	if (w->arp_wait_n > 0)
 		worker_arp_wait_flush(w);
 	worker_discard_flush(w);

@@ -14,6 +14,8 @@ void tx_frame(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m);
 /** Fill in the MACs for an IPv4 destination and queue the frame; -reason when unresolved
  * (the caller still owns m then). */
 int l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst);
+/** The same through a given on-link next hop (a peer node: sync datagrams, forwarded frames). */
+int l2_send_via(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t nh);
 /** Send an ARP request for target on a port, broadcast or to a known MAC (a re-check); at
  * most one per target per second per worker, and remembered for arp_asked(). */
 void arp_ask(struct fnat_worker *w, unsigned pidx, uint32_t target, const uint8_t *unicast);
