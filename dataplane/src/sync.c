@@ -282,6 +282,16 @@ sync_record(struct fnat_worker *w, const struct fnat_conn *c, enum fnat_sync_op 
 	r->raddr = c->raddr;
 	r->owner = ss->conf.node;
 	r->ttl_ms = rte_cpu_to_be_32(ss->record_ttl_ms);
+	r->seq_delta = rte_cpu_to_be_32(c->seq_delta);
+	r->c_seq_end = rte_cpu_to_be_32(c->c_seq_end);
+	r->c_ack = rte_cpu_to_be_32(c->c_ack);
+	r->sp_delta = rte_cpu_to_be_32(c->sp_delta);
+	/* aux holds the SYNPROXY slot until the real server answered, the timestamp delta after */
+	r->ts_delta = rte_cpu_to_be_32((c->flags & FNAT_CONN_F_SP_WAIT_RS) ? 0 : c->ts_delta);
+	r->expire_in_ms = rte_cpu_to_be_32((uint32_t)RTE_MAX((int32_t)(c->expire - (uint32_t)w->now_ms), 0));
+	r->flags = c->flags;
+	r->dup_acks = c->dup_acks;
+	r->pad = 0;
 	if (sw->tx_count == FNAT_SYNC_MAX_RECORDS)
 		flush_records(w, ss);
 }
@@ -295,6 +305,20 @@ conf_peer_index(const struct fnat_sync_state *ss, uint32_t node)
 		if (ss->conf.peers[i].node == node)
 			return (int)i;
 	return -1;
+}
+
+/* A record in a worker's record table is a struct fnat_conn whose aux is the owner's node
+ * address and whose ack_hash holds the session's timestamp delta (aux's other meaning). */
+static inline void
+record_state_set(struct fnat_conn *c, const struct fnat_sync_rec *r)
+{
+	c->seq_delta = rte_be_to_cpu_32(r->seq_delta);
+	c->c_seq_end = rte_be_to_cpu_32(r->c_seq_end);
+	c->c_ack = rte_be_to_cpu_32(r->c_ack);
+	c->sp_delta = rte_be_to_cpu_32(r->sp_delta);
+	c->ack_hash = rte_be_to_cpu_32(r->ts_delta);
+	c->flags = r->flags;
+	c->dup_acks = r->dup_acks;
 }
 
 static void
@@ -319,38 +343,37 @@ record_apply(struct fnat_worker *w, const struct fnat_sync_state *ss,
 	if (r->op != FNAT_SYNC_OP_ADD)
 		return;
 	uint32_t expire = (uint32_t)(w->now_ms + rte_be_to_cpu_32(r->ttl_ms));
-	if (c != NULL && c->laddr == r->laddr && c->lport == r->lport && c->raddr == r->raddr &&
-	    c->rport == r->rport) {
-		/* A refresh (or the owner taking over its own flow again). */
-		c->aux = r->owner;
-		c->state = r->state;
-		c->expire = expire;
-		return;
+	if (c == NULL || c->laddr != r->laddr || c->lport != r->lport || c->raddr != r->raddr ||
+	    c->rport != r->rport) {
+		if (c != NULL)
+			conn_remove(&sw->rt, c); /* the tuple was reused: the new owner's wins */
+		c = conn_alloc(&sw->rt);
+		if (c == NULL) {
+			w->stats.records_full++;
+			return;
+		}
+		memset(c, 0, sizeof(*c));
+		c->caddr = r->caddr;
+		c->vaddr = r->vaddr;
+		c->cport = r->cport;
+		c->vport = r->vport;
+		c->laddr = r->laddr;
+		c->lport = r->lport;
+		c->raddr = r->raddr;
+		c->rport = r->rport;
+		c->proto = r->proto;
+		if (conn_insert(&sw->rt, c) < 0) {
+			conn_release(&sw->rt, c);
+			w->stats.records_full++;
+			return;
+		}
 	}
-	if (c != NULL)
-		conn_remove(&sw->rt, c); /* the tuple was reused: the new owner's record wins */
-	c = conn_alloc(&sw->rt);
-	if (c == NULL) {
-		w->stats.records_full++;
-		return;
-	}
-	memset(c, 0, sizeof(*c));
-	c->caddr = r->caddr;
-	c->vaddr = r->vaddr;
-	c->cport = r->cport;
-	c->vport = r->vport;
-	c->laddr = r->laddr;
-	c->lport = r->lport;
-	c->raddr = r->raddr;
-	c->rport = r->rport;
-	c->proto = r->proto;
+	/* A new record, a refresh, or an update of its state (or another node taking it over). */
+	c->aux = r->owner;
 	c->state = r->state;
 	c->expire = expire;
-	c->aux = r->owner; /* a record's aux is its owner's node address */
-	if (conn_insert(&sw->rt, c) < 0) {
-		conn_release(&sw->rt, c);
-		w->stats.records_full++;
-	}
+	if (r->len >= sizeof(*r))
+		record_state_set(c, r);
 }
 
 /* Applies the records of a verified datagram (every worker keeps every record). */
@@ -363,7 +386,7 @@ records_apply(struct fnat_worker *w, const struct fnat_sync_state *ss, const uin
 	size_t off = sizeof(*h);
 	for (unsigned i = 0; i < count; i++) {
 		const struct fnat_sync_rec *r = (const struct fnat_sync_rec *)(p + off);
-		if (off + sizeof(*r) > body || r->len < sizeof(*r) || off + r->len > body) {
+		if (off + FNAT_SYNC_REC_MIN > body || r->len < FNAT_SYNC_REC_MIN || off + r->len > body) {
 			w->stats.drops[FNAT_DROP_SYNC_MALFORMED]++;
 			return;
 		}

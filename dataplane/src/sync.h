@@ -34,7 +34,7 @@
 #define FNAT_SYNC_MAC_LEN 8
 /* Records per datagram: the payload stays below 1,400 bytes, so a datagram never needs
  * fragmenting on a 1,500-byte segment. */
-#define FNAT_SYNC_MAX_RECORDS 37
+#define FNAT_SYNC_MAX_RECORDS 21
 /* A receiver keeps a record this many refresh periods without hearing it again. */
 #define FNAT_SYNC_RECORD_LIFETIMES 3
 
@@ -63,7 +63,10 @@ struct fnat_sync_hdr {
 } __rte_packed;
 _Static_assert(sizeof(struct fnat_sync_hdr) == 32, "the sync header is 32 bytes on the wire");
 
-/* One ownership record (version 1: 36 bytes; addresses and ports as on the wire). */
+/* One record (version 1: 64 bytes; addresses and ports as on the wire, numbers network order):
+ * the ownership part, then the full state another node needs to carry the connection on when
+ * it takes the LIP over (the ISN shift, the SYNPROXY and timestamp deltas, the client's
+ * sequence position for RSTs, TOA still pending or not, the session's remaining timeout). */
 struct fnat_sync_rec {
 	uint8_t op;
 	uint8_t len;
@@ -76,8 +79,20 @@ struct fnat_sync_rec {
 	uint32_t raddr;
 	uint32_t owner;  /* the owner's node address */
 	uint32_t ttl_ms; /* how long to keep it without a refresh */
+	/* full state */
+	uint32_t seq_delta;
+	uint32_t c_seq_end;
+	uint32_t c_ack;
+	uint32_t sp_delta;
+	uint32_t ts_delta;
+	uint32_t expire_in_ms; /* the session's own remaining timeout */
+	uint8_t flags;         /* FNAT_CONN_F_* */
+	uint8_t dup_acks;
+	uint16_t pad;
 } __rte_packed;
-_Static_assert(sizeof(struct fnat_sync_rec) == 36, "a version 1 record is 36 bytes");
+_Static_assert(sizeof(struct fnat_sync_rec) == 64, "a version 1 record is 64 bytes");
+/* The ownership part: what a receiver needs at the least (a shorter record is malformed). */
+#define FNAT_SYNC_REC_MIN 36
 
 #define FNAT_SYNC_PAYLOAD_MAX                                                              \
 	(sizeof(struct fnat_sync_hdr) + FNAT_SYNC_MAX_RECORDS * sizeof(struct fnat_sync_rec) + \
@@ -149,6 +164,16 @@ sync_state(const struct fnat_dp *dp)
 
 /* A session this worker created or ended: queue its record for every peer. */
 void sync_record(struct fnat_worker *w, const struct fnat_conn *c, enum fnat_sync_op op);
+
+/* After a packet: a session whose TCP state or flags changed (TOA done, the real server's
+ * SYN-ACK seen, a FIN) is announced again, so a standby always holds its latest state. */
+static inline void
+sync_changed(struct fnat_worker *w, const struct fnat_conn *c, uint8_t state, uint8_t flags)
+{
+	if (unlikely(c->state != state || c->flags != flags) && sync_state(w->dp) != NULL &&
+	    c->proto != 0)
+		sync_record(w, c, FNAT_SYNC_OP_ADD);
+}
 
 /* A sync datagram for this node (dst = the sync address, dport = the sync port). Consumes m. */
 void sync_receive(struct fnat_worker *w, const struct fnat_sync_state *ss, struct rte_mbuf *m,

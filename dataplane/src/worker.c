@@ -260,9 +260,12 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 			drop(w, p->m, FNAT_DROP_NO_SESSION);
 			return;
 		}
+		uint8_t state = c->state, flags = c->flags;
 		v = xlate_out(w, s, c, p->m, p->ip, pidx);
 		if (v < 0)
 			drop(w, p->m, -v);
+		else
+			sync_changed(w, c, state, flags);
 		return;
 	}
 	const struct fnat_sync_state *ss = sync_state(w->dp);
@@ -314,9 +317,12 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 		drop(w, p->m, FNAT_DROP_NO_REAL);
 		return;
 	}
+	uint8_t state = c->state, flags = c->flags;
 	v = xlate_in(w, s, c, p->m, p->ip, pidx);
 	if (v < 0)
 		drop(w, p->m, -v);
+	else
+		sync_changed(w, c, state, flags);
 }
 
 void
