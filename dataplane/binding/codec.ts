@@ -166,6 +166,7 @@ export const workerStats = defineStruct("fnat_worker_stats", [
   ["records_expired", "u64"],
   ["forwarded_out", "u64"],
   ["forwarded_in", "u64"],
+  ["sessions_adopted", "u64"],
   ["drops", { array: "u64", length: DROP_REASONS.length }],
 ]);
 
@@ -204,6 +205,12 @@ export const sessionInfo = defineStruct("fnat_session_info", [
 ]);
 
 export const MAX_PEERS = 32;
+export const MAX_STANDBY = 64;
+
+export const syncStandby = defineStruct("fnat_sync_standby", [
+  ["lip", "u32"],
+  ["owner", "u32"],
+]);
 
 export const syncPeer = defineStruct("fnat_sync_peer", [
   ["node", "u32"],
@@ -221,6 +228,8 @@ export const syncConf = defineStruct("fnat_sync_conf", [
   ["key", { array: "u8", length: 16 }],
   ["n_peers", "u32"],
   ["peers", { array: syncPeer, length: MAX_PEERS }],
+  ["n_standby", "u32"],
+  ["standby", { array: syncStandby, length: MAX_STANDBY }],
 ]);
 
 export const peerStats = defineStruct("fnat_peer_stats", [
@@ -250,6 +259,7 @@ export const WIRE_STRUCTS: StructLayout<any>[] = [
   sessionInfo,
   syncPeer,
   syncConf,
+  syncStandby,
   peerStats,
 ];
 
@@ -436,6 +446,7 @@ export function decodeStats(
       recordsExpired: x.records_expired as number,
       forwardedOut: x.forwarded_out as number,
       forwardedIn: x.forwarded_in as number,
+      sessionsAdopted: x.sessions_adopted as number,
       drops: d,
     });
   }
@@ -515,6 +526,8 @@ export function encodeSync(c: SyncConfig | undefined): Uint8Array {
     key: Array.from(key),
     n_peers: c.peers.length,
     peers: c.peers.map((p) => ({ node: addrWord(p.node), addr: addrWord(p.address) })),
+    n_standby: c.standby?.length ?? 0,
+    standby: (c.standby ?? []).map((x) => ({ lip: addrWord(x.lip), owner: addrWord(x.owner) })),
   });
   return buf;
 }

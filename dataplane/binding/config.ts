@@ -110,6 +110,11 @@ export interface SyncConfig {
   /** Record table size per worker. Default: the session table's size. */
   recordsPerWorker?: number;
   peers: SyncPeer[];
+  /**
+   * Other nodes' LIPs this node stands by for: it holds their sessions in full and carries them
+   * on when the router sends it the LIP's traffic (the owner is gone).
+   */
+  standby?: { lip: string; owner: string }[];
 }
 
 export interface DataPlaneConfig {
@@ -163,6 +168,16 @@ export function validateSync(sync: SyncConfig, lips: ReadonlySet<string>): void 
   if (sync.flushMs !== undefined) checkInt("sync flushMs", sync.flushMs, 1, 1000);
   if (sync.peers.length > 32) {
     throw new RangeError(`Cannot apply sync: ${sync.peers.length} peers (at most 32)`);
+  }
+  if ((sync.standby?.length ?? 0) > 64) {
+    throw new RangeError(`Cannot apply sync: ${sync.standby!.length} standby LIPs (at most 64)`);
+  }
+  for (const x of sync.standby ?? []) {
+    checkAddress("standby LIP", x.lip);
+    checkAddress(`owner of standby LIP ${x.lip}`, x.owner);
+    if (lips.has(x.lip)) {
+      throw new RangeError(`Cannot stand by for LIP ${x.lip}: it is this node's own`);
+    }
   }
   const seen = new Set<string>([sync.node]);
   for (const p of sync.peers) {

@@ -117,6 +117,9 @@ export interface WorkerStats extends TrafficCounters {
   forwardedOut: number;
   /** Frames a peer forwarded to this node. */
   forwardedIn: number;
+  /** Sessions taken over from a peer's records (a LIP this node stands by for, or its own LIP
+   * handed back). */
+  sessionsAdopted: number;
   /** Drops by reason (names as the library reports them). */
   drops: Record<string, number>;
 }

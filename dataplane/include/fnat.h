@@ -30,6 +30,7 @@ extern "C" {
 #define FNAT_MAX_REALS 8192     /**< real servers per snapshot (and live real-server ids) */
 #define FNAT_MAX_LIPS 1024      /**< local addresses per snapshot */
 #define FNAT_MAX_PEERS 32       /**< other nodes a data plane syncs sessions with */
+#define FNAT_MAX_STANDBY 64     /**< other nodes' LIPs a data plane stands by for */
 
 /** fnat_options.flags */
 #define FNAT_OPT_F_TEST_MODE (1u << 0) /**< no worker threads: fnat_poll() drives them */
@@ -221,6 +222,8 @@ struct fnat_worker_stats {
 	uint64_t records_expired;        /**< records whose owner stopped refreshing them */
 	uint64_t forwarded_out;          /**< client frames sent on to the session's owner */
 	uint64_t forwarded_in;           /**< frames a peer forwarded here */
+	uint64_t sessions_adopted;       /**< sessions taken over from a peer's records (a LIP this
+					  * node stands by for, or its own LIP handed back) */
 	uint64_t drops[FNAT_DROP_MAX];
 };
 
@@ -261,6 +264,14 @@ struct fnat_sync_peer {
 	uint32_t addr; /**< where its data plane takes sync datagrams: one of its LIPs */
 };
 
+/** A LIP of another node that this node stands by for: it holds the owner's sessions in full
+ * and, when the router sends it that LIP's traffic (the owner's routes are gone), carries them
+ * on as the owner did. */
+struct fnat_sync_standby {
+	uint32_t lip;   /**< network order */
+	uint32_t owner; /**< the owner's node address (network order) */
+};
+
 /**
  * Session sync (connection continuity): this node's identity, the cluster secret and its
  * peers. Every session this node creates is announced to every peer in an ownership record
@@ -280,6 +291,8 @@ struct fnat_sync_conf {
 	uint8_t key[16];        /**< the cluster secret (SipHash-2-4 key of the datagrams' MAC) */
 	uint32_t n_peers;
 	struct fnat_sync_peer peers[FNAT_MAX_PEERS];
+	uint32_t n_standby;
+	struct fnat_sync_standby standby[FNAT_MAX_STANDBY];
 };
 
 /** What this node knows of one peer (summed over workers). */

@@ -128,6 +128,7 @@ fnat_abi(char *buf, uint32_t cap)
 	FIELD(&o, fnat_worker_stats, records_expired, 0);
 	FIELD(&o, fnat_worker_stats, forwarded_out, 0);
 	FIELD(&o, fnat_worker_stats, forwarded_in, 0);
+	FIELD(&o, fnat_worker_stats, sessions_adopted, 0);
 	FIELD(&o, fnat_worker_stats, drops, 0);
 	STRUCT_END(&o);
 
@@ -177,6 +178,13 @@ fnat_abi(char *buf, uint32_t cap)
 	FIELD(&o, fnat_sync_conf, key, 0);
 	FIELD(&o, fnat_sync_conf, n_peers, 0);
 	FIELD(&o, fnat_sync_conf, peers, 0);
+	FIELD(&o, fnat_sync_conf, n_standby, 0);
+	FIELD(&o, fnat_sync_conf, standby, 0);
+	STRUCT_END(&o);
+
+	STRUCT_BEGIN(&o, fnat_sync_standby, 0);
+	FIELD(&o, fnat_sync_standby, lip, 1);
+	FIELD(&o, fnat_sync_standby, owner, 0);
 	STRUCT_END(&o);
 
 	STRUCT_BEGIN(&o, fnat_peer_stats, 0);

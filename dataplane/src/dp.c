@@ -230,6 +230,8 @@ worker_free(struct fnat_worker *w)
 	rte_free(w->sp_kept);
 	rte_free(w->sp_free);
 	rte_free(w->sync);
+	for (uint32_t i = 0; i < FNAT_MAX_LIPS; i++)
+		rte_free(w->lport_busy[i]);
 	rte_free(w);
 }
 

@@ -27,6 +27,7 @@
 #define FNAT_ARP_ASKED_WAYS 4u
 #define FNAT_DEFAULT_SESSIONS (1u << 20)
 #define FNAT_SP_KEPT 16384u /* SYNPROXY ACKs kept per worker (the mbuf pool has room for them) */
+#define FNAT_LIP_FOREIGN 0xffffu /* lip_id of an adopted session on another node's LIP */
 
 /* ---- configuration snapshot (immutable once published) ---- */
 
@@ -175,6 +176,10 @@ struct fnat_worker {
 	struct fnat_dump_req *dump_slot;
 	/* session sync: records, the datagram being filled, peers (sync.c) */
 	struct fnat_sync_worker *sync;
+	/* Ports of this node's own LIPs in use elsewhere (a peer holds the session, or this
+	 * worker adopted it): port_alloc skips them. One 8 KiB bitmap per LIP id, made on first
+	 * use; NULL = none busy. */
+	uint64_t *lport_busy[FNAT_MAX_LIPS];
 } __rte_cache_aligned;
 
 /* ---- the data plane ---- */
@@ -236,6 +241,8 @@ struct fnat_dp {
 	uint32_t sync_req_gen;           /* bumped by fnat_sync_request; worker 0 sends it */
 	uint32_t sync_sweep_gen;         /* bumped when a peer asks: every worker sweeps */
 	uint32_t sync_sweep_req;         /* the request id that sweep answers */
+	uint32_t sync_acting[FNAT_MAX_STANDBY]; /* standby LIPs whose traffic came here (0 = free) */
+	uint32_t sync_takeover_gen;      /* bumped when one more LIP is acted for */
 	/* test ports: rx rings to inject into, tx rings to collect from */
 	struct rte_ring *test_rx[FNAT_MAX_PORTS][FNAT_MAX_WORKERS];
 	struct rte_ring *test_tx[FNAT_MAX_PORTS][FNAT_MAX_WORKERS];

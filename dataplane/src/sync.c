@@ -40,6 +40,11 @@ sync_conf_valid(const struct fnat_sync_conf *c)
 	for (uint32_t i = 0; i < c->n_peers; i++)
 		if (c->peers[i].node == 0 || c->peers[i].addr == 0 || c->peers[i].node == c->node)
 			return false;
+	if (c->n_standby > FNAT_MAX_STANDBY)
+		return false;
+	for (uint32_t i = 0; i < c->n_standby; i++)
+		if (c->standby[i].lip == 0 || c->standby[i].owner == 0)
+			return false;
 	return true;
 }
 
@@ -307,6 +312,72 @@ conf_peer_index(const struct fnat_sync_state *ss, uint32_t node)
 	return -1;
 }
 
+bool
+sync_is_standby_lip(const struct fnat_sync_state *ss, uint32_t addr)
+{
+	for (uint32_t i = 0; i < ss->conf.n_standby; i++)
+		if (ss->conf.standby[i].lip == addr)
+			return true;
+	return false;
+}
+
+static uint32_t
+standby_owner(const struct fnat_sync_state *ss, uint32_t lip)
+{
+	for (uint32_t i = 0; i < ss->conf.n_standby; i++)
+		if (ss->conf.standby[i].lip == lip)
+			return ss->conf.standby[i].owner;
+	return 0;
+}
+
+static bool
+acting_for(const struct fnat_dp *dp, uint32_t lip)
+{
+	for (unsigned i = 0; i < FNAT_MAX_STANDBY; i++)
+		if (__atomic_load_n(&dp->sync_acting[i], __ATOMIC_RELAXED) == lip)
+			return true;
+	return false;
+}
+
+/* The router sends a standby LIP's traffic here: its owner is gone. From now on this node
+ * carries the LIP's sessions on; every worker adopts the ones in its slice at its next loop. */
+static void
+act_for(struct fnat_worker *w, uint32_t lip)
+{
+	struct fnat_dp *dp = w->dp;
+	if (acting_for(dp, lip))
+		return;
+	for (unsigned i = 0; i < FNAT_MAX_STANDBY; i++) {
+		uint32_t free_slot = 0;
+		if (__atomic_compare_exchange_n(&dp->sync_acting[i], &free_slot, lip, false,
+						__ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+			__atomic_fetch_add(&dp->sync_takeover_gen, 1, __ATOMIC_RELEASE);
+			return;
+		}
+		if (free_slot == lip)
+			return;
+	}
+}
+
+/* The owner of a LIP this node acted for speaks again: it is back and takes its LIP over. */
+static void
+owner_back(struct fnat_dp *dp, uint32_t lip)
+{
+	for (unsigned i = 0; i < FNAT_MAX_STANDBY; i++) {
+		uint32_t v = lip;
+		__atomic_compare_exchange_n(&dp->sync_acting[i], &v, 0, false, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED);
+	}
+}
+
+/* This node's id of one of its own LIPs in the running snapshot, or FNAT_LIP_FOREIGN. */
+static uint16_t
+own_lip_id(const struct fnat_snapshot *s, uint32_t addr)
+{
+	uint16_t a = snap_addr(s, addr);
+	return (a & 0x8000) ? s->lips[a & 0x7fff].id : FNAT_LIP_FOREIGN;
+}
+
 /* A record in a worker's record table is a struct fnat_conn whose aux is the owner's node
  * address and whose ack_hash holds the session's timestamp delta (aux's other meaning). */
 static inline void
@@ -335,13 +406,33 @@ record_apply(struct fnat_worker *w, const struct fnat_sync_state *ss,
 		c = NULL;
 	sw->peer[slot].records_received++;
 	w->stats.sync_records_received++;
+	/* Ports of our own LIPs that a peer holds are busy here (never allocated twice). */
+	const struct fnat_snapshot *snap = dp_snapshot(w->dp);
+	uint16_t own = own_lip_id(snap, r->laddr);
+	bool mine = lport_owner(w->dp->n_workers, rte_be_to_cpu_16(r->lport)) == w->id;
 	if (r->op == FNAT_SYNC_OP_DEL) {
-		if (c != NULL && c->aux == r->owner)
+		if (c != NULL && c->aux == r->owner) {
 			conn_remove(&sw->rt, c);
+			if (own != FNAT_LIP_FOREIGN && mine)
+				lport_busy_set(w, own, r->lport, false);
+		}
 		return;
 	}
 	if (r->op != FNAT_SYNC_OP_ADD)
 		return;
+	if (own != FNAT_LIP_FOREIGN && mine)
+		lport_busy_set(w, own, r->lport, true);
+	if (standby_owner(ss, r->laddr) == r->owner)
+		owner_back(w->dp, r->laddr); /* the LIP's owner speaks: it is back */
+	if (mine) {
+		/* A session this node adopted, now claimed by another node (handed back to its
+		 * LIP's owner): it is theirs again. */
+		struct fnat_conn *l = conn_lookup(&w->ct, &k, fnat_key_hash(&k, w->ct.seed), &dir);
+		if (l != NULL && dir == FNAT_DIR_IN && (l->flags & FNAT_CONN_F_ADOPTED) &&
+		    l->laddr == r->laddr && l->lport == r->lport) {
+			conn_hand_back(w, l);
+		}
+	}
 	uint32_t expire = (uint32_t)(w->now_ms + rte_be_to_cpu_32(r->ttl_ms));
 	if (c == NULL || c->laddr != r->laddr || c->lport != r->lport || c->raddr != r->raddr ||
 	    c->rport != r->rport) {
@@ -531,37 +622,104 @@ sync_count_forwarded_in(struct fnat_worker *w, const struct fnat_sync_state *ss,
 	}
 }
 
-bool
-sync_forward(struct fnat_worker *w, const struct fnat_sync_state *ss, struct rte_mbuf *m,
-	     const struct fnat_key *k, unsigned pidx)
+/* Adopts the session a record describes and drops the record (the session speaks for it). */
+static struct fnat_conn *
+adopt(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *rec)
+{
+	int reason;
+	struct fnat_conn *c = conn_adopt(w, s, rec, own_lip_id(s, rec->laddr), &reason);
+	if (c == NULL) {
+		w->stats.drops[reason]++;
+		return NULL;
+	}
+	conn_remove(&w->sync->rt, rec);
+	w->stats.records_active = w->sync->rt.active;
+	return c;
+}
+
+static struct fnat_conn *
+record_of(struct fnat_worker *w, const struct fnat_key *k, int want_dir)
 {
 	struct fnat_sync_worker *sw = w->sync;
-	/* Loop guard: a frame a peer forwarded is never forwarded again. */
+	if (!sw->rt_ready || sw->rt.active == 0)
+		return NULL;
+	int dir;
+	struct fnat_conn *r = conn_lookup(&sw->rt, k, fnat_key_hash(k, sw->rt.seed), &dir);
+	return r != NULL && dir == want_dir ? r : NULL;
+}
+
+struct fnat_conn *
+sync_client_miss(struct fnat_worker *w, const struct fnat_snapshot *s,
+		 const struct fnat_sync_state *ss, struct rte_mbuf *m, const struct fnat_key *k,
+		 unsigned pidx, bool *consumed)
+{
+	struct fnat_sync_worker *sw = w->sync;
+	*consumed = false;
+	struct fnat_conn *r = record_of(w, k, FNAT_DIR_IN);
 	int from = peer_of_frame(w, ss, m);
 	if (from >= 0) {
 		sw->peer[ss->slot[from]].forwarded_in++;
 		w->stats.forwarded_in++;
-		drop(w, m, FNAT_DROP_FORWARDED_NO_SESSION);
-		return true;
 	}
-	if (sw->rt.active == 0)
-		return false;
-	int dir;
-	const struct fnat_conn *r = conn_lookup(&sw->rt, k, fnat_key_hash(k, sw->rt.seed), &dir);
-	if (r == NULL || dir != FNAT_DIR_IN)
-		return false;
+	if (r != NULL && acting_for(w->dp, r->laddr)) {
+		/* Its owner is gone and we carry its LIP now: the session lives on the worker that
+		 * owns its LIP port (where the real server's frames arrive). */
+		uint32_t owner = lport_owner(w->dp->n_workers, rte_be_to_cpu_16(r->lport));
+		if (owner == w->id)
+			return adopt(w, s, r);
+		*consumed = true;
+		handoff(w, m, owner);
+		return NULL;
+	}
+	if (from >= 0) {
+		/* Loop guard: a frame a peer forwarded is never forwarded again. */
+		drop(w, m, FNAT_DROP_FORWARDED_NO_SESSION);
+		*consumed = true;
+		return NULL;
+	}
+	if (r == NULL)
+		return NULL;
 	int pi = conf_peer_index(ss, r->aux);
 	if (pi < 0)
-		return false; /* its owner left the cluster: the flow is nobody's now */
+		return NULL; /* its owner left the cluster: the flow is nobody's now */
 	/* Unchanged but for the Ethernet header: the owner translates it as its own. */
+	*consumed = true;
 	int v = l2_send_via(w, pidx, m, r->aux);
 	if (v < 0) {
 		drop(w, m, -v);
-		return true;
+		return NULL;
 	}
 	sw->peer[ss->slot[pi]].forwarded_out++;
 	w->stats.forwarded_out++;
-	return true;
+	return NULL;
+}
+
+struct fnat_conn *
+sync_server_miss(struct fnat_worker *w, const struct fnat_snapshot *s,
+		 const struct fnat_sync_state *ss, const struct fnat_key *k)
+{
+	struct fnat_conn *r = record_of(w, k, FNAT_DIR_OUT);
+	if (r == NULL)
+		return NULL;
+	if (sync_is_standby_lip(ss, k->dst))
+		act_for(w, k->dst);
+	else if (own_lip_id(s, k->dst) == FNAT_LIP_FOREIGN)
+		return NULL;
+	return adopt(w, s, r);
+}
+
+/* After a takeover: every record of a LIP this node now acts for, in this worker's slice of
+ * ports, becomes a session here (announced to the peers with this node as the owner). */
+static void
+takeover_sweep(struct fnat_worker *w, const struct fnat_snapshot *s)
+{
+	struct fnat_conn_table *t = &w->sync->rt;
+	for (uint32_t i = 0; i < t->hwm; i++) {
+		struct fnat_conn *r = &t->conns[i];
+		if (r->proto != 0 && acting_for(w->dp, r->laddr) &&
+		    lport_owner(w->dp->n_workers, rte_be_to_cpu_16(r->lport)) == w->id)
+			adopt(w, s, r);
+	}
 }
 
 /* ---- the loop's share ---- */
@@ -620,6 +778,9 @@ expire_records(struct fnat_worker *w)
 			sw->rt_scan_pos = 0;
 		struct fnat_conn *c = &t->conns[sw->rt_scan_pos++];
 		if (c->proto != 0 && (int32_t)(c->expire - now) <= 0) {
+			uint16_t own = own_lip_id(dp_snapshot(w->dp), c->laddr);
+			if (own != FNAT_LIP_FOREIGN)
+				lport_busy_set(w, own, c->lport, false);
 			conn_remove(t, c);
 			w->stats.records_expired++;
 		}
@@ -651,6 +812,11 @@ sync_poll(struct fnat_worker *w)
 		flush_records(w, ss);
 		tx_send(w, ss, FNAT_SYNC_T_REQUEST, __atomic_load_n(&dp->sync_req_id,
 								    __ATOMIC_ACQUIRE));
+	}
+	uint32_t tgen = __atomic_load_n(&dp->sync_takeover_gen, __ATOMIC_ACQUIRE);
+	if (tgen != sw->takeover_seen_gen) {
+		sw->takeover_seen_gen = tgen;
+		takeover_sweep(w, dp_snapshot(dp));
 	}
 	sweep(w, ss);
 	expire_records(w);

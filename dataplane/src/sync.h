@@ -143,6 +143,7 @@ struct fnat_sync_worker {
 	uint32_t sweep_seen_gen;
 	uint64_t sweep_start_ms;
 	uint32_t req_sent_gen;     /* worker 0: our own requests sent */
+	uint32_t takeover_seen_gen; /* the last takeover this worker swept its records for */
 	/* peers' MACs, to recognise frames a peer forwarded (rebuilt when neighbours change) */
 	uint32_t mac_gen;
 	const struct fnat_sync_state *mac_state;
@@ -179,11 +180,22 @@ sync_changed(struct fnat_worker *w, const struct fnat_conn *c, uint8_t state, ui
 void sync_receive(struct fnat_worker *w, const struct fnat_sync_state *ss, struct rte_mbuf *m,
 		  struct rte_ipv4_hdr *ip);
 
-/* A client frame without a local session: forwarded to the peer that owns it (true, m
- * consumed), or false when no peer's record names it. A frame a peer forwarded here is never
- * forwarded again: it is dropped (forwarded_no_session) and true returned. */
-bool sync_forward(struct fnat_worker *w, const struct fnat_sync_state *ss, struct rte_mbuf *m,
-		  const struct fnat_key *k, unsigned pidx);
+/* Whether addr is another node's LIP this node stands by for. */
+bool sync_is_standby_lip(const struct fnat_sync_state *ss, uint32_t addr);
+
+/* A client frame without a local session. A peer's record names it: the frame is forwarded
+ * to the owner (*consumed), or, when its LIP is one this node now acts for (the owner is
+ * gone), the session is adopted here and returned. No record: NULL, not consumed. A frame a
+ * peer forwarded here is never forwarded again: it is dropped (forwarded_no_session). */
+struct fnat_conn *sync_client_miss(struct fnat_worker *w, const struct fnat_snapshot *s,
+				   const struct fnat_sync_state *ss, struct rte_mbuf *m,
+				   const struct fnat_key *k, unsigned pidx, bool *consumed);
+
+/* A real server's frame to a LIP without a local session: the session is adopted from a
+ * peer's record when the LIP is this node's own (handed back) or one it stands by for (its
+ * owner is gone: the router sends the LIP here now). NULL when no record names it. */
+struct fnat_conn *sync_server_miss(struct fnat_worker *w, const struct fnat_snapshot *s,
+				   const struct fnat_sync_state *ss, const struct fnat_key *k);
 
 /* Whether a client frame came from a peer (forwarded to us); counts it. */
 void sync_count_forwarded_in(struct fnat_worker *w, const struct fnat_sync_state *ss,

@@ -165,7 +165,9 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 	if (ip == NULL)
 		return;
 	uint16_t a = snap_addr(s, ip->dst_addr);
-	if (a == 0) {
+	const struct fnat_sync_state *ss = a == 0 ? sync_state(w->dp) : NULL;
+	bool standby = ss != NULL && sync_is_standby_lip(ss, ip->dst_addr);
+	if (a == 0 && !standby) {
 		ignore(w, m);
 		return;
 	}
@@ -186,7 +188,7 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 		ignore(w, m);
 		return;
 	}
-	bool to_lip = (a & 0x8000) != 0;
+	bool to_lip = (a & 0x8000) != 0 || standby;
 	if (to_lip && ip->next_proto_id == IPPROTO_UDP) {
 		/* Sync datagrams from the peers come to this node's sync address (a LIP) on a
 		 * port below every LIP port. */
@@ -255,7 +257,11 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 	} else {
 		c = conn_lookup(&w->ct, &p->key, p->hash, &dir);
 	}
+	const struct fnat_sync_state *ss = sync_state(w->dp);
 	if (p->kind == P_OUT) {
+		/* A LIP this node took over (or got back): the session comes from a record. */
+		if (c == NULL && ss != NULL)
+			c = sync_server_miss(w, s, ss, &p->key);
 		if (c == NULL) {
 			drop(w, p->m, FNAT_DROP_NO_SESSION);
 			return;
@@ -268,12 +274,14 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 			sync_changed(w, c, state, flags);
 		return;
 	}
-	const struct fnat_sync_state *ss = sync_state(w->dp);
 	if (unlikely(ss != NULL)) {
 		/* Owner stage: a flow the router moved here from its owner (a drain, a node
-		 * added or lost, a re-hash) goes back to the owner, retransmitted SYNs too. */
+		 * added or lost, a re-hash) goes back to the owner, retransmitted SYNs too; one
+		 * whose owner is gone and whose LIP this node took over is carried on here. */
 		if (c == NULL) {
-			if (sync_forward(w, ss, p->m, &p->key, pidx))
+			bool consumed;
+			c = sync_client_miss(w, s, ss, p->m, &p->key, pidx, &consumed);
+			if (consumed)
 				return;
 		} else {
 			sync_count_forwarded_in(w, ss, p->m);

@@ -30,6 +30,15 @@ struct fnat_conn *conn_create(struct fnat_worker *w, const struct fnat_snapshot 
 			      int *reason);
 /** Remove a session, give back its port, fix the counters. */
 void conn_free(struct fnat_worker *w, struct fnat_conn *c);
+/** Carry on a session another node created, from its record (full state): the session is
+ * indexed on this worker with this node's service and real-server ids; lip_id is this node's
+ * id of its LIP, or FNAT_LIP_FOREIGN. NULL + reason when it cannot be. */
+struct fnat_conn *conn_adopt(struct fnat_worker *w, const struct fnat_snapshot *s,
+			     const struct fnat_conn *rec, uint16_t lip_id, int *reason);
+/** Let go of an adopted session another node claimed back (no DEL record: it lives on). */
+void conn_hand_back(struct fnat_worker *w, struct fnat_conn *c);
+/** Mark a port of this node's LIP lip_id busy (in use elsewhere) or free again. */
+void lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool busy);
 /** Translate client→RS / RS→client and queue for TX; 0 or -reason (m not consumed then). */
 int xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
 	     struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx);

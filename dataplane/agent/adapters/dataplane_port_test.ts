@@ -41,6 +41,7 @@ function worker(i: number, n: number): WorkerStats {
     recordsExpired: 0,
     forwardedOut: 0,
     forwardedIn: 0,
+    sessionsAdopted: 0,
     drops: {},
   };
 }
