@@ -291,3 +291,8 @@ Deno.test("A comes back: it resyncs, never reuses a port B holds, and takes its 
   assert.equal(out.length, 0);
   assert.equal(b.dp.stats().workers.reduce((t, w) => t + w.forwardedOut, 0), before + 1);
 });
+
+Deno.test("takeOver() refuses a LIP the node does not stand by for", () => {
+  assert.throws(() => c.dp.takeOver(a.lip), /ENOENT/);
+  b.dp.takeOver(a.lip); // already taken over: a no-op
+});

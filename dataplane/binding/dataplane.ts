@@ -54,6 +54,7 @@ const ERRNO: Record<number, string> = {
   110: "ETIMEDOUT",
   114: "EALREADY",
   107: "ENOTCONN",
+  2: "ENOENT",
   7: "E2BIG",
 };
 
@@ -172,6 +173,18 @@ export class DataPlane {
    */
   requestSync(): void {
     check("fnat_sync_request", this.#lib.fnat_sync_request(this.#dp), "ask peers for sessions");
+  }
+
+  /**
+   * Takes over a LIP this node stands by for (its owner's routes are gone): every session of
+   * it is carried on here from now on.
+   */
+  takeOver(lip: string): void {
+    check(
+      "fnat_sync_take_over",
+      this.#lib.fnat_sync_take_over(this.#dp, addrWord(lip)),
+      `take over LIP ${lip}`,
+    );
   }
 
   /** What this node knows of each peer; empty when sync is off. */

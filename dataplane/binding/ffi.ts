@@ -65,6 +65,8 @@ export const symbols = {
   fnat_sync_set: { parameters: ["pointer", "buffer"], result: "i32" },
   /** int fnat_sync_request(dp) */
   fnat_sync_request: { parameters: ["pointer"], result: "i32" },
+  /** int fnat_sync_take_over(dp, uint32_t lip) */
+  fnat_sync_take_over: { parameters: ["pointer", "u32"], result: "i32" },
   /** int fnat_sync_status(dp, struct fnat_peer_stats *out, uint32_t cap) */
   fnat_sync_status: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
   /** int fnat_abi(char *buf, uint32_t cap) */

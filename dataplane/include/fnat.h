@@ -470,6 +470,16 @@ int fnat_sync_set(struct fnat_dp *dp, const struct fnat_sync_conf *conf);
 int fnat_sync_request(struct fnat_dp *dp);
 
 /**
+ * Take over a standby LIP now: its owner is gone (the node's agent saw the owner's routes
+ * vanish). Every session of that LIP this node holds a record of is carried on from here, and
+ * the peers are told; also happens by itself on the first real-server frame the router sends
+ * here for the LIP.
+ * @return 0; -ENOTCONN when sync is off; -ENOENT when lip is not one this node stands by for.
+ * Thread: control thread.
+ */
+int fnat_sync_take_over(struct fnat_dp *dp, uint32_t lip);
+
+/**
  * Per peer: snapshot answers, datagrams and records received, frames forwarded each way.
  * @return the number of peers written (<= cap); -ENOTCONN when sync is off.
  * Thread: control thread; reads relaxed counters the workers write.

@@ -341,24 +341,6 @@ acting_for(const struct fnat_dp *dp, uint32_t lip)
 
 /* The router sends a standby LIP's traffic here: its owner is gone. From now on this node
  * carries the LIP's sessions on; every worker adopts the ones in its slice at its next loop. */
-static void
-act_for(struct fnat_worker *w, uint32_t lip)
-{
-	struct fnat_dp *dp = w->dp;
-	if (acting_for(dp, lip))
-		return;
-	for (unsigned i = 0; i < FNAT_MAX_STANDBY; i++) {
-		uint32_t free_slot = 0;
-		if (__atomic_compare_exchange_n(&dp->sync_acting[i], &free_slot, lip, false,
-						__ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
-			__atomic_fetch_add(&dp->sync_takeover_gen, 1, __ATOMIC_RELEASE);
-			return;
-		}
-		if (free_slot == lip)
-			return;
-	}
-}
-
 /* The owner of a LIP this node acted for speaks again: it is back and takes its LIP over. */
 static void
 owner_back(struct fnat_dp *dp, uint32_t lip)
@@ -376,6 +358,42 @@ own_lip_id(const struct fnat_snapshot *s, uint32_t addr)
 {
 	uint16_t a = snap_addr(s, addr);
 	return (a & 0x8000) ? s->lips[a & 0x7fff].id : FNAT_LIP_FOREIGN;
+}
+
+/* Control thread and workers alike: marks a standby LIP taken over. */
+static void
+act_for_dp(struct fnat_dp *dp, uint32_t lip)
+{
+	if (acting_for(dp, lip))
+		return;
+	for (unsigned i = 0; i < FNAT_MAX_STANDBY; i++) {
+		uint32_t free_slot = 0;
+		if (__atomic_compare_exchange_n(&dp->sync_acting[i], &free_slot, lip, false,
+						__ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+			__atomic_fetch_add(&dp->sync_takeover_gen, 1, __ATOMIC_RELEASE);
+			return;
+		}
+		if (free_slot == lip)
+			return;
+	}
+}
+
+int
+fnat_sync_take_over(struct fnat_dp *dp, uint32_t lip)
+{
+	const struct fnat_sync_state *ss = sync_state(dp);
+	if (ss == NULL)
+		return -ENOTCONN;
+	if (!sync_is_standby_lip(ss, lip))
+		return -ENOENT;
+	act_for_dp(dp, lip);
+	return 0;
+}
+
+static void
+act_for(struct fnat_worker *w, uint32_t lip)
+{
+	act_for_dp(w->dp, lip);
 }
 
 /* A record in a worker's record table is a struct fnat_conn whose aux is the owner's node
