@@ -14,6 +14,7 @@
 import { isScalar, LineCounter, type Node, parseDocument, YAMLMap } from "yaml";
 import { isIpv4, parseCidr } from "../../routing/ipv4.ts";
 import { type Problem, Reader } from "./_yaml_reader.ts";
+import { readSyncBlock, type SecretFileReader, type SyncSpec } from "./sync_block.ts";
 import {
   DEFAULT_AGENT_SOCKET,
   type Scheduler,
@@ -110,9 +111,17 @@ export interface ClusterFile {
   vips: VipSpec[];
   rollout: RolloutPolicy;
   dashboard: { listen: string };
+  /** Session sync between the nodes; absent: off (see `sync_block.ts`). */
+  sync?: SyncSpec;
 }
 
-export type { Problem };
+/** How `parseClusterFile` reaches what the file points at. */
+export interface ParseOptions {
+  /** Reads `sync.secretFile` (`loadClusterFile` reads it from disk). */
+  readSecretFile?: SecretFileReader;
+}
+
+export type { Problem, SecretFileReader, SyncSpec };
 
 /** A cluster file with problems: all of them, with positions. */
 export class ClusterFileError extends Error {
@@ -470,7 +479,11 @@ function checkNodeIdentities(r: Reader, ids: NodeIdentity[]): Map<string, string
  * Parses and validates a cluster file. Throws `ClusterFileError` with every problem found
  * (syntax errors included), each with its line and column.
  */
-export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFile {
+export function parseClusterFile(
+  text: string,
+  file = "cluster.yaml",
+  opts: ParseOptions = {},
+): ClusterFile {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const r = new Reader(lc);
@@ -486,6 +499,7 @@ export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFi
     "vips",
     "rollout",
     "dashboard",
+    "sync",
   ]);
   if (!top) throw new ClusterFileError(file, r.problems);
   const cluster = r.str(top, "cluster", "the file", { optional: true }) ?? "cluster";
@@ -554,11 +568,14 @@ export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFi
       dashboard = { listen };
     }
   }
+  const sync = readSyncBlock(r, top, nodeNodes.length, opts.readSecretFile);
   if (r.problems.length > 0) throw new ClusterFileError(file, r.problems);
-  return { cluster, nodes, vips, rollout, dashboard };
+  return { cluster, nodes, vips, rollout, dashboard, ...(sync ? { sync } : {}) };
 }
 
-/** Reads and parses a cluster file from disk. */
+/**
+ * Reads and parses a cluster file from disk; a relative `sync.secretFile` is found beside it.
+ */
 export async function loadClusterFile(path: string): Promise<ClusterFile> {
   let text: string;
   try {
@@ -572,5 +589,8 @@ export async function loadClusterFile(path: string): Promise<ClusterFile> {
       cause: e,
     });
   }
-  return parseClusterFile(text, path);
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
+  return parseClusterFile(text, path, {
+    readSecretFile: (p) => Deno.readTextFileSync(p.startsWith("/") ? p : `${dir}${p}`),
+  });
 }
