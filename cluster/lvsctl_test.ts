@@ -2,6 +2,11 @@ import assert from "node:assert/strict";
 import { runCli } from "./lvsctl.ts";
 import type { NodeTransport } from "./transport/transport.ts";
 import { TransportError } from "./transport/transport.ts";
+import { FakeTransport } from "./transport/fake_transport.ts";
+import { loadClusterFile } from "./spec/cluster_file.ts";
+import { nodeConfigs } from "./spec/node_config.ts";
+
+const LAB_FILE = new URL("../fixtures/lab.yaml", import.meta.url).pathname;
 
 function harness() {
   const out: string[] = [], err: string[] = [];
@@ -68,4 +73,28 @@ Deno.test("lvsctl plan and status report unreachable nodes; deploy exits 1", asy
   const r = JSON.parse(h.out.at(-1)!);
   assert.equal(r.ok, false);
   assert.equal(r.nodes.length, 3);
+});
+
+Deno.test("lvsctl plan shows a node's sync change in words, never the secret", async () => {
+  const cluster = await loadClusterFile(LAB_FILE);
+  const fake = new FakeTransport(cluster.nodes.map((n) => n.name));
+  for (const [name, cfg] of await nodeConfigs(cluster)) {
+    const { sync: _, ...dataplane } = cfg.dataplane;
+    fake.node(name).config = { ...cfg, hash: "sha256:" + "0".repeat(64), dataplane };
+  }
+  const out: string[] = [];
+  const code = await runCli(["plan", "--cluster", LAB_FILE], {
+    io: { out: (s) => out.push(s), err: (s) => out.push(s) },
+    transport: () => fake,
+  });
+  assert.equal(code, 0);
+  const text = out.join("\n");
+  assert.ok(
+    text.includes(
+      "node1: apply\n  sync on: 10.77.0.11 from 10.77.200.1, port 1000, refresh 10 s, " +
+        "peers 10.77.0.12, 10.77.0.13",
+    ),
+    text,
+  );
+  assert.ok(!text.includes(cluster.sync!.secret), "the secret is never printed");
 });

@@ -8,7 +8,7 @@
 import type { ClusterFile, NodeSpec } from "../spec/cluster_file.ts";
 import { drainNode, fleetStatuses, undrainNode } from "../transport/endpoint.ts";
 import { fleetSnapshot, type NodeObservation } from "../spec/fleet_view.ts";
-import { serviceOf, vipSetHash } from "../spec/node_config.ts";
+import { configHash, serviceOf } from "../spec/node_config.ts";
 import {
   loadRolloutState,
   resumeRollout,
@@ -83,7 +83,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
   #background: Promise<unknown> = Promise.resolve();
 
   constructor(readonly options: ClusterFleetOptions) {
-    this.#hash = vipSetHash(options.cluster);
+    this.#hash = configHash(options.cluster);
   }
 
   get #now(): number {

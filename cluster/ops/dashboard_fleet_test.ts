@@ -5,6 +5,7 @@ import { parseClusterFile } from "../spec/cluster_file.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
 import { buildRelease } from "./release.ts";
 import { portConformance } from "../../web/conformance.ts";
+import { hashVerdict } from "../../web/fleet.ts";
 
 const LAB = parseClusterFile(
   Deno.readTextFileSync(new URL("../../fixtures/lab.yaml", import.meta.url)),
@@ -55,4 +56,15 @@ Deno.test("ClusterFleet shows an unreachable node as down with the transport's r
   assert.equal(n3.reachable, false);
   assert.match(n3.error ?? "", /connection refused/);
   assert.equal(s.nodes.filter((n) => n.state === "active").length, 2);
+});
+
+Deno.test("ClusterFleet's desired hash is the one the nodes apply, sync settings included", async () => {
+  const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
+  const configs = await nodeConfigs(LAB);
+  for (const [name, cfg] of configs) fake.node(name).config = cfg;
+  const s = await new ClusterFleet({ cluster: LAB, transport: fake, stateDir: "/nonexistent" })
+    .read();
+  assert.ok(LAB.sync, "the lab syncs");
+  assert.equal(s.desiredConfigHash, configs.get("node1")!.hash);
+  assert.deepEqual([...hashVerdict(s).mismatched], []);
 });

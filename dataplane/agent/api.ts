@@ -31,9 +31,12 @@ export {
   SCHEDULERS,
   type Service,
   serviceKey,
+  type SyncConfig,
+  type SyncPeer,
   TIMEOUT_KEYS,
   type Timeouts,
 } from "../binding/config.ts";
+export type { PeerStats } from "../binding/types.ts";
 
 /** The API's paths. */
 export const AGENT_PATHS = {
