@@ -33,6 +33,7 @@ import {
 import { LeaseBusyError } from "./ops/lease.ts";
 import { ClusterFleet } from "./ops/dashboard_fleet.ts";
 import { renderNodeFile } from "./spec/node_file_render.ts";
+import { syncLine, syncViewOf } from "./spec/sync_view.ts";
 import { FileAuditLog, operatorsFromEnv, serveDashboard } from "../web/mod.ts";
 
 /** Where a command's output goes (tests capture it). */
@@ -121,6 +122,20 @@ export function formatStatus(
   }
   const lines = [pad(rows)];
   if (hashes.size > 1) lines.push(`WARNING: nodes report ${hashes.size} different configurations`);
+  const reported = [...statuses.values()].some((s) => !(s instanceof Error) && s.sync);
+  if (cluster.sync || reported) {
+    const names = new Map(cluster.nodes.map((n) => [n.address, n.name]));
+    lines.push("");
+    for (const n of cluster.nodes) {
+      const s = statuses.get(n.name);
+      lines.push(
+        !s || s instanceof Error ? `${n.name} sync: unknown (down)` : syncLine(
+          n.name,
+          syncViewOf(s, names),
+        ),
+      );
+    }
+  }
   for (const v of cluster.vips) {
     lines.push(
       `\n${v.protocol.toUpperCase()}  ${v.address}:${v.port} ${v.scheduler}${

@@ -98,3 +98,26 @@ Deno.test("lvsctl plan shows a node's sync change in words, never the secret", a
   );
   assert.ok(!text.includes(cluster.sync!.secret), "the secret is never printed");
 });
+
+Deno.test("lvsctl status prints a sync line per node: records held, frames forwarded per peer", async () => {
+  const cluster = await loadClusterFile(LAB_FILE);
+  const fake = new FakeTransport(cluster.nodes.map((n) => n.name));
+  for (const [name, cfg] of await nodeConfigs(cluster)) fake.node(name).config = cfg;
+  Object.assign(fake.node("node1"), { records: 12, forwardedOut: 5, forwardedIn: 7 });
+  fake.node("node3").up = false;
+  const out: string[] = [];
+  const code = await runCli(["status", "--cluster", LAB_FILE], {
+    io: { out: (s) => out.push(s), err: (s) => out.push(s) },
+    transport: () => fake,
+  });
+  assert.equal(code, 1, "a node is down");
+  const lines = out.join("\n").split("\n");
+  assert.ok(
+    lines.includes(
+      "node1 sync: synced; 12 records held; frames forwarded out/in: node2 5/7, node3 0/0",
+    ),
+    lines.join("\n"),
+  );
+  assert.ok(lines.some((l) => l.startsWith("node2 sync: synced; 0 records held;")));
+  assert.ok(lines.includes("node3 sync: unknown (down)"));
+});
