@@ -121,3 +121,45 @@ Deno.test("lvsctl status prints a sync line per node: records held, frames forwa
   assert.ok(lines.some((l) => l.startsWith("node2 sync: synced; 0 records held;")));
   assert.ok(lines.includes("node3 sync: unknown (down)"));
 });
+
+Deno.test("lvsctl drain prints sessions falling and frames forwarded, then how many remained", async () => {
+  const cluster = await loadClusterFile(LAB_FILE);
+  const fake = new FakeTransport(cluster.nodes.map((n) => n.name));
+  for (const [name, cfg] of await nodeConfigs(cluster)) fake.node(name).config = cfg;
+  Object.assign(fake.node("node2"), {
+    sessions: 25,
+    sessionsEndPerRead: 10,
+    forwardedInPerRead: 4,
+  });
+  let now = 0;
+  const run = async (args: string[]) => {
+    const out: string[] = [], err: string[] = [];
+    const code = await runCli(args, {
+      io: { out: (s) => out.push(s), err: (s) => err.push(s) },
+      transport: () => fake,
+      now: () => now,
+      sleep: (ms) => Promise.resolve(void (now += ms)),
+    });
+    return { code, out, err };
+  };
+  const done = await run(["drain", "node2", "--cluster", LAB_FILE]);
+  assert.equal(done.code, 0);
+  assert.deepEqual(done.err, [
+    "node2: 5 live sessions (-10); 4 frames forwarded to it since the last look; advertises 10.77.200.2/32",
+    "node2: 0 live sessions (-5); 4 frames forwarded to it since the last look; advertises 10.77.200.2/32",
+  ]);
+  assert.deepEqual(done.out, [
+    "node2: drained; 0 live sessions remained; 8 frames were forwarded to it by its peers while " +
+    "it drained (advertises 10.77.200.2/32)",
+  ]);
+
+  Object.assign(fake.node("node3"), { sessions: 9, forwardedInPerRead: 2 });
+  const timedOut = await run(["drain", "node3", "--cluster", LAB_FILE, "--timeout", "1", "--json"]);
+  assert.equal(timedOut.code, 0, "sessions left after the timeout: a warning, not a failure");
+  assert.deepEqual(JSON.parse(timedOut.out[0]!).drain, {
+    settled: false,
+    waitedS: 1,
+    forwardedIn: 4,
+    remaining: 9,
+  });
+});

@@ -27,6 +27,8 @@ import {
 } from "../transport/endpoint.ts";
 import { acquireLease, type Lease } from "./lease.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
+import { drainSummary } from "../spec/drain_progress.ts";
+import { watchDrain } from "./drain.ts";
 import type { NodeTransport } from "../transport/transport.ts";
 
 /** Where a node is in the rollout. */
@@ -198,20 +200,25 @@ class Runner {
       const s = await nodeStatus(transport, n);
       return s.routing.advertised.some((a) => vips.has(a)) ? null : s;
     });
-    const drainDeadline = this.now + policy.drainTimeout * 1000;
-    for (;;) {
-      const s = await nodeStatus(transport, n);
-      const sessions = s.counters?.sessions ?? 0;
-      if (sessions <= policy.sessionThreshold) break;
-      if (this.now >= drainDeadline) {
-        await this.progress(
-          `${n.name}: ${sessions} sessions remain after the drain timeout; going on`,
-        );
-        break;
-      }
-      await this.progress(`${n.name}: ${sessions} sessions draining`);
-      await this.sleep(1000);
-    }
+    const drained = await watchDrain(await nodeStatus(transport, n), {
+      transport,
+      node: n,
+      vips,
+      threshold: policy.sessionThreshold,
+      timeoutMs: policy.drainTimeout * 1000,
+      now: () => this.now,
+      sleep: async (ms) => {
+        await this.#lease?.renew();
+        await this.sleep(ms);
+      },
+      onProgress: (line) => this.progress(line),
+    });
+    const summary = drainSummary(n.name, drained.status, {
+      settled: drained.settled,
+      waitedS: Math.round(drained.waitedMs / 1000),
+      forwardedIn: drained.forwardedIn,
+    });
+    await this.progress(drained.settled ? summary : `${summary}; going on`);
 
     nr.step = "shipping";
     await this.progress(`${n.name}: shipping release ${this.state.version}`);

@@ -128,3 +128,34 @@ Deno.test("drop counters rising after undrain fail the gate", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the drain step reports sessions falling and frames forwarded, then what remained", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    Object.assign(fake.node("node1"), {
+      sessions: 30, // 5 end at every status read: the drain call's, the withdrawal check's, ...
+      sessionsEndPerRead: 5,
+      forwardedInPerRead: 3,
+    });
+    const messages: string[] = [];
+    await startRollout({ ...deps, onProgress: (_s, m) => void messages.push(m) }, {
+      release: rel.path,
+    });
+    const drain = messages.slice(
+      messages.indexOf("node1: draining") + 1,
+      messages.indexOf("node1: shipping release 2.0.0-test"),
+    );
+    const line = (n: number) =>
+      `node1: ${n} live sessions (-5); 3 frames forwarded to it since the last look; ` +
+      "advertises 10.77.200.1/32";
+    assert.deepEqual(drain, [
+      line(10),
+      line(5),
+      line(0),
+      "node1: drained; 0 live sessions remained; 9 frames were forwarded to it by its peers " +
+      "while it drained",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
