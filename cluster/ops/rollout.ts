@@ -9,14 +9,15 @@
  * 4. restart the agent (its supervisor starts the new release) and wait until it answers with
  *    the new version;
  * 5. health gate: the configuration hash the node re-applied equals the desired one, OSPF is
- *    Full, every real server is healthy; then undrain and watch a few seconds: the node takes
- *    traffic and its drop counters do not rise;
+ *    Full, every real server is healthy; then undrain and watch a few seconds: traffic reaches
+ *    the node (packets in, or with session sync frames forwarded to it or by it to the sessions'
+ *    owners: new flows are not required) and its drop counters do not rise;
  * 6. next batch. On the first failure the rollout halts with that node drained and the others
  *    serving; the state is saved and `resume` continues from that node.
  *
  * @module
  */
-import { AGENT_PATHS, type AgentStatus, SWITCH_SCRIPT } from "../../dataplane/agent/api.ts";
+import { AGENT_PATHS, SWITCH_SCRIPT } from "../../dataplane/agent/api.ts";
 import type { ClusterFile, NodeSpec } from "../spec/cluster_file.ts";
 import {
   agentCall,
@@ -29,6 +30,7 @@ import { acquireLease, type Lease } from "./lease.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
 import { drainSummary } from "../spec/drain_progress.ts";
 import { watchDrain } from "./drain.ts";
+import { badDrops, trafficSigns } from "../spec/rollout_gate.ts";
 import type { NodeTransport } from "../transport/transport.ts";
 
 /** Where a node is in the rollout. */
@@ -127,14 +129,6 @@ async function saveState(dir: string, s: RolloutState): Promise<void> {
   const tmp = `${stateFile(dir)}.tmp`;
   await Deno.writeTextFile(tmp, JSON.stringify(s, null, 2));
   await Deno.rename(tmp, stateFile(dir));
-}
-
-/** Drops we count against a node after undrain (stray segments and ARP waits are normal). */
-function badDrops(s: AgentStatus): number {
-  const drops = s.counters?.drops ?? {};
-  return Object.entries(drops)
-    .filter(([k]) => !["no_session", "neigh_unresolved", "no_service"].includes(k))
-    .reduce((a, [, v]) => a + v, 0);
 }
 
 class Runner {
@@ -278,7 +272,9 @@ class Runner {
     for (;;) {
       await this.sleep(500);
       after = await nodeStatus(transport, n);
-      const traffic = (after.counters?.packetsIn ?? 0) > (before.counters?.packetsIn ?? 0);
+      // Directly or by forwarding: under long-lived flows only, the router's hash brings the
+      // node frames of flows owned elsewhere, and it forwards them (no new flow needed).
+      const traffic = trafficSigns(before, after).length > 0;
       if (badDrops(after) > badDrops(before)) {
         throw new Error(
           `${n.name}: drop counters rose after undrain: ${JSON.stringify(after.counters?.drops)}`,
@@ -287,7 +283,7 @@ class Runner {
       if (this.now >= watchEnd && (traffic || !requireTraffic)) break;
       if (this.now >= watchEnd + gateDeadlineMs) {
         throw new Error(
-          `${n.name}: took no traffic within ${policy.healthGateTimeout} s after undrain`,
+          `${n.name}: took no traffic (no packets in, no frames forwarded to or by it) within ${policy.healthGateTimeout} s after undrain`,
         );
       }
     }
