@@ -273,7 +273,9 @@ export class MemoryFleet implements FleetReader, ActionPort {
       s.recordsSent += Math.round(n.sessions * dt * 0.05);
       s.recordsReceived += Math.round(s.records * dt * 0.05);
       const forwarders = live.filter((o) => o !== n && carrying(o));
-      const rate = forwarders.length === 0 ? 0 : n.ppsIn * (carrying(n) ? 0.01 : 0.5);
+      // A node out of the router's next hops gets its live sessions' frames from its peers.
+      const own = carrying(n) ? n.ppsIn * 0.01 : n.sessions * 0.4;
+      const rate = forwarders.length === 0 ? 0 : own;
       s.forwardedInPerSecond = rate;
       for (const f of forwarders) {
         const frames = Math.round((rate / forwarders.length) * dt);

@@ -28,7 +28,9 @@ export function renderSyncCell(n: NodeView): Safe {
     s.unanswered.length > 0
       ? h`<span class="badtext">joined without ${s.unanswered.join(", ")}'s sessions</span>`
       : h``
-  }${s.lost > 0 ? h`<span>${compact(s.lost)} datagrams lost</span>` : h``}</div>`;
+  }${
+    s.lost > 0 ? h`<span>${compact(s.lost)} datagram${s.lost === 1 ? "" : "s"} lost</span>` : h``
+  }</div>`;
 }
 
 /**

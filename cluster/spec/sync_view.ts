@@ -64,6 +64,6 @@ export function syncLine(node: string, view: SyncView | null): string {
     `${p.node} ${p.forwardedOut}/${p.forwardedIn}${p.heard ? "" : " (never heard)"}`
   );
   parts.push(`frames forwarded out/in: ${peers.join(", ") || "no peers"}`);
-  if (view.lost > 0) parts.push(`${view.lost} datagrams lost`);
+  if (view.lost > 0) parts.push(`${view.lost} datagram${view.lost === 1 ? "" : "s"} lost`);
   return parts.join("; ");
 }

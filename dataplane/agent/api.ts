@@ -20,6 +20,8 @@ export type {
   DataPlaneCounters,
   RoutingPort,
   RoutingStatus,
+  SyncCounters,
+  SyncStatus,
 } from "./agent.ts";
 export { checkAgentConfig } from "./agent.ts";
 export { realKey } from "./effective.ts";
