@@ -120,6 +120,7 @@ Deno.test("a failing real server gets weight 0; all down withdraws the VIP; reco
     await timers.advance(1000);
     await timers.advance(1000);
     await eventually(() => routing.last?.vips.length === 0, "VIP withdrawn when no real is up");
+    await agent.idle(); // the routes are out; the agent records its state after saving it
     const status = await agent.status();
     assert.deepEqual(status.withdrawnVips, [{
       vip: "10.10.10.10",
