@@ -74,7 +74,7 @@ export {
   parseClusterFile,
   type VipSpec,
 } from "./cluster/spec/cluster_file.ts";
-export { nodeConfigs, vipSetHash } from "./cluster/spec/node_config.ts";
+export { configHash, nodeConfigs } from "./cluster/spec/node_config.ts";
 export { type DeployPlan, planDeploy } from "./cluster/spec/plan.ts";
 export { deploy, type DeployResult } from "./cluster/ops/deploy.ts";
 export {

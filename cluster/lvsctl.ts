@@ -33,6 +33,9 @@ import {
 import { LeaseBusyError } from "./ops/lease.ts";
 import { ClusterFleet } from "./ops/dashboard_fleet.ts";
 import { renderNodeFile } from "./spec/node_file_render.ts";
+import { syncLine, syncViewOf } from "./spec/sync_view.ts";
+import { drainSummary } from "./spec/drain_progress.ts";
+import { watchDrain } from "./ops/drain.ts";
 import { FileAuditLog, operatorsFromEnv, serveDashboard } from "../web/mod.ts";
 
 /** Where a command's output goes (tests capture it). */
@@ -45,6 +48,9 @@ export interface Io {
 export interface CliDeps {
   io: Io;
   transport: (cluster: ClusterFile) => NodeTransport;
+  /** The clock and sleep of waits (drain, undrain); default the system's. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const DEFAULT_CLUSTER = new URL("../fixtures/lab.yaml", import.meta.url).pathname;
@@ -69,6 +75,11 @@ async function load(path: string): Promise<ClusterFile> {
     if (e instanceof ClusterFileError) throw new CliError(e.message, 2);
     throw e;
   }
+}
+
+/** The cluster's VIPs as a node's routing reports them. */
+function vipRoutes(cluster: ClusterFile): Set<string> {
+  return new Set(cluster.vips.map((v) => `${v.address}/32`));
 }
 
 function findNode(cluster: ClusterFile, name: string) {
@@ -121,6 +132,20 @@ export function formatStatus(
   }
   const lines = [pad(rows)];
   if (hashes.size > 1) lines.push(`WARNING: nodes report ${hashes.size} different configurations`);
+  const reported = [...statuses.values()].some((s) => !(s instanceof Error) && s.sync);
+  if (cluster.sync || reported) {
+    const names = new Map(cluster.nodes.map((n) => [n.address, n.name]));
+    lines.push("");
+    for (const n of cluster.nodes) {
+      const s = statuses.get(n.name);
+      lines.push(
+        !s || s instanceof Error ? `${n.name} sync: unknown (down)` : syncLine(
+          n.name,
+          syncViewOf(s, names),
+        ),
+      );
+    }
+  }
   for (const v of cluster.vips) {
     lines.push(
       `\n${v.protocol.toUpperCase()}  ${v.address}:${v.port} ${v.scheduler}${
@@ -144,6 +169,8 @@ export function formatStatus(
 /** Builds the command tree. Each action throws CliError for a non-zero exit. */
 export function buildCli(deps: CliDeps): Command {
   const { io } = deps;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const program = new Command("lvsctl")
     .description("Operate the FULLNAT load-balancer cluster")
     .exitOverride()
@@ -251,59 +278,74 @@ export function buildCli(deps: CliDeps): Command {
       }
     });
 
-  for (const verb of ["drain", "undrain"] as const) {
-    clusterOpt(
-      program.command(`${verb} <node>`).description(
-        verb === "drain"
-          ? "withdraw the node's VIPs from the router and wait for its sessions to fall"
-          : "announce the node's VIPs again",
-      ),
-    )
-      .option("--timeout <s>", "seconds to wait", "60")
-      .action(async (name: string, o: { cluster: string; json?: boolean; timeout: string }) => {
-        const c = await load(o.cluster);
-        const n = findNode(c, name);
-        const deadline = Date.now() + Number(o.timeout) * 1000;
-        const final = await withTransport(c, async (t) => {
-          let s = verb === "drain" ? await drainNode(t, n) : await undrainNode(t, n);
-          const vips = c.vips.map((v) => `${v.address}/32`);
-          const routed = (st: AgentStatus) => {
-            const adv = new Set(st.routing.advertised);
-            return verb === "drain" ? vips.every((v) => !adv.has(v)) : vips.some((v) => adv.has(v));
-          };
-          // First the router-facing change, then (drain) the sessions falling to the policy's
-          // threshold; a timeout on the sessions is a warning, the drain itself is done.
-          const settled = (st: AgentStatus) =>
-            verb === "undrain" || (st.counters?.sessions ?? 0) <= c.rollout.sessionThreshold;
-          while (!(routed(s) && settled(s)) && Date.now() < deadline) {
-            if (!o.json) {
-              io.err(
-                `${name}: advertises ${s.routing.advertised.join(",") || "nothing"}, sessions ${
-                  s.counters?.sessions ?? "?"
-                }`,
-              );
-            }
-            await new Promise((r) => setTimeout(r, 500));
-            s = await agentCall<AgentStatus>(t, n, "GET", AGENT_PATHS.status);
+  clusterOpt(
+    program.command("drain <node>").description(
+      "withdraw the node's VIPs from the router and wait for its sessions to fall (with sync, " +
+        "its peers forward its flows' frames to it meanwhile)",
+    ),
+  )
+    .option("--timeout <s>", "seconds to wait", "60")
+    .action(async (name: string, o: { cluster: string; json?: boolean; timeout: string }) => {
+      const c = await load(o.cluster);
+      const n = findNode(c, name);
+      const r = await withTransport(c, async (t) =>
+        watchDrain(await drainNode(t, n), {
+          transport: t,
+          node: n,
+          vips: vipRoutes(c),
+          threshold: c.rollout.sessionThreshold,
+          timeoutMs: Number(o.timeout) * 1000,
+          now,
+          sleep,
+          pollMs: 500,
+          onProgress: (line) => {
+            if (!o.json) io.err(line);
+          },
+        }));
+      const advertises = r.status.routing.advertised.join(",") || "no VIP";
+      if (!r.withdrawn) {
+        throw new CliError(
+          `${name}: drain not complete after ${o.timeout} s: it still advertises ${advertises}`,
+          1,
+        );
+      }
+      const outcome = {
+        settled: r.settled,
+        waitedS: Math.round(r.waitedMs / 1000),
+        forwardedIn: r.forwardedIn,
+      };
+      // A timeout on the sessions is a warning: the drain itself is done.
+      if (o.json) {
+        io.out(JSON.stringify({ ...r.status, drain: { ...outcome, remaining: r.remaining } }));
+      } else io.out(`${drainSummary(name, r.status, outcome)} (advertises ${advertises})`);
+    });
+
+  clusterOpt(program.command("undrain <node>").description("announce the node's VIPs again"))
+    .option("--timeout <s>", "seconds to wait", "60")
+    .action(async (name: string, o: { cluster: string; json?: boolean; timeout: string }) => {
+      const c = await load(o.cluster);
+      const n = findNode(c, name);
+      const vips = vipRoutes(c);
+      const deadline = now() + Number(o.timeout) * 1000;
+      const routed = (st: AgentStatus) => st.routing.advertised.some((a) => vips.has(a));
+      const final = await withTransport(c, async (t) => {
+        let s = await undrainNode(t, n);
+        while (!routed(s) && now() < deadline) {
+          if (!o.json) {
+            io.err(`${name}: advertises ${s.routing.advertised.join(",") || "nothing"}`);
           }
-          if (!routed(s)) {
-            throw new CliError(`${name}: ${verb} not complete after ${o.timeout} s`, 1);
-          }
-          if (!settled(s)) {
-            io.err(
-              `${name}: drained; ${s.counters?.sessions} sessions remain after ${o.timeout} s`,
-            );
-          }
-          return s;
-        });
-        if (o.json) io.out(JSON.stringify(final));
-        else {io.out(
-            `${name}: ${verb === "drain" ? "drained" : "active"} (advertises ${
-              final.routing.advertised.join(",") || "no VIP"
-            })`,
-          );}
+          await sleep(500);
+          s = await agentCall<AgentStatus>(t, n, "GET", AGENT_PATHS.status);
+        }
+        if (!routed(s)) throw new CliError(`${name}: undrain not complete after ${o.timeout} s`, 1);
+        return s;
       });
-  }
+      if (o.json) io.out(JSON.stringify(final));
+      else {
+        io.out(`${name}: active (advertises ${final.routing.advertised.join(",") || "no VIP"})`);
+      }
+    });
+
   clusterOpt(
     program.command("node-file <node>").description(
       "print the agent's node file for NODE (install it as the agent's --node-file)",

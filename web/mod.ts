@@ -18,6 +18,7 @@ export {
   type NodeStats,
   type NodeView,
   type OspfView,
+  type PeerSyncView,
   type RealHealthOnNode,
   type RealView,
   type RolloutNodeProgress,
@@ -26,6 +27,7 @@ export {
   type RolloutStep,
   type RolloutView,
   type SynCookieCounters,
+  type SyncView,
   type VipView,
 } from "./fleet.ts";
 export { AuditLogError, FileAuditLog, MemoryAuditLog } from "./audit.ts";

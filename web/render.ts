@@ -24,6 +24,7 @@ import {
   type VipView,
 } from "./fleet.ts";
 import type { FleetHistory, Sample } from "./history.ts";
+import { renderForwardedTo, renderSyncCell } from "./render_sync.ts";
 
 /** Names of the regions the page is made of (`data-region` attributes). */
 export const REGIONS = [
@@ -236,11 +237,14 @@ function renderNodeRow(n: NodeView, mismatched: boolean, csrf: string): Safe {
 <td><div class="nodename">${n.name}</div><div class="reasons mono">${n.address}</div>${
     n.error === null ? h`` : h`<div class="errtext" data-field="error">${n.error}</div>`
   }</td>
-<td data-field="state"><span class="pill st-${stateLabel}">${stateLabel}</span></td>
+<td data-field="state"><span class="pill st-${stateLabel}">${stateLabel}</span>${
+    renderForwardedTo(n)
+  }</td>
 <td data-field="version" class="mono">${n.version ?? h`<span class="muted">unknown</span>`}</td>
 <td data-field="hash">${hash}</td>
 <td data-field="ospf">${ospf}</td>
 <td data-field="sessions" class="num">${st === null ? "—" : compact(st.sessions)}</td>
+<td data-field="sync">${renderSyncCell(n)}</td>
 <td data-field="pps-in" class="num">${st === null ? "—" : fmtRate(st.ppsIn)}</td>
 <td data-field="pps-out" class="num">${st === null ? "—" : fmtRate(st.ppsOut)}</td>
 <td data-field="drops" class="num">${
@@ -254,7 +258,7 @@ function renderNodeRow(n: NodeView, mismatched: boolean, csrf: string): Safe {
 function renderNodes(s: FleetSnapshot | null, csrf: string): Safe {
   if (s === null) return h`<p class="muted">No fleet state.</p>`;
   const verdict = hashVerdict(s);
-  return h`<table class="grid-table nodes"><thead><tr><th>Node</th><th>State</th><th>Version</th><th>Config hash</th><th>OSPF</th><th class="num">Sessions</th><th class="num">pps in</th><th class="num">pps out</th><th class="num">Drops</th><th class="num">SYN cookies<br><small>sent / ok / bad</small></th><th></th></tr></thead><tbody>${
+  return h`<table class="grid-table nodes"><thead><tr><th>Node</th><th>State</th><th>Version</th><th>Config hash</th><th>OSPF</th><th class="num">Sessions</th><th>Sync</th><th class="num">pps in</th><th class="num">pps out</th><th class="num">Drops</th><th class="num">SYN cookies<br><small>sent / ok / bad</small></th><th></th></tr></thead><tbody>${
     s.nodes.map((n) => renderNodeRow(n, verdict.mismatched.has(n.name), csrf))
   }</tbody></table>`;
 }

@@ -8,7 +8,7 @@
 import type { ClusterFile, NodeSpec } from "../spec/cluster_file.ts";
 import { drainNode, fleetStatuses, undrainNode } from "../transport/endpoint.ts";
 import { fleetSnapshot, type NodeObservation } from "../spec/fleet_view.ts";
-import { serviceOf, vipSetHash } from "../spec/node_config.ts";
+import { configHash, serviceOf } from "../spec/node_config.ts";
 import {
   loadRolloutState,
   resumeRollout,
@@ -77,13 +77,15 @@ export function rolloutView(s: RolloutState, startedBy: string): RolloutView {
 /** FleetReader and ActionPort over a cluster file and a transport. */
 export class ClusterFleet implements FleetReader, ActionPort {
   #rates = new RateMeter();
+  /** Frames forwarded by each node (as "out") and to it (as "in"), per second. */
+  #forwardRates = new RateMeter();
   #hash: Promise<string>;
   #current: { state: RolloutState; startedBy: string; running: boolean } | null = null;
   #past: RolloutView[] = [];
   #background: Promise<unknown> = Promise.resolve();
 
   constructor(readonly options: ClusterFleetOptions) {
-    this.#hash = vipSetHash(options.cluster);
+    this.#hash = configHash(options.cluster);
   }
 
   get #now(): number {
@@ -97,6 +99,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
     });
     const takenAt = this.#now;
     const rates = new Map<string, { ppsIn: number; ppsOut: number }>();
+    const forwardRates = new Map<string, { ppsIn: number; ppsOut: number }>();
     const nodes: NodeObservation[] = cluster.nodes.map((n) => {
       const s = statuses.get(n.name);
       if (!s || s instanceof Error) {
@@ -110,6 +113,16 @@ export class ClusterFleet implements FleetReader, ActionPort {
           packetsOut: s.counters?.packetsOut ?? 0,
         }),
       );
+      if (s.sync) {
+        forwardRates.set(
+          n.name,
+          this.#forwardRates.update(n.name, {
+            t: takenAt,
+            packetsIn: s.sync.forwardedIn,
+            packetsOut: s.sync.forwardedOut,
+          }),
+        );
+      }
       return { name: n.name, address: n.address, status: s };
     });
     if (this.#current === null) {
@@ -129,6 +142,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
       nodes,
       rollouts,
       rates,
+      forwardRates,
     });
   }
 

@@ -5,6 +5,7 @@ import { parseClusterFile } from "../spec/cluster_file.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
 import { buildRelease } from "./release.ts";
 import { portConformance } from "../../web/conformance.ts";
+import { hashVerdict } from "../../web/fleet.ts";
 
 const LAB = parseClusterFile(
   Deno.readTextFileSync(new URL("../../fixtures/lab.yaml", import.meta.url)),
@@ -55,4 +56,46 @@ Deno.test("ClusterFleet shows an unreachable node as down with the transport's r
   assert.equal(n3.reachable, false);
   assert.match(n3.error ?? "", /connection refused/);
   assert.equal(s.nodes.filter((n) => n.state === "active").length, 2);
+});
+
+Deno.test("ClusterFleet's desired hash is the one the nodes apply, sync settings included", async () => {
+  const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
+  const configs = await nodeConfigs(LAB);
+  for (const [name, cfg] of configs) fake.node(name).config = cfg;
+  const s = await new ClusterFleet({ cluster: LAB, transport: fake, stateDir: "/nonexistent" })
+    .read();
+  assert.ok(LAB.sync, "the lab syncs");
+  assert.equal(s.desiredConfigHash, configs.get("node1")!.hash);
+  assert.deepEqual([...hashVerdict(s).mismatched], []);
+});
+
+Deno.test("ClusterFleet shows a drained node's live sessions and the frames still forwarded to it", async () => {
+  const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
+  for (const [name, cfg] of await nodeConfigs(LAB)) fake.node(name).config = cfg;
+  const n2 = fake.node("node2");
+  n2.sessions = 40;
+  n2.sessionsEndPerRead = 10;
+  n2.forwardedInPerRead = 30;
+  let now = 1_000_000;
+  const fleet = new ClusterFleet({
+    cluster: LAB,
+    transport: fake,
+    stateDir: "/nonexistent",
+    clock: () => now,
+  });
+  await fleet.drain("node2", "alice");
+  await fleet.read();
+  now += 1000;
+  const s = await fleet.read();
+  const node2 = s.nodes.find((n) => n.name === "node2")!;
+  assert.equal(node2.state, "draining");
+  assert.equal(node2.stats?.sessions, 10, "live sessions falling (40, 10 end at each read)");
+  assert.equal(node2.sync?.forwardedInPerSecond, 30, "frames still forwarded to it");
+  assert.equal(node2.sync?.peers[0]?.node, "node1", "peers by name");
+  now += 1000;
+  await fleet.read();
+  now += 1000;
+  const done = (await fleet.read()).nodes.find((n) => n.name === "node2")!;
+  assert.equal(done.state, "drained");
+  assert.equal(done.sync?.forwardedInPerSecond, 0, "no sessions left, nothing forwarded");
 });

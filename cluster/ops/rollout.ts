@@ -9,14 +9,15 @@
  * 4. restart the agent (its supervisor starts the new release) and wait until it answers with
  *    the new version;
  * 5. health gate: the configuration hash the node re-applied equals the desired one, OSPF is
- *    Full, every real server is healthy; then undrain and watch a few seconds: the node takes
- *    traffic and its drop counters do not rise;
+ *    Full, every real server is healthy; then undrain and watch a few seconds: traffic reaches
+ *    the node (packets in, or with session sync frames forwarded to it or by it to the sessions'
+ *    owners: new flows are not required) and its drop counters do not rise;
  * 6. next batch. On the first failure the rollout halts with that node drained and the others
  *    serving; the state is saved and `resume` continues from that node.
  *
  * @module
  */
-import { AGENT_PATHS, type AgentStatus, SWITCH_SCRIPT } from "../../dataplane/agent/api.ts";
+import { AGENT_PATHS, SWITCH_SCRIPT } from "../../dataplane/agent/api.ts";
 import type { ClusterFile, NodeSpec } from "../spec/cluster_file.ts";
 import {
   agentCall,
@@ -27,6 +28,9 @@ import {
 } from "../transport/endpoint.ts";
 import { acquireLease, type Lease } from "./lease.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
+import { drainSummary } from "../spec/drain_progress.ts";
+import { watchDrain } from "./drain.ts";
+import { badDrops, trafficSigns } from "../spec/rollout_gate.ts";
 import type { NodeTransport } from "../transport/transport.ts";
 
 /** Where a node is in the rollout. */
@@ -127,14 +131,6 @@ async function saveState(dir: string, s: RolloutState): Promise<void> {
   await Deno.rename(tmp, stateFile(dir));
 }
 
-/** Drops we count against a node after undrain (stray segments and ARP waits are normal). */
-function badDrops(s: AgentStatus): number {
-  const drops = s.counters?.drops ?? {};
-  return Object.entries(drops)
-    .filter(([k]) => !["no_session", "neigh_unresolved", "no_service"].includes(k))
-    .reduce((a, [, v]) => a + v, 0);
-}
-
 class Runner {
   #lease: Lease | undefined;
   constructor(readonly deps: RolloutDeps, readonly state: RolloutState) {}
@@ -198,20 +194,25 @@ class Runner {
       const s = await nodeStatus(transport, n);
       return s.routing.advertised.some((a) => vips.has(a)) ? null : s;
     });
-    const drainDeadline = this.now + policy.drainTimeout * 1000;
-    for (;;) {
-      const s = await nodeStatus(transport, n);
-      const sessions = s.counters?.sessions ?? 0;
-      if (sessions <= policy.sessionThreshold) break;
-      if (this.now >= drainDeadline) {
-        await this.progress(
-          `${n.name}: ${sessions} sessions remain after the drain timeout; going on`,
-        );
-        break;
-      }
-      await this.progress(`${n.name}: ${sessions} sessions draining`);
-      await this.sleep(1000);
-    }
+    const drained = await watchDrain(await nodeStatus(transport, n), {
+      transport,
+      node: n,
+      vips,
+      threshold: policy.sessionThreshold,
+      timeoutMs: policy.drainTimeout * 1000,
+      now: () => this.now,
+      sleep: async (ms) => {
+        await this.#lease?.renew();
+        await this.sleep(ms);
+      },
+      onProgress: (line) => this.progress(line),
+    });
+    const summary = drainSummary(n.name, drained.status, {
+      settled: drained.settled,
+      waitedS: Math.round(drained.waitedMs / 1000),
+      forwardedIn: drained.forwardedIn,
+    });
+    await this.progress(drained.settled ? summary : `${summary}; going on`);
 
     nr.step = "shipping";
     await this.progress(`${n.name}: shipping release ${this.state.version}`);
@@ -271,7 +272,9 @@ class Runner {
     for (;;) {
       await this.sleep(500);
       after = await nodeStatus(transport, n);
-      const traffic = (after.counters?.packetsIn ?? 0) > (before.counters?.packetsIn ?? 0);
+      // Directly or by forwarding: under long-lived flows only, the router's hash brings the
+      // node frames of flows owned elsewhere, and it forwards them (no new flow needed).
+      const traffic = trafficSigns(before, after).length > 0;
       if (badDrops(after) > badDrops(before)) {
         throw new Error(
           `${n.name}: drop counters rose after undrain: ${JSON.stringify(after.counters?.drops)}`,
@@ -280,7 +283,7 @@ class Runner {
       if (this.now >= watchEnd && (traffic || !requireTraffic)) break;
       if (this.now >= watchEnd + gateDeadlineMs) {
         throw new Error(
-          `${n.name}: took no traffic within ${policy.healthGateTimeout} s after undrain`,
+          `${n.name}: took no traffic (no packets in, no frames forwarded to or by it) within ${policy.healthGateTimeout} s after undrain`,
         );
       }
     }

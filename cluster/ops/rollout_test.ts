@@ -128,3 +128,87 @@ Deno.test("drop counters rising after undrain fail the gate", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a node that only forwards frames to their sessions' owners after undrain passes the gate", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    // Long-lived load only: no new flow; the flows the router hashes back to each upgraded node
+    // belong to its peers, which it forwards them to (or its peers forward its own to it).
+    for (const n of fake.nodes.values()) n.traffic = "forwards";
+    fake.node("node3").traffic = "forwarded";
+    const state = await startRollout(deps, { release: rel.path });
+    assert.equal(state.status, "done");
+    assert.deepEqual(state.nodes.map((n) => n.step), ["done", "done", "done"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a node no traffic reaches after undrain halts the rollout, saying what was looked for", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    fake.node("node1").traffic = "none";
+    const err = await startRollout(deps, { release: rel.path }).catch((e) => e);
+    assert.ok(err instanceof RolloutHaltedError, String(err));
+    assert.match(
+      err.state.nodes[0]!.error!,
+      /node1: took no traffic \(no packets in, no frames forwarded to or by it\) within 30 s after undrain/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("frames forwarded for sessions lost in the restart do not fail the gate; sync_auth drops do", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    const n1 = fake.node("node1");
+    const orig = n1.status.bind(n1);
+    let reason = "forwarded_no_session";
+    n1.status = () => {
+      if (!n1.drained && n1.release === "2.0.0-test") {
+        n1.drops[reason] = (n1.drops[reason] ?? 0) + 1;
+      }
+      return orig();
+    };
+    assert.equal((await startRollout(deps, { release: rel.path })).status, "done");
+    reason = "sync_auth"; // a node with another cluster secret
+    n1.release = "1.0.0";
+    const err = await startRollout(deps, { release: rel.path }).catch((e) => e);
+    assert.ok(err instanceof RolloutHaltedError, String(err));
+    assert.match(err.state.nodes[0]!.error!, /drop counters rose.*sync_auth/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the drain step reports sessions falling and frames forwarded, then what remained", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    Object.assign(fake.node("node1"), {
+      sessions: 30, // 5 end at every status read: the drain call's, the withdrawal check's, ...
+      sessionsEndPerRead: 5,
+      forwardedInPerRead: 3,
+    });
+    const messages: string[] = [];
+    await startRollout({ ...deps, onProgress: (_s, m) => void messages.push(m) }, {
+      release: rel.path,
+    });
+    const drain = messages.slice(
+      messages.indexOf("node1: draining") + 1,
+      messages.indexOf("node1: shipping release 2.0.0-test"),
+    );
+    const line = (n: number) =>
+      `node1: ${n} live sessions (-5); 3 frames forwarded to it since the last look; ` +
+      "advertises 10.77.200.1/32";
+    assert.deepEqual(drain, [
+      line(10),
+      line(5),
+      line(0),
+      "node1: drained; 0 live sessions remained; 9 frames were forwarded to it by its peers " +
+      "while it drained",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -11,8 +11,10 @@
  *
  * @module
  */
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, YAMLMap } from "yaml";
+import { isScalar, LineCounter, type Node, parseDocument, YAMLMap } from "yaml";
 import { isIpv4, parseCidr } from "../../routing/ipv4.ts";
+import { type Problem, Reader } from "./_yaml_reader.ts";
+import { readSyncBlock, type SecretFileReader, type SyncSpec } from "./sync_block.ts";
 import {
   DEFAULT_AGENT_SOCKET,
   type Scheduler,
@@ -109,14 +111,17 @@ export interface ClusterFile {
   vips: VipSpec[];
   rollout: RolloutPolicy;
   dashboard: { listen: string };
+  /** Session sync between the nodes; absent: off (see `sync_block.ts`). */
+  sync?: SyncSpec;
 }
 
-/** One problem in a cluster file. */
-export interface Problem {
-  line: number;
-  column: number;
-  message: string;
+/** How `parseClusterFile` reaches what the file points at. */
+export interface ParseOptions {
+  /** Reads `sync.secretFile` (`loadClusterFile` reads it from disk). */
+  readSecretFile?: SecretFileReader;
 }
+
+export type { Problem, SecretFileReader, SyncSpec };
 
 /** A cluster file with problems: all of them, with positions. */
 export class ClusterFileError extends Error {
@@ -127,106 +132,6 @@ export class ClusterFileError extends Error {
         problems.map((p) => `  ${file}:${p.line}:${p.column}: ${p.message}`).join("\n"),
       options,
     );
-  }
-}
-
-/** Reads values out of YAML nodes, recording problems with positions. */
-class Reader {
-  problems: Problem[] = [];
-  constructor(private readonly lc: LineCounter) {}
-
-  at(node: Node | null | undefined, message: string, fallback?: Node | null): void {
-    const range = (node ?? fallback)?.range;
-    const pos = this.lc.linePos(range ? range[0] : 0);
-    this.problems.push({ line: pos.line, column: pos.col, message });
-  }
-
-  /** The map at `node`, or null (problem recorded). Unknown keys are problems. */
-  map(node: Node | null | undefined, what: string, keys: string[], parent?: Node): YAMLMap | null {
-    if (!isMap(node)) {
-      this.at(node, `${what} must be a mapping`, parent);
-      return null;
-    }
-    for (const item of node.items) {
-      const k = isScalar(item.key) ? String(item.key.value) : "";
-      if (!keys.includes(k)) {
-        this.at(
-          item.key as Node,
-          `${what}: unknown key "${k}" (expected one of ${keys.join(", ")})`,
-        );
-      }
-    }
-    return node;
-  }
-
-  field(m: YAMLMap, key: string): Node | null {
-    const n = m.get(key, true) as Node | undefined;
-    return n ?? null;
-  }
-
-  str(m: YAMLMap, key: string, what: string, opt?: { optional?: boolean }): string | undefined {
-    const n = this.field(m, key);
-    if (n === null) {
-      if (!opt?.optional) this.at(m, `${what}: "${key}" is required`);
-      return undefined;
-    }
-    if (!isScalar(n) || typeof n.value !== "string" || n.value === "") {
-      this.at(n, `${what}: "${key}" must be a non-empty string`);
-      return undefined;
-    }
-    return n.value;
-  }
-
-  num(
-    m: YAMLMap,
-    key: string,
-    what: string,
-    min: number,
-    max: number,
-    dflt?: number,
-  ): number | undefined {
-    const n = this.field(m, key);
-    if (n === null) {
-      if (dflt === undefined) this.at(m, `${what}: "${key}" is required`);
-      return dflt;
-    }
-    const v = isScalar(n) ? n.value : undefined;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-      this.at(n, `${what}: "${key}" must be a whole number in ${min}..${max}, got ${String(v)}`);
-      return undefined;
-    }
-    return v;
-  }
-
-  bool(m: YAMLMap, key: string, what: string, dflt: boolean): boolean {
-    const n = this.field(m, key);
-    if (n === null) return dflt;
-    if (!isScalar(n) || typeof n.value !== "boolean") {
-      this.at(n, `${what}: "${key}" must be true or false`);
-      return dflt;
-    }
-    return n.value;
-  }
-
-  addr(m: YAMLMap, key: string, what: string, opt?: { optional?: boolean }): string | undefined {
-    const v = this.str(m, key, what, opt);
-    if (v === undefined) return undefined;
-    if (isIpv4(v)) return v;
-    this.at(this.field(m, key), `${what}: "${key}" ${JSON.stringify(v)} is not an IPv4 address`);
-    return undefined;
-  }
-
-  seq(m: YAMLMap, key: string, what: string): Node[] {
-    const n = this.field(m, key);
-    if (n === null) {
-      this.at(m, `${what}: "${key}" is required`);
-      return [];
-    }
-    if (!isSeq(n)) {
-      this.at(n, `${what}: "${key}" must be a list`);
-      return [];
-    }
-    return n.items as Node[];
   }
 }
 
@@ -574,7 +479,11 @@ function checkNodeIdentities(r: Reader, ids: NodeIdentity[]): Map<string, string
  * Parses and validates a cluster file. Throws `ClusterFileError` with every problem found
  * (syntax errors included), each with its line and column.
  */
-export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFile {
+export function parseClusterFile(
+  text: string,
+  file = "cluster.yaml",
+  opts: ParseOptions = {},
+): ClusterFile {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const r = new Reader(lc);
@@ -590,6 +499,7 @@ export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFi
     "vips",
     "rollout",
     "dashboard",
+    "sync",
   ]);
   if (!top) throw new ClusterFileError(file, r.problems);
   const cluster = r.str(top, "cluster", "the file", { optional: true }) ?? "cluster";
@@ -658,11 +568,14 @@ export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFi
       dashboard = { listen };
     }
   }
+  const sync = readSyncBlock(r, top, nodeNodes.length, opts.readSecretFile);
   if (r.problems.length > 0) throw new ClusterFileError(file, r.problems);
-  return { cluster, nodes, vips, rollout, dashboard };
+  return { cluster, nodes, vips, rollout, dashboard, ...(sync ? { sync } : {}) };
 }
 
-/** Reads and parses a cluster file from disk. */
+/**
+ * Reads and parses a cluster file from disk; a relative `sync.secretFile` is found beside it.
+ */
 export async function loadClusterFile(path: string): Promise<ClusterFile> {
   let text: string;
   try {
@@ -676,5 +589,8 @@ export async function loadClusterFile(path: string): Promise<ClusterFile> {
       cause: e,
     });
   }
-  return parseClusterFile(text, path);
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
+  return parseClusterFile(text, path, {
+    readSecretFile: (p) => Deno.readTextFileSync(p.startsWith("/") ? p : `${dir}${p}`),
+  });
 }

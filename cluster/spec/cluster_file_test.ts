@@ -35,7 +35,14 @@ Deno.test("parseClusterFile() reads the lab's and the production example's files
   const lab = parseClusterFile(LAB, "lab.yaml");
   assert.equal(lab.nodes.length, 3);
   assert.equal(lab.vips[0]!.reals[0]!.check?.type, "http");
-  assert.equal(parseClusterFile(PROD, "production.yaml").nodes.length >= 2, true);
+  assert.equal(lab.sync?.port, 1000, "the lab syncs sessions");
+  const asked: string[] = [];
+  const prod = parseClusterFile(PROD, "production.yaml", {
+    readSecretFile: (p) => (asked.push(p), "0123456789abcdef0123456789abcdef\n"),
+  });
+  assert.equal(prod.nodes.length >= 2, true);
+  assert.deepEqual(asked, ["/etc/lvsctl/sync.key"]);
+  assert.equal(prod.sync?.secretFile, "/etc/lvsctl/sync.key");
   const b = parseClusterFile(base);
   assert.equal(b.vips[0]!.scheduler, "wrr");
   assert.equal(b.vips[0]!.toa, true);

@@ -14,6 +14,7 @@ import type {
   RolloutView,
   VipView,
 } from "../../web/fleet.ts";
+import { type ForwardRates, syncViewOf } from "./sync_view.ts";
 
 /** One node as observed: its agent's status, or why it could not be read. */
 export interface NodeObservation {
@@ -34,6 +35,8 @@ export interface FleetInput {
   rollouts: readonly RolloutView[];
   /** Packets per second per node (see RateMeter). */
   rates: ReadonlyMap<string, { ppsIn: number; ppsOut: number }>;
+  /** Frames per second forwarded by each node (`ppsOut`) and to it (`ppsIn`), by node. */
+  forwardRates?: ReadonlyMap<string, ForwardRates>;
 }
 
 const UPGRADE_STEPS = new Set(["shipping", "restarting", "health-gate", "draining", "undraining"]);
@@ -53,7 +56,11 @@ export function nodeState(
   return "active";
 }
 
-function nodeView(obs: NodeObservation, input: FleetInput): NodeView {
+function nodeView(
+  obs: NodeObservation,
+  input: FleetInput,
+  names: ReadonlyMap<string, string>,
+): NodeView {
   const s = obs.status;
   const rate = input.rates.get(obs.name) ?? { ppsIn: 0, ppsOut: 0 };
   return {
@@ -88,6 +95,7 @@ function nodeView(obs: NodeObservation, input: FleetInput): NodeView {
         synCookies: s.counters.synCookies,
       }
       : null,
+    sync: s ? syncViewOf(s, names, input.forwardRates?.get(obs.name)) : null,
   };
 }
 
@@ -118,11 +126,12 @@ function vipView(svc: Service, nodes: readonly NodeObservation[]): VipView {
 
 /** Builds the dashboard's snapshot. */
 export function fleetSnapshot(input: FleetInput): FleetSnapshot {
+  const names = new Map(input.nodes.map((n) => [n.address, n.name]));
   return {
     cluster: input.cluster,
     takenAt: input.takenAt,
     desiredConfigHash: input.desiredHash,
-    nodes: input.nodes.map((n) => nodeView(n, input)),
+    nodes: input.nodes.map((n) => nodeView(n, input, names)),
     vips: input.services.map((s) => vipView(s, input.nodes)),
     rollouts: input.rollouts,
   };

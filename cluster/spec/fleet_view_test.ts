@@ -98,3 +98,61 @@ Deno.test("nodeState() tells draining (sessions left) from drained, and upgradin
   assert.equal(nodeState(obs("lb1", drained), [rollout]), "upgrading");
   assert.equal(nodeState(obs("lb1", drained), [{ ...rollout, state: "halted" }]), "draining");
 });
+
+Deno.test("fleetSnapshot() shows each node's sync with peers by name, and the forwarding rates", () => {
+  const sync: NonNullable<AgentStatus["sync"]> = {
+    synced: true,
+    unanswered: [],
+    peers: [{
+      node: "10.0.0.12",
+      snapshotWorkers: 2,
+      peerWorkers: 2,
+      datagramsReceived: 9,
+      recordsReceived: 30,
+      forwardedOut: 4,
+      forwardedIn: 6,
+      lastHeardMs: 100,
+    }],
+    recordsSent: 40,
+    datagramsSent: 8,
+    recordsReceived: 30,
+    datagramsReceived: 9,
+    lost: 1,
+    recordsActive: 25,
+    recordsFull: 0,
+    recordsExpired: 2,
+    forwardedOut: 4,
+    forwardedIn: 6,
+  };
+  const snap = fleetSnapshot({
+    cluster: "lab",
+    takenAt: 1000,
+    desiredHash: null,
+    services: [svc],
+    nodes: [obs("lb1", status({ sync, drained: true })), {
+      name: "lb2",
+      address: "10.0.0.12",
+      status: status(),
+    }],
+    rollouts: [],
+    rates: new Map(),
+    forwardRates: new Map([["lb1", { ppsIn: 12, ppsOut: 0 }]]),
+  });
+  assert.deepEqual(checkSnapshot(snap), []);
+  const [lb1, lb2] = snap.nodes;
+  assert.equal(lb1?.state, "draining");
+  assert.deepEqual(lb1?.sync, {
+    synced: true,
+    unanswered: [],
+    records: 25,
+    recordsSent: 40,
+    recordsReceived: 30,
+    lost: 1,
+    forwardedOut: 4,
+    forwardedIn: 6,
+    forwardedOutPerSecond: 0,
+    forwardedInPerSecond: 12,
+    peers: [{ node: "lb2", heard: true, forwardedOut: 4, forwardedIn: 6 }],
+  });
+  assert.equal(lb2?.sync, null, "a node that reports no sync");
+});

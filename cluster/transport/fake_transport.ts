@@ -2,7 +2,9 @@
  * A recording fake of the fleet behind `NodeTransport`: every node has an in-memory agent
  * (status, config, apply, drain, undrain, restart into a shipped release) and a file system for
  * uploads; every call is recorded. Scriptable failures: a node down, a refused apply, a node
- * whose new release never passes the health gate. It also answers the transport conformance
+ * whose new release never passes the health gate. Scriptable traffic: how client frames reach a
+ * serving node (directly, or only by session sync forwarding), and a drained node's sessions
+ * falling while its peers forward its flows' frames to it. It also answers the transport conformance
  * contract (echo, false, cat; `/v1/echo`), so it passes `transportConformance`.
  *
  * @module
@@ -31,13 +33,35 @@ export class FakeNode {
   /** The next restart comes back with this OSPF state (a release that fails its gate). */
   adjacencyAfterRestart = "Full";
   refuseApply: string | null = null;
+  /**
+   * How client frames reach the node while it serves (every status read is a moment of traffic):
+   * "direct" (packets in rise), "forwards" (it forwards them to the sessions' owners: forwarded
+   * out rises, packets in do not), "forwarded" (peers forward frames of its sessions to it), or
+   * "none".
+   */
+  traffic: "direct" | "forwards" | "forwarded" | "none" = "direct";
+  /** While drained: sessions that end at every status read. */
+  sessionsEndPerRead = 0;
+  /** While drained with sessions left: frames its peers forward to it at every status read. */
+  forwardedInPerRead = 0;
+  /** Session sync totals (reported when the applied configuration turns sync on). */
+  records = 0;
+  forwardedOut = 0;
+  forwardedIn = 0;
   files = new Map<string, Uint8Array>();
   #shipped: string | null = null;
   constructor(readonly name: string) {}
 
   status(): AgentStatus {
-    // A serving node takes traffic: every read sees more packets.
-    if (!this.drained) this.packetsIn += 10;
+    // A serving node takes traffic: every read sees more of it.
+    if (!this.drained) {
+      if (this.traffic === "direct") this.packetsIn += 10;
+      if (this.traffic === "forwards") this.forwardedOut += 10;
+      if (this.traffic === "forwarded") this.forwardedIn += 10;
+    } else {
+      if (this.sessions > 0) this.forwardedIn += this.forwardedInPerRead;
+      this.sessions = Math.max(0, this.sessions - this.sessionsEndPerRead);
+    }
     const vips = this.config?.dataplane.services.map((s) => `${s.vip}/32`) ?? [];
     const lips = this.config?.dataplane.localAddresses.map((l) => `${l}/32`) ?? [];
     return {
@@ -64,6 +88,35 @@ export class FakeNode {
         advertised: [...(this.drained ? [] : vips), ...lips],
       },
       health: [],
+      ...(this.config?.dataplane.sync ? { sync: this.#sync(this.config.dataplane.sync) } : {}),
+    };
+  }
+
+  /** Sync status: every forwarded frame counted against the first peer. */
+  #sync(sync: NonNullable<AgentConfig["dataplane"]["sync"]>): NonNullable<AgentStatus["sync"]> {
+    return {
+      synced: true,
+      unanswered: [],
+      peers: sync.peers.map((p, i) => ({
+        node: p.node,
+        snapshotWorkers: 1,
+        peerWorkers: 1,
+        datagramsReceived: 0,
+        recordsReceived: 0,
+        forwardedOut: i === 0 ? this.forwardedOut : 0,
+        forwardedIn: i === 0 ? this.forwardedIn : 0,
+        lastHeardMs: 1,
+      })),
+      recordsSent: 0,
+      datagramsSent: 0,
+      recordsReceived: 0,
+      datagramsReceived: 0,
+      lost: 0,
+      recordsActive: this.records,
+      recordsFull: 0,
+      recordsExpired: 0,
+      forwardedOut: this.forwardedOut,
+      forwardedIn: this.forwardedIn,
     };
   }
 

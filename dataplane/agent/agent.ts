@@ -7,14 +7,31 @@
  * back, so a node is never left half-configured. What was applied is persisted and re-applied
  * when the agent restarts.
  *
+ * With session sync on, a node that starts (or is told to sync for the first time) asks its peers
+ * for their sessions and announces its LIPs at once but its VIPs only once every peer answered or
+ * a bounded wait passed (`sync_gate.ts`), so the flows the router hashes to it find their owners.
+ *
  * I/O goes through the injected ports; see `main.ts` for the real ones.
  *
  * @module
  */
 import { type DataPlaneConfig, validateConfig } from "../binding/config.ts";
+import type { PeerStats } from "../binding/types.ts";
 import { type Effective, effectiveConfig } from "./effective.ts";
-import { type HealthCheck, type HealthMonitor, type HealthState } from "./health.ts";
+import {
+  type HealthCheck,
+  type HealthMonitor,
+  type HealthState,
+  systemTimers,
+  type Timers,
+} from "./health.ts";
+import { SnapshotWait } from "./snapshot_wait.ts";
 import type { AgentState, StateStore } from "./adapters/store.ts";
+
+/** How long a (re)joining node waits for its peers' snapshots by default (ms). */
+export const DEFAULT_SYNC_WAIT_MS = 3000;
+/** How often the agent looks at the peers while it waits (ms). */
+export const SYNC_POLL_MS = 100;
 
 /** A configuration pushed by lvsctl. */
 export interface AgentConfig {
@@ -39,6 +56,42 @@ export interface DataPlaneCounters {
   bytesOut: number;
   drops: Record<string, number>;
   synCookies: { sent: number; valid: number; invalid: number };
+  /** Session sync counters (zero while sync is off); absent from data planes before sync. */
+  sync?: SyncCounters;
+}
+
+/** Session sync counters, summed over workers. */
+export interface SyncCounters {
+  /** Ownership records this node sent (each to every peer). */
+  recordsSent: number;
+  datagramsSent: number;
+  /** Peers' records this node applied. */
+  recordsReceived: number;
+  datagramsReceived: number;
+  /** Datagrams missing in the peers' sequences (healed by the periodic refresh). */
+  lost: number;
+  /** Peers' sessions this node holds records of. */
+  recordsActive: number;
+  /** Records refused because the record table was full. */
+  recordsFull: number;
+  /** Records dropped because their owner stopped refreshing them. */
+  recordsExpired: number;
+  /** Client frames this node forwarded to the peer that owns their session. */
+  forwardedOut: number;
+  /** Frames peers forwarded to this node (it owns their sessions). */
+  forwardedIn: number;
+}
+
+/** Session sync as `status()` reports it (present when the configuration turns sync on). */
+export interface SyncStatus extends SyncCounters {
+  /** The node has its peers' sessions (or waited for them long enough): its VIPs may be up. */
+  synced: boolean;
+  /** Peers that had not answered the snapshot request when the wait ran out (node addresses). */
+  unanswered: string[];
+  /** What the data plane knows of each peer. */
+  peers: PeerStats[];
+  /** Why the peers could not be read, if they could not. */
+  error?: string;
 }
 
 /** The data plane as the agent uses it. */
@@ -46,6 +99,10 @@ export interface DataPlanePort {
   /** Publishes a configuration snapshot atomically; throws when it is refused. */
   apply(config: DataPlaneConfig): Promise<void>;
   counters(): Promise<DataPlaneCounters>;
+  /** Asks every peer for a full snapshot of its sessions; rejects when sync is off. */
+  requestSync(): Promise<void>;
+  /** What the data plane knows of each peer (empty when sync is off). */
+  peers(): Promise<PeerStats[]>;
 }
 
 /** Routing state for status reports. */
@@ -88,6 +145,8 @@ export interface AgentStatus {
   health: Array<{ key: string; up: boolean; lastError: string; changedAt: number }>;
   /** The last error of a background re-apply (after a health change), if any. */
   lastError?: string;
+  /** Session sync; absent when the configuration does not turn it on. */
+  sync?: SyncStatus;
 }
 
 /** Everything the agent needs. */
@@ -100,6 +159,10 @@ export interface AgentDeps {
   /** Builds the health monitor; the agent passes its change callback. */
   health: (onChange: (key: string, state: HealthState) => void) => HealthMonitor;
   now?: () => Date;
+  /** How long a (re)joining node waits for its peers' snapshots (default 3000 ms). */
+  syncWaitMs?: number;
+  /** Timers of that wait (default: the system's). */
+  timers?: Timers;
 }
 
 /** The node agent. Create with {@linkcode Agent.start}. */
@@ -111,6 +174,9 @@ export class Agent {
   #queue: Promise<unknown> = Promise.resolve();
   #monitor: HealthMonitor;
   #lastError: string | undefined;
+  /** The wait for the peers' snapshots while it runs (the VIPs are held back meanwhile). */
+  #wait: SnapshotWait | null = null;
+  #unanswered: string[] = [];
 
   private constructor(private readonly deps: AgentDeps) {
     this.#monitor = deps.health(() => {
@@ -166,9 +232,15 @@ export class Agent {
     return this.#statusNow();
   }
 
+  /** Resolves once every operation queued so far has finished (for shutdown and tests). */
+  async idle(): Promise<void> {
+    await this.#queue;
+  }
+
   /** Stops health checking (the data plane and BIRD keep running). */
   stop(): void {
     this.#monitor.stop();
+    this.#wait?.cancel();
   }
 
   #now(): string {
@@ -199,7 +271,15 @@ export class Agent {
   }
 
   async #install(config: AgentConfig, drained: boolean, appliedAt: string): Promise<void> {
-    const next = effectiveConfig(config.dataplane, this.#healthMap(), drained);
+    const sync = config.dataplane.sync;
+    // A node joins when it starts with sync on or is told to sync for the first time; it holds
+    // its VIPs back until the wait for its peers' sessions ends.
+    const joining = sync !== undefined &&
+      (this.#wait !== null || this.#config?.dataplane.sync === undefined);
+    const next = effectiveConfig(config.dataplane, this.#healthMap(), {
+      drained,
+      syncing: joining,
+    });
     const previous = this.#effective;
     try {
       await this.deps.dataplane.apply(next.dataplane);
@@ -209,6 +289,15 @@ export class Agent {
         400,
         { cause: e },
       );
+    }
+    const startWait = joining && this.#wait === null;
+    let requestError: string | undefined;
+    if (startWait) {
+      // After the apply: the data plane knows its peers now. A refused request still ends in
+      // the bounded wait; the reason shows in status().
+      await this.deps.dataplane.requestSync().catch((e) => {
+        requestError = `Cannot ask the peers for their sessions: ${errText(e)}`;
+      });
     }
     try {
       await this.deps.routing.announce({ vips: next.advertisedVips, lips: next.advertisedLips });
@@ -234,8 +323,33 @@ export class Agent {
     this.#drained = drained;
     this.#appliedAt = appliedAt;
     this.#effective = next;
-    this.#lastError = undefined;
+    this.#lastError = requestError;
     this.#monitor.setTargets(config.checks);
+    if (startWait) this.#startWait();
+    if (sync === undefined && this.#wait !== null) {
+      this.#wait.cancel();
+      this.#wait = null;
+    }
+  }
+
+  #startWait(): void {
+    this.#unanswered = [];
+    this.#wait = new SnapshotWait({
+      peers: () => this.deps.dataplane.peers(),
+      expected: () => this.#config?.dataplane.sync?.peers.map((p) => p.node) ?? [],
+      waitMs: this.deps.syncWaitMs ?? DEFAULT_SYNC_WAIT_MS,
+      pollMs: SYNC_POLL_MS,
+      timers: this.deps.timers ?? systemTimers,
+      onOpen: (verdict) => {
+        void this.#serial(async () => {
+          this.#wait = null;
+          this.#unanswered = [...verdict.answering, ...verdict.unheard];
+          await this.#reconcile();
+        }).catch((e) => {
+          this.#lastError = `announcing the VIPs after the peers' snapshots failed: ${errText(e)}`;
+        });
+      },
+    });
   }
 
   async #reconcile(): Promise<void> {
@@ -244,9 +358,10 @@ export class Agent {
 
   async #statusNow(): Promise<AgentStatus> {
     let counters: DataPlaneCounters | null = null;
+    let syncCounters: SyncCounters | undefined;
     let countersError: string | undefined;
     try {
-      counters = await this.deps.dataplane.counters();
+      ({ sync: syncCounters, ...counters } = await this.deps.dataplane.counters());
     } catch (e) {
       countersError = errText(e);
     }
@@ -275,10 +390,39 @@ export class Agent {
       })),
     };
     if (countersError !== undefined) status.countersError = countersError;
+    if (this.#config?.dataplane.sync) status.sync = await this.#syncStatus(syncCounters);
     if (this.#lastError !== undefined) status.lastError = this.#lastError;
     return status;
   }
+
+  async #syncStatus(counters: SyncCounters | undefined): Promise<SyncStatus> {
+    const status: SyncStatus = {
+      synced: this.#wait === null,
+      unanswered: [...this.#unanswered],
+      peers: [],
+      ...(counters ?? NO_SYNC_COUNTERS),
+    };
+    try {
+      status.peers = await this.deps.dataplane.peers();
+    } catch (e) {
+      status.error = `Cannot read the sync peers: ${errText(e)}`;
+    }
+    return status;
+  }
 }
+
+const NO_SYNC_COUNTERS: SyncCounters = {
+  recordsSent: 0,
+  datagramsSent: 0,
+  recordsReceived: 0,
+  datagramsReceived: 0,
+  lost: 0,
+  recordsActive: 0,
+  recordsFull: 0,
+  recordsExpired: 0,
+  forwardedOut: 0,
+  forwardedIn: 0,
+};
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

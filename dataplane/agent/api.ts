@@ -20,6 +20,8 @@ export type {
   DataPlaneCounters,
   RoutingPort,
   RoutingStatus,
+  SyncCounters,
+  SyncStatus,
 } from "./agent.ts";
 export { checkAgentConfig } from "./agent.ts";
 export { realKey } from "./effective.ts";
@@ -31,9 +33,12 @@ export {
   SCHEDULERS,
   type Service,
   serviceKey,
+  type SyncConfig,
+  type SyncPeer,
   TIMEOUT_KEYS,
   type Timeouts,
 } from "../binding/config.ts";
+export type { PeerStats } from "../binding/types.ts";
 
 /** The API's paths. */
 export const AGENT_PATHS = {

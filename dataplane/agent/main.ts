@@ -67,6 +67,7 @@ async function main(args: string[]): Promise<void> {
     routing,
     store: new StateStore<AgentConfig>(`${nf.stateDir}/state.json`),
     health: (onChange) => new HealthMonitor(onChange),
+    ...(nf.syncWaitMs !== undefined ? { syncWaitMs: nf.syncWaitMs } : {}),
   });
 
   const ref: { server?: Awaited<ReturnType<typeof serveOnSocket>> } = {};
