@@ -363,6 +363,7 @@ export function buildCli(deps: CliDeps): Command {
     .option("--release <path>", "release tarball (deno run -A cluster/ops/release.ts ...)")
     .option("--batch <n>", "nodes upgraded at once (default: the cluster file's rollout.batch)")
     .option("--resume", "continue the halted rollout from the node that failed")
+    .option("--nodes <names>", "upgrade only these nodes (comma-separated; a canary)")
     .option(
       "--no-require-traffic",
       "do not fail the gate when an undrained node takes no traffic (an idle cluster)",
@@ -374,6 +375,7 @@ export function buildCli(deps: CliDeps): Command {
       release?: string;
       batch?: string;
       resume?: boolean;
+      nodes?: string;
       stateDir: string;
       requireTraffic: boolean;
     }) => {
@@ -395,7 +397,11 @@ export function buildCli(deps: CliDeps): Command {
           (transport) =>
             o.resume ? resumeRollout({ ...deps, transport }) : startRollout(
               { ...deps, transport },
-              { release: o.release!, ...(o.batch ? { batch: Number(o.batch) } : {}) },
+              {
+                release: o.release!,
+                ...(o.batch ? { batch: Number(o.batch) } : {}),
+                ...(o.nodes ? { nodes: o.nodes.split(",").map((n) => n.trim()) } : {}),
+              },
             ),
         );
         if (o.json) io.out(JSON.stringify(state));

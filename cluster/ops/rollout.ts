@@ -344,9 +344,27 @@ async function runLeased(deps: RolloutDeps, state: RolloutState): Promise<Rollou
 }
 
 /** Starts a rolling upgrade to the release tarball at `release`. */
+/**
+ * The nodes a rollout upgrades, in the cluster file's order: all of them, or the named ones
+ * (a canary); an unknown name is an error. The others keep their release; the configuration
+ * every node is checked against stays the whole cluster's.
+ */
+export function rolloutNodes(cluster: ClusterFile, names?: string[]): ClusterFile["nodes"] {
+  if (names === undefined) return cluster.nodes;
+  const unknown = names.filter((n) => !cluster.nodes.some((x) => x.name === n));
+  if (unknown.length > 0) {
+    throw new RangeError(
+      `Cannot upgrade ${unknown.join(", ")}: not a node of ${cluster.cluster} (${
+        cluster.nodes.map((n) => n.name).join(", ")
+      })`,
+    );
+  }
+  return cluster.nodes.filter((n) => names.includes(n.name));
+}
+
 export async function startRollout(
   deps: RolloutDeps,
-  opts: { release: string; batch?: number },
+  opts: { release: string; batch?: number; nodes?: string[] },
 ): Promise<RolloutState> {
   const version = await releaseVersionOf(opts.release);
   const now = (deps.now ?? Date.now)();
@@ -358,7 +376,7 @@ export async function startRollout(
     status: "running",
     startedAt: now,
     updatedAt: now,
-    nodes: deps.cluster.nodes.map((n) => ({ node: n.name, step: "pending" })),
+    nodes: rolloutNodes(deps.cluster, opts.nodes).map((n) => ({ node: n.name, step: "pending" })),
   };
   return runLeased(deps, state);
 }

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { FakeTransport } from "../transport/fake_transport.ts";
 import { parseClusterFile } from "../spec/cluster_file.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
-import { loadRolloutState, resumeRollout, RolloutHaltedError, startRollout } from "./rollout.ts";
+import {
+  loadRolloutState,
+  resumeRollout,
+  RolloutHaltedError,
+  rolloutNodes,
+  startRollout,
+} from "./rollout.ts";
 import { acquireLease, LeaseBusyError } from "./lease.ts";
 import { buildRelease } from "./release.ts";
 
@@ -211,4 +217,14 @@ Deno.test("the drain step reports sessions falling and frames forwarded, then wh
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("rolloutNodes() upgrades the named nodes only, in file order, and refuses unknown ones", () => {
+  const c = parseClusterFile(
+    Deno.readTextFileSync(new URL("../../fixtures/lab.yaml", import.meta.url)),
+    "lab.yaml",
+  );
+  assert.deepEqual(rolloutNodes(c).map((n) => n.name), ["node1", "node2", "node3"]);
+  assert.deepEqual(rolloutNodes(c, ["node3", "node1"]).map((n) => n.name), ["node1", "node3"]);
+  assert.throws(() => rolloutNodes(c, ["node9"]), /Cannot upgrade node9: not a node of lab/);
 });
