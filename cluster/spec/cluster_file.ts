@@ -76,6 +76,11 @@ export interface NodeSpec {
     root: string;
   };
   lips: string[];
+  /**
+   * The node that holds this node's sessions in full and takes its LIPs over when it is lost.
+   * Default: the next node in the file (the first for the last).
+   */
+  standby?: string;
   ospf: {
     area: number;
     interface: string;
@@ -321,6 +326,7 @@ function section(
 /** What the cross-node checks need, read even when the node itself has problems. */
 interface NodeIdentity {
   name?: { value: string; node: Node };
+  standby?: { value: string; node: Node };
   lips: { value: string; node: Node }[];
 }
 
@@ -332,7 +338,16 @@ function readNode(
 ): { spec?: NodeSpec; id: NodeIdentity } {
   const what = `nodes[${i}]`;
   const id: NodeIdentity = { lips: [] };
-  const m = r.map(node, what, ["name", "address", "ssh", "agent", "lips", "ospf", "dataplane"]);
+  const m = r.map(node, what, [
+    "name",
+    "address",
+    "ssh",
+    "agent",
+    "lips",
+    "standby",
+    "ospf",
+    "dataplane",
+  ]);
   if (!m) return { id };
   const name = r.str(m, "name", what);
   if (name !== undefined && !/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
@@ -360,7 +375,12 @@ function readNode(
   const ospf = readOspf(r, section(r, m, "ospf", w, defaults), w);
   const dataplane = readDataplane(r, section(r, m, "dataplane", w, defaults), w);
   if (!name || !address || !ssh || !ospf || !dataplane) return { id };
-  return { spec: { name, address, ssh, agent, lips, ospf, dataplane }, id };
+  const standby = r.str(m, "standby", w, { optional: true });
+  if (standby !== undefined) id.standby = { value: standby, node: r.field(m, "standby")! };
+  return {
+    spec: { name, address, ssh, agent, lips, ospf, dataplane, ...(standby ? { standby } : {}) },
+    id,
+  };
 }
 
 function readSsh(r: Reader, sm: YAMLMap | null, w: string): NodeSpec["ssh"] | undefined {
@@ -517,6 +537,15 @@ export function parseClusterFile(
     r.at(r.field(top, "nodes"), "at least one node is required");
   }
   const lipOwner = checkNodeIdentities(r, ids);
+  for (const id of ids) {
+    if (!id.standby) continue;
+    const who = id.name ? `node ${id.name.value}` : "a node";
+    if (id.standby.value === id.name?.value) {
+      r.at(id.standby.node, `${who}: "standby" must name another node, not itself`);
+    } else if (!ids.some((o) => o.name?.value === id.standby!.value)) {
+      r.at(id.standby.node, `${who}: "standby" ${JSON.stringify(id.standby.value)} is not a node`);
+    }
+  }
 
   const vips: VipSpec[] = [];
   const vipNodes = r.seq(top, "vips", "the file");

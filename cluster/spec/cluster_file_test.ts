@@ -194,3 +194,22 @@ vips:`,
   for (const w of want) assert.ok(got.includes(w), `expected "${w}" in:\n${got.join("\n")}`);
   assert.ok(!got.some((p) => p.includes("must be a mapping")), got.join("\n"));
 });
+
+Deno.test("parseClusterFile() checks a node's standby names another node", () => {
+  const two = base.replace(
+    "vips:",
+    `  - name: n2
+    address: 10.0.0.12
+    ssh: { host: 10.0.1.12, key: /k, knownHosts: /kh }
+    lips: [10.0.0.101]
+    standby: n1
+    ospf: { interface: eth0 }
+    dataplane: { vdev: net_null0, portAddress: 10.0.0.12/24 }
+vips:`,
+  );
+  assert.equal(parseClusterFile(two).nodes[1]!.standby, "n1");
+  const self = problems(two.replace("standby: n1", "standby: n2"));
+  assert.ok(self.some((p) => p.includes('"standby" must name another node')), self.join("\n"));
+  const unknown = problems(two.replace("standby: n1", "standby: n7"));
+  assert.ok(unknown.some((p) => p.includes('"standby" "n7" is not a node')), unknown.join("\n"));
+});

@@ -85,18 +85,40 @@ function syncMember(n: NodeSpec): { node: string; address: string } {
 }
 
 /**
+ * The node that stands by for `node`'s LIPs: its `standby`, else the next node in the file
+ * (the first for the last); none in a cluster of one.
+ */
+export function standbyOf(cluster: ClusterFile, node: NodeSpec): NodeSpec | undefined {
+  if (cluster.nodes.length < 2) return undefined;
+  if (node.standby) return cluster.nodes.find((n) => n.name === node.standby);
+  const i = cluster.nodes.findIndex((n) => n.name === node.name);
+  return cluster.nodes[(i + 1) % cluster.nodes.length];
+}
+
+/** The LIPs `node` stands by for, with their owners' addresses. */
+function standbyLipsOf(cluster: ClusterFile, node: NodeSpec): { lip: string; owner: string }[] {
+  return cluster.nodes.filter((o) =>
+    o.name !== node.name && standbyOf(cluster, o)?.name === node.name
+  )
+    .flatMap((o) => o.lips.map((lip) => ({ lip, owner: o.address })));
+}
+
+/**
  * A node's session sync (undefined when the cluster file has no `sync:` block): the node is its
- * address, it sends from its first LIP, and every other node is a peer (address, first LIP).
+ * address, it sends from its first LIP, every other node is a peer (address, first LIP), and it
+ * stands by for the LIPs of the nodes whose standby it is.
  */
 export function syncConfigOf(cluster: ClusterFile, node: NodeSpec): SyncConfig | undefined {
   if (!cluster.sync) return undefined;
   const { secret, port, refreshSeconds } = cluster.sync;
+  const standby = standbyLipsOf(cluster, node);
   return {
     ...syncMember(node),
     port,
     secret,
     refreshSeconds,
     peers: cluster.nodes.filter((n) => n.name !== node.name).map(syncMember),
+    ...(standby.length > 0 ? { standby } : {}),
   };
 }
 
@@ -109,7 +131,10 @@ export function configHash(cluster: ClusterFile): Promise<string> {
   const vips = canonicalVips(cluster);
   if (!cluster.sync) return sha256(canonicalJson(vips));
   const { secret, port, refreshSeconds } = cluster.sync;
-  const members = cluster.nodes.map(syncMember).sort((a, b) => a.node.localeCompare(b.node));
+  const members = cluster.nodes.map((n) => ({
+    ...syncMember(n),
+    standby: standbyOf(cluster, n)?.address ?? null,
+  })).sort((a, b) => a.node.localeCompare(b.node));
   return sha256(canonicalJson({ vips, sync: { secret, port, refreshSeconds, members } }));
 }
 

@@ -61,7 +61,12 @@ Deno.test("nodeConfigs() gives each node its sync: itself, its first LIP, every 
       { node: "10.77.0.11", address: "10.77.200.1" },
       { node: "10.77.0.13", address: "10.77.200.3" },
     ],
+    // node1's standby is the next node in the file: node2 holds node1's LIP in reserve.
+    standby: [{ lip: "10.77.200.1", owner: "10.77.0.11" }],
   });
+  assert.deepEqual(configs.get("node1")!.dataplane.sync!.standby, [
+    { lip: "10.77.200.3", owner: "10.77.0.13" },
+  ], "the ring closes: node1 stands by for the last node");
   for (const c of configs.values()) checkAgentConfig(c);
   const off = await nodeConfigs({ ...cluster, sync: undefined } as never);
   assert.equal(off.get("node1")!.dataplane.sync, undefined);
@@ -95,7 +100,15 @@ Deno.test("configHash() is the VIP set's hash without sync, and sees every sync 
   ];
   for (const c of changed) assert.notEqual(await configHash(c), h);
   const reordered = { ...cluster, nodes: [...cluster.nodes].reverse() };
-  assert.equal(await configHash(reordered), h, "the order of the nodes does not matter");
+  assert.notEqual(await configHash(reordered), h, "the order makes the standby ring");
+  const named = (nodes: typeof cluster.nodes) =>
+    nodes.map((n, i) => ({ ...n, standby: cluster.nodes[(i + 1) % 3]!.name }));
+  const pinned = { ...cluster, nodes: named(cluster.nodes) };
+  assert.equal(
+    await configHash({ ...pinned, nodes: [...pinned.nodes].reverse() }),
+    await configHash(pinned),
+    "with every standby named, the order of the nodes does not matter",
+  );
   const configs = await nodeConfigs(cluster);
   assert.equal(configs.get("node1")!.hash, h);
 });

@@ -135,9 +135,9 @@ export class FakeDataPlane implements DataPlanePort {
 
 /** Records every announcement; `failNext` makes the next one throw (as BIRD refusing it). */
 export class FakeRouting implements RoutingPort {
-  announced: Array<{ vips: string[]; lips: string[] }> = [];
+  announced: Array<{ vips: string[]; lips: string[]; standbyLips?: string[] }> = [];
   failNext: string | undefined;
-  announce(routes: { vips: string[]; lips: string[] }): Promise<void> {
+  announce(routes: { vips: string[]; lips: string[]; standbyLips?: string[] }): Promise<void> {
     if (this.failNext) {
       const msg = this.failNext;
       this.failNext = undefined;

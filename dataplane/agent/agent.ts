@@ -118,7 +118,7 @@ export interface RoutingStatus {
 /** BIRD as the agent uses it. */
 export interface RoutingPort {
   /** Renders and safely reloads BIRD (check, configure with timeout, confirm). */
-  announce(routes: { vips: string[]; lips: string[] }): Promise<void>;
+  announce(routes: { vips: string[]; lips: string[]; standbyLips?: string[] }): Promise<void>;
   status(): Promise<RoutingStatus>;
 }
 
@@ -300,7 +300,13 @@ export class Agent {
       });
     }
     try {
-      await this.deps.routing.announce({ vips: next.advertisedVips, lips: next.advertisedLips });
+      await this.deps.routing.announce({
+        vips: next.advertisedVips,
+        lips: next.advertisedLips,
+        ...(next.advertisedStandbyLips.length > 0
+          ? { standbyLips: next.advertisedStandbyLips }
+          : {}),
+      });
     } catch (e) {
       if (previous) {
         await this.deps.dataplane.apply(previous.dataplane).catch(() => {});

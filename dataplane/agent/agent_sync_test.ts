@@ -44,13 +44,15 @@ async function pass(timers: { advance(ms: number): Promise<void> }, ms: number):
   for (let t = 0; t < ms; t += 100) await timers.advance(100);
 }
 
-Deno.test("the first apply with sync asks the peers for their sessions and announces LIPs, not VIPs, until they answered", () =>
+Deno.test("the first apply with sync asks the peers for their sessions and announces nothing until they answered", () =>
   withDir(async (dir) => {
     const { agent, dp, routing, timers } = await agentHarness(dir);
     const status = await agent.apply(config);
     assert.equal(dp.syncRequests, 1, "a snapshot was asked for");
     assert.deepEqual(dp.last?.sync, config.dataplane.sync, "the data plane syncs");
-    assert.deepEqual(routing.last, { vips: [], lips: [LIP] });
+    // Nothing is announced until the peers answered: not even the LIPs (a restarted node's
+    // sessions may be carried by its standby, whose replies must keep going there).
+    assert.deepEqual(routing.last, { vips: [], lips: [] });
     assert.deepEqual(status.withdrawnVips, [{ vip: VIP, reason: "syncing" }]);
     assert.equal(status.sync?.synced, false);
     dp.peerStats.set(PEERS[0]!, answered(PEERS[0]!, 4));
@@ -98,14 +100,14 @@ Deno.test("a peer still sending its snapshot holds the VIPs until the wait, then
     agent.stop();
   }));
 
-Deno.test("a restarted agent with sync asks again and holds its VIPs back; LIPs go out at once", () =>
+Deno.test("a restarted agent with sync asks again and holds its VIPs and LIPs back", () =>
   withDir(async (dir) => {
     const first = await agentHarness(dir);
     await first.agent.apply(config);
     first.agent.stop();
     const second = await agentHarness(dir);
     assert.equal(second.dp.syncRequests, 1);
-    assert.deepEqual(second.routing.announced, [{ vips: [], lips: [LIP] }]);
+    assert.deepEqual(second.routing.announced, [{ vips: [], lips: [] }]);
     for (const p of PEERS) second.dp.peerStats.set(p, answered(p, 1));
     await second.timers.advance(100);
     await second.agent.idle();
@@ -143,7 +145,7 @@ Deno.test("a drained node stays withdrawn after the wait; undrain then announces
     for (const p of PEERS) dp.peerStats.set(p, answered(p, 1));
     await timers.advance(100);
     await agent.idle();
-    assert.deepEqual(routing.last, { vips: [], lips: [LIP] });
+    assert.deepEqual(routing.last, { vips: [], lips: [LIP] }, "synced: LIPs, no VIP (drained)");
     assert.deepEqual((await agent.status()).withdrawnVips, [{ vip: VIP, reason: "drained" }]);
     await agent.undrain();
     assert.deepEqual(routing.last?.vips, [VIP]);

@@ -45,6 +45,8 @@ export interface Effective {
   withdrawnVips: Array<{ vip: string; reason: WithdrawReason }>;
   /** LIPs announced (always all of them, drained or not). */
   advertisedLips: string[];
+  /** Other nodes' LIPs this node stands by for (announced at a higher cost). */
+  advertisedStandbyLips: string[];
 }
 
 /**
@@ -89,6 +91,9 @@ export function effectiveConfig(
     dataplane: { ...desired, services },
     advertisedVips,
     withdrawnVips,
-    advertisedLips: [...desired.localAddresses],
+    // A node that (re)starts announces no LIP until it has resynced: replies to sessions its
+    // standby carries for it must keep going to the standby until then.
+    advertisedLips: hold.syncing ? [] : [...desired.localAddresses],
+    advertisedStandbyLips: hold.syncing ? [] : (desired.sync?.standby ?? []).map((x) => x.lip),
   };
 }

@@ -62,7 +62,7 @@ Deno.test("effectiveConfig() counts an operator weight of 0 like a failed check"
   assert.deepEqual(effectiveConfig(zero, new Map(), { drained: false }).advertisedVips, []);
 });
 
-Deno.test("effectiveConfig() holds every VIP of a syncing node back, keeping LIPs and forwarding", () => {
+Deno.test("effectiveConfig() holds every VIP and LIP of a syncing node back, keeping forwarding", () => {
   const eff = effectiveConfig(desired, new Map([[rs(1, 0), false]]), {
     drained: false,
     syncing: true,
@@ -72,8 +72,12 @@ Deno.test("effectiveConfig() holds every VIP of a syncing node back, keeping LIP
     { vip: "10.10.10.10", reason: "syncing" },
     { vip: "10.10.10.11", reason: "syncing" },
   ]);
-  assert.deepEqual(eff.advertisedLips, desired.localAddresses);
+  assert.deepEqual(eff.advertisedLips, [], "LIPs wait for the resync too");
   assert.equal(eff.dataplane.services.length, 2);
+  assert.deepEqual(
+    effectiveConfig(desired, new Map(), { drained: false }).advertisedLips,
+    desired.localAddresses,
+  );
   const both = effectiveConfig(desired, new Map(), { drained: true, syncing: true });
   assert.deepEqual(both.withdrawnVips.map((w) => w.reason), ["drained", "drained"]);
 });

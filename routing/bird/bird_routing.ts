@@ -48,12 +48,15 @@ export class BirdRouting {
   constructor(readonly options: BirdRoutingOptions) {}
 
   /** Announces exactly these VIPs and LIPs (a drained node passes no VIPs). */
-  async announce(routes: { vips: string[]; lips: string[] }): Promise<void> {
+  async announce(
+    routes: { vips: string[]; lips: string[]; standbyLips?: string[] },
+  ): Promise<void> {
     const o = this.options;
     const text = renderNodeConfig({
       ...o.base,
       vips: routes.vips,
       lips: routes.lips,
+      standbyLips: routes.standbyLips ?? [],
       drained: false,
     });
     await withBird(o.socket, (bird) =>
