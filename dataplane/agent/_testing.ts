@@ -110,6 +110,16 @@ export class FakeDataPlane implements DataPlanePort {
     this.syncRequests++;
     return Promise.resolve();
   }
+  /** LIPs taken over, in order. */
+  takenOver: string[] = [];
+  takeOver(lip: string): Promise<void> {
+    if (!this.last?.sync) return Promise.reject(new Error("Cannot take over: sync is off"));
+    if (!(this.last.sync.standby ?? []).some((x) => x.lip === lip)) {
+      return Promise.reject(new Error(`Cannot take over LIP ${lip}: ENOENT (not a standby LIP)`));
+    }
+    this.takenOver.push(lip);
+    return Promise.resolve();
+  }
   peers(): Promise<PeerStats[]> {
     const peers = this.last?.sync?.peers ?? [];
     return Promise.resolve(
@@ -146,6 +156,11 @@ export class FakeRouting implements RoutingPort {
     this.announced.push(structuredClone(routes));
     return Promise.resolve();
   }
+  /** What other routers announce, by router id (scripted by the test). */
+  others = new Map<string, string[]>();
+  announcedBy(routerIds: string[]): Promise<Map<string, string[]>> {
+    return Promise.resolve(new Map(routerIds.map((id) => [id, [...(this.others.get(id) ?? [])]])));
+  }
   status(): Promise<RoutingStatus> {
     const last = this.announced.at(-1) ?? { vips: [], lips: [] };
     return Promise.resolve({
@@ -154,7 +169,7 @@ export class FakeRouting implements RoutingPort {
       advertised: [...last.vips, ...last.lips].map((a) => `${a}/32`),
     });
   }
-  get last(): { vips: string[]; lips: string[] } | undefined {
+  get last(): { vips: string[]; lips: string[]; standbyLips?: string[] } | undefined {
     return this.announced.at(-1);
   }
 }

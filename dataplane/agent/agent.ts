@@ -26,6 +26,7 @@ import {
   type Timers,
 } from "./health.ts";
 import { SnapshotWait } from "./snapshot_wait.ts";
+import { StandbyWatch, type Takeover } from "./standby_watch.ts";
 import type { AgentState, StateStore } from "./adapters/store.ts";
 
 /** How long a (re)joining node waits for its peers' snapshots by default (ms). */
@@ -92,6 +93,10 @@ export interface SyncStatus extends SyncCounters {
   peers: PeerStats[];
   /** Why the peers could not be read, if they could not. */
   error?: string;
+  /** Other nodes' LIPs this node stands by for, and whether it carries them now. */
+  standby?: Array<{ lip: string; owner: string; acting: boolean }>;
+  /** The takeovers this agent made (newest last, at most 20). */
+  takeovers?: Takeover[];
 }
 
 /** The data plane as the agent uses it. */
@@ -103,6 +108,8 @@ export interface DataPlanePort {
   requestSync(): Promise<void>;
   /** What the data plane knows of each peer (empty when sync is off). */
   peers(): Promise<PeerStats[]>;
+  /** Takes over a LIP this node stands by for (its owner is gone); rejects for any other. */
+  takeOver(lip: string): Promise<void>;
 }
 
 /** Routing state for status reports. */
@@ -120,6 +127,8 @@ export interface RoutingPort {
   /** Renders and safely reloads BIRD (check, configure with timeout, confirm). */
   announce(routes: { vips: string[]; lips: string[]; standbyLips?: string[] }): Promise<void>;
   status(): Promise<RoutingStatus>;
+  /** The stub networks each of these routers announces now (reachable routers only). */
+  announcedBy(routerIds: string[]): Promise<Map<string, string[]>>;
 }
 
 /** Raised when an agent operation is refused or fails; `status` maps to HTTP. */
@@ -176,6 +185,7 @@ export class Agent {
   #lastError: string | undefined;
   /** The wait for the peers' snapshots while it runs (the VIPs are held back meanwhile). */
   #wait: SnapshotWait | null = null;
+  #watch: StandbyWatch | null = null;
   #unanswered: string[] = [];
 
   private constructor(private readonly deps: AgentDeps) {
@@ -241,6 +251,8 @@ export class Agent {
   stop(): void {
     this.#monitor.stop();
     this.#wait?.cancel();
+    this.#watch?.stop();
+    this.#watch = null;
   }
 
   #now(): string {
@@ -336,6 +348,24 @@ export class Agent {
       this.#wait.cancel();
       this.#wait = null;
     }
+    this.#watchStandby();
+  }
+
+  /** Watches the owners of the LIPs this node stands by for (none: no watch). */
+  #watchStandby(): void {
+    const standby = this.#config?.dataplane.sync?.standby ?? [];
+    if (standby.length === 0) {
+      this.#watch?.stop();
+      this.#watch = null;
+      return;
+    }
+    this.#watch ??= new StandbyWatch({
+      standby: () => this.#config?.dataplane.sync?.standby ?? [],
+      announcedBy: (ids) => this.deps.routing.announcedBy(ids),
+      takeOver: (lip) => this.deps.dataplane.takeOver(lip),
+      pollMs: 250,
+      timers: this.deps.timers ?? systemTimers,
+    });
   }
 
   #startWait(): void {
@@ -412,6 +442,14 @@ export class Agent {
       status.peers = await this.deps.dataplane.peers();
     } catch (e) {
       status.error = `Cannot read the sync peers: ${errText(e)}`;
+    }
+    const standby = this.#config?.dataplane.sync?.standby ?? [];
+    if (standby.length > 0) {
+      status.standby = standby.map((x) => ({
+        ...x,
+        acting: this.#watch?.taken.has(x.lip) ?? false,
+      }));
+      status.takeovers = (this.#watch?.takeovers ?? []).slice(-20);
     }
     return status;
   }

@@ -192,3 +192,31 @@ Deno.test("a refused snapshot request is reported and the bounded wait still end
     assert.deepEqual(routing.last?.vips, [VIP], "the VIP announced after the wait");
     agent.stop();
   }));
+
+Deno.test("a standby takes its peer's LIP over when the peer's routes vanish, and says so", () =>
+  withDir(async (dir) => {
+    const { agent, dp, routing, timers } = await agentHarness(dir);
+    const owner = PEERS[0]!;
+    const standbyLip = "10.20.1.2";
+    const withStandby: AgentConfig = {
+      ...config,
+      dataplane: {
+        ...config.dataplane,
+        sync: { ...config.dataplane.sync!, standby: [{ lip: standbyLip, owner }] },
+      },
+    };
+    for (const p of PEERS) dp.peerStats.set(p, answered(p, 1));
+    routing.others.set(owner, [`${standbyLip}/32`]);
+    await agent.apply(withStandby);
+    await pass(timers, 1000);
+    await agent.idle();
+    assert.deepEqual(routing.last?.standbyLips, [standbyLip], "announced above the owner's cost");
+    assert.deepEqual(dp.takenOver, [], "the owner still announces it");
+    routing.others.delete(owner); // the owner is lost: BFD takes it out of the graph
+    await pass(timers, 500);
+    assert.deepEqual(dp.takenOver, [standbyLip]);
+    const s = (await agent.status()).sync!;
+    assert.deepEqual(s.standby, [{ lip: standbyLip, owner, acting: true }]);
+    assert.equal(s.takeovers?.[0]?.lip, standbyLip);
+    agent.stop();
+  }));

@@ -108,6 +108,14 @@ export async function dataPlanePortConformance(
       assert.deepEqual(await port.peers(), [], "sync turned off again");
     },
   );
+  await step(t, "takeOver() takes a standby LIP and refuses any other", make, async (port) => {
+    const standby = [{ lip: "10.0.0.250", owner: CONFORMANCE_NET.peers[0]!.node }];
+    await port.apply(base({ ...SYNC, standby }));
+    await port.takeOver("10.0.0.250");
+    await assert.rejects(() => port.takeOver("10.0.0.251"), /ENOENT/);
+    await port.apply(base());
+    await assert.rejects(() => port.takeOver("10.0.0.250"), "sync off");
+  });
   await step(t, "apply() refuses a sync the data plane cannot run", make, async (port) => {
     await assert.rejects(
       () => port.apply(base({ ...SYNC, address: "10.0.0.99" })),

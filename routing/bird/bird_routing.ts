@@ -78,6 +78,14 @@ export class BirdRouting {
       }));
   }
 
+  /** The stub networks each of these routers announces now (BIRD's reachable routers). */
+  announcedBy(routerIds: string[]): Promise<Map<string, string[]>> {
+    return withBird(this.options.socket, async (bird) => {
+      const areas = parseOspfState(await bird.command(`show ospf state ${NODE_OSPF_PROTOCOL}`));
+      return new Map(routerIds.map((id) => [id, stubnetsOf(areas, id)]));
+    });
+  }
+
   /** Reads the adjacency and the announced stub networks from BIRD. */
   status(): Promise<NodeRoutingStatus> {
     const o = this.options;

@@ -15,6 +15,7 @@ export interface DataPlaneLike {
   stats(): DataPlaneStats;
   requestSync(): void;
   peers(): PeerStats[];
+  takeOver(lip: string): void;
 }
 
 /** Sums worker counters into the agent's view. */
@@ -68,6 +69,10 @@ export function dataPlanePort(dp: DataPlaneLike): DataPlanePort {
     // deno-lint-ignore require-await
     async peers() {
       return dp.peers();
+    },
+    // deno-lint-ignore require-await
+    async takeOver(lip: string) {
+      dp.takeOver(lip);
     },
   };
 }

@@ -88,6 +88,9 @@ Deno.test("dataPlanePort() applies through the data plane and surfaces its refus
       throw new Error("sync is off");
     },
     peers: () => [],
+    takeOver: () => {
+      throw new Error("sync is off");
+    },
   });
   const c: DataPlaneConfig = { services: [], localAddresses: ["10.0.0.1"] };
   await port.apply(c);
