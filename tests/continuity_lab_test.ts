@@ -138,3 +138,50 @@ Deno.test({
     }
   },
 });
+
+/** Every process of a lab namespace, killed at once (BIRD, the agent, the data plane, sshd). */
+async function killNamespace(ns: string): Promise<number> {
+  const out = await new Deno.Command("ip", { args: ["netns", "pids", ns], stdout: "piped" })
+    .output();
+  const pids = new TextDecoder().decode(out.stdout).split(/\s+/).filter(Boolean).map(Number);
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone already */ }
+  }
+  return pids.length;
+}
+
+Deno.test({
+  name: "lab: a node killed with SIGKILL loses almost none of the established connections",
+  ignore: !isRoot,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const lab = await startLab();
+    try {
+      const load = startLoadClient(lab, { long: 1000, rate: 200, seconds: 40 });
+      await sleep(15_000); // steady, and every record on its standby
+      const killedAt = 15;
+      const n = await killNamespace(lab.model.nodes[0]!.namespace);
+      console.log(`  killed ${n} processes of node1`);
+      const s = await load;
+      console.log(`  ${JSON.stringify({ ...s, impaired: s.impaired.slice(0, 50) })}`);
+      const after = s.impaired.filter(([at]) => at >= killedAt - 1);
+      const recovery = after.length === 0 ? 0 : Math.max(...after.map(([at]) => at)) - killedAt;
+      console.log(
+        `  SIGKILL of node1: ${s.long.broken} of ${s.long.opened} long-lived connections broken, ${s.new.failed} of ${s.new.attempted} new failed; new connections impaired until ${
+          recovery.toFixed(1)
+        } s after the kill`,
+      );
+      assert.equal(s.long.opened, 1000);
+      assert.ok(
+        s.long.broken <= 10,
+        `at most 1% broken: ${s.long.broken} (${JSON.stringify(s.reasons)})`,
+      );
+      assert.ok(recovery <= 2, `new connections served again within 2 s: ${recovery} s`);
+    } finally {
+      await lab.close();
+    }
+  },
+});

@@ -24,6 +24,12 @@ export interface LoadSummary {
   /** Why connections broke or failed (first 20 reasons, with counts). */
   reasons: Record<string, number>;
   latencyMs: { p50: number; p99: number; max: number };
+  /**
+   * New connections that failed or took over a second, as [start second, milliseconds or -1
+   * for failed] (the first 2,000): when an outage began and when new connections were served
+   * again.
+   */
+  impaired: Array<[number, number]>;
 }
 
 /** Command line options. */
@@ -89,7 +95,14 @@ class Counters {
     new: { attempted: 0, failed: 0 },
     reasons: {},
     latencyMs: { p50: 0, p99: 0, max: 0 },
+    impaired: [],
   };
+  t0 = Date.now();
+  impaired(startMs: number, ms: number): void {
+    if (this.summary.impaired.length < 2000) {
+      this.summary.impaired.push([Math.round((startMs - this.t0) / 100) / 10, Math.round(ms)]);
+    }
+  }
   latencies: number[] = [];
   reason(r: string): void {
     const reasons = this.summary.reasons;
@@ -170,8 +183,9 @@ async function longLived(o: LoadOptions, c: Counters, until: number, startDelayM
 async function oneShot(o: LoadOptions, c: Counters): Promise<void> {
   c.summary.new.attempted++;
   let conn: Deno.TcpConn | undefined;
+  const start = Date.now();
+  const t0 = performance.now();
   try {
-    const t0 = performance.now();
     conn = await withTimeout(
       Deno.connect({ hostname: o.host, port: o.port }),
       o.timeoutMs,
@@ -183,10 +197,13 @@ async function oneShot(o: LoadOptions, c: Counters): Promise<void> {
       "request",
     );
     if (status !== 200) throw new Error(`status ${status}`);
-    c.latencies.push(performance.now() - t0);
+    const ms = performance.now() - t0;
+    c.latencies.push(ms);
+    if (ms > 1000) c.impaired(start, ms);
   } catch (e) {
     c.summary.new.failed++;
     c.reason(`new: ${(e as Error).message}`);
+    c.impaired(start, -1);
   } finally {
     try {
       conn?.close();
@@ -205,7 +222,7 @@ export async function runLoad(
   progress: (s: LoadSummary) => void = () => {},
 ): Promise<LoadSummary> {
   const c = new Counters();
-  const t0 = Date.now();
+  const t0 = c.t0;
   const until = t0 + o.seconds * 1000;
   // Long-lived connections open over the first second (not all in one burst).
   const tasks: Promise<void>[] = [];
