@@ -166,8 +166,9 @@ function fields(body: unknown, what: string): Record<string, unknown> {
 
 /**
  * Takes the lease for `holder` when nobody holds it or its holder's time ran out; the new token
- * is the last one plus one. Throws `LeaseConflictError` (409) naming the holder otherwise, and
- * `AgentError` (400) for a malformed request.
+ * is the last one plus one. Throws `LeaseConflictError` (409) naming the holder otherwise (even
+ * when the holder has the same name: a holder keeps its lease by renewing it with its token),
+ * and `AgentError` (400) for a malformed request.
  */
 export function acquireLease(
   s: LeaseState,
@@ -178,7 +179,8 @@ export function acquireLease(
   const f = fields(body, what);
   const holder = checkHolder(f.holder, what);
   const ttlMs = checkTtl(f.ttlMs, what);
-  if (leaseHeld(s, now) && s.holder !== holder) {
+  // Held is held, whoever asks: two runs describing themselves alike must not share it.
+  if (leaseHeld(s, now)) {
     throw new LeaseConflictError(
       `Cannot take the rollout lease for "${holder}": it is held by ${describeLease(s, now)}; ` +
         `it can be taken over only once it expires`,
