@@ -30,7 +30,8 @@ import {
   type RolloutState,
   startRollout,
 } from "./ops/rollout.ts";
-import { LeaseBusyError } from "./ops/lease.ts";
+import { LeaseError } from "./ops/lease.ts";
+import type { Clock } from "./ops/clock.ts";
 import { ClusterFleet } from "./ops/dashboard_fleet.ts";
 import { renderNodeFile } from "./spec/node_file_render.ts";
 import { FileAuditLog, operatorsFromEnv, serveDashboard } from "../web/mod.ts";
@@ -45,6 +46,8 @@ export interface Io {
 export interface CliDeps {
   io: Io;
   transport: (cluster: ClusterFile) => NodeTransport;
+  /** The clock rollouts run on (default the real one). */
+  clock?: Clock;
 }
 
 const DEFAULT_CLUSTER = new URL("../fixtures/lab.yaml", import.meta.url).pathname;
@@ -325,7 +328,11 @@ export function buildCli(deps: CliDeps): Command {
       "--no-require-traffic",
       "do not fail the gate when an undrained node takes no traffic (an idle cluster)",
     )
-    .option("--state-dir <dir>", "where the lease and the rollout state live", defaultStateDir())
+    .option(
+      "--state-dir <dir>",
+      "where the rollout state lives, for --resume (the lease is held on the nodes)",
+      defaultStateDir(),
+    )
     .action(async (o: {
       cluster: string;
       json?: boolean;
@@ -339,10 +346,11 @@ export function buildCli(deps: CliDeps): Command {
       if (!o.resume && !o.release) {
         throw new CliError("upgrade needs --release PATH or --resume", 2);
       }
-      const deps = {
+      const rollout = {
         cluster: c,
         stateDir: o.stateDir,
         requireTraffic: o.requireTraffic,
+        ...(deps.clock ? { clock: deps.clock } : {}),
         onProgress: (_s: RolloutState, msg: string) => {
           if (!o.json) io.err(msg);
         },
@@ -351,8 +359,8 @@ export function buildCli(deps: CliDeps): Command {
         const state = await withTransport(
           c,
           (transport) =>
-            o.resume ? resumeRollout({ ...deps, transport }) : startRollout(
-              { ...deps, transport },
+            o.resume ? resumeRollout({ ...rollout, transport }) : startRollout(
+              { ...rollout, transport },
               { release: o.release!, ...(o.batch ? { batch: Number(o.batch) } : {}) },
             ),
         );
@@ -363,7 +371,7 @@ export function buildCli(deps: CliDeps): Command {
           if (o.json) io.out(JSON.stringify(e.state));
           throw new CliError(e.message, 1);
         }
-        if (e instanceof LeaseBusyError) throw new CliError(e.message, 1);
+        if (e instanceof LeaseError) throw new CliError(e.message, 1);
         throw e;
       }
     });
@@ -376,7 +384,11 @@ export function buildCli(deps: CliDeps): Command {
       "--listen <host:port>",
       "address to serve on (default: the cluster file's dashboard.listen)",
     )
-    .option("--state-dir <dir>", "where rollouts keep their lease and state", defaultStateDir())
+    .option(
+      "--state-dir <dir>",
+      "where rollouts keep their state and the audit log",
+      defaultStateDir(),
+    )
     .action(async (o: { cluster: string; listen?: string; stateDir: string }) => {
       const c = await load(o.cluster);
       const operators = operatorsFromEnv((k) => Deno.env.get(k));

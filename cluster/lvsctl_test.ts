@@ -2,6 +2,11 @@ import assert from "node:assert/strict";
 import { runCli } from "./lvsctl.ts";
 import type { NodeTransport } from "./transport/transport.ts";
 import { TransportError } from "./transport/transport.ts";
+import { FakeTransport } from "./transport/fake_transport.ts";
+import { parseClusterFile } from "./spec/cluster_file.ts";
+import { nodeConfigs } from "./spec/node_config.ts";
+import { buildRelease } from "./ops/release.ts";
+import { ManualClock } from "./ops/_testing.ts";
 
 function harness() {
   const out: string[] = [], err: string[] = [];
@@ -68,4 +73,61 @@ Deno.test("lvsctl plan and status report unreachable nodes; deploy exits 1", asy
   const r = JSON.parse(h.out.at(-1)!);
   assert.equal(r.ok, false);
   assert.equal(r.nodes.length, 3);
+});
+
+Deno.test("lvsctl upgrade: two concurrent runs from two state directories, one upgrades and the other exits 1 naming the holder", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lvsctl-upgrade-" });
+  try {
+    const lab = parseClusterFile(
+      await Deno.readTextFile(new URL("../fixtures/lab.yaml", import.meta.url)),
+      "lab.yaml",
+    );
+    const fake = new FakeTransport(lab.nodes.map((n) => n.name));
+    for (const [name, cfg] of await nodeConfigs(lab)) fake.node(name).config = cfg;
+    const clock = new ManualClock();
+    fake.clock = clock.now;
+    // Both runs ask every node before either hears back, as two machines racing would.
+    const agent = fake.agent.bind(fake);
+    const waiting: Array<() => void> = [];
+    let open = false;
+    fake.agent = async (ep, method, path, body, opts) => {
+      if (path === "/v1/lease/acquire" && !open) {
+        if (waiting.length < 5) await new Promise<void>((go) => waiting.push(go));
+        else {
+          open = true;
+          waiting.forEach((go) => go());
+        }
+      }
+      return agent(ep, method, path, body, opts);
+    };
+    const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+    const rel = await buildRelease({ repo, version: "2.0.0-cli", out: `${dir}/rel.tar.gz` });
+    const run = async (state: string) => {
+      const out: string[] = [], err: string[] = [];
+      const code = await runCli(
+        ["upgrade", "--release", rel.path, "--state-dir", `${dir}/${state}`],
+        {
+          io: { out: (s) => out.push(s), err: (s) => err.push(s) },
+          transport: () => fake,
+          clock,
+        },
+      );
+      return { code, out: out.join("\n"), err: err.join("\n") };
+    };
+    const [a, b] = await Promise.all([run("alice"), run("bob")]);
+    assert.deepEqual([a.code, b.code].sort(), [0, 1]);
+    const [won, lost] = a.code === 0 ? [a, b] : [b, a];
+    assert.match(won.out, /every node runs 2\.0\.0-cli/);
+    assert.match(
+      lost.err,
+      /Cannot take the cluster's rollout lease for ".*": the rollout lease is held by "lvsctl by .+ pid \d+ \(rollout r[0-9a-z]+\)" on node\d(, node\d)*; got it on [01] of 3 nodes, a majority needs 2/,
+    );
+    assert.deepEqual([...fake.nodes.values()].map((n) => n.release), [
+      "2.0.0-cli",
+      "2.0.0-cli",
+      "2.0.0-cli",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
