@@ -215,7 +215,10 @@ export interface AuditEntry {
   time: string;
   /** Operator name, or `anonymous` for a refused request. */
   who: string;
-  /** `drain`, `undrain`, `rollout.start`, `rollout.resume`, `login`, `logout`. */
+  /**
+   * `drain`, `undrain`, `rollout.start`, `rollout.resume`, `login`, `logout`, `session.revoke`,
+   * or `denials` for a summary of anonymous requests refused from one address.
+   */
   action: string;
   /** Node name, rollout id or release. */
   target: string;
@@ -227,6 +230,8 @@ export interface AuditEntry {
   via: "api" | "ui";
   /** Client address when known. */
   remote?: string;
+  /** How many refused requests a `denials` summary stands for. */
+  count?: number;
 }
 
 /** Append-only record of operator actions. */

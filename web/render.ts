@@ -24,6 +24,7 @@ import {
   type VipView,
 } from "./fleet.ts";
 import type { FleetHistory, Sample } from "./history.ts";
+import type { SessionView } from "./sessions.ts";
 
 /** Names of the regions the page is made of (`data-region` attributes). */
 export const REGIONS = [
@@ -34,6 +35,7 @@ export const REGIONS = [
   "vips",
   "rollouts",
   "audit",
+  "sessions",
 ] as const;
 
 /** One region name. */
@@ -50,6 +52,10 @@ export interface RegionInput {
   /** The session's CSRF token, put in every action form. */
   csrf: string;
   audit: readonly AuditEntry[];
+  /** Live dashboard sessions (default none). */
+  sessions?: readonly SessionView[];
+  /** The id of the viewer's own session, marked in the list. */
+  currentSession?: string | null;
 }
 
 /** `HH:MM:SS` in UTC. */
@@ -391,6 +397,36 @@ function renderAudit(entries: readonly AuditEntry[]): Safe {
   }</tbody></table>`;
 }
 
+function renderSessions(
+  sessions: readonly SessionView[],
+  current: string | null,
+  csrf: string,
+): Safe {
+  if (sessions.length === 0) return h`<p class="muted">No browser session is open.</p>`;
+  const time = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+  return h`<table class="grid-table sessions"><thead><tr><th>Operator</th><th>From</th><th>Logged in (UTC)</th><th>Last seen</th><th>Expires</th><th></th></tr></thead><tbody>${
+    sessions.map((s) =>
+      h`<tr data-session="${s.id}"><td>${s.operator}${
+        s.id === current ? h` <span class="pill">this session</span>` : h``
+      }</td><td class="mono">${s.remote ?? "unknown"}</td><td class="mono">${
+        time(s.createdAt)
+      }</td><td class="mono">${time(s.lastSeenAt)}</td><td class="mono">${
+        time(s.expiresAt)
+      }</td><td class="act">${
+        actionForm(
+          `/api/sessions/${s.id}/revoke`,
+          "Revoke",
+          `Revoke the session of ${s.operator} from ${s.remote ?? "an unknown address"}? ${
+            s.id === current ? "This is your own session: you will be logged out." : ""
+          }`,
+          csrf,
+          "ghost",
+        )
+      }</td></tr>`
+    )
+  }</tbody></table>`;
+}
+
 /** Renders every region. */
 export function renderRegions(input: RegionInput): Record<RegionName, string> {
   return {
@@ -401,5 +437,6 @@ export function renderRegions(input: RegionInput): Record<RegionName, string> {
     vips: renderVips(input.snapshot).value,
     rollouts: renderRollouts(input.snapshot, input.csrf).value,
     audit: renderAudit(input.audit).value,
+    sessions: renderSessions(input.sessions ?? [], input.currentSession ?? null, input.csrf).value,
   };
 }
