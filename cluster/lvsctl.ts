@@ -34,7 +34,7 @@ import { LeaseError } from "./ops/lease.ts";
 import type { Clock } from "./ops/clock.ts";
 import { ClusterFleet } from "./ops/dashboard_fleet.ts";
 import { renderNodeFile } from "./spec/node_file_render.ts";
-import { FileAuditLog, operatorsFromEnv, serveDashboard } from "../web/mod.ts";
+import { FileAuditLog, operatorsFromEnv, plainHttpRefusal, serveDashboard } from "../web/mod.ts";
 
 /** Where a command's output goes (tests capture it). */
 export interface Io {
@@ -83,6 +83,27 @@ function findNode(cluster: ClusterFile, name: string) {
     );
   }
   return n;
+}
+
+/** The dashboard's certificate and key (PEM) named by the cluster file; exit 2 naming a bad one. */
+async function readTls(
+  files: { cert: string; key: string },
+): Promise<{ cert: string; key: string }> {
+  const read = async (what: "cert" | "key", path: string) => {
+    try {
+      const text = await Deno.readTextFile(path);
+      if (!text.includes("-----BEGIN ")) throw new Error("not a PEM file");
+      return text;
+    } catch (e) {
+      throw new CliError(
+        `Cannot read the dashboard's TLS ${what} ${path} (dashboard.tls.${what}): ${
+          (e as Error).message
+        }`,
+        2,
+      );
+    }
+  };
+  return { cert: await read("cert", files.cert), key: await read("key", files.key) };
 }
 
 /** The `ipvsadm -ln`-like fleet table. */
@@ -389,35 +410,52 @@ export function buildCli(deps: CliDeps): Command {
       "where rollouts keep their state and the audit log",
       defaultStateDir(),
     )
-    .action(async (o: { cluster: string; listen?: string; stateDir: string }) => {
-      const c = await load(o.cluster);
-      const operators = operatorsFromEnv((k) => Deno.env.get(k));
-      if (operators.length === 0) {
-        throw new CliError("Set LVS_DASHBOARD_TOKEN (and optionally LVS_DASHBOARD_OPERATOR)", 2);
-      }
-      const [host, port] = (o.listen ?? c.dashboard.listen).split(":");
-      await Deno.mkdir(o.stateDir, { recursive: true });
-      const transport = deps.transport(c);
-      const fleet = new ClusterFleet({ cluster: c, transport, stateDir: o.stateDir });
-      const server = serveDashboard({
-        port: Number(port),
-        hostname: host!,
-        deps: {
-          reader: fleet,
-          actions: fleet,
-          audit: new FileAuditLog(`${o.stateDir}/audit.jsonl`),
-          operators,
-        },
-        onListen: (url) => io.out(`dashboard for ${c.cluster} on ${url}`),
-      });
-      await new Promise<void>((resolve) => {
-        for (const sig of ["SIGINT", "SIGTERM"] as const) {
-          Deno.addSignalListener(sig, () => resolve());
+    .option(
+      "--insecure",
+      "serve plain HTTP on a non-loopback address (tokens and cookies cross the network in clear text)",
+    )
+    .action(
+      async (o: { cluster: string; listen?: string; stateDir: string; insecure?: boolean }) => {
+        const c = await load(o.cluster);
+        const operators = operatorsFromEnv((k) => Deno.env.get(k));
+        if (operators.length === 0) {
+          throw new CliError("Set LVS_DASHBOARD_TOKEN (and optionally LVS_DASHBOARD_OPERATOR)", 2);
         }
-      });
-      await server.shutdown();
-      await transport.close();
-    });
+        const listen = o.listen ?? c.dashboard.listen;
+        const m = /^(.+):(\d+)$/.exec(listen);
+        if (!m) throw new CliError(`--listen must be host:port, got ${JSON.stringify(listen)}`, 2);
+        const [host, port] = [m[1]!, Number(m[2])];
+        const why = plainHttpRefusal(host, port, {
+          tls: c.dashboard.tls !== undefined,
+          insecure: o.insecure ?? false,
+        });
+        if (why !== null) throw new CliError(why, 2);
+        const tls = c.dashboard.tls ? await readTls(c.dashboard.tls) : undefined;
+        await Deno.mkdir(o.stateDir, { recursive: true });
+        const transport = deps.transport(c);
+        const fleet = new ClusterFleet({ cluster: c, transport, stateDir: o.stateDir });
+        const server = serveDashboard({
+          port,
+          hostname: host,
+          ...(tls ? { tls } : {}),
+          insecure: o.insecure ?? false,
+          deps: {
+            reader: fleet,
+            actions: fleet,
+            audit: new FileAuditLog(`${o.stateDir}/audit.jsonl`),
+            operators,
+          },
+          onListen: (url) => io.out(`dashboard for ${c.cluster} on ${url}`),
+        });
+        await new Promise<void>((resolve) => {
+          for (const sig of ["SIGINT", "SIGTERM"] as const) {
+            Deno.addSignalListener(sig, () => resolve());
+          }
+        });
+        await server.shutdown();
+        await transport.close();
+      },
+    );
   return program;
 }
 

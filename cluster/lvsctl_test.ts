@@ -131,3 +131,38 @@ Deno.test("lvsctl upgrade: two concurrent runs from two state directories, one u
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("lvsctl dashboard refuses plain HTTP on a non-loopback address without --insecure, and names a TLS file it cannot read", async () => {
+  const h = harness();
+  const dir = await Deno.makeTempDir({ prefix: "lvsctl-dash-" });
+  const before = Deno.env.get("LVS_DASHBOARD_TOKEN");
+  Deno.env.set("LVS_DASHBOARD_TOKEN", "dashboard-token-0123456789");
+  try {
+    const args = ["dashboard", "--state-dir", `${dir}/state`];
+    assert.equal(await h.run([...args, "--listen", "0.0.0.0:18080"]), 2);
+    assert.match(
+      h.err.join("\n"),
+      /Refusing to serve the dashboard on 0\.0\.0\.0:18080 over plain HTTP: .*\(dashboard\.tls: \{ cert, key \}.* or pass --insecure/,
+    );
+    assert.equal(await h.run([...args, "--listen", "10.9.8.7"]), 2);
+    assert.match(h.err.at(-1)!, /--listen must be host:port, got "10\.9\.8\.7"/);
+    const file = `${dir}/tls.yaml`;
+    const lab = await Deno.readTextFile(new URL("../fixtures/lab.yaml", import.meta.url));
+    await Deno.writeTextFile(
+      file,
+      `${lab.trimEnd()}\n  tls: { cert: ${dir}/missing.crt, key: ${dir}/missing.key }\n`,
+    );
+    assert.equal(await h.run([...args, "--cluster", file, "--listen", "0.0.0.0:18080"]), 2);
+    assert.match(
+      h.err.at(-1)!,
+      new RegExp(
+        `Cannot read the dashboard's TLS cert ${dir}/missing\\.crt \\(dashboard\\.tls\\.cert\\)`,
+      ),
+    );
+    assert.deepEqual(h.calls, [], "no node was asked");
+  } finally {
+    if (before === undefined) Deno.env.delete("LVS_DASHBOARD_TOKEN");
+    else Deno.env.set("LVS_DASHBOARD_TOKEN", before);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -187,3 +187,20 @@ vips:`,
   for (const w of want) assert.ok(got.includes(w), `expected "${w}" in:\n${got.join("\n")}`);
   assert.ok(!got.some((p) => p.includes("must be a mapping")), got.join("\n"));
 });
+
+Deno.test("parseClusterFile() reads dashboard.tls and reports a half-given one with its position", () => {
+  const tls = parseClusterFile(
+    `${base}dashboard:\n  listen: 0.0.0.0:8443\n  tls: { cert: /etc/lvs/dash.crt, key: /etc/lvs/dash.key }\n`,
+    "c.yaml",
+  );
+  assert.deepEqual(tls.dashboard, {
+    listen: "0.0.0.0:8443",
+    tls: { cert: "/etc/lvs/dash.crt", key: "/etc/lvs/dash.key" },
+  });
+  assert.equal(parseClusterFile(base, "c.yaml").dashboard.tls, undefined);
+  const line = base.split("\n").length + 1;
+  assert.deepEqual(problems(`${base}dashboard:\n  tls: { cert: /c, pem: /k }\n`), [
+    `${line}:20 dashboard.tls: unknown key "pem" (expected one of cert, key)`,
+    `${line}:8 dashboard.tls: "key" is required`,
+  ]);
+});
