@@ -34,6 +34,7 @@ import { LeaseError } from "./ops/lease.ts";
 import type { Clock } from "./ops/clock.ts";
 import { ClusterFleet } from "./ops/dashboard_fleet.ts";
 import { renderNodeFile } from "./spec/node_file_render.ts";
+import { rolloutLease } from "./spec/fleet_view.ts";
 import { FileAuditLog, operatorsFromEnv, plainHttpRefusal, serveDashboard } from "../web/mod.ts";
 
 /** Where a command's output goes (tests capture it). */
@@ -145,6 +146,23 @@ export function formatStatus(
   }
   const lines = [pad(rows)];
   if (hashes.size > 1) lines.push(`WARNING: nodes report ${hashes.size} different configurations`);
+  const lease = rolloutLease(
+    cluster.nodes.map((n) => {
+      const s = statuses.get(n.name);
+      return {
+        name: n.name,
+        address: n.address,
+        ...(s && !(s instanceof Error) ? { status: s } : {}),
+      };
+    }),
+  );
+  if (lease) {
+    lines.push(
+      `rollout lease: held by "${lease.holder}" on ${lease.nodes.join(", ")} for ${
+        Math.round(lease.expiresInMs / 1000)
+      } s more`,
+    );
+  }
   for (const v of cluster.vips) {
     lines.push(
       `\n${v.protocol.toUpperCase()}  ${v.address}:${v.port} ${v.scheduler}${

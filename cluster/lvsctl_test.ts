@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { runCli } from "./lvsctl.ts";
+import { formatStatus, runCli } from "./lvsctl.ts";
 import type { NodeTransport } from "./transport/transport.ts";
 import { TransportError } from "./transport/transport.ts";
 import { FakeTransport } from "./transport/fake_transport.ts";
+import { endpointOf, fleetStatuses } from "./transport/endpoint.ts";
 import { parseClusterFile } from "./spec/cluster_file.ts";
 import { nodeConfigs } from "./spec/node_config.ts";
 import { buildRelease } from "./ops/release.ts";
@@ -165,4 +166,22 @@ Deno.test("lvsctl dashboard refuses plain HTTP on a non-loopback address without
     else Deno.env.set("LVS_DASHBOARD_TOKEN", before);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("lvsctl status names the holder of the rollout lease", async () => {
+  const lab = parseClusterFile(
+    await Deno.readTextFile(new URL("../fixtures/lab.yaml", import.meta.url)),
+    "lab.yaml",
+  );
+  const fake = new FakeTransport(lab.nodes.map((n) => n.name));
+  fake.clock = () => 1_000_000;
+  await fake.agent(endpointOf(lab.nodes[0]!), "POST", "/v1/lease/acquire", {
+    holder: "lvsctl by bob@ops2 pid 7 (rollout r9)",
+    ttlMs: 60_000,
+  });
+  const text = formatStatus(lab, await fleetStatuses(fake, lab.nodes));
+  assert.match(
+    text,
+    /rollout lease: held by "lvsctl by bob@ops2 pid 7 \(rollout r9\)" on node1 for 60 s more/,
+  );
 });

@@ -174,6 +174,18 @@ export interface FleetSnapshot {
   vips: readonly VipView[];
   /** Recent rollouts, newest first. */
   rollouts: readonly RolloutView[];
+  /** Who holds the cluster's rollout lease on the nodes now (any operator's run), if anyone. */
+  lease?: RolloutLeaseView | null;
+}
+
+/** The rollout lease as the nodes report it. */
+export interface RolloutLeaseView {
+  /** As the holder describes itself: `lvsctl by alice@ops1 pid 42 (rollout r1)`. */
+  holder: string;
+  /** Nodes where this holder holds it. */
+  nodes: readonly string[];
+  /** Time left on the node with the least, milliseconds. */
+  expiresInMs: number;
 }
 
 /** Reads the current state of the fleet. Implemented by the orchestrator. */

@@ -373,11 +373,23 @@ ${
   }</ol></div>`;
 }
 
+function renderLease(s: FleetSnapshot): Safe {
+  const l = s.lease;
+  if (!l) return h``;
+  return h`<div class="alert warn lease" role="status"><strong>Rollout lease</strong> held by <span class="mono">${l.holder}</span> on ${
+    l.nodes.join(", ")
+  } for ${
+    Math.max(0, Math.round(l.expiresInMs / 1000))
+  } s more (renewed while its rollout runs): no other rollout can start.</div>`;
+}
+
 function renderRollouts(s: FleetSnapshot | null, csrf: string): Safe {
   if (s === null) return h`<p class="muted">No fleet state.</p>`;
   const [latest, ...older] = s.rollouts;
-  if (latest === undefined) return h`<p class="muted">No rolling upgrade has run yet.</p>`;
-  return h`${renderRollout(latest, csrf, true)}${
+  if (latest === undefined) {
+    return h`${renderLease(s)}<p class="muted">No rolling upgrade has run yet.</p>`;
+  }
+  return h`${renderLease(s)}${renderRollout(latest, csrf, true)}${
     older.length
       ? h`<ul class="older">${older.slice(0, 5).map((r) => renderRollout(r, csrf, false))}</ul>`
       : h``

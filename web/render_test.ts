@@ -54,3 +54,18 @@ Deno.test("renderRegions() shows real-server health per node and a down real as 
   assert.match(row, /<span class="chip bad" title="HTTP 503">node2 · w0 · HTTP 503<\/span>/);
   assert.match(r.summary, /3 \/ 4/);
 });
+
+Deno.test("renderRegions() shows who holds the rollout lease, escaped", async () => {
+  const fleet = new MemoryFleet({ clock: () => NOW });
+  const snapshot = {
+    ...(await fleet.read()),
+    lease: { holder: `lvsctl <b>x</b>`, nodes: ["node1", "node2"], expiresInMs: 41_600 },
+  };
+  const history = new FleetHistory({ clock: () => NOW });
+  const r = renderRegions({ snapshot, error: null, history, now: NOW, csrf: "t", audit: [] });
+  assert.match(
+    r.rollouts,
+    /Rollout lease<\/strong> held by <span class="mono">lvsctl &lt;b&gt;x&lt;\/b&gt;<\/span> on node1, node2 for 42 s more/,
+  );
+  assert.doesNotMatch((await regions()).rollouts, /Rollout lease/);
+});

@@ -59,7 +59,7 @@ Deno.test("ClusterFleet shows an unreachable node as down with the transport's r
   assert.equal(s.nodes.filter((n) => n.state === "active").length, 2);
 });
 
-Deno.test("a dashboard rollout is refused with 409 naming the lvsctl run that holds the nodes' lease", async () => {
+Deno.test("the dashboard shows the lvsctl run that holds the nodes' lease, and its rollout is refused with 409 naming it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dash-fleet-" });
   try {
     const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
@@ -73,6 +73,9 @@ Deno.test("a dashboard rollout is refused with 409 naming the lvsctl run that ho
     const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
     const rel = await buildRelease({ repo, version: "3.0.0-test", out: `${dir}/rel.tar.gz` });
     const fleet = new ClusterFleet({ cluster: LAB, transport: fake, stateDir: `${dir}/s` });
+    const seen = (await fleet.read()).lease;
+    assert.equal(seen?.holder, "lvsctl by alice@ops1 pid 42 (rollout r1)");
+    assert.deepEqual(seen?.nodes, ["node1", "node2", "node3"]);
     await assert.rejects(fleet.startRollout({ release: rel.path }, "bob"), (e: unknown) => {
       assert.ok(e instanceof ActionError);
       assert.equal(e.status, 409);

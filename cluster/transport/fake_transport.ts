@@ -171,7 +171,7 @@ export class FakeTransport implements NodeTransport {
       }
       case "GET /v1/status":
         // (`version` too: the transport conformance contract reads it)
-        return ok({ ...n.status(), version: n.release });
+        return ok({ ...n.status(), lease: leaseView(n.lease, now), version: n.release });
       case "GET /v1/config":
         return n.config
           ? ok(n.config)

@@ -15,6 +15,7 @@ import { type DataPlaneConfig, validateConfig } from "../binding/config.ts";
 import { type Effective, effectiveConfig } from "./effective.ts";
 import { type HealthCheck, type HealthMonitor, type HealthState } from "./health.ts";
 import type { AgentState, StateStore } from "./adapters/store.ts";
+import type { LeaseView } from "./lease.ts";
 
 /** A configuration pushed by lvsctl. */
 export interface AgentConfig {
@@ -88,6 +89,8 @@ export interface AgentStatus {
   health: Array<{ key: string; up: boolean; lastError: string; changedAt: number }>;
   /** The last error of a background re-apply (after a health change), if any. */
   lastError?: string;
+  /** The rollout lease on this node (added by the control API; absent from older agents). */
+  lease?: LeaseView;
 }
 
 /** Everything the agent needs. */

@@ -43,7 +43,15 @@ export function createAgentApp(agent: Agent, opts: AgentAppOptions): Hono {
       await next();
     });
   }
-  app.get(AGENT_PATHS.status, async (c) => c.json(await agent.status()));
+  app.get(AGENT_PATHS.status, async (c) => {
+    const status = await agent.status();
+    try {
+      status.lease = lease.view();
+    } catch {
+      // An unreadable lease file: the lease calls say so; the status still answers.
+    }
+    return c.json(status);
+  });
   app.get(AGENT_PATHS.config, (c) => {
     const config = agent.currentConfig();
     return config ? c.json(config) : c.json({ error: "No configuration applied yet" }, 404);

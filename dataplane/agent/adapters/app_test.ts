@@ -161,6 +161,8 @@ Deno.test("agent API: the rollout lease is taken, renewed and released; another 
     assert.equal((await renewed.json()).expiresAt, t.clock.now + 60_000);
     const view = await (await t.app.request("/v1/lease")).json();
     assert.equal(view.held, true);
+    const status = await (await t.app.request("/v1/status")).json();
+    assert.deepEqual(status.lease, view, "the status carries the lease too");
     assert.equal(view.token, 1);
     assert.equal(view.now, t.clock.now);
     const rel = await (await p("/v1/lease/release", { holder: "alice", token: 1 })).json();
