@@ -30,13 +30,15 @@ import {
   type RolloutState,
   startRollout,
 } from "./ops/rollout.ts";
-import { LeaseBusyError } from "./ops/lease.ts";
+import { LeaseError } from "./ops/lease.ts";
+import type { Clock } from "./ops/clock.ts";
 import { ClusterFleet } from "./ops/dashboard_fleet.ts";
 import { renderNodeFile } from "./spec/node_file_render.ts";
 import { syncLine, syncViewOf } from "./spec/sync_view.ts";
 import { drainSummary } from "./spec/drain_progress.ts";
 import { watchDrain } from "./ops/drain.ts";
-import { FileAuditLog, operatorsFromEnv, serveDashboard } from "../web/mod.ts";
+import { rolloutLease } from "./spec/fleet_view.ts";
+import { FileAuditLog, operatorsFromEnv, plainHttpRefusal, serveDashboard } from "../web/mod.ts";
 
 /** Where a command's output goes (tests capture it). */
 export interface Io {
@@ -51,6 +53,8 @@ export interface CliDeps {
   /** The clock and sleep of waits (drain, undrain); default the system's. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** The clock rollouts run on (default the real one). */
+  clock?: Clock;
 }
 
 const DEFAULT_CLUSTER = new URL("../fixtures/lab.yaml", import.meta.url).pathname;
@@ -91,6 +95,27 @@ function findNode(cluster: ClusterFile, name: string) {
     );
   }
   return n;
+}
+
+/** The dashboard's certificate and key (PEM) named by the cluster file; exit 2 naming a bad one. */
+async function readTls(
+  files: { cert: string; key: string },
+): Promise<{ cert: string; key: string }> {
+  const read = async (what: "cert" | "key", path: string) => {
+    try {
+      const text = await Deno.readTextFile(path);
+      if (!text.includes("-----BEGIN ")) throw new Error("not a PEM file");
+      return text;
+    } catch (e) {
+      throw new CliError(
+        `Cannot read the dashboard's TLS ${what} ${path} (dashboard.tls.${what}): ${
+          (e as Error).message
+        }`,
+        2,
+      );
+    }
+  };
+  return { cert: await read("cert", files.cert), key: await read("key", files.key) };
 }
 
 /** The `ipvsadm -ln`-like fleet table. */
@@ -145,6 +170,23 @@ export function formatStatus(
         ),
       );
     }
+  }
+  const lease = rolloutLease(
+    cluster.nodes.map((n) => {
+      const s = statuses.get(n.name);
+      return {
+        name: n.name,
+        address: n.address,
+        ...(s && !(s instanceof Error) ? { status: s } : {}),
+      };
+    }),
+  );
+  if (lease) {
+    lines.push(
+      `rollout lease: held by "${lease.holder}" on ${lease.nodes.join(", ")} for ${
+        Math.round(lease.expiresInMs / 1000)
+      } s more`,
+    );
   }
   for (const v of cluster.vips) {
     lines.push(
@@ -368,7 +410,11 @@ export function buildCli(deps: CliDeps): Command {
       "--no-require-traffic",
       "do not fail the gate when an undrained node takes no traffic (an idle cluster)",
     )
-    .option("--state-dir <dir>", "where the lease and the rollout state live", defaultStateDir())
+    .option(
+      "--state-dir <dir>",
+      "where the rollout state lives, for --resume (the lease is held on the nodes)",
+      defaultStateDir(),
+    )
     .action(async (o: {
       cluster: string;
       json?: boolean;
@@ -383,10 +429,11 @@ export function buildCli(deps: CliDeps): Command {
       if (!o.resume && !o.release) {
         throw new CliError("upgrade needs --release PATH or --resume", 2);
       }
-      const deps = {
+      const rollout = {
         cluster: c,
         stateDir: o.stateDir,
         requireTraffic: o.requireTraffic,
+        ...(deps.clock ? { clock: deps.clock } : {}),
         onProgress: (_s: RolloutState, msg: string) => {
           if (!o.json) io.err(msg);
         },
@@ -395,8 +442,8 @@ export function buildCli(deps: CliDeps): Command {
         const state = await withTransport(
           c,
           (transport) =>
-            o.resume ? resumeRollout({ ...deps, transport }) : startRollout(
-              { ...deps, transport },
+            o.resume ? resumeRollout({ ...rollout, transport }) : startRollout(
+              { ...rollout, transport },
               {
                 release: o.release!,
                 ...(o.batch ? { batch: Number(o.batch) } : {}),
@@ -411,7 +458,7 @@ export function buildCli(deps: CliDeps): Command {
           if (o.json) io.out(JSON.stringify(e.state));
           throw new CliError(e.message, 1);
         }
-        if (e instanceof LeaseBusyError) throw new CliError(e.message, 1);
+        if (e instanceof LeaseError) throw new CliError(e.message, 1);
         throw e;
       }
     });
@@ -424,36 +471,57 @@ export function buildCli(deps: CliDeps): Command {
       "--listen <host:port>",
       "address to serve on (default: the cluster file's dashboard.listen)",
     )
-    .option("--state-dir <dir>", "where rollouts keep their lease and state", defaultStateDir())
-    .action(async (o: { cluster: string; listen?: string; stateDir: string }) => {
-      const c = await load(o.cluster);
-      const operators = operatorsFromEnv((k) => Deno.env.get(k));
-      if (operators.length === 0) {
-        throw new CliError("Set LVS_DASHBOARD_TOKEN (and optionally LVS_DASHBOARD_OPERATOR)", 2);
-      }
-      const [host, port] = (o.listen ?? c.dashboard.listen).split(":");
-      await Deno.mkdir(o.stateDir, { recursive: true });
-      const transport = deps.transport(c);
-      const fleet = new ClusterFleet({ cluster: c, transport, stateDir: o.stateDir });
-      const server = serveDashboard({
-        port: Number(port),
-        hostname: host!,
-        deps: {
-          reader: fleet,
-          actions: fleet,
-          audit: new FileAuditLog(`${o.stateDir}/audit.jsonl`),
-          operators,
-        },
-        onListen: (url) => io.out(`dashboard for ${c.cluster} on ${url}`),
-      });
-      await new Promise<void>((resolve) => {
-        for (const sig of ["SIGINT", "SIGTERM"] as const) {
-          Deno.addSignalListener(sig, () => resolve());
+    .option(
+      "--state-dir <dir>",
+      "where rollouts keep their state and the audit log",
+      defaultStateDir(),
+    )
+    .option(
+      "--insecure",
+      "serve plain HTTP on a non-loopback address (tokens and cookies cross the network in clear text)",
+    )
+    .action(
+      async (o: { cluster: string; listen?: string; stateDir: string; insecure?: boolean }) => {
+        const c = await load(o.cluster);
+        const operators = operatorsFromEnv((k) => Deno.env.get(k));
+        if (operators.length === 0) {
+          throw new CliError("Set LVS_DASHBOARD_TOKEN (and optionally LVS_DASHBOARD_OPERATOR)", 2);
         }
-      });
-      await server.shutdown();
-      await transport.close();
-    });
+        const listen = o.listen ?? c.dashboard.listen;
+        const m = /^(.+):(\d+)$/.exec(listen);
+        if (!m) throw new CliError(`--listen must be host:port, got ${JSON.stringify(listen)}`, 2);
+        const [host, port] = [m[1]!, Number(m[2])];
+        const why = plainHttpRefusal(host, port, {
+          tls: c.dashboard.tls !== undefined,
+          insecure: o.insecure ?? false,
+        });
+        if (why !== null) throw new CliError(why, 2);
+        const tls = c.dashboard.tls ? await readTls(c.dashboard.tls) : undefined;
+        await Deno.mkdir(o.stateDir, { recursive: true });
+        const transport = deps.transport(c);
+        const fleet = new ClusterFleet({ cluster: c, transport, stateDir: o.stateDir });
+        const server = serveDashboard({
+          port,
+          hostname: host,
+          ...(tls ? { tls } : {}),
+          insecure: o.insecure ?? false,
+          deps: {
+            reader: fleet,
+            actions: fleet,
+            audit: new FileAuditLog(`${o.stateDir}/audit.jsonl`),
+            operators,
+          },
+          onListen: (url) => io.out(`dashboard for ${c.cluster} on ${url}`),
+        });
+        await new Promise<void>((resolve) => {
+          for (const sig of ["SIGINT", "SIGTERM"] as const) {
+            Deno.addSignalListener(sig, () => resolve());
+          }
+        });
+        await server.shutdown();
+        await transport.close();
+      },
+    );
   return program;
 }
 

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
-import { runCli } from "./lvsctl.ts";
+import { formatStatus, runCli } from "./lvsctl.ts";
 import type { NodeTransport } from "./transport/transport.ts";
 import { TransportError } from "./transport/transport.ts";
 import { FakeTransport } from "./transport/fake_transport.ts";
-import { loadClusterFile } from "./spec/cluster_file.ts";
+import { endpointOf, fleetStatuses } from "./transport/endpoint.ts";
+import { loadClusterFile, parseClusterFile } from "./spec/cluster_file.ts";
 import { nodeConfigs } from "./spec/node_config.ts";
+import { buildRelease } from "./ops/release.ts";
+import { ManualClock } from "./ops/_testing.ts";
 
 const LAB_FILE = new URL("../fixtures/lab.yaml", import.meta.url).pathname;
 
@@ -162,4 +165,114 @@ Deno.test("lvsctl drain prints sessions falling and frames forwarded, then how m
     forwardedIn: 4,
     remaining: 9,
   });
+});
+
+Deno.test("lvsctl upgrade: two concurrent runs from two state directories, one upgrades and the other exits 1 naming the holder", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lvsctl-upgrade-" });
+  try {
+    const lab = parseClusterFile(
+      await Deno.readTextFile(new URL("../fixtures/lab.yaml", import.meta.url)),
+      "lab.yaml",
+    );
+    const fake = new FakeTransport(lab.nodes.map((n) => n.name));
+    for (const [name, cfg] of await nodeConfigs(lab)) fake.node(name).config = cfg;
+    const clock = new ManualClock();
+    fake.clock = clock.now;
+    // Both runs ask every node before either hears back, as two machines racing would.
+    const agent = fake.agent.bind(fake);
+    const waiting: Array<() => void> = [];
+    let open = false;
+    fake.agent = async (ep, method, path, body, opts) => {
+      if (path === "/v1/lease/acquire" && !open) {
+        if (waiting.length < 5) await new Promise<void>((go) => waiting.push(go));
+        else {
+          open = true;
+          waiting.forEach((go) => go());
+        }
+      }
+      return agent(ep, method, path, body, opts);
+    };
+    const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+    const rel = await buildRelease({ repo, version: "2.0.0-cli", out: `${dir}/rel.tar.gz` });
+    const run = async (state: string) => {
+      const out: string[] = [], err: string[] = [];
+      const code = await runCli(
+        ["upgrade", "--release", rel.path, "--state-dir", `${dir}/${state}`],
+        {
+          io: { out: (s) => out.push(s), err: (s) => err.push(s) },
+          transport: () => fake,
+          clock,
+        },
+      );
+      return { code, out: out.join("\n"), err: err.join("\n") };
+    };
+    const [a, b] = await Promise.all([run("alice"), run("bob")]);
+    assert.deepEqual([a.code, b.code].sort(), [0, 1]);
+    const [won, lost] = a.code === 0 ? [a, b] : [b, a];
+    assert.match(won.out, /every node runs 2\.0\.0-cli/);
+    assert.match(
+      lost.err,
+      /Cannot take the cluster's rollout lease for ".*": the rollout lease is held by "lvsctl by .+ pid \d+ \(rollout r[0-9a-z]+\)" on node\d(, node\d)*; got it on [01] of 3 nodes, a majority needs 2/,
+    );
+    assert.deepEqual([...fake.nodes.values()].map((n) => n.release), [
+      "2.0.0-cli",
+      "2.0.0-cli",
+      "2.0.0-cli",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("lvsctl dashboard refuses plain HTTP on a non-loopback address without --insecure, and names a TLS file it cannot read", async () => {
+  const h = harness();
+  const dir = await Deno.makeTempDir({ prefix: "lvsctl-dash-" });
+  const before = Deno.env.get("LVS_DASHBOARD_TOKEN");
+  Deno.env.set("LVS_DASHBOARD_TOKEN", "dashboard-token-0123456789");
+  try {
+    const args = ["dashboard", "--state-dir", `${dir}/state`];
+    assert.equal(await h.run([...args, "--listen", "0.0.0.0:18080"]), 2);
+    assert.match(
+      h.err.join("\n"),
+      /Refusing to serve the dashboard on 0\.0\.0\.0:18080 over plain HTTP: .*\(dashboard\.tls: \{ cert, key \}.* or pass --insecure/,
+    );
+    assert.equal(await h.run([...args, "--listen", "10.9.8.7"]), 2);
+    assert.match(h.err.at(-1)!, /--listen must be host:port, got "10\.9\.8\.7"/);
+    const file = `${dir}/tls.yaml`;
+    const lab = await Deno.readTextFile(new URL("../fixtures/lab.yaml", import.meta.url));
+    await Deno.writeTextFile(
+      file,
+      `${lab.trimEnd()}\n  tls: { cert: ${dir}/missing.crt, key: ${dir}/missing.key }\n`,
+    );
+    assert.equal(await h.run([...args, "--cluster", file, "--listen", "0.0.0.0:18080"]), 2);
+    assert.match(
+      h.err.at(-1)!,
+      new RegExp(
+        `Cannot read the dashboard's TLS cert ${dir}/missing\\.crt \\(dashboard\\.tls\\.cert\\)`,
+      ),
+    );
+    assert.deepEqual(h.calls, [], "no node was asked");
+  } finally {
+    if (before === undefined) Deno.env.delete("LVS_DASHBOARD_TOKEN");
+    else Deno.env.set("LVS_DASHBOARD_TOKEN", before);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("lvsctl status names the holder of the rollout lease", async () => {
+  const lab = parseClusterFile(
+    await Deno.readTextFile(new URL("../fixtures/lab.yaml", import.meta.url)),
+    "lab.yaml",
+  );
+  const fake = new FakeTransport(lab.nodes.map((n) => n.name));
+  fake.clock = () => 1_000_000;
+  await fake.agent(endpointOf(lab.nodes[0]!), "POST", "/v1/lease/acquire", {
+    holder: "lvsctl by bob@ops2 pid 7 (rollout r9)",
+    ttlMs: 60_000,
+  });
+  const text = formatStatus(lab, await fleetStatuses(fake, lab.nodes));
+  assert.match(
+    text,
+    /rollout lease: held by "lvsctl by bob@ops2 pid 7 \(rollout r9\)" on node1 for 60 s more/,
+  );
 });

@@ -217,6 +217,18 @@ export interface FleetSnapshot {
   vips: readonly VipView[];
   /** Recent rollouts, newest first. */
   rollouts: readonly RolloutView[];
+  /** Who holds the cluster's rollout lease on the nodes now (any operator's run), if anyone. */
+  lease?: RolloutLeaseView | null;
+}
+
+/** The rollout lease as the nodes report it. */
+export interface RolloutLeaseView {
+  /** As the holder describes itself: `lvsctl by alice@ops1 pid 42 (rollout r1)`. */
+  holder: string;
+  /** Nodes where this holder holds it. */
+  nodes: readonly string[];
+  /** Time left on the node with the least, milliseconds. */
+  expiresInMs: number;
 }
 
 /** Reads the current state of the fleet. Implemented by the orchestrator. */
@@ -258,7 +270,10 @@ export interface AuditEntry {
   time: string;
   /** Operator name, or `anonymous` for a refused request. */
   who: string;
-  /** `drain`, `undrain`, `rollout.start`, `rollout.resume`, `login`, `logout`. */
+  /**
+   * `drain`, `undrain`, `rollout.start`, `rollout.resume`, `login`, `logout`, `session.revoke`,
+   * or `denials` for a summary of anonymous requests refused from one address.
+   */
   action: string;
   /** Node name, rollout id or release. */
   target: string;
@@ -270,6 +285,8 @@ export interface AuditEntry {
   via: "api" | "ui";
   /** Client address when known. */
   remote?: string;
+  /** How many refused requests a `denials` summary stands for. */
+  count?: number;
 }
 
 /** Append-only record of operator actions. */

@@ -102,3 +102,18 @@ Deno.test("renderRegions() says when a drained node gets no frames any more, and
   assert.match(r.nodes, /joined without node3's sessions/);
   assert.match(r.nodes, /<td data-field="sync"><span class="muted">off<\/span>/);
 });
+
+Deno.test("renderRegions() shows who holds the rollout lease, escaped", async () => {
+  const fleet = new MemoryFleet({ clock: () => NOW });
+  const snapshot = {
+    ...(await fleet.read()),
+    lease: { holder: `lvsctl <b>x</b>`, nodes: ["node1", "node2"], expiresInMs: 41_600 },
+  };
+  const history = new FleetHistory({ clock: () => NOW });
+  const r = renderRegions({ snapshot, error: null, history, now: NOW, csrf: "t", audit: [] });
+  assert.match(
+    r.rollouts,
+    /Rollout lease<\/strong> held by <span class="mono">lvsctl &lt;b&gt;x&lt;\/b&gt;<\/span> on node1, node2 for 42 s more/,
+  );
+  assert.doesNotMatch((await regions()).rollouts, /Rollout lease/);
+});

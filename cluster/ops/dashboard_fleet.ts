@@ -17,7 +17,7 @@ import {
   type RolloutState,
   startRollout,
 } from "./rollout.ts";
-import { LeaseBusyError } from "./lease.ts";
+import { describeHolder, LeaseBusyError, LeaseError } from "./lease.ts";
 import type { NodeTransport } from "../transport/transport.ts";
 import {
   ActionError,
@@ -34,13 +34,13 @@ import { RateMeter } from "../../web/rates.ts";
 export interface ClusterFleetOptions {
   cluster: ClusterFile;
   transport: NodeTransport;
-  /** Where rollouts keep their lease and state (shared with `lvsctl upgrade`). */
+  /** Where rollouts keep their state (shared with `lvsctl upgrade`; the lease is on the nodes). */
   stateDir: string;
   clock?: () => number;
   /** Per-call deadline of a status read (default 3 s: an unreachable node shows as down). */
   readTimeoutMs?: number;
   /** Rollout tuning passed through to every rollout this dashboard runs. */
-  rollout?: Pick<RolloutDeps, "watchSeconds" | "requireTraffic">;
+  rollout?: Pick<RolloutDeps, "watchSeconds" | "requireTraffic" | "clock" | "leaseTtlMs">;
 }
 
 const STEP: Record<string, RolloutStep> = {
@@ -208,6 +208,8 @@ export class ClusterFleet implements FleetReader, ActionPort {
             reject(
               e instanceof LeaseBusyError
                 ? new ActionError(e.message, { status: 409, cause: e })
+                : e instanceof LeaseError
+                ? new ActionError(e.message, { status: 503, cause: e })
                 : new ActionError(`Cannot start the rollout: ${(e as Error).message}`, {
                   status: 400,
                   cause: e,
@@ -240,7 +242,14 @@ export class ClusterFleet implements FleetReader, ActionPort {
     const { cluster, transport, stateDir } = this.options;
     return this.#launch((onProgress) =>
       startRollout(
-        { ...this.options.rollout, cluster, transport, stateDir, onProgress: (s) => onProgress(s) },
+        {
+          ...this.options.rollout,
+          cluster,
+          transport,
+          stateDir,
+          holder: describeHolder(`dashboard (${actor})`),
+          onProgress: (s) => onProgress(s),
+        },
         { release: request.release, ...(request.batchSize ? { batch: request.batchSize } : {}) },
       ), actor);
   }
@@ -267,6 +276,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
           cluster,
           transport,
           stateDir,
+          holder: describeHolder(`dashboard (${actor})`),
           onProgress: (s) => onProgress(s),
         }),
       actor,

@@ -5,7 +5,8 @@ import { parseClusterFile } from "../spec/cluster_file.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
 import { buildRelease } from "./release.ts";
 import { portConformance } from "../../web/conformance.ts";
-import { hashVerdict } from "../../web/fleet.ts";
+import { ActionError, hashVerdict } from "../../web/fleet.ts";
+import { endpointOf } from "../transport/endpoint.ts";
 
 const LAB = parseClusterFile(
   Deno.readTextFileSync(new URL("../../fixtures/lab.yaml", import.meta.url)),
@@ -98,4 +99,34 @@ Deno.test("ClusterFleet shows a drained node's live sessions and the frames stil
   const done = (await fleet.read()).nodes.find((n) => n.name === "node2")!;
   assert.equal(done.state, "drained");
   assert.equal(done.sync?.forwardedInPerSecond, 0, "no sessions left, nothing forwarded");
+});
+
+Deno.test("the dashboard shows the lvsctl run that holds the nodes' lease, and its rollout is refused with 409 naming it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dash-fleet-" });
+  try {
+    const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
+    for (const [name, cfg] of await nodeConfigs(LAB)) fake.node(name).config = cfg;
+    for (const n of LAB.nodes) {
+      await fake.agent(endpointOf(n), "POST", "/v1/lease/acquire", {
+        holder: "lvsctl by alice@ops1 pid 42 (rollout r1)",
+        ttlMs: 60_000,
+      });
+    }
+    const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+    const rel = await buildRelease({ repo, version: "3.0.0-test", out: `${dir}/rel.tar.gz` });
+    const fleet = new ClusterFleet({ cluster: LAB, transport: fake, stateDir: `${dir}/s` });
+    const seen = (await fleet.read()).lease;
+    assert.equal(seen?.holder, "lvsctl by alice@ops1 pid 42 (rollout r1)");
+    assert.deepEqual(seen?.nodes, ["node1", "node2", "node3"]);
+    await assert.rejects(fleet.startRollout({ release: rel.path }, "bob"), (e: unknown) => {
+      assert.ok(e instanceof ActionError);
+      assert.equal(e.status, 409);
+      assert.match(e.message, /held by "lvsctl by alice@ops1 pid 42 \(rollout r1\)" on node1/);
+      return true;
+    });
+    await fleet.idle();
+    assert.ok(!fake.calls.some((c) => c.endsWith("POST /v1/drain")), "nothing was drained");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,7 +1,9 @@
 /**
  * The rolling upgrade (`lvsctl upgrade --release PATH [--batch N] [--resume]`), node by node:
  *
- * 1. take the cluster-wide lease (one rollout at a time; renewed while running);
+ * 1. take the cluster-wide lease on a majority of the nodes' agents (`lease.ts`): one rollout at a
+ *    time across every operator and dashboard; a timer renews it for the whole rollout, and every
+ *    drain, undrain and restart carries the node's fencing token;
  * 2. drain the node (its VIPs leave the router, its LIPs stay so sessions finish) and wait until
  *    its sessions fall below the policy's threshold or the drain timeout passes;
  * 3. ship the release: upload the tarball over SFTP, unpack it into `<root>/releases/<version>`
@@ -26,7 +28,8 @@ import {
   nodeStatus,
   undrainNode,
 } from "../transport/endpoint.ts";
-import { acquireLease, type Lease } from "./lease.ts";
+import { acquireClusterLease, type ClusterLease, describeHolder } from "./lease.ts";
+import { type Clock, realClock } from "./clock.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
 import { drainSummary } from "../spec/drain_progress.ts";
 import { watchDrain } from "./drain.ts";
@@ -82,11 +85,13 @@ export class RolloutHaltedError extends Error {
 export interface RolloutDeps {
   cluster: ClusterFile;
   transport: NodeTransport;
-  /** Directory for the lease and the rollout state (default ~/.lvsctl). */
+  /** Directory for the rollout state, kept for `--resume` (default ~/.lvsctl). */
   stateDir: string;
+  /** Who runs it, as other operators see the lease holder (default: user@host and pid). */
   holder?: string;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Time to live of the lease on the agents (default 60 s; renewed every third of it). */
+  leaseTtlMs?: number;
+  clock?: Clock;
   onProgress?: (state: RolloutState, message: string) => void;
   /** Seconds the post-undrain watch lasts (default 3). */
   watchSeconds?: number;
@@ -113,7 +118,6 @@ export async function releaseVersionOf(path: string): Promise<string> {
 }
 
 const stateFile = (dir: string) => `${dir}/rollout.json`;
-const leaseFile = (dir: string) => `${dir}/rollout.lease`;
 
 /** The last rollout's state, or null. */
 export async function loadRolloutState(dir: string): Promise<RolloutState | null> {
@@ -132,14 +136,17 @@ async function saveState(dir: string, s: RolloutState): Promise<void> {
 }
 
 class Runner {
-  #lease: Lease | undefined;
-  constructor(readonly deps: RolloutDeps, readonly state: RolloutState) {}
+  #lease: ClusterLease | undefined;
+  readonly clock: Clock;
+  constructor(readonly deps: RolloutDeps, readonly state: RolloutState) {
+    this.clock = deps.clock ?? realClock;
+  }
 
   get now() {
-    return (this.deps.now ?? Date.now)();
+    return this.clock.now();
   }
   sleep(ms: number) {
-    return (this.deps.sleep ?? ((m: number) => new Promise((r) => setTimeout(r, m))))(ms);
+    return this.clock.sleep(ms);
   }
   async progress(message: string) {
     this.state.updatedAt = this.now;
@@ -149,22 +156,34 @@ class Runner {
 
   async lease(): Promise<void> {
     await Deno.mkdir(this.deps.stateDir, { recursive: true });
-    const ttl = Math.max(60_000, this.deps.cluster.rollout.healthGateTimeout * 2000);
-    this.#lease = await acquireLease(
-      leaseFile(this.deps.stateDir),
-      this.deps.holder ?? `lvsctl ${this.state.id}`,
-      ttl,
-      this.deps.now ?? Date.now,
-    );
+    this.#lease = await acquireClusterLease({
+      transport: this.deps.transport,
+      nodes: this.deps.cluster.nodes,
+      holder: `${this.deps.holder ?? describeHolder("lvsctl")} (rollout ${this.state.id})`,
+      ...(this.deps.leaseTtlMs ? { ttlMs: this.deps.leaseTtlMs } : {}),
+      clock: this.clock,
+    });
   }
   async unlease(): Promise<void> {
     await this.#lease?.release();
+  }
+
+  /** The call options that fence an action on `n` with the lease token (see `lease.ts`). */
+  async fenced(n: NodeSpec): Promise<{ headers: Record<string, string> }> {
+    if (!this.#lease) throw new Error("the rollout acts without its lease");
+    return { headers: await this.#lease.fence(n) };
+  }
+
+  /** Throws once the lease is lost (checked at every step and in every wait). */
+  held(): void {
+    this.#lease?.assertHeld();
   }
 
   async waitFor<T>(what: string, ms: number, fn: () => Promise<T | null>): Promise<T> {
     const deadline = this.now + ms;
     let last = "";
     for (;;) {
+      this.held();
       try {
         const v = await fn();
         if (v !== null) return v;
@@ -176,7 +195,6 @@ class Runner {
           `${what} did not happen within ${Math.round(ms / 1000)} s${last ? ` (${last})` : ""}`,
         );
       }
-      await this.#lease?.renew();
       await this.sleep(500);
     }
   }
@@ -189,7 +207,7 @@ class Runner {
 
     nr.step = "draining";
     await this.progress(`${n.name}: draining`);
-    await drainNode(transport, n);
+    await drainNode(transport, n, await this.fenced(n));
     await this.waitFor(`${n.name}: VIP withdrawal`, 30_000, async () => {
       const s = await nodeStatus(transport, n);
       return s.routing.advertised.some((a) => vips.has(a)) ? null : s;
@@ -202,7 +220,7 @@ class Runner {
       timeoutMs: policy.drainTimeout * 1000,
       now: () => this.now,
       sleep: async (ms) => {
-        await this.#lease?.renew();
+        this.held(); // the lease's timer renews it; a lost lease stops the rollout here
         await this.sleep(ms);
       },
       onProgress: (line) => this.progress(line),
@@ -216,6 +234,7 @@ class Runner {
 
     nr.step = "shipping";
     await this.progress(`${n.name}: shipping release ${this.state.version}`);
+    await this.#lease?.confirm(n);
     const remote = `${n.agent.root}/releases/${this.state.version}.tar.gz`;
     await transport.upload(endpointOf(n), this.state.release, remote, { timeoutMs: 300_000 });
     const r = await transport.exec(
@@ -226,10 +245,11 @@ class Runner {
     if (r.code !== 0) {
       throw new Error(`${n.name}: unpacking the release failed: ${r.stderr.trim()}`);
     }
+    this.held();
 
     nr.step = "restarting";
     await this.progress(`${n.name}: restarting the agent`);
-    await agentCall(transport, n, "POST", AGENT_PATHS.restart);
+    await agentCall(transport, n, "POST", AGENT_PATHS.restart, undefined, await this.fenced(n));
     await this.waitFor(
       `${n.name}: the agent answering as ${this.state.version}`,
       policy.healthGateTimeout * 1000,
@@ -260,7 +280,7 @@ class Runner {
         return s;
       },
     );
-    const before = await undrainNode(transport, n);
+    const before = await undrainNode(transport, n, await this.fenced(n));
     await this.waitFor(`${n.name}: VIPs announced again`, 30_000, async () => {
       const s = await nodeStatus(transport, n);
       return s.routing.advertised.some((a) => vips.has(a)) ? s : null;
@@ -271,6 +291,7 @@ class Runner {
     const requireTraffic = this.deps.requireTraffic ?? true;
     for (;;) {
       await this.sleep(500);
+      this.held();
       after = await nodeStatus(transport, n);
       // Directly or by forwarding: under long-lived flows only, the router's hash brings the
       // node frames of flows owned elsewhere, and it forwards them (no new flow needed).
@@ -318,7 +339,9 @@ class Runner {
           nr.finishedAt = this.now;
           // Leave it drained: the others keep serving.
           const spec = cluster.nodes.find((x) => x.name === nr.node);
-          if (spec) await drainNode(transport, spec).catch(() => {});
+          if (spec) {
+            await this.fenced(spec).then((o) => drainNode(transport, spec, o)).catch(() => {});
+          }
         }
         this.state.status = "halted";
         this.state.error = failed.map(([, nr]) => `${nr.node}: ${nr.error}`).join("; ");
@@ -367,7 +390,7 @@ export async function startRollout(
   opts: { release: string; batch?: number; nodes?: string[] },
 ): Promise<RolloutState> {
   const version = await releaseVersionOf(opts.release);
-  const now = (deps.now ?? Date.now)();
+  const now = (deps.clock ?? realClock).now();
   const state: RolloutState = {
     id: `r${now.toString(36)}`,
     release: opts.release,

@@ -9,33 +9,38 @@ import {
   rolloutNodes,
   startRollout,
 } from "./rollout.ts";
-import { acquireLease, LeaseBusyError } from "./lease.ts";
+import { LeaseBusyError } from "./lease.ts";
 import { buildRelease } from "./release.ts";
+import { ManualClock } from "./_testing.ts";
+import { endpointOf } from "../transport/endpoint.ts";
+import type { ClusterFile } from "../spec/cluster_file.ts";
 
 const LAB = parseClusterFile(
   Deno.readTextFileSync(new URL("../../fixtures/lab.yaml", import.meta.url)),
   "lab.yaml",
 );
 
-/** A fleet of fake nodes with the lab's configuration applied, a release, a fake clock. */
-async function setup() {
+/** A fleet of fake nodes with the lab's configuration applied, a release, a hand-driven clock. */
+async function setup(cluster: ClusterFile = LAB) {
   const dir = await Deno.makeTempDir({ prefix: "rollout-test-" });
-  const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
-  for (const [name, cfg] of await nodeConfigs(LAB)) fake.node(name).config = cfg;
+  const fake = new FakeTransport(cluster.nodes.map((n) => n.name));
+  for (const [name, cfg] of await nodeConfigs(cluster)) fake.node(name).config = cfg;
   const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const rel = await buildRelease({ repo, version: "2.0.0-test", out: `${dir}/rel.tar.gz` });
-  let now = 1_000_000;
-  const deps = {
-    cluster: LAB,
-    transport: fake,
-    stateDir: `${dir}/state`,
-    now: () => now,
-    sleep: (ms: number) => {
-      now += ms;
-      return Promise.resolve();
-    },
+  const clock = new ManualClock();
+  fake.clock = clock.now;
+  const deps = { cluster, transport: fake, stateDir: `${dir}/state`, clock };
+  /** Takes every node's lease for `holder` as another operator's run would (no renewal). */
+  const takeAll = async (holder: string) => {
+    for (const n of cluster.nodes) {
+      const r = await fake.agent(endpointOf(n), "POST", "/v1/lease/acquire", {
+        holder,
+        ttlMs: 60_000,
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
   };
-  return { dir, fake, rel, deps, advance: (ms: number) => (now += ms) };
+  return { dir, fake, rel, deps, clock, takeAll };
 }
 
 Deno.test("startRollout() drains, ships, restarts, gates and undrains every node in turn", async () => {
@@ -62,8 +67,13 @@ Deno.test("startRollout() drains, ships, restarts, gates and undrains every node
     assert.ok(
       fake.calls.includes(`node1 upload ${LAB.nodes[0]!.agent.root}/releases/2.0.0-test.tar.gz`),
     );
-    // The lease is released at the end.
-    await (await acquireLease(`${deps.stateDir}/rollout.lease`, "other", 1000)).release();
+    // The lease was taken on every node, renewed by its timer, and released at the end.
+    for (const n of fake.nodes.values()) {
+      assert.equal(n.lease.holder, null, `${n.name}'s lease is released`);
+      assert.equal(n.lease.token, 1);
+    }
+    assert.equal(deps.clock.timers, 0, "the renewal timer stopped");
+    assert.ok(fake.calls.includes("node1 POST /v1/lease/acquire"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -96,21 +106,129 @@ Deno.test("a node failing its health gate halts the rollout, drained; resume fin
   }
 });
 
-Deno.test("a second rollout is refused while the lease is held, and taken over once it expired", async () => {
-  const { dir, rel, deps, advance } = await setup();
+Deno.test("a rollout is refused while another holder's lease runs on the nodes, and takes it over once it expired", async () => {
+  const { dir, fake, rel, deps, clock, takeAll } = await setup();
   try {
-    await Deno.mkdir(deps.stateDir, { recursive: true });
-    const other = await acquireLease(
-      `${deps.stateDir}/rollout.lease`,
-      "someone else",
-      60_000,
-      deps.now,
-    );
-    await assert.rejects(() => startRollout(deps, { release: rel.path }), LeaseBusyError);
-    void other;
-    advance(120_000); // the other holder died without releasing
+    await takeAll("bob on ops2"); // bob's lvsctl, on another machine, then died without releasing
+    await assert.rejects(() => startRollout(deps, { release: rel.path }), (e: unknown) => {
+      assert.ok(e instanceof LeaseBusyError);
+      assert.match(e.message, /held by "bob on ops2" on node1, node2, node3/);
+      assert.match(e.message, /got it on 0 of 3 nodes, a majority needs 2/);
+      assert.match(e.message, /taken over only after it expires/);
+      assert.deepEqual(e.holders, ["bob on ops2"]);
+      return true;
+    });
+    assert.ok(!fake.calls.some((c) => / POST \/v1\/drain/.test(c)), "nothing was drained");
+    clock.pause(60_000);
     const state = await startRollout(deps, { release: rel.path });
     assert.equal(state.status, "done");
+    assert.equal(fake.node("node1").lease.token, 2, "taken over with a new token");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("two concurrent rollouts from two state directories: exactly one proceeds, the other is refused naming the holder", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    // Both runs ask every node before either hears back (as two machines racing would).
+    const agent = fake.agent.bind(fake);
+    const waiting: Array<() => void> = [];
+    let open = false;
+    fake.agent = async (ep, method, path, body, opts) => {
+      if (path === "/v1/lease/acquire" && !open) {
+        if (waiting.length < 5) await new Promise<void>((resolve) => waiting.push(resolve));
+        else {
+          open = true;
+          waiting.forEach((go) => go());
+        }
+      }
+      return agent(ep, method, path, body, opts);
+    };
+    const runs = await Promise.allSettled([
+      startRollout({ ...deps, stateDir: `${dir}/alice`, holder: "alice@ops1" }, {
+        release: rel.path,
+      }),
+      startRollout({ ...deps, stateDir: `${dir}/bob`, holder: "bob@ops2" }, {
+        release: rel.path,
+      }),
+    ]);
+    const done = runs.filter((r) => r.status === "fulfilled");
+    const refused = runs.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    assert.equal(done.length, 1);
+    assert.equal(refused.length, 1);
+    const winner = runs[0]!.status === "fulfilled" ? "alice@ops1" : "bob@ops2";
+    const err = refused[0]!.reason;
+    assert.ok(err instanceof LeaseBusyError, String(err));
+    assert.match(err.message, new RegExp(`held by "${winner} \\(rollout r[0-9a-z]+\\)"`));
+    // Every node was drained, restarted and undrained exactly once: by the winner.
+    for (const verb of ["drain", "restart", "undrain"]) {
+      assert.equal(fake.calls.filter((c) => c.endsWith(` POST /v1/${verb}`)).length, 3, verb);
+    }
+    for (const n of fake.nodes.values()) assert.equal(n.lease.holder, null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the lease is renewed by its timer through a drain far longer than its lifetime", async () => {
+  const long = { ...LAB, rollout: { ...LAB.rollout, drainTimeout: 86_400 } };
+  const { dir, fake, rel, deps, clock } = await setup(long);
+  try {
+    const n1 = fake.node("node1");
+    const orig = n1.status.bind(n1);
+    const tries: Array<Promise<{ status: number; body: unknown }>> = [];
+    const start = clock.now();
+    n1.status = () => {
+      // Sessions linger for ten minutes (ten lease lifetimes); meanwhile another operator tries.
+      n1.sessions = n1.drained && clock.now() - start < 600_000 ? 5 : 0;
+      if (n1.sessions > 0 && (clock.now() - start) % 100_000 < 1000) {
+        for (const n of LAB.nodes) {
+          tries.push(
+            fake.agent(endpointOf(n), "POST", "/v1/lease/acquire", {
+              holder: "bob",
+              ttlMs: 60_000,
+            }),
+          );
+        }
+      }
+      return orig();
+    };
+    const state = await startRollout(deps, { release: rel.path });
+    assert.equal(state.status, "done");
+    assert.ok(clock.now() - start > 600_000);
+    const answers = await Promise.all(tries);
+    assert.ok(answers.length >= 15, `bob tried ${answers.length} times during the drain`);
+    for (const a of answers) {
+      assert.equal(a.status, 409);
+      assert.match((a.body as { error: string }).error, /held by ".+ \(rollout r[0-9a-z]+\)"/);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a rollout paused past its lease's expiry is refused by the agents once another holder took over", async () => {
+  const { dir, fake, rel, deps, clock, takeAll } = await setup();
+  try {
+    const upload = fake.upload.bind(fake);
+    fake.upload = async (ep, local, remote) => {
+      await upload(ep, local, remote);
+      if (ep.name === "node1") {
+        clock.pause(90_000); // the operator's laptop slept during the upload
+        await takeAll("bob@ops2");
+      }
+    };
+    const err = await startRollout(deps, { release: rel.path }).catch((e) => e);
+    assert.ok(err instanceof RolloutHaltedError, String(err));
+    assert.equal(err.state.nodes[0]!.step, "failed");
+    assert.match(
+      err.state.nodes[0]!.error!,
+      /node1: POST \/v1\/restart: 409 Refused POST \/v1\/restart: lease token 1 is stale; the rollout lease is held by "bob@ops2" \(token 2\)/,
+    );
+    assert.equal(fake.node("node1").release, "1.0.0", "the refused restart did not run");
+    assert.equal(fake.node("node1").lease.holder, "bob@ops2", "bob's lease is untouched");
+    assert.deepEqual(err.state.nodes.map((n) => n.step), ["failed", "pending", "pending"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -115,9 +115,17 @@ export interface ClusterFile {
   nodes: NodeSpec[];
   vips: VipSpec[];
   rollout: RolloutPolicy;
-  dashboard: { listen: string };
+  dashboard: DashboardSpec;
   /** Session sync between the nodes; absent: off (see `sync_block.ts`). */
   sync?: SyncSpec;
+}
+
+/** The dashboard's listener. */
+export interface DashboardSpec {
+  /** `host:port`. */
+  listen: string;
+  /** PEM files of the certificate (chain) and its private key: the dashboard serves HTTPS. */
+  tls?: { cert: string; key: string };
 }
 
 /** How `parseClusterFile` reaches what the file points at. */
@@ -585,16 +593,23 @@ export function parseClusterFile(
       };
     }
   }
-  let dashboard = { listen: "127.0.0.1:8080" };
+  let dashboard: DashboardSpec = { listen: "127.0.0.1:8080" };
   const dn = r.field(top, "dashboard");
   if (dn !== null) {
-    const dm = r.map(dn, "dashboard", ["listen"]);
+    const dm = r.map(dn, "dashboard", ["listen", "tls"]);
     if (dm) {
       const listen = r.str(dm, "listen", "dashboard", { optional: true }) ?? dashboard.listen;
       if (!/^[^:]+:\d+$/.test(listen)) {
         r.at(r.field(dm, "listen"), `dashboard: "listen" must be host:port`);
       }
       dashboard = { listen };
+      const tn = r.field(dm, "tls");
+      const tm = tn === null ? null : r.map(tn, "dashboard.tls", ["cert", "key"]);
+      if (tm) {
+        const cert = r.str(tm, "cert", "dashboard.tls");
+        const key = r.str(tm, "key", "dashboard.tls");
+        if (cert !== undefined && key !== undefined) dashboard.tls = { cert, key };
+      }
     }
   }
   const sync = readSyncBlock(r, top, nodeNodes.length, opts.readSecretFile);

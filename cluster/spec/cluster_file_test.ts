@@ -213,3 +213,20 @@ vips:`,
   const unknown = problems(two.replace("standby: n1", "standby: n7"));
   assert.ok(unknown.some((p) => p.includes('"standby" "n7" is not a node')), unknown.join("\n"));
 });
+
+Deno.test("parseClusterFile() reads dashboard.tls and reports a half-given one with its position", () => {
+  const tls = parseClusterFile(
+    `${base}dashboard:\n  listen: 0.0.0.0:8443\n  tls: { cert: /etc/lvs/dash.crt, key: /etc/lvs/dash.key }\n`,
+    "c.yaml",
+  );
+  assert.deepEqual(tls.dashboard, {
+    listen: "0.0.0.0:8443",
+    tls: { cert: "/etc/lvs/dash.crt", key: "/etc/lvs/dash.key" },
+  });
+  assert.equal(parseClusterFile(base, "c.yaml").dashboard.tls, undefined);
+  const line = base.split("\n").length + 1;
+  assert.deepEqual(problems(`${base}dashboard:\n  tls: { cert: /c, pem: /k }\n`), [
+    `${line}:20 dashboard.tls: unknown key "pem" (expected one of cert, key)`,
+    `${line}:8 dashboard.tls: "key" is required`,
+  ]);
+});

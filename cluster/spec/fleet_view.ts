@@ -11,6 +11,7 @@ import type {
   NodeState,
   NodeView,
   RealHealthOnNode,
+  RolloutLeaseView,
   RolloutView,
   VipView,
 } from "../../web/fleet.ts";
@@ -124,6 +125,24 @@ function vipView(svc: Service, nodes: readonly NodeObservation[]): VipView {
   };
 }
 
+/**
+ * Who holds the rollout lease, from the nodes' statuses: the holder with the most nodes, with
+ * the shortest time left among them (agent clocks: each node's own `now`); null when nobody does.
+ */
+export function rolloutLease(nodes: readonly NodeObservation[]): RolloutLeaseView | null {
+  const by = new Map<string, { nodes: string[]; left: number }>();
+  for (const n of nodes) {
+    const l = n.status?.lease;
+    if (!l?.held || l.holder === null || l.expiresAt === null) continue;
+    const h = by.get(l.holder) ?? { nodes: [], left: Infinity };
+    h.nodes.push(n.name);
+    h.left = Math.min(h.left, l.expiresAt - l.now);
+    by.set(l.holder, h);
+  }
+  const top = [...by].sort((a, b) => b[1].nodes.length - a[1].nodes.length)[0];
+  return top ? { holder: top[0], nodes: top[1].nodes, expiresInMs: top[1].left } : null;
+}
+
 /** Builds the dashboard's snapshot. */
 export function fleetSnapshot(input: FleetInput): FleetSnapshot {
   const names = new Map(input.nodes.map((n) => [n.address, n.name]));
@@ -134,5 +153,6 @@ export function fleetSnapshot(input: FleetInput): FleetSnapshot {
     nodes: input.nodes.map((n) => nodeView(n, input, names)),
     vips: input.services.map((s) => vipView(s, input.nodes)),
     rollouts: input.rollouts,
+    lease: rolloutLease(input.nodes),
   };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { AgentStatus, Service } from "../../dataplane/agent/api.ts";
-import { fleetSnapshot, type NodeObservation, nodeState } from "./fleet_view.ts";
+import { fleetSnapshot, type NodeObservation, nodeState, rolloutLease } from "./fleet_view.ts";
 import { checkSnapshot } from "../../web/conformance.ts";
 
 const svc: Service = {
@@ -155,4 +155,33 @@ Deno.test("fleetSnapshot() shows each node's sync with peers by name, and the fo
     peers: [{ node: "lb2", heard: true, forwardedOut: 4, forwardedIn: 6 }],
   });
   assert.equal(lb2?.sync, null, "a node that reports no sync");
+});
+
+Deno.test("rolloutLease() names the holder the most nodes report, with the least time left on their own clocks", () => {
+  const held = (holder: string, expiresAt: number, now: number) => ({
+    holder,
+    token: 3,
+    acquiredAt: 0,
+    expiresAt,
+    held: expiresAt > now,
+    now,
+  });
+  const obs = (name: string, lease?: ReturnType<typeof held>): NodeObservation => ({
+    name,
+    address: "10.0.0.1",
+    status: status(lease ? { lease } : {}),
+  });
+  assert.equal(
+    rolloutLease([obs("a"), obs("b"), { name: "c", address: "x", error: "down" }]),
+    null,
+  );
+  assert.equal(rolloutLease([obs("a", held("alice", 1000, 1000))]), null, "expired is not held");
+  assert.deepEqual(
+    rolloutLease([
+      obs("a", held("alice", 60_000, 1000)),
+      obs("b", held("alice", 500_000, 470_000)),
+      obs("c", held("bob", 9_000, 1000)),
+    ]),
+    { holder: "alice", nodes: ["a", "b"], expiresInMs: 30_000 },
+  );
 });

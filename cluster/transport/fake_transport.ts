@@ -1,19 +1,36 @@
 /**
  * A recording fake of the fleet behind `NodeTransport`: every node has an in-memory agent
- * (status, config, apply, drain, undrain, restart into a shipped release) and a file system for
- * uploads; every call is recorded. Scriptable failures: a node down, a refused apply, a node
- * whose new release never passes the health gate. Scriptable traffic: how client frames reach a
- * serving node (directly, or only by session sync forwarding), and a drained node's sessions
- * falling while its peers forward its flows' frames to it. It also answers the transport conformance
- * contract (echo, false, cat; `/v1/echo`), so it passes `transportConformance`.
+ * (status, config, apply, drain, undrain, restart into a shipped release, and the rollout lease
+ * with its fencing, by the agent's own pure lease rules) and a file system for uploads; every
+ * call is recorded. Scriptable failures: a node down, a refused apply, a node whose new release
+ * never passes the health gate. Scriptable traffic: how client frames reach a serving node
+ * (directly, or only by session sync forwarding), and a drained node's sessions falling while its
+ * peers forward its flows' frames to it. It also answers the transport conformance contract
+ * (echo, false, cat; `/v1/echo`, `/v1/headers`), so it passes `transportConformance`.
  *
  * @module
  */
-import type { AgentConfig, AgentStatus } from "../../dataplane/agent/api.ts";
+import {
+  acquireLease,
+  AGENT_PATHS,
+  type AgentConfig,
+  AgentError,
+  type AgentStatus,
+  checkFence,
+  FENCED_PATHS,
+  FREE_LEASE,
+  LEASE_TOKEN_HEADER,
+  LeaseConflictError,
+  type LeaseState,
+  leaseView,
+  releaseLease,
+  renewLease,
+  SWITCH_SCRIPT,
+} from "../../dataplane/agent/api.ts";
 import { conformanceAgent } from "./transport_conformance_agent.ts";
-import { SWITCH_SCRIPT } from "../../dataplane/agent/api.ts";
 import {
   type AgentReply,
+  type CallOptions,
   type ExecResult,
   type NodeEndpoint,
   type NodeTransport,
@@ -49,6 +66,8 @@ export class FakeNode {
   forwardedOut = 0;
   forwardedIn = 0;
   files = new Map<string, Uint8Array>();
+  /** The rollout lease as this node's agent keeps it. */
+  lease: LeaseState = { ...FREE_LEASE };
   #shipped: string | null = null;
   constructor(readonly name: string) {}
 
@@ -135,6 +154,8 @@ export class FakeNode {
 export class FakeTransport implements NodeTransport {
   readonly nodes = new Map<string, FakeNode>();
   readonly calls: string[] = [];
+  /** The agents' clock (epoch ms) for lease expiry; tests share theirs. */
+  clock: () => number = Date.now;
 
   constructor(names: string[]) {
     for (const n of names) this.nodes.set(n, new FakeNode(n));
@@ -157,14 +178,53 @@ export class FakeTransport implements NodeTransport {
     method: "GET" | "POST",
     path: string,
     body?: unknown,
+    opts?: CallOptions,
   ): Promise<AgentReply> {
     this.calls.push(`${ep.name} ${method} ${path}`);
     const n = this.#reach(ep);
+    try {
+      return await this.#answer(n, method, path, body, opts?.headers ?? {});
+    } catch (e) {
+      if (!(e instanceof AgentError)) throw e;
+      const lease = e instanceof LeaseConflictError ? { lease: e.lease } : {};
+      return { status: e.status, body: { error: e.message, ...lease } };
+    }
+  }
+
+  async #answer(
+    n: FakeNode,
+    method: "GET" | "POST",
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<AgentReply> {
     const ok = (b: unknown): AgentReply => ({ status: 200, body: b });
+    const now = this.clock();
+    if (method === "POST" && (FENCED_PATHS as readonly string[]).includes(path)) {
+      const token = Object.entries(headers).find(([k]) => k.toLowerCase() === LEASE_TOKEN_HEADER);
+      checkFence(n.lease, token?.[1], now, `${method} ${path}`);
+    }
     switch (`${method} ${path}`) {
+      case `GET ${AGENT_PATHS.lease}`:
+        return ok(leaseView(n.lease, now));
+      case `POST ${AGENT_PATHS.leaseAcquire}`: {
+        const r = acquireLease(n.lease, body, now);
+        n.lease = r.state;
+        return ok(r.grant);
+      }
+      case `POST ${AGENT_PATHS.leaseRenew}`: {
+        const r = renewLease(n.lease, body, now);
+        n.lease = r.state;
+        return ok(r.grant);
+      }
+      case `POST ${AGENT_PATHS.leaseRelease}`: {
+        const r = releaseLease(n.lease, body, now);
+        n.lease = r.state;
+        return ok({ released: r.released, lease: leaseView(r.state, now) });
+      }
       case "GET /v1/status":
         // (`version` too: the transport conformance contract reads it)
-        return ok({ ...n.status(), version: n.release });
+        return ok({ ...n.status(), lease: leaseView(n.lease, now), version: n.release });
       case "GET /v1/config":
         return n.config
           ? ok(n.config)
@@ -186,9 +246,11 @@ export class FakeTransport implements NodeTransport {
     const res = await conformanceAgent(
       new Request(`http://agent${path}`, {
         method,
-        ...(body === undefined
-          ? {}
-          : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+        headers: {
+          ...headers,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       }),
     );
     return { status: res.status, body: await res.json() };

@@ -28,6 +28,7 @@ import {
 import { SnapshotWait } from "./snapshot_wait.ts";
 import { StandbyWatch, type Takeover } from "./standby_watch.ts";
 import type { AgentState, StateStore } from "./adapters/store.ts";
+import type { LeaseView } from "./lease.ts";
 
 /** How long a (re)joining node waits for its peers' snapshots by default (ms). */
 export const DEFAULT_SYNC_WAIT_MS = 3000;
@@ -156,6 +157,8 @@ export interface AgentStatus {
   lastError?: string;
   /** Session sync; absent when the configuration does not turn it on. */
   sync?: SyncStatus;
+  /** The rollout lease on this node (added by the control API; absent from older agents). */
+  lease?: LeaseView;
 }
 
 /** Everything the agent needs. */
