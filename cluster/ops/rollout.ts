@@ -25,12 +25,13 @@ import {
   agentCall,
   drainNode,
   endpointOf,
+  handOverNode,
   nodeStatus,
   undrainNode,
 } from "../transport/endpoint.ts";
 import { acquireClusterLease, type ClusterLease, describeHolder } from "./lease.ts";
 import { type Clock, realClock } from "./clock.ts";
-import { nodeConfigs } from "../spec/node_config.ts";
+import { nodeConfigs, standbyOf } from "../spec/node_config.ts";
 import { drainSummary } from "../spec/drain_progress.ts";
 import { watchDrain } from "./drain.ts";
 import { badDrops, trafficSigns } from "../spec/rollout_gate.ts";
@@ -199,6 +200,39 @@ class Runner {
     }
   }
 
+  /**
+   * With session sync, the sessions still open after the drain go to the standby of the node's
+   * LIPs before the restart: the node withdraws its LIPs, the router sends their traffic to the
+   * standby (which announced them at a higher cost all along), and the standby, which holds every
+   * session in full, carries them on. The rollout waits until the standby says it acts for every
+   * LIP (or a bound passes: then the restart costs those sessions, and it says so).
+   */
+  async handOver(n: NodeSpec, sessions: number): Promise<void> {
+    const { transport, cluster } = this.deps;
+    const standby = cluster.sync ? standbyOf(cluster, n) : undefined;
+    if (!standby) return;
+    await this.progress(`${n.name}: handing ${sessions} open sessions to ${standby.name}`);
+    await handOverNode(transport, n, await this.fenced(n));
+    const acting = await this.waitFor(
+      `${standby.name} carrying ${n.name}'s LIPs`,
+      15_000,
+      async () => {
+        this.held();
+        const s = await nodeStatus(transport, standby);
+        const mine = (s.sync?.standby ?? []).filter((x) => n.lips.includes(x.lip));
+        return mine.length === n.lips.length && mine.every((x) => x.acting) ? s : null;
+      },
+    ).catch(() => {
+      this.held(); // a lost lease stops the rollout; a standby that did not confirm does not
+      return null;
+    });
+    await this.progress(
+      acting
+        ? `${n.name}: ${standby.name} carries its LIPs ${n.lips.join(", ")}`
+        : `${n.name}: ${standby.name} did not confirm it carries ${n.lips.join(", ")}; going on`,
+    );
+  }
+
   async upgradeNode(n: NodeSpec, nr: NodeRollout, hash: string): Promise<void> {
     const { transport, cluster } = this.deps;
     const policy = cluster.rollout;
@@ -231,6 +265,7 @@ class Runner {
       forwardedIn: drained.forwardedIn,
     });
     await this.progress(drained.settled ? summary : `${summary}; going on`);
+    await this.handOver(n, drained.status.counters?.sessions ?? 0);
 
     nr.step = "shipping";
     await this.progress(`${n.name}: shipping release ${this.state.version}`);

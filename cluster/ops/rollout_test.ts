@@ -331,7 +331,13 @@ Deno.test("the drain step reports sessions falling and frames forwarded, then wh
       line(0),
       "node1: drained; 0 live sessions remained; 9 frames were forwarded to it by its peers " +
       "while it drained",
+      // Then, before the restart, what is left goes to node1's standby (the next node).
+      "node1: handing 0 open sessions to node2",
+      "node1: node2 carries its LIPs 10.77.200.1",
     ]);
+    const calls = fake.calls.filter((c) => c.startsWith("node1 "));
+    const handover = calls.findIndex((c) => c.includes("/v1/handover"));
+    assert.ok(handover >= 0 && handover < calls.findIndex((c) => c.includes("/v1/restart")));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -69,6 +69,11 @@ export class FakeNode {
   /** The rollout lease as this node's agent keeps it. */
   lease: LeaseState = { ...FREE_LEASE };
   #shipped: string | null = null;
+  /** Handed its sessions to its standby: its LIPs are withdrawn until it restarts. */
+  handedOver = false;
+  /** Whether another node handed over a LIP (the transport tells; a standby acts for it). */
+  handedOverLip: (lip: string) => boolean = () => false;
+
   constructor(readonly name: string) {}
 
   status(): AgentStatus {
@@ -104,7 +109,7 @@ export class FakeNode {
       routing: {
         adjacency: this.adjacency,
         neighbor: "10.0.0.1",
-        advertised: [...(this.drained ? [] : vips), ...lips],
+        advertised: [...(this.drained ? [] : vips), ...(this.handedOver ? [] : lips)],
       },
       health: [],
       ...(this.config?.dataplane.sync ? { sync: this.#sync(this.config.dataplane.sync) } : {}),
@@ -136,6 +141,12 @@ export class FakeNode {
       recordsExpired: 0,
       forwardedOut: this.forwardedOut,
       forwardedIn: this.forwardedIn,
+      ...(sync.standby?.length
+        ? {
+          standby: sync.standby.map((x) => ({ ...x, acting: this.handedOverLip(x.lip) })),
+          takeovers: [],
+        }
+        : {}),
     };
   }
 
@@ -144,6 +155,7 @@ export class FakeNode {
   }
 
   restart(): void {
+    this.handedOver = false; // a restarted node resyncs and takes its LIPs back
     if (this.#shipped !== null) this.release = this.#shipped;
     this.#shipped = null;
     this.adjacency = this.adjacencyAfterRestart;
@@ -159,6 +171,11 @@ export class FakeTransport implements NodeTransport {
 
   constructor(names: string[]) {
     for (const n of names) this.nodes.set(n, new FakeNode(n));
+    const handedOver = (lip: string) =>
+      [...this.nodes.values()].some((o) =>
+        o.handedOver && (o.config?.dataplane.localAddresses ?? []).includes(lip)
+      );
+    for (const n of this.nodes.values()) n.handedOverLip = handedOver;
   }
 
   node(name: string): FakeNode {
@@ -238,6 +255,11 @@ export class FakeTransport implements NodeTransport {
         return ok(n.status());
       case "POST /v1/undrain":
         n.drained = false;
+        n.handedOver = false;
+        return ok(n.status());
+      case "POST /v1/handover":
+        n.drained = true;
+        n.handedOver = true;
         return ok(n.status());
       case "POST /v1/restart":
         n.restart();

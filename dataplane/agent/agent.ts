@@ -147,6 +147,8 @@ export interface AgentStatus {
   release: string;
   config: { version: string; hash: string; appliedAt: string } | null;
   drained: boolean;
+  /** Its sessions handed to its LIPs' standby (a rolling upgrade): LIPs withdrawn. */
+  handedOver?: boolean;
   advertisedVips: string[];
   withdrawnVips: Effective["withdrawnVips"];
   counters: DataPlaneCounters | null;
@@ -189,6 +191,8 @@ export class Agent {
   /** The wait for the peers' snapshots while it runs (the VIPs are held back meanwhile). */
   #wait: SnapshotWait | null = null;
   #watch: StandbyWatch | null = null;
+  /** Handed over to the standby (until undrain or a restart, which resyncs and takes back). */
+  #handedOver = false;
   #unanswered: string[] = [];
 
   private constructor(private readonly deps: AgentDeps) {
@@ -230,9 +234,21 @@ export class Agent {
     return this.#setDrained(true);
   }
 
-  /** Announces this node's VIPs again. */
+  /** Announces this node's VIPs (and, after a hand-over, its LIPs) again. */
   undrain(): Promise<AgentStatus> {
+    this.#handedOver = false;
     return this.#setDrained(false);
+  }
+
+  /**
+   * Hands this node's sessions to the standby of its LIPs (a rolling upgrade, after the drain):
+   * the node stays drained and withdraws its LIPs, so the router sends their traffic to the
+   * standby, which holds every session in full and carries it on. A restart then resyncs and
+   * takes the LIPs back.
+   */
+  handOver(): Promise<AgentStatus> {
+    this.#handedOver = true;
+    return this.#setDrained(true);
   }
 
   /** The configuration applied last (what lvsctl pushed), or null before the first apply. */
@@ -294,6 +310,7 @@ export class Agent {
     const next = effectiveConfig(config.dataplane, this.#healthMap(), {
       drained,
       syncing: joining,
+      handedOver: this.#handedOver,
     });
     const previous = this.#effective;
     try {
@@ -417,6 +434,7 @@ export class Agent {
         ? { version: this.#config.version, hash: this.#config.hash, appliedAt: this.#appliedAt }
         : null,
       drained: this.#drained,
+      ...(this.#handedOver ? { handedOver: true } : {}),
       advertisedVips: this.#effective?.advertisedVips ?? [],
       withdrawnVips: this.#effective?.withdrawnVips ?? [],
       counters,

@@ -220,3 +220,21 @@ Deno.test("a standby takes its peer's LIP over when the peer's routes vanish, an
     assert.equal(s.takeovers?.[0]?.lip, standbyLip);
     agent.stop();
   }));
+
+Deno.test("handOver() drains and withdraws the LIPs for the standby; undrain brings them back", () =>
+  withDir(async (dir) => {
+    const { agent, dp, routing, timers } = await agentHarness(dir);
+    for (const p of PEERS) dp.peerStats.set(p, answered(p, 1));
+    await agent.apply(config);
+    await pass(timers, 200);
+    await agent.idle();
+    assert.deepEqual(routing.last, { vips: [VIP], lips: [LIP] });
+    const s = await agent.handOver();
+    assert.equal(s.drained, true);
+    assert.equal(s.handedOver, true);
+    assert.deepEqual(routing.last, { vips: [], lips: [] }, "the standby carries them now");
+    await agent.undrain();
+    assert.deepEqual(routing.last, { vips: [VIP], lips: [LIP] });
+    assert.equal((await agent.status()).handedOver, undefined);
+    agent.stop();
+  }));

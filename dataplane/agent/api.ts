@@ -11,6 +11,7 @@
  * | POST | /v1/drain | | AgentStatus |
  * | POST | /v1/undrain | | AgentStatus |
  * | POST | /v1/restart | | `{ "restarting": true }`, then the agent exits for its supervisor to restart it |
+ * | POST | /v1/handover | | AgentStatus: drained, and the LIPs withdrawn so the standby carries its sessions |
  * | GET | /v1/lease | | {@linkcode LeaseView}: the rollout lease on this node |
  * | POST | /v1/lease/acquire | {@linkcode LeaseAcquireRequest} | {@linkcode LeaseGrant}; 409 while another holder's lease runs |
  * | POST | /v1/lease/renew | {@linkcode LeaseRenewRequest} | LeaseGrant; 409 for a stale token or an expired lease |
@@ -77,6 +78,7 @@ export const AGENT_PATHS = {
   drain: "/v1/drain",
   undrain: "/v1/undrain",
   restart: "/v1/restart",
+  handover: "/v1/handover",
   lease: "/v1/lease",
   leaseAcquire: "/v1/lease/acquire",
   leaseRenew: "/v1/lease/renew",
@@ -92,6 +94,7 @@ export const FENCED_PATHS = [
   AGENT_PATHS.drain,
   AGENT_PATHS.undrain,
   AGENT_PATHS.restart,
+  AGENT_PATHS.handover,
 ] as const;
 
 /** The error body of a failed call. */

@@ -34,6 +34,8 @@ export interface Hold {
   drained: boolean;
   /** The node waits for its peers' snapshots (session sync) before it announces VIPs. */
   syncing?: boolean;
+  /** The node handed its sessions to its standby (a rolling upgrade): its LIPs are withdrawn. */
+  handedOver?: boolean;
 }
 
 /** What the agent applies: the data plane snapshot and the routes BIRD announces. */
@@ -93,7 +95,8 @@ export function effectiveConfig(
     withdrawnVips,
     // A node that (re)starts announces no LIP until it has resynced: replies to sessions its
     // standby carries for it must keep going to the standby until then.
-    advertisedLips: hold.syncing ? [] : [...desired.localAddresses],
+    // Handed over (a rolling upgrade): the LIPs go to the standby, which carries the sessions.
+    advertisedLips: hold.syncing || hold.handedOver ? [] : [...desired.localAddresses],
     advertisedStandbyLips: hold.syncing ? [] : (desired.sync?.standby ?? []).map((x) => x.lip),
   };
 }

@@ -62,6 +62,7 @@ export function createAgentApp(agent: Agent, opts: AgentAppOptions): Hono {
   });
   app.post(AGENT_PATHS.drain, async (c) => c.json(await agent.drain()));
   app.post(AGENT_PATHS.undrain, async (c) => c.json(await agent.undrain()));
+  app.post(AGENT_PATHS.handover, async (c) => c.json(await agent.handOver()));
   app.post(AGENT_PATHS.restart, (c) => {
     setTimeout(opts.restart, 50);
     return c.json({ restarting: true });
