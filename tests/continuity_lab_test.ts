@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { type RunningLab, startLab } from "../cluster/lab/cluster.ts";
-import { drainNode, undrainNode } from "../cluster/transport/endpoint.ts";
+import { drainNode, nodeStatus, undrainNode } from "../cluster/transport/endpoint.ts";
 import { buildRelease } from "../cluster/ops/release.ts";
 import { startRollout } from "../cluster/ops/rollout.ts";
 import type { LoadSummary } from "../cluster/lab/load_client.ts";
@@ -185,3 +185,56 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "lab: a rolling upgrade of every node under long-lived and new connections breaks none",
+  ignore: !isRoot,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const lab = await startLab();
+    const dir = await Deno.makeTempDir({ prefix: "lvs-continuity-" });
+    try {
+      const rel = await buildRelease({
+        repo: REPO,
+        version: "0.9.2-continuity",
+        out: `${dir}/r.tar.gz`,
+      });
+      const load = startLoadClient(lab, { long: 1000, rate: 200, seconds: 120 });
+      await sleep(10_000);
+      const t0 = performance.now();
+      const state = await startRollout(
+        {
+          cluster: lab.cluster,
+          transport: lab.transport,
+          stateDir: `${dir}/state`,
+          onProgress: (_s, m) => console.log(`  ${m}`),
+        },
+        { release: rel.path },
+      );
+      const took = (performance.now() - t0) / 1000;
+      assert.equal(state.status, "done", JSON.stringify(state));
+      const s = await load;
+      console.log(
+        `  rolling upgrade of 3 nodes in ${
+          took.toFixed(0)
+        } s: ${s.long.broken} of ${s.long.opened} long-lived connections broken, ${s.new.failed} of ${s.new.attempted} new failed; ${
+          JSON.stringify({ ...s, impaired: s.impaired.slice(0, 20) })
+        }`,
+      );
+      const statuses = await Promise.all(
+        lab.cluster.nodes.map((n) => nodeStatusOf(lab, n.name)),
+      );
+      assert.deepEqual(statuses.map((x) => x.release), Array(3).fill("0.9.2-continuity"));
+      assert.equal(s.long.broken, 0, `broken: ${JSON.stringify(s.reasons)}`);
+      assert.equal(s.new.failed, 0, `failed: ${JSON.stringify(s.reasons)}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await lab.close();
+    }
+  },
+});
+
+function nodeStatusOf(lab: RunningLab, name: string) {
+  return nodeStatus(lab.transport, lab.cluster.nodes.find((n) => n.name === name)!);
+}
