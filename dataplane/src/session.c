@@ -213,7 +213,6 @@ conn_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 		*reason = FNAT_DROP_TABLE_FULL;
 		return NULL;
 	}
-	sync_record(w, c, FNAT_SYNC_OP_ADD); /* peers learn the owner at once (not seconds later) */
 	w->stats.traffic.sessions_new++;
 	w->svc_ctr[c->svc_id].sessions_new++;
 	w->rs_ctr[c->rs_id].sessions_new++;

@@ -166,13 +166,23 @@ sync_state(const struct fnat_dp *dp)
 /* A session this worker created or ended: queue its record for every peer. */
 void sync_record(struct fnat_worker *w, const struct fnat_conn *c, enum fnat_sync_op op);
 
-/* After a packet: a session whose TCP state or flags changed (TOA done, the real server's
- * SYN-ACK seen, a FIN) is announced again, so a standby always holds its latest state. */
+/* The flags a standby must have right to carry a connection on: TOA still to insert or not,
+ * and SYNPROXY's handshake with the real server done (its deltas known). */
+#define FNAT_SYNC_FLAGS_THAT_MATTER                                                        \
+	(FNAT_CONN_F_TOA_PENDING | FNAT_CONN_F_SYNPROXY | FNAT_CONN_F_SP_WAIT_RS |          \
+	 FNAT_CONN_F_SP_RS_SYNACK)
+
+/* After a packet: a session whose state changed in a way a standby cannot work out itself is
+ * announced again (TOA done, the real server's SYN-ACK seen under SYNPROXY: the deltas). TCP
+ * state steps are not: a standby that adopts a session runs the state machine itself from the
+ * next packet on, and the periodic refresh carries the state too. This keeps a connection at
+ * three records (created, TOA done, ended): the sync's cost on new connections. */
 static inline void
 sync_changed(struct fnat_worker *w, const struct fnat_conn *c, uint8_t state, uint8_t flags)
 {
-	if (unlikely(c->state != state || c->flags != flags) && sync_state(w->dp) != NULL &&
-	    c->proto != 0)
+	(void)state;
+	if (unlikely(((c->flags ^ flags) & FNAT_SYNC_FLAGS_THAT_MATTER) != 0) &&
+	    sync_state(w->dp) != NULL && c->proto != 0)
 		sync_record(w, c, FNAT_SYNC_OP_ADD);
 }
 

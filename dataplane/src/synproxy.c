@@ -21,6 +21,7 @@
 
 #include "csum.h"
 #include "siphash.h"
+#include "sync.h"
 #include "synproxy.h"
 #include "tcpopt.h"
 #include "worker_pvt.h"
@@ -321,6 +322,7 @@ accept_ack(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fn
 	c->sp_retries = 0;
 	c->expire = (uint32_t)(w->now_ms + SP_RS_TIMEOUT_MS);
 	rs_syn_from_ack(w, s, c);
+	sync_record(w, c, FNAT_SYNC_OP_ADD); /* peers learn the owner at once (not seconds later) */
 	w->stats.syncookies_valid++;
 	return 0;
 }

@@ -312,6 +312,8 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 			}
 			c->seq_delta = isn_target(w, c) -
 				       rte_be_to_cpu_32(((struct rte_tcp_hdr *)(p->ip + 1))->sent_seq);
+			/* Peers learn the owner at once (not seconds later), with the ISN shift. */
+			sync_record(w, c, FNAT_SYNC_OP_ADD);
 		}
 	} else if (c == NULL) {
 		c = conn_create(w, s, p->svc, &p->key, p->hash, &v);
@@ -319,6 +321,7 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 			drop(w, p->m, v);
 			return;
 		}
+		sync_record(w, c, FNAT_SYNC_OP_ADD);
 	}
 	if ((c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[c->rs_id]) {
 		conn_free(w, c);
