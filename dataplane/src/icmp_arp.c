@@ -149,8 +149,11 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 		ports[0] = c->cport;
 		ports[1] = c->vport;
 		if (in->next_proto_id == IPPROTO_TCP) {
-			uint32_t *seq = (uint32_t *)(ports + 2);
-			*seq = rte_cpu_to_be_32(rte_be_to_cpu_32(*seq) - c->seq_delta);
+			/* Through the packed header type: the quoted sequence number sits at an
+			 * offset of 2 modulo 4 in the frame, no place for a uint32_t load. */
+			struct rte_tcp_hdr *qt = (struct rte_tcp_hdr *)(in + 1);
+			qt->sent_seq =
+				rte_cpu_to_be_32(rte_be_to_cpu_32(qt->sent_seq) - c->seq_delta);
 		}
 		osrc = c->vaddr;
 		odst = c->caddr;
