@@ -224,15 +224,17 @@ is_pure_syn(uint8_t f)
 	       RTE_TCP_SYN_FLAG;
 }
 
-/* Stage 2: session lookup (or creation) and translation. */
+/* Stage 2: session lookup (or creation) and translation. `made`: an earlier packet of the
+ * burst created a session since stage two looked the burst up (two packets of a new flow). */
 static void
-forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, unsigned pidx)
+forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, unsigned pidx,
+	bool made)
 {
 	int dir, v;
 	struct fnat_conn *c;
-	if (p->cand == NULL) {
+	if (p->cand == NULL && !made) {
 		c = NULL; /* no signature matched in either bucket: no session */
-	} else if (conn_key_matches(p->cand, (int)(p->cand_ref & 1), &p->key)) {
+	} else if (p->cand != NULL && conn_key_matches(p->cand, (int)(p->cand_ref & 1), &p->key)) {
 		c = p->cand;
 		dir = (int)(p->cand_ref & 1);
 	} else {
@@ -312,10 +314,11 @@ worker_process_burst(struct fnat_worker *w, struct rte_mbuf **pkts, unsigned n, 
 			if (ctx[i].cand != NULL)
 				rte_prefetch0(ctx[i].cand);
 		}
-		/* Stage three: translate. */
+		/* Stage three: translate. A session created here was not there for stage two. */
+		uint64_t made = w->stats.traffic.sessions_new;
 		for (unsigned i = 0; i < k; i++)
 			if (ctx[i].kind != P_DONE)
-				forward(w, s, &ctx[i], pidx);
+				forward(w, s, &ctx[i], pidx, w->stats.traffic.sessions_new != made);
 	}
 }
 
