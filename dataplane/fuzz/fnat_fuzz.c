@@ -23,7 +23,7 @@
  *   7 arp     body: op sender target mods addr:4
  *   8 reply   the peer's answer to a frame the data plane sent (real server's SYN-ACK, client's
  *             ACK to a cookie, ARP reply...)   body: bits flags delta optlen opts paylen(×8)
- *   9 apply   a configuration variant      body: variant
+ *   9 apply   a configuration variant (the first of an input only)   body: variant
  *  10 poll    one poll of the queue's worker only
  *  11..15     raw, fixed, tcp_in, tcp_out, udp_in again
  *
@@ -52,7 +52,7 @@
 #define F_RST 0x04
 #define F_ACK 0x10
 #define HIST 16
-#define APPLY_MAX 4 /* configuration swaps per input (each builds a snapshot) */
+#define APPLY_MAX 1 /* configuration swaps per input: each builds a snapshot (Maglev: ms) */
 
 /* ---- the fuzz network ---- */
 

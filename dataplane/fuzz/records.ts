@@ -265,7 +265,7 @@ export function arp(
   return record(Kind.arp, [f.op, f.sender, f.target, f.mods ?? 0, 0, 0, 0, 0], where);
 }
 
-/** Swap the configuration for a variant (at most 4 per input). */
+/** Swap the configuration for a variant (the first `apply` of an input only). */
 export function apply(variant: number, where: Where = {}): Uint8Array {
   return record(Kind.apply, [variant], where);
 }
