@@ -39,7 +39,12 @@
 
 #include <rte_byteorder.h>
 #include <rte_common.h>
+
+#if defined(__has_feature) && __has_feature(address_sanitizer)
 #include <sanitizer/lsan_interface.h>
+#else
+#define __lsan_register_root_region(p, n) RTE_SET_USED(p) /* a build without ASan */
+#endif
 
 #include "fnat.h"
 #include "fuzz.h"
@@ -112,7 +117,9 @@ mac_of(uint32_t addr, uint8_t mac[6])
 }
 
 /* Variants: 0 base, 1 the plain TCP service removed, 2 the first real server removed everywhere,
- * 3 every weight 0, 4 the first LIP replaced by a third, 5 no services. */
+ * 3 every weight 0, 4 the first LIP replaced by a third, 5 no services, 6 SYNPROXY and TOA
+ * switched on or off on every TCP service (sessions made before continue under the new flags). */
+#define VARIANTS 7
 static void
 config_apply(unsigned variant)
 {
@@ -130,6 +137,8 @@ config_apply(unsigned variant)
 		c->proto = v->proto;
 		c->sched = v->sched;
 		c->flags = v->flags;
+		if (variant == 6 && v->proto == TCP)
+			c->flags ^= FNAT_SVC_F_SYNPROXY | FNAT_SVC_F_TOA;
 		c->first_real = n_reals;
 		for (unsigned r = 0; r < v->n; r++) {
 			if (variant == 2 && v->real[r] == 0)
@@ -190,6 +199,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		o.ports[p].addr = port_addr[p];
 	}
 	o.ports[1].mtu = 1400;
+	o.sp_mss = 1300; /* below what port 0's MTU allows: the cap applies there */
 	o.gateway = GATEWAY;
 	const uint32_t statics[] = { GATEWAY, reals[0], reals[1] };
 	for (unsigned i = 0; i < RTE_DIM(statics); i++) {
@@ -699,7 +709,7 @@ record(uint8_t hdr, struct rd *body)
 	case K_APPLY:
 		if (applies < APPLY_MAX) {
 			applies++;
-			variant = rd8(body) % 6;
+			variant = rd8(body) % VARIANTS;
 			config_apply(variant);
 		}
 		return;

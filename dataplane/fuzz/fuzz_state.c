@@ -154,6 +154,23 @@ state_check(struct fnat_dp *dp)
 {
 	for (uint32_t i = 0; i < dp->n_workers; i++)
 		check_worker(dp, dp->workers[i]);
+	/* The control thread's views of the same state agree with it. */
+	static struct fnat_session_info info[FNAT_MAX_WORKERS * 64];
+	uint64_t count = fnat_session_count(dp);
+	int n = fnat_sessions(dp, info, RTE_DIM(info));
+	if (n < 0 || (uint64_t)n != RTE_MIN(count, (uint64_t)RTE_DIM(info)))
+		fuzz_fail("fnat_sessions listed %d of %lu sessions", n, (unsigned long)count);
+	for (int i = 0; i < n; i++)
+		if (info[i].state >= FNAT_S_MAX || info[i].worker >= dp->n_workers)
+			fuzz_fail("fnat_sessions: session %d has state %u on worker %u", i,
+				  info[i].state, info[i].worker);
+	static struct fnat_worker_stats ws[FNAT_MAX_WORKERS];
+	static struct fnat_service_stats ss[SVC_IDS];
+	static struct fnat_real_stats rs[REAL_IDS];
+	uint32_t counts[3];
+	int rc = fnat_stats(dp, ws, RTE_DIM(ws), ss, RTE_DIM(ss), rs, RTE_DIM(rs), counts);
+	if (rc < 0)
+		fuzz_fail("fnat_stats: %d (counts %u %u %u)", rc, counts[0], counts[1], counts[2]);
 }
 
 /* Free mbufs in the pool, caches included, without rte_mempool_avail_count()'s cap at the

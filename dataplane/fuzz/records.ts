@@ -62,6 +62,8 @@ export const Variant = {
   allWeightsZero: 3,
   lipsMoved: 4,
   noServices: 5,
+  /** SYNPROXY and TOA switched on or off on every TCP service. */
+  flagsFlipped: 6,
 } as const;
 
 /** Where a record's frame enters and how time moves before it. */

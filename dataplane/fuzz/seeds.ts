@@ -195,6 +195,49 @@ function conversationSeeds(): [string, Uint8Array][] {
       reply({ flags: "R" }),
       tcpIn({ service: Service.plain, flags: "S", seq: 900 }),
     ]],
+    ["synproxy-switched-with-live-sessions", [
+      tcpIn({ service: Service.plain, flags: "S", seq: 1 }),
+      reply({}),
+      reply({}),
+      tcpIn({ service: Service.synproxyToa, flags: "S", seq: 1, clientPort: 1 }),
+      reply({}),
+      reply({}),
+      apply(Variant.flagsFlipped),
+      tcpIn({ service: Service.plain, flags: "S", seq: 1 }),
+      tcpIn({ service: Service.plain, flags: "PA", seq: 2, payload8: 1 }),
+      tcpIn({ service: Service.plain, flags: "S", seq: 1, clientPort: 2 }),
+      reply({ flags: "PA", payload8: 1, age: 2 }),
+      tcpIn({ service: Service.synproxyToa, flags: "S", seq: 1, clientPort: 3 }),
+    ]],
+    ["expire-on-remove-while-sending", [
+      tcpIn({ service: Service.tcpWlcToa, flags: "S", seq: 1, clientPort: 1 }),
+      tcpIn({ service: Service.tcpWlcToa, flags: "S", seq: 1, clientPort: 2 }),
+      apply(Variant.withoutFirstReal),
+      tcpIn({ service: Service.tcpWlcToa, flags: "S", seq: 1, clientPort: 1 }),
+      tcpIn({ service: Service.tcpWlcToa, flags: "S", seq: 1, clientPort: 2 }),
+    ]],
+    ["synproxy-ack-storm", [
+      tcpIn({ service: Service.synproxyToa, flags: "S", seq: 1 }),
+      reply({}),
+      reply({}),
+      reply({ flags: "PA", payload8: 1 }),
+      ...Array.from({ length: 18 }, () => reply({}, { hold: true })),
+      poll(),
+    ]],
+    // 70 new sessions on one worker: its table holds 64.
+    [
+      "session-table-full",
+      Array.from(
+        { length: 70 },
+        (_, i) =>
+          tcpIn({ service: Service.plain, flags: "S", seq: 1, client: i >> 8, clientPort: i }),
+      ),
+    ],
+    // 70 datagrams towards a real server whose MAC is unknown: 64 wait for the ARP answer.
+    ["arp-hold-queue-overflow", [
+      ...Array.from({ length: 70 }, () => udpIn({ service: Service.udpExpire, client: 2 })),
+      arp({ op: 2, sender: ArpAddr.real2, target: ArpAddr.port0 }),
+    ]],
   ];
   return s.map(([name, records]) => [`conversation-${name}`, encodeInput(records)]);
 }
