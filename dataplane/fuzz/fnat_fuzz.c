@@ -29,7 +29,8 @@
  *
  * After the last record the harness polls until idle, checks the state invariants, frees every
  * session and checks that nothing leaked (fuzz_state.c). Set FNAT_FUZZ_TRACE=1 to print each
- * record and every frame sent.
+ * record and every frame sent, FNAT_FUZZ_TWICE=1 to run every input twice and abort when the
+ * frames sent differ (the reset between inputs missed some state).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -101,7 +102,8 @@ static const struct fuzz_svc svcs[] = {
 
 static struct fnat_dp *dp;
 static uint16_t port_id[FUZZ_PORTS];
-static bool trace;
+static bool trace, twice;
+static uint64_t sent_hash; /* of every frame sent during the input */
 
 /* The MAC a host of the fuzz network answers ARP with. */
 static void
@@ -171,6 +173,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	RTE_SET_USED(argc);
 	RTE_SET_USED(argv);
 	trace = getenv("FNAT_FUZZ_TRACE") != NULL;
+	twice = getenv("FNAT_FUZZ_TWICE") != NULL;
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "--file-prefix=fnatfuzz%d", getpid());
 	char *eal[] = { "fnat_fuzz", "--no-huge", "--no-shconf", "--no-pci", "--no-telemetry",
@@ -295,6 +298,8 @@ collect(void)
 			const uint8_t *f = buf;
 			for (int i = 0; i < n; f += lens[i], i++) {
 				frame_check_sent(f, lens[i], p);
+				for (unsigned k = 0; k < lens[i]; k++)
+					sent_hash = (sent_hash ^ f[k]) * 0x100000001b3ull;
 				if (trace) {
 					fprintf(stderr, "  sent port %u:", p);
 					for (unsigned k = 0; k < lens[i] && k < 80; k++)
@@ -726,10 +731,11 @@ record(uint8_t hdr, struct rd *body)
 		settle();
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+run_input(const uint8_t *data, size_t size)
 {
 	struct rd in = { data, size, 0 };
+	sent_hash = 0xcbf29ce484222325ull;
 	hist_n = 0;
 	applies = 0;
 	variant = 0;
@@ -746,5 +752,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	state_reset(dp);
 	if (variant != 0)
 		config_apply(0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	run_input(data, size);
+	if (twice) {
+		uint64_t first = sent_hash;
+		run_input(data, size);
+		if (sent_hash != first)
+			fuzz_fail("harness: the input sent other frames when run again");
+	}
 	return 0;
 }
