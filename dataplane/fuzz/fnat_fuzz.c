@@ -338,7 +338,7 @@ settle(void)
 /* ---- building frames ---- */
 
 struct spec {
-	const uint8_t *smac, *dmac;
+	uint8_t smac[6], dmac[6];
 	uint32_t src, dst;      /* network order */
 	uint8_t proto, ttl;
 	uint16_t sport, dport;  /* host order */
@@ -443,12 +443,11 @@ spec_tcp_fields(struct spec *s, struct rd *r)
 static void
 spec_flow(struct spec *s, struct rd *r, uint8_t proto, bool in, unsigned pidx)
 {
-	static uint8_t smac[6];
 	uint8_t sel = rd8(r), mods = rd8(r), port = rd8(r);
 	s->proto = proto;
 	s->ttl = (mods & 1) ? 1 : 64;
 	s->bad_l4 = (mods & 2) != 0;
-	s->dmac = port_mac[pidx];
+	memcpy(s->dmac, port_mac[pidx], 6);
 	s->win = 65535;
 	const struct fuzz_svc *v = &svcs[((sel >> 2) & 7) % N_SVCS];
 	if (in) {
@@ -456,15 +455,14 @@ spec_flow(struct spec *s, struct rd *r, uint8_t proto, bool in, unsigned pidx)
 		s->dst = v->vip;
 		s->sport = (uint16_t)(40000 + port);
 		s->dport = v->port;
-		s->smac = gw_mac;
+		memcpy(s->smac, gw_mac, 6);
 	} else {
 		s->src = reals[sel & 3];
 		s->dst = lips[((sel >> 2) & 3) % 3];
 		v = &svcs[((sel >> 4) & 7) % N_SVCS];
 		s->sport = v->port;
 		s->dport = (uint16_t)(1024 + port);
-		mac_of(s->src, smac);
-		s->smac = smac;
+		mac_of(s->src, s->smac);
 	}
 	if (proto == TCP)
 		spec_tcp_fields(s, r);
@@ -568,9 +566,11 @@ build_reply(uint8_t *f, struct rd *r, unsigned *pidx)
 		mac_of(v.dst, mac);
 		return build_arp(f, 2, mac, v.dst, v.smac, v.src, v.smac);
 	}
-	struct spec s = { .smac = v.dmac, .dmac = v.smac, .src = v.dst, .dst = v.src,
-			  .proto = v.proto, .ttl = 64, .sport = v.dport, .dport = v.sport,
-			  .win = 65535, .bad_l4 = (bits & 0x80) != 0 };
+	struct spec s = { .src = v.dst, .dst = v.src, .proto = v.proto, .ttl = 64,
+			  .sport = v.dport, .dport = v.sport, .win = 65535,
+			  .bad_l4 = (bits & 0x80) != 0 };
+	memcpy(s.smac, v.dmac, 6);
+	memcpy(s.dmac, v.smac, 6);
 	if (v.proto == TCP) {
 		if (v.flags & F_RST)
 			return 0;
@@ -607,8 +607,7 @@ build_icmp(uint8_t *f, struct rd *r, unsigned *pidx)
 	msg[2] = msg[3] = 0;
 	for (int i = 4; i < 8; i++)
 		msg[i] = rd8(r);
-	struct spec s = { .smac = gw_mac, .dmac = port_mac[*pidx], .proto = ICMP, .ttl = 64,
-			  .bad_l4 = (bits & 0x40) != 0 };
+	struct spec s = { .proto = ICMP, .ttl = 64, .bad_l4 = (bits & 0x40) != 0 };
 	unsigned len, qlen = 0;
 	const uint8_t *e = (bits & 0x80) ? NULL : hist_get(bits & 15, &len, pidx);
 	struct view v;
@@ -617,11 +616,12 @@ build_icmp(uint8_t *f, struct rd *r, unsigned *pidx)
 		memcpy(msg + 8, e + 14, qlen);
 		s.dst = v.src;
 		s.src = (bits & 0x10) ? v.dst : ROUTER;
-		s.dmac = port_mac[*pidx];
 	} else {
 		s.src = clients[bits & 3];
 		s.dst = (bits & 0x10) ? lips[0] : VIP_A;
 	}
+	memcpy(s.smac, gw_mac, 6);
+	memcpy(s.dmac, port_mac[*pidx], 6); /* the port of the quoted frame, if any */
 	s.icmp = (struct rd){ msg, 8 + qlen, 0 };
 	s.paylen = rd8(r) * 8u;
 	return build(f, &s);

@@ -1,5 +1,6 @@
-/* The libFuzzer harness of the packet path: shared between the input decoder (fnat_fuzz.c), the
- * frame builders (fuzz_frame.c) and the state checks and reset (fuzz_state.c). */
+/* The libFuzzer harness of the packet path: shared between the input decoder and frame builders
+ * (fnat_fuzz.c), the checksums and the sent-frame oracle (fuzz_frame.c), and the state checks
+ * and reset (fuzz_state.c). */
 #ifndef FNAT_FUZZ_H
 #define FNAT_FUZZ_H
 
