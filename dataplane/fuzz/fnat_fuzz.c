@@ -100,6 +100,19 @@ static const struct fuzz_svc svcs[] = {
 };
 #define N_SVCS RTE_DIM(svcs)
 
+bool
+fuzz_addr_ours(uint32_t addr)
+{
+	return addr == VIP_A || addr == VIP_B || addr == lips[0] || addr == lips[1] ||
+	       addr == lips[2];
+}
+
+const uint8_t *
+fuzz_port_mac(unsigned pidx)
+{
+	return port_mac[pidx];
+}
+
 static struct fnat_dp *dp;
 static uint16_t port_id[FUZZ_PORTS];
 static bool trace, twice;

@@ -26,9 +26,19 @@ void fuzz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
  * far as its lengths allow (both left alone when the frame is too short for them). */
 void frame_fix_checksums(uint8_t *f, unsigned len);
 
-/** Abort unless a frame the data plane sent is well formed: the IPv4 total length matches the
- * frame and every checksum verifies (it only forwards frames that did, and makes its own). */
+/** Abort unless a frame the data plane sent is well formed: it leaves with the MAC of the port
+ * it is sent on, the IPv4 total length matches the frame, every checksum verifies (the data
+ * plane only forwards frames that did, and makes its own), the TTL is not 0, and it goes from
+ * one of our addresses to somebody else's. */
 void frame_check_sent(const uint8_t *f, unsigned len, unsigned pidx);
+
+/* ---- fnat_fuzz.c: the fuzz network ---- */
+
+/** A VIP or LIP of any configuration the harness applies. */
+bool fuzz_addr_ours(uint32_t addr);
+
+/** A port's MAC address. */
+const uint8_t *fuzz_port_mac(unsigned pidx);
 
 /* ---- fuzz_state.c: invariants and the reset between inputs ---- */
 

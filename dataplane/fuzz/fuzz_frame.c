@@ -3,6 +3,7 @@
  * error there is not repeated here. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fuzz.h"
 
@@ -106,6 +107,8 @@ frame_check_sent(const uint8_t *f, unsigned len, unsigned pidx)
 {
 	if (len < 14)
 		bad_frame(f, len, pidx, "no Ethernet header");
+	if (memcmp(f + 6, fuzz_port_mac(pidx), 6) != 0)
+		bad_frame(f, len, pidx, "a source MAC that is not its port's");
 	if (get16(f + 12) == 0x0806) {
 		if (len != 14 + 28)
 			bad_frame(f, len, pidx, "an ARP message of the wrong size");
@@ -123,6 +126,13 @@ frame_check_sent(const uint8_t *f, unsigned len, unsigned pidx)
 		bad_frame(f, len, pidx, "a bad IPv4 header checksum");
 	if (get16(ip + 6) & 0x3fff)
 		bad_frame(f, len, pidx, "a fragment");
+	if (ip[8] == 0)
+		bad_frame(f, len, pidx, "TTL 0");
+	uint32_t src, dst;
+	memcpy(&src, ip + 12, 4);
+	memcpy(&dst, ip + 16, 4);
+	if (!fuzz_addr_ours(src) || fuzz_addr_ours(dst))
+		bad_frame(f, len, pidx, "a source that is no VIP or LIP, or such a destination");
 	const uint8_t *l4 = ip + 20;
 	unsigned l4len = tot - 20;
 	int off = l4_csum_offset(ip[9], l4len);
