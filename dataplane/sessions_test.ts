@@ -101,6 +101,34 @@ Deno.test("a removed real server's sessions finish; new ones go elsewhere", () =
   assert.equal(syn(1).rs, 1, "new sessions go to the remaining server");
 });
 
+Deno.test("packets of a new flow that arrive in one burst share one session", () => {
+  // Found by the fuzzer: the burst's sessions were looked up before any of its packets was
+  // forwarded, so the second datagram of a new UDP flow (or a SYN retransmitted right behind
+  // the first) created a second session, from another LIP port to another real server.
+  const config = oneService({ reals: [real(0), real(1)] });
+  config.services.push({
+    vip: NET.vip,
+    port: 53,
+    protocol: "udp",
+    scheduler: "rr",
+    reals: [{ ...real(0), port: 5353 }, { ...real(1), port: 5353 }],
+  });
+  dp.apply(config);
+  const before = dp.sessionCount();
+  const cport = nextPort++;
+  const dgram = fromClient({ udp: { srcPort: cport, dstPort: 53, payload: Uint8Array.of(1) } });
+  const first = fromClient({ tcp: { srcPort: cport, dstPort: 80, seq: 1, flags: "S" } });
+  dp.inject([dgram, dgram, first, first], { queue: 0 });
+  dp.poll(0);
+  const out = dp.collect().map((f) => parseFrame(f));
+  assert.equal(out.length, 4, "all four forwarded");
+  const from = (p: (typeof out)[number]) =>
+    `${p.ipv4!.src}:${p.udp?.srcPort ?? p.tcp!.srcPort} > ${p.ipv4!.dst}`;
+  assert.equal(new Set(out.filter((p) => p.udp).map(from)).size, 1, "one UDP session");
+  assert.equal(new Set(out.filter((p) => p.tcp).map(from)).size, 1, "one TCP session");
+  assert.equal(dp.sessionCount() - before, 2, "two sessions in all");
+});
+
 Deno.test("an expired established session sends RST to both sides", () => {
   dp.apply(oneService({ reals: [real(0)], timeouts: { tcpEstablished: 60 } }));
   const c = syn(1);

@@ -118,6 +118,22 @@ Deno.test("ping to the VIP is answered", () => {
   })], "echo reply");
 });
 
+Deno.test("a ping whose reply is all zeros is answered with checksum 0xffff, not 0", () => {
+  // Id 0, sequence 0, no data: the reply's words sum to zero, so its checksum must be 0xffff
+  // (found by the fuzzer: an incremental update from the request's 0xf7ff gave 0x0000, which
+  // receivers reject).
+  dp.inject([fromClient({ icmp: icmpEcho(false, 0, 0) }, { id: 6 })], { queue: 0 });
+  dp.poll(0);
+  const out = dp.collect();
+  assert.equal(out.length, 1);
+  const p = parseFrame(out[0]!);
+  assertFrames(
+    out,
+    [toClient({ icmp: icmpEcho(true, 0, 0) }, { id: p.ipv4!.id, ttl: 64 })],
+    "echo reply",
+  );
+});
+
 Deno.test("ICMP fragmentation needed from the real server's path reaches the client translated", () => {
   // A TCP session: SYN in, learn the LIP port and ISN delta.
   dp.inject([fromClient({ tcp: { srcPort: 42000, dstPort: 80, seq: 100, flags: "S" } })], {

@@ -1,7 +1,8 @@
 /**
- * The whole test suite in one command (`deno task test`): the data plane's C tests, then every
- * Deno test (unit tests beside the code, integration and browser tests under `tests/`). It ends
- * with one plain line, `tests: N passed, M failed`, and exits non-zero when anything failed.
+ * The whole test suite in one command (`deno task test`): the data plane's C tests (built plainly
+ * and again with ASan/UBSan: `make test asan-test`), then every Deno test (unit tests beside the
+ * code, integration and browser tests under `tests/`). It ends with one plain line,
+ * `tests: N passed, M failed`, and exits non-zero when anything failed.
  *
  * Extra arguments are passed to `deno test` (e.g. `deno task test --filter drain`).
  *
@@ -44,7 +45,7 @@ const ARTIFACTS = `${ROOT}tests/artifacts`;
 
 async function runC(): Promise<Tally> {
   const child = new Deno.Command("make", {
-    args: ["-s", "-C", `${ROOT}dataplane`, "test"],
+    args: ["-s", "-C", `${ROOT}dataplane`, "test", "asan-test"],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -86,7 +87,8 @@ async function findTests(dir: string): Promise<string[]> {
     for await (const e of Deno.readDir(`${ROOT}${rel}`)) {
       const path = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory) {
-        if (["node_modules", "build", "artifacts", ".git"].includes(e.name)) continue;
+        const skip = ["node_modules", "build", "build-asan", "build-fuzz", "artifacts", ".git"];
+        if (skip.includes(e.name)) continue;
         await walk(path);
       } else if (/_test\.ts$/.test(e.name)) {
         found.push(path);

@@ -26,6 +26,8 @@ export const DEBIAN_PACKAGES: readonly string[] = [
   "procps",
   "ethtool",
   "coreutils",
+  "clang",
+  "libclang-rt-14-dev",
 ];
 
 /** The command that installs `missing` (what a non-root user is told to run). */

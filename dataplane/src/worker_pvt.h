@@ -2,6 +2,7 @@
 #ifndef FNAT_WORKER_PVT_H
 #define FNAT_WORKER_PVT_H
 
+#include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
