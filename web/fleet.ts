@@ -109,6 +109,10 @@ export interface SyncView {
   /** Frames per second forwarded to this node, as last measured (a drained node still serving). */
   forwardedInPerSecond: number;
   peers: readonly PeerSyncView[];
+  /** Other nodes' LIPs this node stands by for; `acting`: it carries them now (owner lost). */
+  standby?: readonly { lip: string; owner: string; acting: boolean }[];
+  /** Takeovers this node made (newest last): an event worth showing. */
+  takeovers?: readonly { lip: string; owner: string; at: number }[];
 }
 
 /** One load-balancer node. */

@@ -226,6 +226,23 @@ export function renderMetrics(snapshot: FleetSnapshot | null, figures: Dashboard
     perNode((s) => s.records),
   );
   x.family(
+    "lvs_standby_acting",
+    "gauge",
+    "1 when the node carries another node's LIP it stands by for (its owner was lost), else 0.",
+    syncing.flatMap((n) =>
+      (n.sync!.standby ?? []).map((x): [Labels, number] => [
+        { node: n.name, lip: x.lip, owner: x.owner },
+        x.acting ? 1 : 0,
+      ])
+    ),
+  );
+  x.family(
+    "lvs_takeovers_total",
+    "counter",
+    "LIP takeovers the node made since its agent started (a lost node's sessions carried on).",
+    perNode((s) => s.takeovers?.length ?? 0),
+  );
+  x.family(
     "lvs_forwarded_frames_total",
     "counter",
     "Client frames forwarded to the node owning their session: out = this node sent them to " +

@@ -285,3 +285,30 @@ Deno.test("GET /metrics needs a token when metricsPublic is false", async () => 
   assert.equal((await app.request("/metrics")).status, 401);
   assert.equal((await app.request("/metrics", { headers: bearer() })).status, 200);
 });
+
+Deno.test("renderMetrics() exports standby LIPs acting and the takeovers per node", async () => {
+  const snap = await new MemoryFleet({ clock: () => 1_790_000_000_000 }).read();
+  const [n1, ...rest] = snap.nodes;
+  const node1 = {
+    ...n1!,
+    sync: {
+      ...n1!.sync!,
+      standby: [{ lip: "10.77.200.3", owner: "node3", acting: true }],
+      takeovers: [{ lip: "10.77.200.3", owner: "node3", at: 1 }],
+    },
+  };
+  const fams = parseExposition(
+    renderMetrics({ ...snap, nodes: [node1, ...rest] }, { fleetUp: true, actions: [] }),
+  );
+  assert.deepEqual(fams.get("lvs_standby_acting")?.samples, [
+    {
+      name: "lvs_standby_acting",
+      labels: { node: "node1", lip: "10.77.200.3", owner: "node3" },
+      value: 1,
+    },
+  ]);
+  assert.equal(
+    fams.get("lvs_takeovers_total")?.samples.find((s) => s.labels.node === "node1")?.value,
+    1,
+  );
+});

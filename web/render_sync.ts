@@ -30,7 +30,30 @@ export function renderSyncCell(n: NodeView): Safe {
       : h``
   }${
     s.lost > 0 ? h`<span>${compact(s.lost)} datagram${s.lost === 1 ? "" : "s"} lost</span>` : h``
-  }</div>`;
+  }${renderStandby(s)}</div>`;
+}
+
+/** The LIPs a node stands by for; a takeover shows as an event on the row. */
+function renderStandby(s: NonNullable<NodeView["sync"]>): Safe {
+  const lips = s.standby ?? [];
+  if (lips.length === 0) return h``;
+  const acting = lips.filter((x) => x.acting);
+  const last = s.takeovers?.at(-1);
+  return h`${
+    acting.length > 0
+      ? h`<span class="badtext" data-field="takeover">carries ${
+        acting.map((x) => `${x.owner}'s ${x.lip}`).join(", ")
+      } (owner lost)</span>`
+      : h`<span class="muted">standby for ${
+        lips.map((x) => `${x.owner}'s ${x.lip}`).join(", ")
+      }</span>`
+  }${
+    last
+      ? h`<span data-field="last-takeover">took over ${last.owner}'s ${last.lip} at ${
+        new Date(last.at).toISOString().slice(11, 19)
+      }</span>`
+      : h``
+  }`;
 }
 
 /**

@@ -49,7 +49,27 @@ export function syncViewOf(
       forwardedOut: p.forwardedOut,
       forwardedIn: p.forwardedIn,
     })),
+    ...(s.standby
+      ? { standby: s.standby.map((x) => ({ lip: x.lip, owner: name(x.owner), acting: x.acting })) }
+      : {}),
+    ...(s.takeovers
+      ? { takeovers: s.takeovers.map((t) => ({ lip: t.lip, owner: name(t.owner), at: t.at })) }
+      : {}),
   };
+}
+
+/** What a node stands by for, in words ("" when it stands by for nothing). */
+export function standbyWords(view: SyncView): string {
+  const lips = view.standby ?? [];
+  if (lips.length === 0) return "";
+  const acting = lips.filter((x) => x.acting);
+  const words = acting.length > 0
+    ? `ACTING for ${acting.map((x) => `${x.owner}'s ${x.lip}`).join(", ")}`
+    : `standby for ${lips.map((x) => `${x.owner}'s ${x.lip}`).join(", ")}`;
+  const last = view.takeovers?.at(-1);
+  return last
+    ? `${words} (last takeover: ${last.owner}'s ${last.lip} at ${new Date(last.at).toISOString()})`
+    : words;
 }
 
 /** One line of `lvsctl status` for a node's sync. */
@@ -65,5 +85,7 @@ export function syncLine(node: string, view: SyncView | null): string {
   );
   parts.push(`frames forwarded out/in: ${peers.join(", ") || "no peers"}`);
   if (view.lost > 0) parts.push(`${view.lost} datagram${view.lost === 1 ? "" : "s"} lost`);
+  const standby = standbyWords(view);
+  if (standby) parts.push(standby);
   return parts.join("; ");
 }

@@ -80,3 +80,27 @@ Deno.test("syncLine() says synced or waiting, records held and frames per peer",
       "node3 0/0 (never heard); 2 datagrams lost",
   );
 });
+
+Deno.test("syncLine() says what a node stands by for, what it carries and its last takeover", () => {
+  const standing = syncViewOf(
+    status({ ...SYNC, standby: [{ lip: "10.77.200.3", owner: "10.77.0.13", acting: false }] }),
+    NAMES,
+  );
+  assert.match(syncLine("node1", standing), /; standby for node3's 10\.77\.200\.3$/);
+  const acting = syncViewOf(
+    status({
+      ...SYNC,
+      standby: [{ lip: "10.77.200.3", owner: "10.77.0.13", acting: true }],
+      takeovers: [{
+        lip: "10.77.200.3",
+        owner: "10.77.0.13",
+        at: Date.UTC(2026, 10, 29, 11, 0, 0),
+      }],
+    }),
+    NAMES,
+  );
+  assert.match(
+    syncLine("node1", acting),
+    /; ACTING for node3's 10\.77\.200\.3 \(last takeover: node3's 10\.77\.200\.3 at 2026-11-29T11:00:00\.000Z\)$/,
+  );
+});
