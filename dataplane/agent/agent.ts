@@ -11,21 +11,16 @@
  *
  * @module
  */
-import { type DataPlaneConfig, validateConfig } from "../binding/config.ts";
+import type { DataPlaneConfig } from "../binding/config.ts";
 import { type Effective, effectiveConfig } from "./effective.ts";
-import { type HealthCheck, type HealthMonitor, type HealthState } from "./health.ts";
+import type { HealthMonitor, HealthState } from "./health.ts";
 import type { AgentState, StateStore } from "./adapters/store.ts";
+import { type AgentConfig, checkAgentConfig } from "./agent_config.ts";
+import { AgentError } from "./agent_error.ts";
 
-/** A configuration pushed by lvsctl. */
-export interface AgentConfig {
-  /** Operator-visible version of the cluster configuration (e.g. a counter or a date). */
-  version: string;
-  /** Content hash of the VIP set, identical on every node for the same VIPs. */
-  hash: string;
-  dataplane: DataPlaneConfig;
-  /** Health checks by real key (see `realKey`); reals without one are always up. */
-  checks: Array<{ key: string; address: string; port: number; check: HealthCheck }>;
-}
+export type { AgentConfig } from "./agent_config.ts";
+export { checkAgentConfig } from "./agent_config.ts";
+export { AgentError } from "./agent_error.ts";
 
 /** Counters the data plane reports, summed over workers. */
 export interface DataPlaneCounters {
@@ -63,14 +58,6 @@ export interface RoutingPort {
   /** Renders and safely reloads BIRD (check, configure with timeout, confirm). */
   announce(routes: { vips: string[]; lips: string[] }): Promise<void>;
   status(): Promise<RoutingStatus>;
-}
-
-/** Raised when an agent operation is refused or fails; `status` maps to HTTP. */
-export class AgentError extends Error {
-  override name = "AgentError";
-  constructor(message: string, readonly status: 400 | 409 | 500 | 503, options?: ErrorOptions) {
-    super(message, options);
-  }
 }
 
 /** What `status()` reports. */
@@ -282,30 +269,4 @@ export class Agent {
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** Checks an AgentConfig's shape and the data plane part; throws AgentError(400). */
-export function checkAgentConfig(config: AgentConfig): void {
-  if (typeof config?.version !== "string" || config.version === "") {
-    throw new AgentError("Cannot apply configuration: version must be a non-empty string", 400);
-  }
-  if (typeof config.hash !== "string" || !/^sha256:[0-9a-f]{64}$/.test(config.hash)) {
-    throw new AgentError(
-      `Cannot apply configuration ${config.version}: hash must be sha256:<64 hex>, got '${config.hash}'`,
-      400,
-    );
-  }
-  if (!config.dataplane || !Array.isArray(config.checks)) {
-    throw new AgentError(
-      `Cannot apply configuration ${config.version}: dataplane and checks are required`,
-      400,
-    );
-  }
-  try {
-    validateConfig(config.dataplane);
-  } catch (e) {
-    throw new AgentError(`Cannot apply configuration ${config.version}: ${errText(e)}`, 400, {
-      cause: e,
-    });
-  }
 }

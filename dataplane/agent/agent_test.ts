@@ -100,6 +100,72 @@ Deno.test("Agent.apply() refuses an invalid configuration and changes nothing", 
     agent.stop();
   }));
 
+Deno.test("Agent.apply() refuses a bad health check before anything is applied or saved", () =>
+  withDir(async (dir) => {
+    const { agent, dp, routing } = await harness(dir);
+    await agent.apply(config);
+    const store = new StateStore<AgentConfig>(`${dir}/state.json`);
+    const saved = await store.load();
+    const before = [dp.applied.length, routing.announced.length];
+    const key = config.checks[0]!.key;
+    const cases: Array<[string, (c: Record<string, unknown>) => void, RegExp]> = [
+      [
+        "rise 0",
+        (c) => (c.check = { ...check, rise: 0 }),
+        /rise must be a positive integer, got 0/,
+      ],
+      ["fall as text", (c) => (c.check = { ...check, fall: "2" }), /fall must be .*got "2"/],
+      ["interval", (c) => (c.check = { ...check, intervalMs: 0.5 }), /intervalMs must be/],
+      [
+        "kind",
+        (c) => (c.check = { ...check, kind: "icmp" }),
+        /kind must be tcp or http, got "icmp"/,
+      ],
+      ["delay", (c) => (c.check = { ...check, delayMs: -1 }), /delayMs must be .*got -1/],
+      [
+        "http path",
+        (c) => (c.check = { ...check, kind: "http", expectStatus: 200 }),
+        /path must be a string, got undefined/,
+      ],
+      [
+        "http expect",
+        (c) => (c.check = { ...check, kind: "http", path: "/", expectStatus: "200" }),
+        /expectStatus must be 100-599, got "200"/,
+      ],
+      ["no check", (c) => delete c.check, /check must be an object, got undefined/],
+      [
+        "address",
+        (c) => (c.address = "10.0.0.300"),
+        /address must be an IPv4 address, got "10.0.0.300"/,
+      ],
+      ["port", (c) => (c.port = 70000), /port must be 1-65535, got 70000/],
+      ["key", (c) => (c.key = ""), /key must be a non-empty string/],
+    ];
+    for (const [name, spoil, message] of cases) {
+      const bad = structuredClone(config);
+      bad.version = `bad ${name}`;
+      spoil(bad.checks[0] as unknown as Record<string, unknown>);
+      await assert.rejects(
+        agent.apply(bad),
+        (e) =>
+          e instanceof AgentError && e.status === 400 && message.test(e.message) &&
+          e.message.includes(`bad ${name}`),
+        name,
+      );
+    }
+    const twice = structuredClone(config);
+    twice.checks.push(structuredClone(twice.checks[0]!));
+    await assert.rejects(agent.apply(twice), new RegExp(`check ${key} is listed twice`));
+    await assert.rejects(
+      agent.apply({ ...config, checks: [null] } as unknown as AgentConfig),
+      /checks\[0\] must be an object/,
+    );
+    assert.deepEqual([dp.applied.length, routing.announced.length], before, "nothing applied");
+    assert.deepEqual(await store.load(), saved, "nothing saved");
+    assert.equal((await agent.status()).config?.version, "1");
+    agent.stop();
+  }));
+
 Deno.test("Agent.apply() puts the data plane back when BIRD refuses the routes", () =>
   withDir(async (dir) => {
     const { agent, dp, routing } = await harness(dir);

@@ -21,7 +21,7 @@ export type {
   RoutingPort,
   RoutingStatus,
 } from "./agent.ts";
-export { checkAgentConfig } from "./agent.ts";
+export { checkAgentConfig } from "./agent_config.ts";
 export { realKey } from "./effective.ts";
 export type { HealthCheck } from "./health.ts";
 export { type NodeFile, parseNodeFile } from "./node_file.ts";
