@@ -99,6 +99,7 @@ export function formatStatus(
     "DROPS",
   ]];
   const hashes = new Set<string>();
+  const warnings: string[] = [];
   for (const n of cluster.nodes) {
     const s = statuses.get(n.name);
     if (!s || s instanceof Error) {
@@ -106,10 +107,11 @@ export function formatStatus(
       continue;
     }
     if (s.config) hashes.add(s.config.hash);
+    if (s.degraded !== undefined) warnings.push(`WARNING: ${n.name} is degraded: ${s.degraded}`);
     const drops = Object.values(s.counters?.drops ?? {}).reduce((a, b) => a + b, 0);
     rows.push([
       n.name,
-      s.drained ? "drained" : "active",
+      s.degraded !== undefined ? "degraded" : s.drained ? "drained" : "active",
       s.release,
       s.config ? s.config.hash.slice(7, 19) : "(none)",
       s.routing.adjacency,
@@ -119,7 +121,7 @@ export function formatStatus(
       String(drops),
     ]);
   }
-  const lines = [pad(rows)];
+  const lines = [pad(rows), ...warnings];
   if (hashes.size > 1) lines.push(`WARNING: nodes report ${hashes.size} different configurations`);
   for (const v of cluster.vips) {
     lines.push(

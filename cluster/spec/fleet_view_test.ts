@@ -98,3 +98,16 @@ Deno.test("nodeState() tells draining (sessions left) from drained, and upgradin
   assert.equal(nodeState(obs("lb1", drained), [rollout]), "upgrading");
   assert.equal(nodeState(obs("lb1", drained), [{ ...rollout, state: "halted" }]), "draining");
 });
+
+Deno.test("fleetSnapshot() shows why a degraded node is degraded", () => {
+  const snap = fleetSnapshot({
+    cluster: "lab",
+    takenAt: 1000,
+    desiredHash: null,
+    services: [svc],
+    nodes: [obs("lb1", status({ degraded: "rolling back failed", lastError: "older" }))],
+    rollouts: [],
+    rates: new Map(),
+  });
+  assert.equal(snap.nodes[0]?.error, "degraded: rolling back failed");
+});

@@ -31,6 +31,8 @@ export class FakeNode {
   /** The next restart comes back with this OSPF state (a release that fails its gate). */
   adjacencyAfterRestart = "Full";
   refuseApply: string | null = null;
+  /** What the agent reports as `degraded` (null: not degraded). */
+  degraded: string | null = null;
   files = new Map<string, Uint8Array>();
   #shipped: string | null = null;
   constructor(readonly name: string) {}
@@ -64,6 +66,7 @@ export class FakeNode {
         advertised: [...(this.drained ? [] : vips), ...lips],
       },
       health: [],
+      ...(this.degraded === null ? {} : { degraded: this.degraded }),
     };
   }
 

@@ -5,7 +5,9 @@
  * Every change (apply, drain, undrain, a health transition) runs one at a time and is applied
  * in two steps, data plane then routing; when the routing step fails the data plane is put
  * back, so a node is never left half-configured. What was applied is persisted and re-applied
- * when the agent restarts.
+ * when the agent restarts; a saved state that cannot be read, validated or re-applied leaves
+ * the node idle and degraded (the status says why) instead of stopping the agent, so lvsctl
+ * can still reach it and repair it.
  *
  * I/O goes through the injected ports; see `main.ts` for the real ones.
  *
@@ -13,7 +15,7 @@
  */
 import type { DataPlaneConfig } from "../binding/config.ts";
 import { type Effective, effectiveConfig } from "./effective.ts";
-import type { HealthMonitor, HealthState } from "./health.ts";
+import { type HealthMonitor, type HealthState, systemTimers, type Timers } from "./health.ts";
 import type { AgentState, StateStore } from "./adapters/store.ts";
 import { type AgentConfig, checkAgentConfig } from "./agent_config.ts";
 import { AgentError } from "./agent_error.ts";
@@ -75,6 +77,11 @@ export interface AgentStatus {
   health: Array<{ key: string; up: boolean; lastError: string; changedAt: number }>;
   /** The last error of a background re-apply (after a health change), if any. */
   lastError?: string;
+  /**
+   * Why the node is degraded, when it is: it may not forward or announce what it was told (a
+   * saved state it could not restore at start). A successful apply clears it.
+   */
+  degraded?: string;
 }
 
 /** Everything the agent needs. */
@@ -87,7 +94,15 @@ export interface AgentDeps {
   /** Builds the health monitor; the agent passes its change callback. */
   health: (onChange: (key: string, state: HealthState) => void) => HealthMonitor;
   now?: () => Date;
+  /** Timers for retrying a saved configuration that failed to re-apply at start. */
+  timers?: Timers;
 }
+
+/** The data plane's snapshot while the agent has no configuration it can run. */
+const IDLE: DataPlaneConfig = { localAddresses: [], services: [] };
+
+/** Milliseconds between retries of a saved configuration that failed to re-apply at start. */
+export const RESTORE_RETRY_MS = 5000;
 
 /** The node agent. Create with {@linkcode Agent.start}. */
 export class Agent {
@@ -98,6 +113,10 @@ export class Agent {
   #queue: Promise<unknown> = Promise.resolve();
   #monitor: HealthMonitor;
   #lastError: string | undefined;
+  #degraded: string | undefined;
+  /** The saved state a failed start retries, until it or another configuration is applied. */
+  #pending: AgentState<AgentConfig> | undefined;
+  #retry: unknown;
 
   private constructor(private readonly deps: AgentDeps) {
     this.#monitor = deps.health(() => {
@@ -108,16 +127,16 @@ export class Agent {
     });
   }
 
-  /** Creates the agent and re-applies the persisted state, if any. */
+  /**
+   * Creates the agent and re-applies the persisted state, if any. It does not throw: a saved
+   * state it cannot read, validate or re-apply leaves the data plane idle and the node degraded
+   * (`status().degraded` says why), so the caller still serves the control API and
+   * `lvsctl deploy` can repair the node. A valid saved configuration that failed to re-apply
+   * (BIRD not up yet, say) is retried every {@linkcode RESTORE_RETRY_MS} ms meanwhile.
+   */
   static async start(deps: AgentDeps): Promise<Agent> {
     const agent = new Agent(deps);
-    const saved = await deps.store.load();
-    if (saved) {
-      await agent.#serial(() => agent.#install(saved.config, saved.drained, saved.appliedAt));
-    } else {
-      // Announce the (empty) route set so BIRD runs with a known configuration.
-      await agent.#serial(() => deps.routing.announce({ vips: [], lips: [] }));
-    }
+    await agent.#serial(() => agent.#restore());
     return agent;
   }
 
@@ -153,9 +172,87 @@ export class Agent {
     return this.#statusNow();
   }
 
-  /** Stops health checking (the data plane and BIRD keep running). */
+  /** Stops health checking and retries (the data plane and BIRD keep running). */
   stop(): void {
     this.#monitor.stop();
+    if (this.#retry !== undefined) (this.deps.timers ?? systemTimers).clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
+  async #restore(): Promise<void> {
+    let saved: AgentState<AgentConfig> | undefined;
+    try {
+      saved = await this.deps.store.load();
+    } catch (e) {
+      // Not knowing whether the node was drained, it stays out of the router.
+      return await this.#idle(`the saved state is unreadable: ${errText(e)}`, true);
+    }
+    if (!saved) {
+      // Announce the (empty) route set so BIRD runs with a known configuration.
+      try {
+        await this.deps.routing.announce({ vips: [], lips: [] });
+      } catch (e) {
+        this.#degraded = `BIRD refused the empty route set at start: ${errText(e)}`;
+      }
+      return;
+    }
+    try {
+      checkAgentConfig(saved.config);
+    } catch (e) {
+      return await this.#idle(
+        `the saved configuration ${saved.version} in ${this.deps.store.path} is invalid: ${
+          errText(e)
+        }`,
+        saved.drained,
+      );
+    }
+    await this.#restoreSaved(saved, saved.drained);
+  }
+
+  /** Re-applies a saved state; on failure idles, degraded, and retries it later. */
+  async #restoreSaved(saved: AgentState<AgentConfig>, drained: boolean): Promise<void> {
+    try {
+      await this.#install(saved.config, drained, saved.appliedAt);
+      return;
+    } catch (e) {
+      await this.#idle(
+        `re-applying the saved configuration ${saved.version} failed (retried every ${
+          RESTORE_RETRY_MS / 1000
+        } s): ${errText(e)}`,
+        drained,
+      );
+    }
+    this.#pending = saved;
+    const timers = this.deps.timers ?? systemTimers;
+    this.#retry = timers.setTimeout(() => {
+      this.#retry = undefined;
+      void this.#serial(async () => {
+        // A configuration applied meanwhile wins; a drain or undrain meanwhile is kept.
+        if (this.#pending === saved) await this.#restoreSaved(saved, this.#drained);
+      });
+    }, RESTORE_RETRY_MS);
+  }
+
+  /** No configuration the node can run: data plane idle, no route, degraded with the reason. */
+  async #idle(reason: string, drained: boolean): Promise<void> {
+    const problems = [reason];
+    try {
+      await this.deps.dataplane.apply(IDLE);
+    } catch (e) {
+      problems.push(`idling the data plane failed too: ${errText(e)}`);
+    }
+    try {
+      await this.deps.routing.announce({ vips: [], lips: [] });
+    } catch (e) {
+      problems.push(`withdrawing every route failed too: ${errText(e)}`);
+    }
+    this.#config = undefined;
+    this.#effective = undefined;
+    this.#drained = drained;
+    this.#monitor.setTargets([]);
+    this.#degraded = `${problems.join("; ")}; the data plane is idle${
+      drained ? " and the node drained" : ""
+    }: apply a configuration (lvsctl deploy) to repair the node`;
   }
 
   #now(): string {
@@ -222,6 +319,8 @@ export class Agent {
     this.#appliedAt = appliedAt;
     this.#effective = next;
     this.#lastError = undefined;
+    this.#degraded = undefined;
+    this.#pending = undefined;
     this.#monitor.setTargets(config.checks);
   }
 
@@ -263,6 +362,7 @@ export class Agent {
     };
     if (countersError !== undefined) status.countersError = countersError;
     if (this.#lastError !== undefined) status.lastError = this.#lastError;
+    if (this.#degraded !== undefined) status.degraded = this.#degraded;
     return status;
   }
 }

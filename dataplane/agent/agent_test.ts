@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Agent, type AgentConfig, AgentError } from "./agent.ts";
+import { Agent, type AgentConfig, AgentError, RESTORE_RETRY_MS } from "./agent.ts";
 import { FakeDataPlane, FakeRouting, ManualTimers } from "./_testing.ts";
 import { HealthMonitor, type ProbeResult } from "./health.ts";
 import { StateStore } from "./adapters/store.ts";
@@ -206,6 +206,77 @@ Deno.test("a restarted agent re-applies the persisted configuration and drain st
     assert.equal(status.drained, true);
     assert.equal(status.config?.hash, HASH);
     second.agent.stop();
+  }));
+
+Deno.test("a corrupt saved state starts the agent idle, drained and degraded; a good apply repairs it", () =>
+  withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/state.json`, '{"version": "1", "hash": tru');
+    const { agent, dp, routing } = await harness(dir);
+    const status = await agent.status();
+    assert.match(status.degraded ?? "", /state\.json is not valid JSON/);
+    assert.match(status.degraded ?? "", /apply a configuration \(lvsctl deploy\)/);
+    assert.equal(status.config, null);
+    assert.equal(status.drained, true, "not knowing, it stays out of the router");
+    assert.deepEqual(dp.last, { localAddresses: [], services: [] }, "the data plane idles");
+    assert.deepEqual(routing.last, { vips: [], lips: [] });
+    const repaired = await agent.apply(config);
+    assert.equal(repaired.degraded, undefined);
+    assert.equal(repaired.config?.version, "1");
+    assert.equal(
+      (await new StateStore<AgentConfig>(`${dir}/state.json`).load())?.config.version,
+      "1",
+      "the good configuration replaced the corrupt file",
+    );
+    agent.stop();
+  }));
+
+Deno.test("a saved configuration that fails validation or is refused starts the agent degraded", () =>
+  withDir(async (dir) => {
+    const store = new StateStore<AgentConfig>(`${dir}/state.json`);
+    const bad = structuredClone(config);
+    bad.version = "7";
+    bad.checks[0]!.check = { ...check, rise: 0 };
+    await store.save({ version: "7", hash: HASH, config: bad, drained: false, appliedAt: "t" });
+    const first = await harness(dir);
+    const s1 = await first.agent.status();
+    assert.match(
+      s1.degraded ?? "",
+      /saved configuration 7 .*rise must be a positive integer, got 0/,
+    );
+    assert.equal(s1.drained, false, "the saved drain state is kept");
+    assert.deepEqual(first.dp.last, { localAddresses: [], services: [] });
+    first.agent.stop();
+
+    await store.save({ version: "1", hash: HASH, config, drained: true, appliedAt: "t" });
+    const dp = new FakeDataPlane();
+    dp.failNext = "no such port";
+    const timers = new ManualTimers();
+    const second = await Agent.start({
+      node: "lb1",
+      release: "1.0.0",
+      dataplane: dp,
+      routing: new FakeRouting(),
+      store,
+      health: (onChange) =>
+        new HealthMonitor(onChange, () => Promise.resolve({ ok: true, error: "" }), timers),
+      timers,
+    });
+    const s2 = await second.status();
+    assert.match(
+      s2.degraded ?? "",
+      /re-applying the saved configuration 1 failed \(retried every 5 s\): .*refused it: no such port/,
+    );
+    assert.equal(s2.config, null);
+    assert.equal(s2.drained, true);
+    assert.deepEqual(dp.last, { localAddresses: [], services: [] });
+    // The data plane takes it on the next try: the node comes back as it was saved.
+    await timers.advance(RESTORE_RETRY_MS);
+    await eventually(() => second.currentConfig() !== null, "the saved configuration retried");
+    const s3 = await second.status();
+    assert.equal(s3.degraded, undefined);
+    assert.equal(s3.config?.version, "1");
+    assert.equal(s3.drained, true);
+    second.stop();
   }));
 
 Deno.test("a failing real server gets weight 0; all down withdraws the VIP; recovery restores it", () =>
