@@ -297,14 +297,7 @@ export class Agent {
     try {
       await this.deps.routing.announce({ vips: next.advertisedVips, lips: next.advertisedLips });
     } catch (e) {
-      if (previous) {
-        await this.deps.dataplane.apply(previous.dataplane).catch(() => {});
-      }
-      throw new AgentError(
-        `Cannot apply configuration ${config.version}: BIRD refused the routes: ${errText(e)}`,
-        500,
-        { cause: e },
-      );
+      await this.#rollBack(config, previous, `BIRD refused the routes: ${errText(e)}`, e);
     }
     const state: AgentState<AgentConfig> = {
       version: config.version,
@@ -322,6 +315,31 @@ export class Agent {
     this.#degraded = undefined;
     this.#pending = undefined;
     this.#monitor.setTargets(config.checks);
+  }
+
+  /**
+   * Puts the data plane back to what it ran before `config` (idle when nothing ran) after BIRD
+   * refused the routes, and throws. When the data plane refuses that too, the two disagree: the
+   * node is degraded and the error says so.
+   */
+  async #rollBack(
+    config: AgentConfig,
+    previous: Effective | undefined,
+    reason: string,
+    cause: unknown,
+  ): Promise<never> {
+    const what = `Cannot apply configuration ${config.version}: ${reason}`;
+    const back = previous && this.#config ? `configuration ${this.#config.version}` : "idle";
+    try {
+      await this.deps.dataplane.apply(previous?.dataplane ?? IDLE);
+    } catch (e) {
+      const failed = `putting the data plane back to ${back} failed too: ${errText(e)}`;
+      this.#effective = undefined;
+      this.#degraded =
+        `configuration ${config.version}: ${reason}; ${failed}; the data plane and BIRD disagree: apply a configuration (lvsctl deploy) to repair the node`;
+      throw new AgentError(`${what}; ${failed}; the node is degraded`, 500, { cause });
+    }
+    throw new AgentError(what, 500, { cause });
   }
 
   async #reconcile(): Promise<void> {

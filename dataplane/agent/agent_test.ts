@@ -180,6 +180,51 @@ Deno.test("Agent.apply() puts the data plane back when BIRD refuses the routes",
     agent.stop();
   }));
 
+Deno.test("a failed data plane rollback is an error and leaves the node degraded until a good apply", () =>
+  withDir(async (dir) => {
+    const { agent, dp, routing } = await harness(dir);
+    await agent.apply(config);
+    const v2 = structuredClone(config);
+    v2.version = "2";
+    v2.dataplane.services[0]!.reals.pop();
+    // BIRD refuses the routes, and then the data plane refuses the previous snapshot.
+    const announce = routing.announce.bind(routing);
+    routing.failNext = "syntax error";
+    routing.announce = (r) => {
+      if (routing.failNext) dp.failNext = "port 0 is gone";
+      return announce(r);
+    };
+    await assert.rejects(
+      agent.apply(v2),
+      (e) =>
+        e instanceof AgentError && e.status === 500 &&
+        /BIRD refused the routes: syntax error; putting the data plane back to configuration 1 failed too: port 0 is gone; the node is degraded/
+          .test(e.message),
+    );
+    const status = await agent.status();
+    assert.match(
+      status.degraded ?? "",
+      /configuration 2: BIRD refused the routes: syntax error; putting the data plane back to configuration 1 failed too: port 0 is gone/,
+    );
+    assert.equal(status.config?.version, "1", "the configuration BIRD still runs");
+    const repaired = await agent.apply(v2);
+    assert.equal(repaired.degraded, undefined);
+    assert.equal(repaired.config?.version, "2");
+    agent.stop();
+  }));
+
+Deno.test("a first apply that BIRD refuses puts the data plane back to idle", () =>
+  withDir(async (dir) => {
+    const { agent, dp, routing } = await harness(dir);
+    routing.failNext = "syntax error";
+    await assert.rejects(agent.apply(config), /BIRD refused the routes: syntax error/);
+    assert.deepEqual(dp.last, { localAddresses: [], services: [] });
+    const status = await agent.status();
+    assert.equal(status.config, null);
+    assert.equal(status.degraded, undefined);
+    agent.stop();
+  }));
+
 Deno.test("Agent drain withdraws VIPs but keeps LIPs; undrain announces them again", () =>
   withDir(async (dir) => {
     const { agent, routing, dp } = await harness(dir);
