@@ -67,7 +67,7 @@ export function rolloutView(s: RolloutState, startedBy: string): RolloutView {
     nodes: s.nodes.map((n) => ({
       node: n.node,
       step: STEP[n.step] ?? "pending",
-      message: n.error ?? null,
+      message: n.degraded ? `${n.error}; degraded: ${n.degraded}` : n.error ?? null,
       startedAt: n.startedAt ?? null,
       finishedAt: n.finishedAt ?? null,
     })),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ClusterFleet } from "./dashboard_fleet.ts";
+import { ClusterFleet, rolloutView } from "./dashboard_fleet.ts";
 import { FakeTransport } from "../transport/fake_transport.ts";
 import { parseClusterFile } from "../spec/cluster_file.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
@@ -55,4 +55,25 @@ Deno.test("ClusterFleet shows an unreachable node as down with the transport's r
   assert.equal(n3.reachable, false);
   assert.match(n3.error ?? "", /connection refused/);
   assert.equal(s.nodes.filter((n) => n.state === "active").length, 2);
+});
+
+Deno.test("rolloutView() names a failed node that could not be drained again as degraded", () => {
+  const view = rolloutView({
+    id: "r1",
+    release: "/srv/releases/lvs-2.tar.gz",
+    version: "2",
+    batch: 1,
+    status: "halted",
+    startedAt: 0,
+    updatedAt: 0,
+    error: "node2: gate failed (degraded: draining it again failed: refused)",
+    nodes: [{
+      node: "node2",
+      step: "failed",
+      error: "gate failed",
+      degraded: "draining it again failed: refused",
+    }],
+  }, "alice");
+  assert.equal(view.nodes[0]!.message, "gate failed; degraded: draining it again failed: refused");
+  assert.match(view.error ?? "", /degraded: draining it again failed/);
 });

@@ -44,6 +44,8 @@ export interface NodeRollout {
   node: string;
   step: NodeStep;
   error?: string;
+  /** Why a failed node is degraded: it could not be drained again, so it may still serve. */
+  degraded?: string;
   startedAt?: number;
   finishedAt?: number;
 }
@@ -65,11 +67,18 @@ export interface RolloutState {
 export class RolloutHaltedError extends Error {
   override name = "RolloutHaltedError";
   constructor(readonly state: RolloutState) {
+    const degraded = state.nodes.filter((n) => n.degraded !== undefined).map((n) => n.node);
+    const left = degraded.length === 0
+      ? "the failed node is drained, the others serve. Fix it"
+      : `${degraded.join(", ")} could not be drained again: ${
+        degraded.length === 1 ? "it is" : "they are"
+      } degraded and may still take traffic; the others serve. Check and fix ${
+        degraded.length === 1 ? "it" : "them"
+      }`;
     super(
       `Rollout ${state.id} halted: ${
         state.error ?? "a node failed"
-      }; the failed node is drained, ` +
-        `the others serve. Fix it and run: lvsctl upgrade --resume`,
+      }; ${left} and run: lvsctl upgrade --resume`,
     );
   }
 }
@@ -313,12 +322,20 @@ class Runner {
             (r as PromiseRejectedResult).reason?.message ?? (r as PromiseRejectedResult).reason,
           );
           nr.finishedAt = this.now;
-          // Leave it drained: the others keep serving.
+          // Leave it drained: the others keep serving. A node that cannot be drained is named.
           const spec = cluster.nodes.find((x) => x.name === nr.node);
-          if (spec) await drainNode(transport, spec).catch(() => {});
+          if (spec) {
+            try {
+              await drainNode(transport, spec);
+            } catch (e) {
+              nr.degraded = `draining it again failed: ${e instanceof Error ? e.message : e}`;
+            }
+          }
         }
         this.state.status = "halted";
-        this.state.error = failed.map(([, nr]) => `${nr.node}: ${nr.error}`).join("; ");
+        this.state.error = failed.map(([, nr]) =>
+          `${nr.node}: ${nr.error}${nr.degraded ? ` (degraded: ${nr.degraded})` : ""}`
+        ).join("; ");
         await this.progress(`halted: ${this.state.error}`);
         throw new RolloutHaltedError(this.state);
       }
@@ -369,6 +386,7 @@ export async function resumeRollout(deps: RolloutDeps): Promise<RolloutState> {
     if (n.step !== "done") {
       n.step = "pending";
       delete n.error;
+      delete n.degraded;
     }
   }
   return runLeased(deps, state);

@@ -128,3 +128,26 @@ Deno.test("drop counters rising after undrain fail the gate", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a halted node that cannot be drained again is named degraded in the halt message and state", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    const n2 = fake.node("node2");
+    const restart = n2.restart.bind(n2);
+    n2.restart = () => {
+      restart();
+      n2.up = false; // the new release never comes up: the node cannot be reached any more
+    };
+    const err = await startRollout(deps, { release: rel.path }).catch((e) => e);
+    assert.ok(err instanceof RolloutHaltedError, String(err));
+    const node2 = err.state.nodes[1]!;
+    assert.equal(node2.step, "failed");
+    assert.match(node2.degraded ?? "", /draining it again failed: node2: connection refused/);
+    assert.match(err.state.error ?? "", /node2: .*degraded: draining it again failed/);
+    assert.match(err.message, /node2 could not be drained again: it is degraded/);
+    assert.doesNotMatch(err.message, /the failed node is drained/);
+    assert.equal((await loadRolloutState(deps.stateDir))?.nodes[1]?.degraded, node2.degraded);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
