@@ -50,9 +50,12 @@ async function harness(dir: string, down = new Set<string>()) {
 }
 
 /** Waits (bounded) until `cond` holds: re-applies after a health change do file I/O. */
-async function eventually(cond: () => boolean, what: string): Promise<void> {
+async function eventually(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + 5000;
-  while (!cond()) {
+  while (!await cond()) {
     if (Date.now() > deadline) throw new assert.AssertionError({ message: `never: ${what}` });
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -339,7 +342,12 @@ Deno.test("a failing real server gets weight 0; all down withdraws the VIP; reco
     down.add("10.0.0.22");
     await timers.advance(1000);
     await timers.advance(1000);
-    await eventually(() => routing.last?.vips.length === 0, "VIP withdrawn when no real is up");
+    // The agent reports the withdrawal once the re-apply is done (announced, then saved).
+    await eventually(
+      async () => (await agent.status()).withdrawnVips.length === 1,
+      "VIP withdrawn when no real is up",
+    );
+    assert.deepEqual(routing.last?.vips, []);
     const status = await agent.status();
     assert.deepEqual(status.withdrawnVips, [{
       vip: "10.10.10.10",
