@@ -27,6 +27,12 @@ export type { HealthCheck } from "./health.ts";
 export { type NodeFile, parseNodeFile } from "./node_file.ts";
 export { checkReleaseVersion, readReleaseVersion, SWITCH_SCRIPT } from "./release.ts";
 export {
+  parseTarListing,
+  type ReleaseEntry,
+  releaseEntryProblems,
+  TAR_LISTING_OPTIONS,
+} from "./release_entries.ts";
+export {
   type Scheduler,
   SCHEDULERS,
   type Service,
