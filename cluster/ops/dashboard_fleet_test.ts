@@ -62,6 +62,7 @@ Deno.test("rolloutView() names a failed node that could not be drained again as 
     id: "r1",
     release: "/srv/releases/lvs-2.tar.gz",
     version: "2",
+    sha256: "ab".repeat(32),
     batch: 1,
     status: "halted",
     startedAt: 0,

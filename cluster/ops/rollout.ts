@@ -4,8 +4,9 @@
  * 1. take the cluster-wide lease (one rollout at a time; renewed while running);
  * 2. drain the node (its VIPs leave the router, its LIPs stay so sessions finish) and wait until
  *    its sessions fall below the policy's threshold or the drain timeout passes;
- * 3. ship the release: upload the tarball over SFTP, unpack it into `<root>/releases/<version>`
- *    and switch `<root>/current` atomically;
+ * 3. ship the release: upload the tarball over SFTP; the node checks its sha256 and its members,
+ *    unpacks it into `<root>/releases/<version>` and switches `<root>/current` atomically
+ *    (`SWITCH_SCRIPT`);
  * 4. restart the agent (its supervisor starts the new release) and wait until it answers with
  *    the new version;
  * 5. health gate: the configuration hash the node re-applied equals the desired one, OSPF is
@@ -13,6 +14,10 @@
  *    traffic and its drop counters do not rise;
  * 6. next batch. On the first failure the rollout halts with that node drained and the others
  *    serving; the state is saved and `resume` continues from that node.
+ *
+ * Before any of it, the release is read (`ReleaseReader`) and checked (`checkRelease`): its
+ * manifest's sha256, its VERSION and every member; a release that fails is refused before
+ * anything is uploaded.
  *
  * @module
  */
@@ -26,6 +31,8 @@ import {
   undrainNode,
 } from "../transport/endpoint.ts";
 import { acquireLease, type Lease } from "./lease.ts";
+import { type CheckedRelease, checkRelease } from "./release_check.ts";
+import { type ReleaseReader, TarReleaseReader } from "./release_reader.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
 import type { NodeTransport } from "../transport/transport.ts";
 
@@ -55,6 +62,8 @@ export interface RolloutState {
   id: string;
   release: string;
   version: string;
+  /** The sha256 of the release tarball, checked at the start and by every node. */
+  sha256: string;
   batch: number;
   status: "running" | "halted" | "done";
   startedAt: number;
@@ -97,6 +106,8 @@ export interface RolloutDeps {
   watchSeconds?: number;
   /** Fail the gate when the node took no traffic during the watch (default true). */
   requireTraffic?: boolean;
+  /** Reads release tarballs (default: {@linkcode TarReleaseReader}). */
+  releases?: ReleaseReader;
 }
 
 /** The default state directory. */
@@ -104,17 +115,12 @@ export function defaultStateDir(): string {
   return `${Deno.env.get("HOME") ?? "/root"}/.lvsctl`;
 }
 
-/** Reads VERSION out of a release tarball. */
-export async function releaseVersionOf(path: string): Promise<string> {
-  for (const name of ["./VERSION", "VERSION"]) {
-    const out = await new Deno.Command("tar", {
-      args: ["-xzOf", path, name],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (out.success) return new TextDecoder().decode(out.stdout).trim();
-  }
-  throw new Error(`Cannot read VERSION from release ${path}: not a release tarball`);
+/** Reads and checks the release at `path` (see `checkRelease`); throws ReleaseError. */
+export async function readCheckedRelease(
+  deps: Pick<RolloutDeps, "releases">,
+  path: string,
+): Promise<CheckedRelease> {
+  return checkRelease(path, await (deps.releases ?? new TarReleaseReader()).read(path));
 }
 
 const stateFile = (dir: string) => `${dir}/rollout.json`;
@@ -228,11 +234,11 @@ class Runner {
     await transport.upload(endpointOf(n), this.state.release, remote, { timeoutMs: 300_000 });
     const r = await transport.exec(
       endpointOf(n),
-      ["sh", "-c", SWITCH_SCRIPT, "switch", n.agent.root, this.state.version],
+      ["sh", "-c", SWITCH_SCRIPT, "switch", n.agent.root, this.state.version, this.state.sha256],
       { timeoutMs: 120_000 },
     );
     if (r.code !== 0) {
-      throw new Error(`${n.name}: unpacking the release failed: ${r.stderr.trim()}`);
+      throw new Error(`${n.name}: the node refused to switch to the release: ${r.stderr.trim()}`);
     }
 
     nr.step = "restarting";
@@ -362,12 +368,14 @@ export async function startRollout(
   deps: RolloutDeps,
   opts: { release: string; batch?: number },
 ): Promise<RolloutState> {
-  const version = await releaseVersionOf(opts.release);
+  // Nothing is uploaded, nothing is even leased, before the release passes its checks.
+  const { version, sha256 } = await readCheckedRelease(deps, opts.release);
   const now = (deps.now ?? Date.now)();
   const state: RolloutState = {
     id: `r${now.toString(36)}`,
     release: opts.release,
     version,
+    sha256,
     batch: Math.max(1, opts.batch ?? deps.cluster.rollout.batch),
     status: "running",
     startedAt: now,
@@ -382,6 +390,15 @@ export async function resumeRollout(deps: RolloutDeps): Promise<RolloutState> {
   const state = await loadRolloutState(deps.stateDir);
   if (!state) throw new Error(`No rollout to resume in ${deps.stateDir}`);
   if (state.status === "done") throw new Error(`Rollout ${state.id} is already done`);
+  const release = await readCheckedRelease(deps, state.release);
+  if (release.sha256 !== state.sha256 || release.version !== state.version) {
+    throw new Error(
+      `Cannot resume rollout ${state.id}: release ${state.release} changed since it started ` +
+        `(now ${release.version}, sha256 ${release.sha256}; was ${state.version}, sha256 ${
+          state.sha256 ?? "unknown"
+        }): start a new rollout`,
+    );
+  }
   for (const n of state.nodes) {
     if (n.step !== "done") {
       n.step = "pending";

@@ -3,25 +3,35 @@ import { FakeTransport } from "../transport/fake_transport.ts";
 import { parseClusterFile } from "../spec/cluster_file.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
 import { loadRolloutState, resumeRollout, RolloutHaltedError, startRollout } from "./rollout.ts";
+import { ReleaseError } from "./release_check.ts";
 import { acquireLease, LeaseBusyError } from "./lease.ts";
-import { buildRelease } from "./release.ts";
+import { StaticReleaseReader } from "./fake_release_reader.ts";
+import { sha256File } from "./release_manifest.ts";
 
 const LAB = parseClusterFile(
   Deno.readTextFileSync(new URL("../../fixtures/lab.yaml", import.meta.url)),
   "lab.yaml",
 );
 
-/** A fleet of fake nodes with the lab's configuration applied, a release, a fake clock. */
+/**
+ * A fleet of fake nodes with the lab's configuration applied, a fake clock, and a release: a
+ * small file the fake nodes receive, which the reader describes as release 2.0.0-test.
+ */
 async function setup() {
   const dir = await Deno.makeTempDir({ prefix: "rollout-test-" });
   const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
   for (const [name, cfg] of await nodeConfigs(LAB)) fake.node(name).config = cfg;
-  const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-  const rel = await buildRelease({ repo, version: "2.0.0-test", out: `${dir}/rel.tar.gz` });
+  const rel = { path: `${dir}/rel.tar.gz` };
+  await Deno.writeTextFile(rel.path, "release 2.0.0-test");
+  const releases = new StaticReleaseReader().add(rel.path, {
+    version: "2.0.0-test",
+    sha256: await sha256File(rel.path),
+  });
   let now = 1_000_000;
   const deps = {
     cluster: LAB,
     transport: fake,
+    releases,
     stateDir: `${dir}/state`,
     now: () => now,
     sleep: (ms: number) => {
@@ -29,7 +39,7 @@ async function setup() {
       return Promise.resolve();
     },
   };
-  return { dir, fake, rel, deps, advance: (ms: number) => (now += ms) };
+  return { dir, fake, rel, releases, deps, advance: (ms: number) => (now += ms) };
 }
 
 Deno.test("startRollout() drains, ships, restarts, gates and undrains every node in turn", async () => {
@@ -147,6 +157,80 @@ Deno.test("a halted node that cannot be drained again is named degraded in the h
     assert.match(err.message, /node2 could not be drained again: it is degraded/);
     assert.doesNotMatch(err.message, /the failed node is drained/);
     assert.equal((await loadRolloutState(deps.stateDir))?.nodes[1]?.degraded, node2.degraded);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("startRollout() refuses a release that fails its checks before anything is uploaded or leased", async () => {
+  const { dir, fake, rel, releases, deps } = await setup();
+  try {
+    const sha256 = await sha256File(rel.path);
+    const cases: Array<[Parameters<StaticReleaseReader["add"]>[1], RegExp]> = [
+      [{ version: "", sha256 }, /Invalid release version ''/],
+      [{ version: "../../..", sha256 }, /Invalid release version '\.\.\/\.\.\/\.\.'/],
+      [{ version: null, sha256 }, /it has no VERSION file/],
+      [{ version: "2", sha256, recordedSha256: null }, /no manifest .*rel\.tar\.gz\.sha256/],
+      [
+        { version: "2", sha256, recordedSha256: "0".repeat(64) },
+        /not the 0{64} its manifest recorded/,
+      ],
+      [
+        {
+          version: "2",
+          sha256,
+          entries: [{ path: "./x", type: "symlink", link: "/", mode: 0o777 }],
+        },
+        /\.\/x: a symbolic link to \/, outside the release/,
+      ],
+    ];
+    for (const [contents, message] of cases) {
+      releases.add(rel.path, contents);
+      await assert.rejects(
+        startRollout(deps, { release: rel.path }),
+        (e) => e instanceof ReleaseError && message.test(e.message),
+        String(message),
+      );
+    }
+    assert.deepEqual(fake.calls, [], "no node was drained, uploaded to or switched");
+    assert.equal(await loadRolloutState(deps.stateDir), null, "no rollout was started");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a node that receives other bytes than the checked release refuses to switch; the rollout halts", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    const upload = fake.upload.bind(fake);
+    fake.upload = async (ep, local, remote) => {
+      await upload(ep, local, remote);
+      if (ep.name === "node2") fake.node("node2").files.set(remote, new TextEncoder().encode("x"));
+    };
+    const err = await startRollout(deps, { release: rel.path }).catch((e) => e);
+    assert.ok(err instanceof RolloutHaltedError, String(err));
+    assert.deepEqual(err.state.nodes.map((n) => n.step), ["done", "failed", "pending"]);
+    assert.match(
+      err.state.nodes[1]!.error!,
+      /node2: the node refused to switch to the release: .*has sha256 [0-9a-f]{64}, expected [0-9a-f]{64}/,
+    );
+    assert.equal(fake.node("node2").release, "1.0.0");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("resumeRollout() refuses a release file that changed since the rollout started", async () => {
+  const { dir, fake, rel, releases, deps } = await setup();
+  try {
+    fake.node("node2").adjacencyAfterRestart = "Init";
+    await assert.rejects(startRollout(deps, { release: rel.path }), RolloutHaltedError);
+    await Deno.writeTextFile(rel.path, "another build");
+    releases.add(rel.path, { version: "2.0.0-test", sha256: await sha256File(rel.path) });
+    await assert.rejects(
+      resumeRollout(deps),
+      /Cannot resume rollout r\w+: release .*rel\.tar\.gz changed since it started .*start a new rollout/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -25,13 +25,14 @@ export { checkAgentConfig } from "./agent_config.ts";
 export { realKey } from "./effective.ts";
 export type { HealthCheck } from "./health.ts";
 export { type NodeFile, parseNodeFile } from "./node_file.ts";
-export { checkReleaseVersion, readReleaseVersion, SWITCH_SCRIPT } from "./release.ts";
+export { checkReleaseVersion, readReleaseVersion } from "./release.ts";
 export {
   parseTarListing,
   type ReleaseEntry,
   releaseEntryProblems,
   TAR_LISTING_OPTIONS,
 } from "./release_entries.ts";
+export { SWITCH_SCRIPT } from "./release_switch.ts";
 export {
   type Scheduler,
   SCHEDULERS,
