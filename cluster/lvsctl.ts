@@ -31,7 +31,7 @@ import {
   startRollout,
 } from "./ops/rollout.ts";
 import { LeaseBusyError } from "./ops/lease.ts";
-import { ClusterFleet } from "./ops/dashboard_fleet.ts";
+import { ClusterFleet, type ClusterFleetOptions } from "./ops/dashboard_fleet.ts";
 import { renderNodeFile } from "./spec/node_file_render.ts";
 import { FileAuditLog, operatorsFromEnv, serveDashboard } from "../web/mod.ts";
 
@@ -141,6 +141,19 @@ export function formatStatus(
     }
   }
   return lines.join("\n");
+}
+
+/**
+ * What `lvsctl dashboard` builds its fleet from: the releases it offers come from `--releases`,
+ * else the cluster file's `dashboard.releases` (neither: it starts no rollout).
+ */
+export function dashboardFleetOptions(
+  cluster: ClusterFile,
+  transport: NodeTransport,
+  o: { stateDir: string; releases?: string },
+): ClusterFleetOptions {
+  const releasesDir = o.releases ?? cluster.dashboard.releases;
+  return { cluster, transport, stateDir: o.stateDir, ...(releasesDir ? { releasesDir } : {}) };
 }
 
 /** Builds the command tree. Each action throws CliError for a non-zero exit. */
@@ -379,35 +392,41 @@ export function buildCli(deps: CliDeps): Command {
       "address to serve on (default: the cluster file's dashboard.listen)",
     )
     .option("--state-dir <dir>", "where rollouts keep their lease and state", defaultStateDir())
-    .action(async (o: { cluster: string; listen?: string; stateDir: string }) => {
-      const c = await load(o.cluster);
-      const operators = operatorsFromEnv((k) => Deno.env.get(k));
-      if (operators.length === 0) {
-        throw new CliError("Set LVS_DASHBOARD_TOKEN (and optionally LVS_DASHBOARD_OPERATOR)", 2);
-      }
-      const [host, port] = (o.listen ?? c.dashboard.listen).split(":");
-      await Deno.mkdir(o.stateDir, { recursive: true });
-      const transport = deps.transport(c);
-      const fleet = new ClusterFleet({ cluster: c, transport, stateDir: o.stateDir });
-      const server = serveDashboard({
-        port: Number(port),
-        hostname: host!,
-        deps: {
-          reader: fleet,
-          actions: fleet,
-          audit: new FileAuditLog(`${o.stateDir}/audit.jsonl`),
-          operators,
-        },
-        onListen: (url) => io.out(`dashboard for ${c.cluster} on ${url}`),
-      });
-      await new Promise<void>((resolve) => {
-        for (const sig of ["SIGINT", "SIGTERM"] as const) {
-          Deno.addSignalListener(sig, () => resolve());
+    .option(
+      "--releases <dir>",
+      "the directory whose release tarballs the dashboard offers (default: the cluster file's dashboard.releases)",
+    )
+    .action(
+      async (o: { cluster: string; listen?: string; stateDir: string; releases?: string }) => {
+        const c = await load(o.cluster);
+        const operators = operatorsFromEnv((k) => Deno.env.get(k));
+        if (operators.length === 0) {
+          throw new CliError("Set LVS_DASHBOARD_TOKEN (and optionally LVS_DASHBOARD_OPERATOR)", 2);
         }
-      });
-      await server.shutdown();
-      await transport.close();
-    });
+        const [host, port] = (o.listen ?? c.dashboard.listen).split(":");
+        await Deno.mkdir(o.stateDir, { recursive: true });
+        const transport = deps.transport(c);
+        const fleet = new ClusterFleet(dashboardFleetOptions(c, transport, o));
+        const server = serveDashboard({
+          port: Number(port),
+          hostname: host!,
+          deps: {
+            reader: fleet,
+            actions: fleet,
+            audit: new FileAuditLog(`${o.stateDir}/audit.jsonl`),
+            operators,
+          },
+          onListen: (url) => io.out(`dashboard for ${c.cluster} on ${url}`),
+        });
+        await new Promise<void>((resolve) => {
+          for (const sig of ["SIGINT", "SIGTERM"] as const) {
+            Deno.addSignalListener(sig, () => resolve());
+          }
+        });
+        await server.shutdown();
+        await transport.close();
+      },
+    );
   return program;
 }
 

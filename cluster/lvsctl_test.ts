@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli } from "./lvsctl.ts";
+import { dashboardFleetOptions, runCli } from "./lvsctl.ts";
 import type { NodeTransport } from "./transport/transport.ts";
 import { TransportError } from "./transport/transport.ts";
 import { FakeTransport } from "./transport/fake_transport.ts";
@@ -90,4 +90,25 @@ Deno.test("lvsctl status shows a degraded node and says why", async () => {
     out.join("\n"),
     /WARNING: node2 is degraded: the saved state is unreadable: state\.json is not valid JSON/,
   );
+});
+
+Deno.test("lvsctl dashboard offers the releases of --releases, else of dashboard.releases", async () => {
+  const lab = await loadClusterFile(new URL("../fixtures/lab.yaml", import.meta.url).pathname);
+  const t = new FakeTransport([]);
+  const withDir = { ...lab, dashboard: { ...lab.dashboard, releases: "/srv/lvs/releases" } };
+  assert.equal(dashboardFleetOptions(lab, t, { stateDir: "/s" }).releasesDir, undefined);
+  assert.equal(
+    dashboardFleetOptions(withDir, t, { stateDir: "/s" }).releasesDir,
+    "/srv/lvs/releases",
+  );
+  assert.equal(
+    dashboardFleetOptions(withDir, t, { stateDir: "/s", releases: "/tmp/r" }).releasesDir,
+    "/tmp/r",
+  );
+  const out: string[] = [];
+  await runCli(["dashboard", "--help"], {
+    io: { out: (s) => out.push(s), err: () => {} },
+    transport: () => t,
+  });
+  assert.match(out.join("\n"), /--releases <dir>/);
 });

@@ -83,6 +83,7 @@ Deno.test({
           assert.equal(d.running, true);
           assert.ok(d.token && d.token.length >= 32, "a fresh operator token");
           assert.equal((await Deno.stat(d.tokenFile)).mode! & 0o777, 0o600);
+          assert.ok((await Deno.stat(d.releases)).isDirectory, "its releases directory");
           const res = await fetch(`${d.url}api/fleet`, {
             headers: { authorization: `Bearer ${d.token}` },
           });

@@ -108,7 +108,11 @@ export interface ClusterFile {
   nodes: NodeSpec[];
   vips: VipSpec[];
   rollout: RolloutPolicy;
-  dashboard: { listen: string };
+  dashboard: {
+    listen: string;
+    /** The directory whose release tarballs the dashboard offers (none: it starts no rollout). */
+    releases?: string;
+  };
 }
 
 /** One problem in a cluster file. */
@@ -646,16 +650,23 @@ export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFi
       };
     }
   }
-  let dashboard = { listen: "127.0.0.1:8080" };
+  let dashboard: ClusterFile["dashboard"] = { listen: "127.0.0.1:8080" };
   const dn = r.field(top, "dashboard");
   if (dn !== null) {
-    const dm = r.map(dn, "dashboard", ["listen"]);
+    const dm = r.map(dn, "dashboard", ["listen", "releases"]);
     if (dm) {
       const listen = r.str(dm, "listen", "dashboard", { optional: true }) ?? dashboard.listen;
       if (!/^[^:]+:\d+$/.test(listen)) {
         r.at(r.field(dm, "listen"), `dashboard: "listen" must be host:port`);
       }
       dashboard = { listen };
+      const releases = r.str(dm, "releases", "dashboard", { optional: true });
+      if (releases !== undefined && !releases.startsWith("/")) {
+        r.at(
+          r.field(dm, "releases"),
+          `dashboard: "releases" must be an absolute directory path, got "${releases}"`,
+        );
+      } else if (releases !== undefined) dashboard.releases = releases;
     }
   }
   if (r.problems.length > 0) throw new ClusterFileError(file, r.problems);
