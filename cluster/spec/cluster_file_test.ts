@@ -35,7 +35,9 @@ Deno.test("parseClusterFile() reads the lab's and the production example's files
   const lab = parseClusterFile(LAB, "lab.yaml");
   assert.equal(lab.nodes.length, 3);
   assert.equal(lab.vips[0]!.reals[0]!.check?.type, "http");
-  assert.equal(parseClusterFile(PROD, "production.yaml").nodes.length >= 2, true);
+  const prod = parseClusterFile(PROD, "production.yaml");
+  assert.equal(prod.nodes.length >= 2, true);
+  assert.equal(prod.dashboard.releases, "/srv/lvs/releases");
   const b = parseClusterFile(base);
   assert.equal(b.vips[0]!.scheduler, "wrr");
   assert.equal(b.vips[0]!.toa, true);
