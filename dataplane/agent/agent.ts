@@ -117,6 +117,7 @@ export class Agent {
   /** The saved state a failed start retries, until it or another configuration is applied. */
   #pending: AgentState<AgentConfig> | undefined;
   #retry: unknown;
+  #stopped = false;
 
   private constructor(private readonly deps: AgentDeps) {
     this.#monitor = deps.health(() => {
@@ -174,6 +175,7 @@ export class Agent {
 
   /** Stops health checking and retries (the data plane and BIRD keep running). */
   stop(): void {
+    this.#stopped = true;
     this.#monitor.stop();
     if (this.#retry !== undefined) (this.deps.timers ?? systemTimers).clearTimeout(this.#retry);
     this.#retry = undefined;
@@ -223,6 +225,7 @@ export class Agent {
       );
     }
     this.#pending = saved;
+    if (this.#stopped) return;
     const timers = this.deps.timers ?? systemTimers;
     this.#retry = timers.setTimeout(() => {
       this.#retry = undefined;
