@@ -74,7 +74,7 @@ export {
   parseClusterFile,
   type VipSpec,
 } from "./cluster/spec/cluster_file.ts";
-export { nodeConfigs, vipSetHash } from "./cluster/spec/node_config.ts";
+export { configHash, nodeConfigs } from "./cluster/spec/node_config.ts";
 export { type DeployPlan, planDeploy } from "./cluster/spec/plan.ts";
 export { deploy, type DeployResult } from "./cluster/ops/deploy.ts";
 export {
@@ -83,7 +83,14 @@ export {
   type RolloutState,
   startRollout,
 } from "./cluster/ops/rollout.ts";
-export { acquireLease, LeaseBusyError } from "./cluster/ops/lease.ts";
+export {
+  acquireClusterLease,
+  type ClusterLease,
+  LeaseBusyError,
+  LeaseError,
+  LeaseLostError,
+} from "./cluster/ops/lease.ts";
+export { type Clock, realClock } from "./cluster/ops/clock.ts";
 export { ClusterFleet } from "./cluster/ops/dashboard_fleet.ts";
 export { FakeTransport } from "./cluster/transport/fake_transport.ts";
 export { runCli as lvsctl } from "./cluster/lvsctl.ts";

@@ -30,10 +30,15 @@ import {
   type RolloutState,
   startRollout,
 } from "./ops/rollout.ts";
-import { LeaseBusyError } from "./ops/lease.ts";
+import { LeaseError } from "./ops/lease.ts";
+import type { Clock } from "./ops/clock.ts";
 import { ClusterFleet, type ClusterFleetOptions } from "./ops/dashboard_fleet.ts";
 import { renderNodeFile } from "./spec/node_file_render.ts";
-import { FileAuditLog, operatorsFromEnv, serveDashboard } from "../web/mod.ts";
+import { syncLine, syncViewOf } from "./spec/sync_view.ts";
+import { drainSummary } from "./spec/drain_progress.ts";
+import { watchDrain } from "./ops/drain.ts";
+import { rolloutLease } from "./spec/fleet_view.ts";
+import { FileAuditLog, operatorsFromEnv, plainHttpRefusal, serveDashboard } from "../web/mod.ts";
 
 /** Where a command's output goes (tests capture it). */
 export interface Io {
@@ -45,6 +50,11 @@ export interface Io {
 export interface CliDeps {
   io: Io;
   transport: (cluster: ClusterFile) => NodeTransport;
+  /** The clock and sleep of waits (drain, undrain); default the system's. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** The clock rollouts run on (default the real one). */
+  clock?: Clock;
 }
 
 const DEFAULT_CLUSTER = new URL("../fixtures/lab.yaml", import.meta.url).pathname;
@@ -71,6 +81,11 @@ async function load(path: string): Promise<ClusterFile> {
   }
 }
 
+/** The cluster's VIPs as a node's routing reports them. */
+function vipRoutes(cluster: ClusterFile): Set<string> {
+  return new Set(cluster.vips.map((v) => `${v.address}/32`));
+}
+
 function findNode(cluster: ClusterFile, name: string) {
   const n = cluster.nodes.find((x) => x.name === name);
   if (!n) {
@@ -80,6 +95,27 @@ function findNode(cluster: ClusterFile, name: string) {
     );
   }
   return n;
+}
+
+/** The dashboard's certificate and key (PEM) named by the cluster file; exit 2 naming a bad one. */
+async function readTls(
+  files: { cert: string; key: string },
+): Promise<{ cert: string; key: string }> {
+  const read = async (what: "cert" | "key", path: string) => {
+    try {
+      const text = await Deno.readTextFile(path);
+      if (!text.includes("-----BEGIN ")) throw new Error("not a PEM file");
+      return text;
+    } catch (e) {
+      throw new CliError(
+        `Cannot read the dashboard's TLS ${what} ${path} (dashboard.tls.${what}): ${
+          (e as Error).message
+        }`,
+        2,
+      );
+    }
+  };
+  return { cert: await read("cert", files.cert), key: await read("key", files.key) };
 }
 
 /** The `ipvsadm -ln`-like fleet table. */
@@ -123,6 +159,37 @@ export function formatStatus(
   }
   const lines = [pad(rows), ...warnings];
   if (hashes.size > 1) lines.push(`WARNING: nodes report ${hashes.size} different configurations`);
+  const reported = [...statuses.values()].some((s) => !(s instanceof Error) && s.sync);
+  if (cluster.sync || reported) {
+    const names = new Map(cluster.nodes.map((n) => [n.address, n.name]));
+    lines.push("");
+    for (const n of cluster.nodes) {
+      const s = statuses.get(n.name);
+      lines.push(
+        !s || s instanceof Error ? `${n.name} sync: unknown (down)` : syncLine(
+          n.name,
+          syncViewOf(s, names),
+        ),
+      );
+    }
+  }
+  const lease = rolloutLease(
+    cluster.nodes.map((n) => {
+      const s = statuses.get(n.name);
+      return {
+        name: n.name,
+        address: n.address,
+        ...(s && !(s instanceof Error) ? { status: s } : {}),
+      };
+    }),
+  );
+  if (lease) {
+    lines.push(
+      `rollout lease: held by "${lease.holder}" on ${lease.nodes.join(", ")} for ${
+        Math.round(lease.expiresInMs / 1000)
+      } s more`,
+    );
+  }
   for (const v of cluster.vips) {
     lines.push(
       `\n${v.protocol.toUpperCase()}  ${v.address}:${v.port} ${v.scheduler}${
@@ -159,6 +226,8 @@ export function dashboardFleetOptions(
 /** Builds the command tree. Each action throws CliError for a non-zero exit. */
 export function buildCli(deps: CliDeps): Command {
   const { io } = deps;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const program = new Command("lvsctl")
     .description("Operate the FULLNAT load-balancer cluster")
     .exitOverride()
@@ -266,59 +335,74 @@ export function buildCli(deps: CliDeps): Command {
       }
     });
 
-  for (const verb of ["drain", "undrain"] as const) {
-    clusterOpt(
-      program.command(`${verb} <node>`).description(
-        verb === "drain"
-          ? "withdraw the node's VIPs from the router and wait for its sessions to fall"
-          : "announce the node's VIPs again",
-      ),
-    )
-      .option("--timeout <s>", "seconds to wait", "60")
-      .action(async (name: string, o: { cluster: string; json?: boolean; timeout: string }) => {
-        const c = await load(o.cluster);
-        const n = findNode(c, name);
-        const deadline = Date.now() + Number(o.timeout) * 1000;
-        const final = await withTransport(c, async (t) => {
-          let s = verb === "drain" ? await drainNode(t, n) : await undrainNode(t, n);
-          const vips = c.vips.map((v) => `${v.address}/32`);
-          const routed = (st: AgentStatus) => {
-            const adv = new Set(st.routing.advertised);
-            return verb === "drain" ? vips.every((v) => !adv.has(v)) : vips.some((v) => adv.has(v));
-          };
-          // First the router-facing change, then (drain) the sessions falling to the policy's
-          // threshold; a timeout on the sessions is a warning, the drain itself is done.
-          const settled = (st: AgentStatus) =>
-            verb === "undrain" || (st.counters?.sessions ?? 0) <= c.rollout.sessionThreshold;
-          while (!(routed(s) && settled(s)) && Date.now() < deadline) {
-            if (!o.json) {
-              io.err(
-                `${name}: advertises ${s.routing.advertised.join(",") || "nothing"}, sessions ${
-                  s.counters?.sessions ?? "?"
-                }`,
-              );
-            }
-            await new Promise((r) => setTimeout(r, 500));
-            s = await agentCall<AgentStatus>(t, n, "GET", AGENT_PATHS.status);
+  clusterOpt(
+    program.command("drain <node>").description(
+      "withdraw the node's VIPs from the router and wait for its sessions to fall (with sync, " +
+        "its peers forward its flows' frames to it meanwhile)",
+    ),
+  )
+    .option("--timeout <s>", "seconds to wait", "60")
+    .action(async (name: string, o: { cluster: string; json?: boolean; timeout: string }) => {
+      const c = await load(o.cluster);
+      const n = findNode(c, name);
+      const r = await withTransport(c, async (t) =>
+        watchDrain(await drainNode(t, n), {
+          transport: t,
+          node: n,
+          vips: vipRoutes(c),
+          threshold: c.rollout.sessionThreshold,
+          timeoutMs: Number(o.timeout) * 1000,
+          now,
+          sleep,
+          pollMs: 500,
+          onProgress: (line) => {
+            if (!o.json) io.err(line);
+          },
+        }));
+      const advertises = r.status.routing.advertised.join(",") || "no VIP";
+      if (!r.withdrawn) {
+        throw new CliError(
+          `${name}: drain not complete after ${o.timeout} s: it still advertises ${advertises}`,
+          1,
+        );
+      }
+      const outcome = {
+        settled: r.settled,
+        waitedS: Math.round(r.waitedMs / 1000),
+        forwardedIn: r.forwardedIn,
+      };
+      // A timeout on the sessions is a warning: the drain itself is done.
+      if (o.json) {
+        io.out(JSON.stringify({ ...r.status, drain: { ...outcome, remaining: r.remaining } }));
+      } else io.out(`${drainSummary(name, r.status, outcome)} (advertises ${advertises})`);
+    });
+
+  clusterOpt(program.command("undrain <node>").description("announce the node's VIPs again"))
+    .option("--timeout <s>", "seconds to wait", "60")
+    .action(async (name: string, o: { cluster: string; json?: boolean; timeout: string }) => {
+      const c = await load(o.cluster);
+      const n = findNode(c, name);
+      const vips = vipRoutes(c);
+      const deadline = now() + Number(o.timeout) * 1000;
+      const routed = (st: AgentStatus) => st.routing.advertised.some((a) => vips.has(a));
+      const final = await withTransport(c, async (t) => {
+        let s = await undrainNode(t, n);
+        while (!routed(s) && now() < deadline) {
+          if (!o.json) {
+            io.err(`${name}: advertises ${s.routing.advertised.join(",") || "nothing"}`);
           }
-          if (!routed(s)) {
-            throw new CliError(`${name}: ${verb} not complete after ${o.timeout} s`, 1);
-          }
-          if (!settled(s)) {
-            io.err(
-              `${name}: drained; ${s.counters?.sessions} sessions remain after ${o.timeout} s`,
-            );
-          }
-          return s;
-        });
-        if (o.json) io.out(JSON.stringify(final));
-        else {io.out(
-            `${name}: ${verb === "drain" ? "drained" : "active"} (advertises ${
-              final.routing.advertised.join(",") || "no VIP"
-            })`,
-          );}
+          await sleep(500);
+          s = await agentCall<AgentStatus>(t, n, "GET", AGENT_PATHS.status);
+        }
+        if (!routed(s)) throw new CliError(`${name}: undrain not complete after ${o.timeout} s`, 1);
+        return s;
       });
-  }
+      if (o.json) io.out(JSON.stringify(final));
+      else {
+        io.out(`${name}: active (advertises ${final.routing.advertised.join(",") || "no VIP"})`);
+      }
+    });
+
   clusterOpt(
     program.command("node-file <node>").description(
       "print the agent's node file for NODE (install it as the agent's --node-file)",
@@ -336,17 +420,23 @@ export function buildCli(deps: CliDeps): Command {
     .option("--release <path>", "release tarball (deno run -A cluster/ops/release.ts ...)")
     .option("--batch <n>", "nodes upgraded at once (default: the cluster file's rollout.batch)")
     .option("--resume", "continue the halted rollout from the node that failed")
+    .option("--nodes <names>", "upgrade only these nodes (comma-separated; a canary)")
     .option(
       "--no-require-traffic",
       "do not fail the gate when an undrained node takes no traffic (an idle cluster)",
     )
-    .option("--state-dir <dir>", "where the lease and the rollout state live", defaultStateDir())
+    .option(
+      "--state-dir <dir>",
+      "where the rollout state lives, for --resume (the lease is held on the nodes)",
+      defaultStateDir(),
+    )
     .action(async (o: {
       cluster: string;
       json?: boolean;
       release?: string;
       batch?: string;
       resume?: boolean;
+      nodes?: string;
       stateDir: string;
       requireTraffic: boolean;
     }) => {
@@ -354,10 +444,11 @@ export function buildCli(deps: CliDeps): Command {
       if (!o.resume && !o.release) {
         throw new CliError("upgrade needs --release PATH or --resume", 2);
       }
-      const deps = {
+      const rollout = {
         cluster: c,
         stateDir: o.stateDir,
         requireTraffic: o.requireTraffic,
+        ...(deps.clock ? { clock: deps.clock } : {}),
         onProgress: (_s: RolloutState, msg: string) => {
           if (!o.json) io.err(msg);
         },
@@ -366,9 +457,13 @@ export function buildCli(deps: CliDeps): Command {
         const state = await withTransport(
           c,
           (transport) =>
-            o.resume ? resumeRollout({ ...deps, transport }) : startRollout(
-              { ...deps, transport },
-              { release: o.release!, ...(o.batch ? { batch: Number(o.batch) } : {}) },
+            o.resume ? resumeRollout({ ...rollout, transport }) : startRollout(
+              { ...rollout, transport },
+              {
+                release: o.release!,
+                ...(o.batch ? { batch: Number(o.batch) } : {}),
+                ...(o.nodes ? { nodes: o.nodes.split(",").map((n) => n.trim()) } : {}),
+              },
             ),
         );
         if (o.json) io.out(JSON.stringify(state));
@@ -378,7 +473,7 @@ export function buildCli(deps: CliDeps): Command {
           if (o.json) io.out(JSON.stringify(e.state));
           throw new CliError(e.message, 1);
         }
-        if (e instanceof LeaseBusyError) throw new CliError(e.message, 1);
+        if (e instanceof LeaseError) throw new CliError(e.message, 1);
         throw e;
       }
     });
@@ -391,25 +486,52 @@ export function buildCli(deps: CliDeps): Command {
       "--listen <host:port>",
       "address to serve on (default: the cluster file's dashboard.listen)",
     )
-    .option("--state-dir <dir>", "where rollouts keep their lease and state", defaultStateDir())
+    .option(
+      "--state-dir <dir>",
+      "where rollouts keep their state and the audit log",
+      defaultStateDir(),
+    )
+    .option(
+      "--insecure",
+      "serve plain HTTP on a non-loopback address (tokens and cookies cross the network in clear text)",
+    )
     .option(
       "--releases <dir>",
       "the directory whose release tarballs the dashboard offers (default: the cluster file's dashboard.releases)",
     )
     .action(
-      async (o: { cluster: string; listen?: string; stateDir: string; releases?: string }) => {
+      async (
+        o: {
+          cluster: string;
+          listen?: string;
+          stateDir: string;
+          insecure?: boolean;
+          releases?: string;
+        },
+      ) => {
         const c = await load(o.cluster);
         const operators = operatorsFromEnv((k) => Deno.env.get(k));
         if (operators.length === 0) {
           throw new CliError("Set LVS_DASHBOARD_TOKEN (and optionally LVS_DASHBOARD_OPERATOR)", 2);
         }
-        const [host, port] = (o.listen ?? c.dashboard.listen).split(":");
+        const listen = o.listen ?? c.dashboard.listen;
+        const m = /^(.+):(\d+)$/.exec(listen);
+        if (!m) throw new CliError(`--listen must be host:port, got ${JSON.stringify(listen)}`, 2);
+        const [host, port] = [m[1]!, Number(m[2])];
+        const why = plainHttpRefusal(host, port, {
+          tls: c.dashboard.tls !== undefined,
+          insecure: o.insecure ?? false,
+        });
+        if (why !== null) throw new CliError(why, 2);
+        const tls = c.dashboard.tls ? await readTls(c.dashboard.tls) : undefined;
         await Deno.mkdir(o.stateDir, { recursive: true });
         const transport = deps.transport(c);
         const fleet = new ClusterFleet(dashboardFleetOptions(c, transport, o));
         const server = serveDashboard({
-          port: Number(port),
-          hostname: host!,
+          port,
+          hostname: host,
+          ...(tls ? { tls } : {}),
+          insecure: o.insecure ?? false,
           deps: {
             reader: fleet,
             actions: fleet,

@@ -48,6 +48,11 @@ export const SCENARIOS: Scenario[] = [
     quickArgs: ["new_connections", "100000"],
   },
   {
+    name: "new_connections_sync",
+    args: ["new_connections_sync", "3000000"],
+    quickArgs: ["new_connections_sync", "100000"],
+  },
+  {
     name: "sessions_40m_memory",
     args: ["sessions_40m_memory", "40000000"],
     quickArgs: ["sessions_40m_memory", "1000000"],

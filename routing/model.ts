@@ -60,6 +60,13 @@ export interface NodeRouting {
   vipCost?: number;
   /** Stubnet cost of LIPs (1-65535). Default: the uplink cost. */
   lipCost?: number;
+  /**
+   * Other nodes' LIPs this node stands by for, announced at `standbyCost`: the router prefers
+   * the owner's cheaper route and falls back to this one the moment the owner's routes vanish.
+   */
+  standbyLips?: string[];
+  /** Stubnet cost of standby LIPs (1-65535), above every owner's. Default: LIP cost + 1000. */
+  standbyCost?: number;
   /** Drained: VIP stubnets are withdrawn, LIPs stay announced. */
   drained: boolean;
   bfd?: BfdTiming;
@@ -161,6 +168,8 @@ export interface ValidNodeRouting extends NodeRouting {
   area: number;
   vipCost: number;
   lipCost: number;
+  standbyLips: string[];
+  standbyCost: number;
 }
 
 /**
@@ -182,7 +191,20 @@ export function validateNodeRouting(m: NodeRouting): ValidNodeRouting {
   const vips = prefixes(what, "VIP", m.vips, errors);
   const lips = prefixes(what, "LIP", m.lips, errors);
   for (const v of vips) if (lips.includes(v)) errors.push(`${what}: ${v} is both a VIP and a LIP`);
-  for (const [k, c] of [["VIP", m.vipCost], ["LIP", m.lipCost]] as const) {
+  const standbyLips = prefixes(what, "standby LIP", m.standbyLips ?? [], errors);
+  for (const v of standbyLips) {
+    if (lips.includes(v) || vips.includes(v)) {
+      errors.push(`${what}: standby LIP ${v} is also one of its own VIPs or LIPs`);
+    }
+  }
+  const lipCost = m.lipCost ?? m.uplink.cost;
+  const standbyCost = m.standbyCost ?? Math.min(65535, lipCost + 1000);
+  if (standbyCost <= lipCost) {
+    errors.push(`${what}: standby cost ${standbyCost} must be above the LIP cost ${lipCost}`);
+  }
+  for (
+    const [k, c] of [["VIP", m.vipCost], ["LIP", m.lipCost], ["standby", m.standbyCost]] as const
+  ) {
     if (c !== undefined && !intIn(c, 1, 65535)) {
       errors.push(`${what}: ${k} cost ${c} must be 1-65535`);
     }
@@ -194,7 +216,9 @@ export function validateNodeRouting(m: NodeRouting): ValidNodeRouting {
     vips,
     lips,
     vipCost: m.vipCost ?? m.uplink.cost,
-    lipCost: m.lipCost ?? m.uplink.cost,
+    lipCost,
+    standbyLips,
+    standbyCost,
   };
 }
 

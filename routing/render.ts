@@ -95,6 +95,9 @@ export function renderNodeConfig(model: NodeRouting): string {
     for (const v of m.vips) lines.push(`    stubnet ${v} { cost ${m.vipCost}; }; # VIP`);
   }
   for (const l of m.lips) lines.push(`    stubnet ${l} { cost ${m.lipCost}; }; # LIP`);
+  for (const l of m.standbyLips) {
+    lines.push(`    stubnet ${l} { cost ${m.standbyCost}; }; # standby for another node's LIP`);
+  }
   lines.push("  };", "}", "");
   return lines.join("\n");
 }

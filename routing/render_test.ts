@@ -40,6 +40,10 @@ const cases: Array<[string, () => string]> = [
   ["node.conf", () => renderNodeConfig(node)],
   ["node_drained.conf", () => renderNodeConfig({ ...node, drained: true })],
   [
+    "node_standby.conf",
+    () => renderNodeConfig({ ...node, standbyLips: ["10.77.200.3", "10.77.200.4"] }),
+  ],
+  [
     "node_production.conf",
     () =>
       renderNodeConfig({
@@ -163,4 +167,14 @@ Deno.test("renderRouterConfig() enables ECMP, merge external and kernel merge pa
   assert.match(text, /merge external yes;/);
   assert.match(text, /merge paths yes limit 16;/);
   assert.match(text, /bfd yes;/);
+});
+
+Deno.test("renderNodeConfig() announces standby LIPs above the owner's cost, also when drained", () => {
+  const text = renderNodeConfig({ ...node, drained: true, standbyLips: ["10.77.200.3"] });
+  assert.match(text, /stubnet 10\.77\.200\.3\/32 \{ cost 1010; \}; # standby/);
+  assert.match(text, /stubnet 10\.77\.200\.1\/32 \{ cost 10; \}; # LIP/);
+  assert.throws(
+    () => renderNodeConfig({ ...node, standbyLips: ["10.77.200.1"], standbyCost: 5 }),
+    /standby LIP 10\.77\.200\.1\/32 is also one of its own[\s\S]*standby cost 5 must be above/,
+  );
 });

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { startAgentService } from "../dataplane/agent/adapters/control_service.ts";
 import { StateStore } from "../dataplane/agent/adapters/store.ts";
-import type { AgentConfig, AgentStatus } from "../dataplane/agent/agent.ts";
+import { LeaseStore } from "../dataplane/agent/adapters/lease_store.ts";
+import { LeaseKeeper } from "../dataplane/agent/lease_keeper.ts";
+import {
+  type AgentConfig,
+  type AgentStatus,
+  DEFAULT_SYNC_WAIT_MS,
+  SYNC_POLL_MS,
+} from "../dataplane/agent/agent.ts";
 import { FakeDataPlane, FakeRouting, ManualTimers } from "../dataplane/agent/_testing.ts";
 import { HealthMonitor } from "../dataplane/agent/health.ts";
 import { parseClusterFile } from "../cluster/spec/cluster_file.ts";
@@ -76,6 +83,7 @@ Deno.test("a corrupt state.json: the socket opens, status says why, a deploy rep
         new HealthMonitor(onChange, () => Promise.resolve({ ok: true, error: "" }), timers),
       timers,
     },
+    lease: await LeaseKeeper.open(new LeaseStore(`${dir}/lease.json`)),
     socket,
     restart: () => {},
   });
@@ -94,6 +102,12 @@ Deno.test("a corrupt state.json: the socket opens, status says why, a deploy rep
     const saved = await new StateStore<AgentConfig>(`${dir}/state.json`).load();
     assert.equal(saved?.hash, result.hash, "the deploy replaced the corrupt file");
 
+    // The lab syncs sessions: the repaired node holds its VIPs back until its peers answered
+    // or the bounded wait passed (here no peer runs, so the wait passes).
+    assert.equal(after.sync?.synced, false);
+    for (let t = 0; t < DEFAULT_SYNC_WAIT_MS; t += SYNC_POLL_MS) await timers.advance(SYNC_POLL_MS);
+    await agent.idle();
+    assert.equal((await nodeStatus(transport, node)).sync?.synced, true);
     const serving = await undrainNode(transport, node);
     assert.ok(serving.advertisedVips.length > 0);
     assert.ok(dp.last!.services.length > 0);

@@ -9,9 +9,11 @@ import { Hono } from "hono";
 import { ActionError, type ActionPort, type AuditLog, type FleetSnapshot } from "./fleet.ts";
 import { errorMessage, type Gate } from "./gate.ts";
 import type { FleetHistory } from "./history.ts";
+import type { SessionTable } from "./sessions.ts";
 
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const ROLLOUT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const SESSION_ID = /^[0-9a-f]{18}$/;
 
 /** What the API is built from. */
 export interface ApiDeps {
@@ -21,6 +23,8 @@ export interface ApiDeps {
   history: FleetHistory;
   /** The (shared, briefly cached) fleet read. */
   fleetState(): Promise<{ snapshot: FleetSnapshot | null; error: string | null }>;
+  /** The dashboard's live browser sessions. */
+  sessions: SessionTable;
 }
 
 /** Parses the release and batch size of a rollout request; throws ActionError(400) on bad input. */
@@ -72,6 +76,7 @@ export function createApi(d: ApiDeps): Hono {
   api.get("/audit", async (c) => {
     const limit = Math.min(1000, Math.max(1, Number(c.req.query("limit") ?? 50) || 50));
     try {
+      await gate.flushDenials();
       return c.json({ entries: await d.audit.recent(limit) });
     } catch (err) {
       return c.json({ error: `Cannot read the audit log: ${errorMessage(err)}` }, 503);
@@ -150,6 +155,37 @@ export function createApi(d: ApiDeps): Hono {
       }
       const rollout = await d.actions.resumeRollout(id, a.p.operator);
       return { message: `Rollout ${rollout.id} resumed.`, body: { rollout } };
+    });
+  });
+
+  api.get("/sessions", async (c) => {
+    const p = await gate.principal(c);
+    const own = p !== null && p !== "bad-bearer" && p.session
+      ? d.sessions.idOf(p.session.sid)
+      : null;
+    return c.json({ sessions: d.sessions.list().map((s) => ({ ...s, current: s.id === own })) });
+  });
+
+  api.post("/sessions/:id/revoke", async (c) => {
+    const id = c.req.param("id");
+    const a = await gate.authorize(c, "session.revoke", id);
+    if (a instanceof Response) return a;
+    return gate.perform(c, a.p, "session.revoke", id, `Revocation of session ${id}`, () => {
+      if (!SESSION_ID.test(id)) {
+        throw new ActionError(`"${id}" is not a session id (18 hex digits)`, { status: 400 });
+      }
+      const s = d.sessions.revoke(id);
+      if (s === null) {
+        throw new ActionError(`no live session ${id} (it ended or was revoked)`, {
+          status: 404,
+        });
+      }
+      return Promise.resolve({
+        message: `The session of ${s.operator} from ${
+          s.remote ?? "an unknown address"
+        } is revoked: its cookie no longer works.`,
+        body: { session: s },
+      });
     });
   });
 

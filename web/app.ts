@@ -8,7 +8,11 @@
  * - `GET /events` server-sent events: one `fleet` event per interval with every page region
  * - `GET /api/fleet`, `GET /api/history`, `GET /api/audit`, `POST /api/nodes/{name}/drain`,
  *   `POST /api/nodes/{name}/undrain`, `POST /api/rollouts`, `GET /api/rollouts/{id}`,
- *   `POST /api/rollouts/{id}/resume` — bearer token or session cookie (+ CSRF); 401 otherwise
+ *   `POST /api/rollouts/{id}/resume`, `GET /api/sessions`, `POST /api/sessions/{id}/revoke` —
+ *   bearer token or session cookie (+ CSRF); 401 otherwise
+ *
+ * Sessions are kept server-side (`sessions.ts`): logout and revocation end a session at once,
+ * also its live stream. Anonymous refusals reach the audit log aggregated per address and minute.
  * - `GET /metrics` Prometheus text exposition (public unless `metricsPublic: false`)
  *
  * @example
@@ -99,6 +103,7 @@ export function createApp(deps: DashboardDeps): Hono {
       }
       let audit: AuditEntry[] = [];
       try {
+        await gate.flushDenials();
         audit = await deps.audit.recent(10);
       } catch (err) {
         error = [error, `Cannot read the audit log: ${errorMessage(err)}`].filter((x) => x).join(
@@ -112,6 +117,12 @@ export function createApp(deps: DashboardDeps): Hono {
   }
 
   const gate = new Gate({ auth, audit: deps.audit, clock, afterAction: () => (cache = null) });
+  // Summaries still counting when the server stops are recorded then.
+  deps.shutdownSignal?.addEventListener("abort", () => {
+    gate.flushDenials(true).catch((err) =>
+      console.error(`dashboard: cannot record refused requests: ${errorMessage(err)}`)
+    );
+  }, { once: true });
 
   const app = new Hono();
 
@@ -189,7 +200,8 @@ export function createApp(deps: DashboardDeps): Hono {
       );
     }
     gate.count("login", "ok");
-    setCookie(c, SESSION_COOKIE, await auth.issueSession(op), {
+    const from = gate.remote(c) === undefined ? undefined : gate.source(c);
+    setCookie(c, SESSION_COOKIE, await auth.issueSession(op, from), {
       httpOnly: true,
       sameSite: "Strict",
       path: "/",
@@ -201,6 +213,8 @@ export function createApp(deps: DashboardDeps): Hono {
   app.post("/logout", async (c) => {
     const a = await gate.authorize(c, "logout", "dashboard");
     if (a instanceof Response) return a;
+    // The session ends on the server: a copy of the cookie stops working too.
+    if (a.p.session) auth.sessions.end(a.p.session.sid);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     await gate.record({
       who: a.p.operator,
@@ -217,7 +231,14 @@ export function createApp(deps: DashboardDeps): Hono {
     if (session === null) return c.redirect("/login", 303);
     const state = await fleetState();
     const csrf = await auth.csrfToken(session);
-    const regions = renderRegions({ ...state, history, now: clock(), csrf });
+    const regions = renderRegions({
+      ...state,
+      history,
+      now: clock(),
+      csrf,
+      sessions: auth.sessions.list(),
+      currentSession: auth.sessions.idOf(session.sid),
+    });
     return c.html(renderDashboard({
       cluster: state.snapshot?.cluster ?? "unknown cluster",
       operator: session.operator,
@@ -233,16 +254,32 @@ export function createApp(deps: DashboardDeps): Hono {
       return gate.unauthorized(c, "log in to receive live updates");
     }
     const csrf = p.session ? await auth.csrfToken(p.session) : "";
+    const sid = p.session?.sid ?? null;
     const sent: Partial<Record<RegionName, string>> = {};
+    // A revoked or logged-out session's stream ends; so does every stream at shutdown.
+    const ended = new AbortController();
+    const signal = deps.shutdownSignal
+      ? AbortSignal.any([deps.shutdownSignal, ended.signal])
+      : ended.signal;
     const stream = sseStream({
       intervalMs: interval,
       sleep,
-      // A client that goes away cancels the stream; the server's shutdown ends every stream.
-      ...(deps.shutdownSignal ? { signal: deps.shutdownSignal } : {}),
+      signal,
       preamble: "retry: 3000\n\n",
       next: async () => {
+        if (sid !== null && !auth.sessions.alive(sid)) {
+          ended.abort();
+          return { event: "ended", data: "the session ended (logged out or revoked)" };
+        }
         const state = await fleetState();
-        const all = renderRegions({ ...state, history, now: clock(), csrf });
+        const all = renderRegions({
+          ...state,
+          history,
+          now: clock(),
+          csrf,
+          sessions: auth.sessions.list(),
+          currentSession: sid === null ? null : auth.sessions.idOf(sid),
+        });
         // Only the regions that changed since this client's previous event (all of them first).
         const regions: Partial<typeof all> = {};
         for (const k of REGIONS) if (all[k] !== sent[k]) regions[k] = sent[k] = all[k];
@@ -264,7 +301,14 @@ export function createApp(deps: DashboardDeps): Hono {
 
   app.route(
     "/api",
-    createApi({ gate, actions: deps.actions, audit: deps.audit, history, fleetState }),
+    createApi({
+      gate,
+      actions: deps.actions,
+      audit: deps.audit,
+      history,
+      fleetState,
+      sessions: auth.sessions,
+    }),
   );
 
   app.get("/metrics", async (c) => {

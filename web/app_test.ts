@@ -32,8 +32,8 @@ Deno.test("API serves the fleet to a bearer token and to a logged-in session", a
   assert.equal((await app.request("/api/fleet", { headers: { cookie } })).status, 200);
 });
 
-Deno.test("actions without authentication answer 401, change nothing and are audited as denied", async () => {
-  const { app, fleet, audit } = setup();
+Deno.test("actions without authentication answer 401, change nothing and are audited as denied (aggregated per minute)", async () => {
+  const { app, fleet, audit, clock } = setup();
   for (
     const path of [
       "/api/nodes/node1/drain",
@@ -46,8 +46,15 @@ Deno.test("actions without authentication answer 401, change nothing and are aud
     assert.equal(res.status, 401, path);
   }
   assert.equal(fleet.calls.filter((c) => c.method !== "read").length, 0);
-  assert.ok(audit.entries.length >= 4);
+  // The first refusal is recorded at once; the others are counted into one summary a minute later.
+  assert.deepEqual(audit.entries.map((e) => [e.action, e.target]), [["drain", "node1"]]);
+  clock.now += 60_000;
+  await (await app.request("/api/audit", { headers: bearer() })).body?.cancel();
+  assert.equal(audit.entries.length, 2);
   assert.ok(audit.entries.every((e) => e.result === "denied" && e.who === "anonymous"));
+  assert.equal(audit.entries[1]!.action, "denials");
+  assert.equal(audit.entries[1]!.count, 3);
+  assert.match(audit.entries[1]!.message!, /3 more anonymous requests refused from unknown/);
 });
 
 Deno.test("drain with a bearer token reaches the action port and is audited with who, what and when", async () => {
@@ -462,7 +469,18 @@ Deno.test("the dashboard page is self-contained: stylesheet and script come from
     assert.match(res.headers.get("content-type") ?? "", type);
     assert.doesNotMatch(await res.text(), /https?:\/\//);
   }
-  for (const region of ["banner", "summary", "nodes", "charts", "vips", "rollouts", "audit"]) {
+  for (
+    const region of [
+      "banner",
+      "summary",
+      "nodes",
+      "charts",
+      "vips",
+      "rollouts",
+      "audit",
+      "sessions",
+    ]
+  ) {
     assert.match(page, new RegExp(`data-region="${region}"`));
   }
 });
@@ -504,4 +522,139 @@ Deno.test("the client script parses as JavaScript and uses only same-origin endp
   assert.doesNotThrow(() => new Function(APP_JS), "APP_JS compiles");
   const urls = [...APP_JS.matchAll(/(?:fetch|EventSource)\(\s*"([^"]+)"/g)].map((m) => m[1]);
   assert.deepEqual(urls, ["/events", "/api/fleet"]);
+});
+
+Deno.test("1,000 anonymous POSTs with 2 KB targets from one address write two capped audit entries a minute, and real entries stay visible", async () => {
+  const { app, audit, clock } = setup();
+  const from = (remote: string) => ({ remote: `${remote}:40000` });
+  const long = "n".repeat(2048);
+  await app.request("/api/nodes/node2/drain", { method: "POST", headers: bearer() });
+  for (let i = 0; i < 1000; i++) {
+    const res = await app.request(`/api/nodes/${long}${i}/drain`, {
+      method: "POST",
+      headers: { origin: ORIGIN },
+    }, from("203.0.113.9"));
+    assert.equal(res.status, 401);
+    await res.body?.cancel();
+  }
+  await (await app.request("/api/rollouts", { method: "POST" }, from("198.51.100.4"))).body
+    ?.cancel();
+  const anonymous = () => audit.entries.filter((e) => e.who === "anonymous");
+  assert.equal(anonymous().length, 2, "one entry per address so far");
+  const first = anonymous()[0]!;
+  assert.equal(first.remote, "203.0.113.9");
+  assert.ok(first.target.length < 200, `target capped (${first.target.length})`);
+  assert.match(first.target, /… \(1921 more characters\)$/);
+  clock.now += 60_000;
+  const recent = await (await app.request("/api/audit?limit=10", { headers: bearer() })).json();
+  const summary = anonymous().find((e) => e.action === "denials")!;
+  assert.equal(summary.count, 999);
+  assert.equal(summary.target, "203.0.113.9");
+  assert.match(
+    summary.message!,
+    /^999 more anonymous requests refused from 203\.0\.113\.9 within 60 s \(drain ×999\)/,
+  );
+  assert.equal(anonymous().length, 3, "the other address had nothing more to summarize");
+  assert.ok(audit.entries.every((e) => JSON.stringify(e).length < 1200));
+  // alice's drain is among the ten newest entries, not buried under a thousand refusals.
+  assert.ok(
+    recent.entries.some((e: AuditEntry) => e.who === "alice" && e.action === "drain"),
+    JSON.stringify(recent.entries.map((e: AuditEntry) => e.action)),
+  );
+  // The next minute starts a new window: its first refusal is recorded at once.
+  await (await app.request("/api/rollouts", { method: "POST" }, from("203.0.113.9"))).body
+    ?.cancel();
+  assert.equal(anonymous().length, 4);
+});
+
+Deno.test("logout ends the session on the server: a copied cookie stops working", async () => {
+  const { app } = setup();
+  const { cookie, csrf } = await login(app);
+  const copy = cookie;
+  assert.equal((await app.request("/api/fleet", { headers: { cookie: copy } })).status, 200);
+  const out = await app.request("/logout", {
+    method: "POST",
+    headers: { cookie, origin: ORIGIN, "content-type": FORM },
+    body: form({ _csrf: csrf }),
+  });
+  assert.equal(out.status, 303);
+  const res = await app.request("/api/fleet", { headers: { cookie: copy } });
+  assert.equal(res.status, 401);
+  await res.body?.cancel();
+  const page = await app.request("/", { headers: { cookie: copy } });
+  assert.equal(page.status, 303);
+  assert.equal(page.headers.get("location"), "/login");
+  const drain = await app.request("/api/nodes/node1/drain", {
+    method: "POST",
+    headers: { cookie: copy, origin: ORIGIN, "x-csrf-token": csrf },
+  });
+  assert.equal(drain.status, 401);
+  await drain.body?.cancel();
+});
+
+Deno.test("operators list the sessions and revoke one: its cookie and its live stream end; the page lists them", async () => {
+  const { app, audit } = setup();
+  const alice = await login(app);
+  const bob = await login(app, TOKEN_BOB);
+  const list = await (await app.request("/api/sessions", { headers: { cookie: alice.cookie } }))
+    .json();
+  assert.deepEqual(
+    list.sessions.map((s: { operator: string; current: boolean }) => [s.operator, s.current]),
+    [["bob", false], ["alice", true]],
+  );
+  const bobId = list.sessions[0].id as string;
+  const page = await (await app.request("/", { headers: { cookie: alice.cookie } })).text();
+  assert.match(page, new RegExp(`action="/api/sessions/${bobId}/revoke"`));
+  assert.match(page, /alice <span class="pill">this session<\/span>/);
+
+  // bob watches the live stream.
+  const events = await app.request("/events", { headers: { cookie: bob.cookie } });
+  const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+  assert.match((await reader.read()).value ?? "", /retry: 3000/);
+  assert.match((await reader.read()).value ?? "", /event: fleet/);
+
+  const revoke = await app.request(`/api/sessions/${bobId}/revoke`, {
+    method: "POST",
+    headers: {
+      cookie: alice.cookie,
+      origin: ORIGIN,
+      "x-csrf-token": alice.csrf,
+      accept: "application/json",
+    },
+  });
+  assert.equal(revoke.status, 200);
+  assert.match(
+    (await revoke.json()).message,
+    /The session of bob from an unknown address is revoked: its cookie no longer works/,
+  );
+  assert.ok(audit.entries.some((e) => e.action === "session.revoke" && e.result === "ok"));
+
+  let rest = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    rest += value;
+  }
+  assert.match(rest, /event: ended\ndata: the session ended \(logged out or revoked\)/);
+  const after = await app.request("/api/fleet", { headers: { cookie: bob.cookie } });
+  assert.equal(after.status, 401);
+  await after.body?.cancel();
+  assert.equal(
+    (await app.request("/api/fleet", { headers: { cookie: alice.cookie } })).status,
+    200,
+  );
+
+  const again = await app.request(`/api/sessions/${bobId}/revoke`, {
+    method: "POST",
+    headers: bearer(),
+  });
+  assert.equal(again.status, 404);
+  assert.match((await again.json()).error, /no live session/);
+  const bad = await app.request("/api/sessions/xyz/revoke", { method: "POST", headers: bearer() });
+  assert.equal(bad.status, 400);
+  await bad.body?.cancel();
+  const anon = await app.request(`/api/sessions/${bobId}/revoke`, { method: "POST" });
+  assert.equal(anon.status, 401);
+  await anon.body?.cancel();
+  assert.equal((await app.request("/api/sessions")).status, 401);
 });

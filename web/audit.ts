@@ -1,7 +1,9 @@
 /**
  * Audit logs: who did what, when, and how it ended. {@link FileAuditLog} appends JSON lines to a
- * file (one entry per line, never rewritten); {@link MemoryAuditLog} keeps entries in memory for
- * tests and demos. Both implement {@link AuditLog} and pass the same conformance tests.
+ * file (one entry per line, never rewritten) and rotates it by size, keeping a bounded number of
+ * files; {@link MemoryAuditLog} keeps entries in memory for tests and demos. Both implement
+ * {@link AuditLog} and pass the same conformance tests. {@link boundedEntry} caps the length of
+ * every field before an entry made from a request is recorded.
  *
  * @example
  * ```ts
@@ -15,6 +17,41 @@
  * @module
  */
 import type { AuditEntry, AuditLog } from "./fleet.ts";
+
+/** Longest value of each text field of an entry (see {@link boundedEntry}). */
+export const AUDIT_FIELD_LIMITS = {
+  who: 64,
+  action: 64,
+  target: 128,
+  message: 512,
+  remote: 64,
+} as const;
+
+function cap(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+/**
+ * The entry with each text field cut to {@link AUDIT_FIELD_LIMITS} (a cut field says how much
+ * was cut), so a request with a 2 KB URL cannot make a 2 KB audit line.
+ *
+ * @example
+ * ```ts
+ * boundedEntry({ ...entry, target: "x".repeat(2000) }).target; // "xxx…x… (1872 more characters)"
+ * ```
+ */
+export function boundedEntry(entry: AuditEntry): AuditEntry {
+  const out: AuditEntry = {
+    ...entry,
+    who: cap(entry.who, AUDIT_FIELD_LIMITS.who),
+    action: cap(entry.action, AUDIT_FIELD_LIMITS.action),
+    target: cap(entry.target, AUDIT_FIELD_LIMITS.target),
+  };
+  if (entry.message !== undefined) out.message = cap(entry.message, AUDIT_FIELD_LIMITS.message);
+  if (entry.remote !== undefined) out.remote = cap(entry.remote, AUDIT_FIELD_LIMITS.remote);
+  return out;
+}
 
 /** Audit log kept in memory (bounded: the oldest entries are dropped past `capacity`). */
 export class MemoryAuditLog implements AuditLog {
@@ -50,20 +87,63 @@ export class AuditLogError extends Error {
 /** Bytes read from the end of the file to answer {@link FileAuditLog.recent}. */
 const TAIL_BYTES = 256 * 1024;
 
+/** Options of {@link FileAuditLog}. */
+export interface FileAuditLogOptions {
+  /** Size at which the file is rotated (default 10 MiB). */
+  maxBytes?: number;
+  /** Rotated files kept besides the current one: `audit.jsonl.1` (newest) .. `.N` (default 5). */
+  keep?: number;
+}
+
 /**
  * Audit log appended to a JSON-lines file (created with mode 0600 when missing). Each append is a
  * single `write` of one line with `O_APPEND`, so concurrent dashboards do not interleave lines.
+ * When a line would take the file past `maxBytes`, the file becomes `<path>.1` (the older ones
+ * move up one, the oldest beyond `keep` is removed) and a new file is started, so the log uses at
+ * most about `(keep + 1) × maxBytes` of disk.
  */
 export class FileAuditLog implements AuditLog {
   readonly path: string;
+  readonly maxBytes: number;
+  readonly keep: number;
 
-  constructor(path: string) {
+  constructor(path: string, options: FileAuditLogOptions = {}) {
     this.path = path;
+    this.maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
+    this.keep = options.keep ?? 5;
+    if (!(this.maxBytes >= 1024)) {
+      throw new RangeError(`The audit log's maxBytes must be at least 1024, got ${this.maxBytes}`);
+    }
+    if (!Number.isInteger(this.keep) || this.keep < 1 || this.keep > 100) {
+      throw new RangeError(`The audit log keeps 1 to 100 rotated files, got ${this.keep}`);
+    }
+  }
+
+  /** The current file, then the rotated ones, newest first. */
+  files(): string[] {
+    return [this.path, ...Array.from({ length: this.keep }, (_, i) => `${this.path}.${i + 1}`)];
+  }
+
+  async #rotate(): Promise<void> {
+    const files = this.files();
+    await Deno.remove(files.at(-1)!).catch(() => {});
+    for (let i = files.length - 2; i >= 0; i--) {
+      await Deno.rename(files[i]!, files[i + 1]!).catch((err) => {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      });
+    }
   }
 
   async append(entry: AuditEntry): Promise<void> {
     let line = JSON.stringify(entry) + "\n";
     try {
+      const size = await Deno.stat(this.path).then((s) => s.size, (err) => {
+        if (err instanceof Deno.errors.NotFound) return 0;
+        throw err;
+      });
+      if (size > 0 && size + new TextEncoder().encode(line).length > this.maxBytes) {
+        await this.#rotate();
+      }
       const file = await Deno.open(this.path, {
         read: true,
         append: true,
@@ -94,12 +174,34 @@ export class FileAuditLog implements AuditLog {
   }
 
   async recent(limit: number): Promise<AuditEntry[]> {
+    const out: AuditEntry[] = [];
+    for (const path of this.files()) {
+      if (out.length >= limit) break;
+      const tail = await this.#tail(path, limit - out.length);
+      if (tail === null) continue; // not there (yet, or any more)
+      out.push(...tail.entries);
+      // Older files only follow a file read whole: never skip the middle of one.
+      if (!tail.whole) break;
+    }
+    return out;
+  }
+
+  /**
+   * The newest `limit` entries of one file, read from its last 256 KiB (`whole` when that is all
+   * of it), or null when the file is absent.
+   */
+  async #tail(
+    path: string,
+    limit: number,
+  ): Promise<{ entries: AuditEntry[]; whole: boolean } | null> {
     let text: string;
+    let whole = true;
     try {
-      const file = await Deno.open(this.path, { read: true });
+      const file = await Deno.open(path, { read: true });
       try {
         const size = (await file.stat()).size;
         const start = Math.max(0, size - TAIL_BYTES);
+        whole = start === 0;
         await file.seek(start, Deno.SeekMode.Start);
         const buf = new Uint8Array(size - start);
         let off = 0;
@@ -115,10 +217,10 @@ export class FileAuditLog implements AuditLog {
         file.close();
       }
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return [];
+      if (err instanceof Deno.errors.NotFound) return null;
       throw new AuditLogError(
-        `Cannot read the audit log ${this.path}: ${(err as Error).message}`,
-        this.path,
+        `Cannot read the audit log ${path}: ${(err as Error).message}`,
+        path,
         { cause: err },
       );
     }
@@ -133,6 +235,6 @@ export class FileAuditLog implements AuditLog {
         // A torn or hand-edited line: skip it rather than hide every other entry.
       }
     }
-    return out;
+    return { entries: out, whole };
   }
 }

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { AuditLogError, FileAuditLog, MemoryAuditLog } from "./audit.ts";
+import {
+  AUDIT_FIELD_LIMITS,
+  AuditLogError,
+  boundedEntry,
+  FileAuditLog,
+  MemoryAuditLog,
+} from "./audit.ts";
 import type { AuditEntry, AuditLog } from "./fleet.ts";
 
 const entry = (i: number, extra: Partial<AuditEntry> = {}): AuditEntry => ({
@@ -105,4 +111,51 @@ Deno.test("FileAuditLog reports a file it cannot write with the path and the rea
     assert.ok(err.cause instanceof Deno.errors.NotFound);
     return true;
   });
+});
+
+Deno.test("boundedEntry() caps every text field and says how much it cut", () => {
+  const e = entry(1, {
+    who: "w".repeat(100),
+    action: "a".repeat(65),
+    target: "t".repeat(2048),
+    message: "m".repeat(5000),
+    remote: "r".repeat(64),
+  });
+  const b = boundedEntry(e);
+  assert.equal(b.who, `${"w".repeat(64)}… (36 more characters)`);
+  assert.equal(b.action, `${"a".repeat(64)}… (1 more characters)`);
+  assert.equal(b.target, `${"t".repeat(AUDIT_FIELD_LIMITS.target)}… (1920 more characters)`);
+  assert.equal(b.message!.length, AUDIT_FIELD_LIMITS.message + "… (4488 more characters)".length);
+  assert.equal(b.remote, e.remote, "a field within its limit is kept as it is");
+  assert.deepEqual(boundedEntry(entry(2)), entry(2));
+  assert.ok(!("message" in boundedEntry(entry(3))), "absent fields stay absent");
+});
+
+Deno.test("FileAuditLog rotates by size, keeps N files, and recent() reads on into the rotated ones", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "h5-audit-" });
+  try {
+    const path = `${dir}/audit.jsonl`;
+    const log = new FileAuditLog(path, { maxBytes: 2048, keep: 2 });
+    const line = JSON.stringify(entry(0, { message: "x".repeat(300) })).length + 1;
+    const perFile = Math.floor(2048 / line);
+    const total = perFile * 5 + 1;
+    for (let i = 0; i < total; i++) await log.append(entry(i, { message: "x".repeat(300) }));
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(names, ["audit.jsonl", "audit.jsonl.1", "audit.jsonl.2"]);
+    for (const n of names) assert.ok(Deno.statSync(`${dir}/${n}`).size <= 2048, n);
+    const recent = await log.recent(1000);
+    assert.equal(recent.length, 2 * perFile + 1, "the current file and the two kept");
+    assert.deepEqual(
+      recent.map((e) => e.target),
+      Array.from({ length: recent.length }, (_, i) => `node${total - 1 - i}`),
+      "newest first, without gaps",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("FileAuditLog refuses nonsense rotation settings", () => {
+  assert.throws(() => new FileAuditLog("/x", { maxBytes: 10 }), /at least 1024, got 10/);
+  assert.throws(() => new FileAuditLog("/x", { keep: 0 }), /1 to 100 rotated files, got 0/);
 });

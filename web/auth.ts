@@ -9,8 +9,10 @@
  *   `Sec-Fetch-Site` is not cross-site) and carry the session's CSRF token (form field `_csrf` or
  *   header `X-CSRF-Token`).
  *
- * Sessions are stateless: HMAC-SHA256 over (operator, token fingerprint, session id, expiry), keyed
- * with a per-process secret. Rotating an operator's token ends that operator's sessions.
+ * Session cookies are signed: HMAC-SHA256 over (operator, token fingerprint, session id, expiry),
+ * keyed with a per-process secret. A cookie is honoured only while its session is in the
+ * server-side {@link SessionTable}: logging out or revoking a session ends it at once, also for a
+ * copied cookie. Rotating an operator's token ends that operator's sessions.
  *
  * @example
  * ```ts
@@ -21,6 +23,8 @@
  *
  * @module
  */
+
+import { SessionTable } from "./sessions.ts";
 
 /** An operator allowed to act, with the token that proves it. */
 export interface OperatorToken {
@@ -46,6 +50,8 @@ export interface AuthOptions {
   clock: () => number;
   /** Session lifetime (default 12 hours). */
   sessionTtlMs?: number;
+  /** The live sessions (default: a new table on the same clock). */
+  sessions?: SessionTable;
 }
 
 /** Minimum operator token length. */
@@ -85,6 +91,8 @@ export class Auth {
   readonly #clock: () => number;
   readonly #ttl: number;
   readonly #key: Promise<CryptoKey>;
+  /** The live sessions: a cookie whose session is not here is not honoured. */
+  readonly sessions: SessionTable;
 
   constructor(options: AuthOptions) {
     if (options.operators.length === 0) {
@@ -108,6 +116,7 @@ export class Auth {
     this.#operators = options.operators;
     this.#clock = options.clock;
     this.#ttl = options.sessionTtlMs ?? 12 * 3600_000;
+    this.sessions = options.sessions ?? new SessionTable({ clock: options.clock });
     const secret = options.secret ?? crypto.getRandomValues(new Uint8Array(32));
     this.#key = crypto.subtle.importKey(
       "raw",
@@ -143,19 +152,25 @@ export class Auth {
     return op ? (await this.#mac(`fp:${op.name}:${op.token}`)).slice(0, 16) : "";
   }
 
-  /** A new signed session cookie value for the operator. */
-  async issueSession(operator: string): Promise<string> {
+  /** A new signed session cookie value for the operator, recorded in the session table. */
+  async issueSession(operator: string, remote?: string): Promise<string> {
     const sid = b64url(crypto.getRandomValues(new Uint8Array(16)));
+    const expires = this.#clock() + this.#ttl;
     const body = b64url(enc.encode(JSON.stringify({
       o: operator,
       f: await this.#fingerprint(operator),
       s: sid,
-      e: this.#clock() + this.#ttl,
+      e: expires,
     })));
-    return `${body}.${await this.#mac(`session:${body}`)}`;
+    const cookie = `${body}.${await this.#mac(`session:${body}`)}`;
+    this.sessions.add({ sid, operator, expires, remote: remote ?? null });
+    return cookie;
   }
 
-  /** The session in a cookie value, or null when forged, expired, or its token was rotated. */
+  /**
+   * The session in a cookie value, or null when forged, expired, logged out or revoked, or its
+   * token was rotated.
+   */
   async verifySession(cookie: string | undefined): Promise<Session | null> {
     if (!cookie) return null;
     const [body, mac, extra] = cookie.split(".");
@@ -172,6 +187,7 @@ export class Auth {
     if (typeof p.o !== "string" || typeof p.s !== "string" || typeof p.e !== "number") return null;
     if (p.e <= this.#clock()) return null;
     if (p.f !== await this.#fingerprint(p.o) || p.f === "") return null;
+    if (this.sessions.touch(p.s) === null) return null;
     return { operator: p.o, sid: p.s, expires: p.e };
   }
 

@@ -49,6 +49,25 @@ export function checkSnapshot(s: FleetSnapshot): string[] {
       for (const [reason, v] of Object.entries(st.drops)) num(`${n.name}.drops.${reason}`, v);
       for (const [k, v] of Object.entries(st.synCookies)) num(`${n.name}.synCookies.${k}`, v);
     }
+    const sy = n.sync;
+    if (sy) {
+      for (
+        const k of [
+          "records",
+          "recordsSent",
+          "recordsReceived",
+          "lost",
+          "forwardedOut",
+          "forwardedIn",
+          "forwardedOutPerSecond",
+          "forwardedInPerSecond",
+        ] as const
+      ) num(`${n.name}.sync.${k}`, sy[k]);
+      for (const p of sy.peers) {
+        num(`${n.name}.sync.peers.${p.node}.forwardedOut`, p.forwardedOut);
+        num(`${n.name}.sync.peers.${p.node}.forwardedIn`, p.forwardedIn);
+      }
+    }
   }
   const vips = new Set<string>();
   for (const v of s.vips) {

@@ -70,6 +70,47 @@ export interface NodeStats {
   synCookies: SynCookieCounters;
 }
 
+/** What a node knows of one peer in session sync. */
+export interface PeerSyncView {
+  /** The peer's name (its address when the cluster file does not name it). */
+  node: string;
+  /** Whether the peer was ever heard. */
+  heard: boolean;
+  /** Frames this node forwarded to the peer, which owns their sessions (monotonic total). */
+  forwardedOut: number;
+  /** Frames the peer forwarded to this node, which owns their sessions (monotonic total). */
+  forwardedIn: number;
+}
+
+/**
+ * A node's part in session sync (connection continuity): it announces every session it creates
+ * to its peers, holds records of theirs, and forwards a client frame it has no session for to the
+ * peer that owns it. A drained node keeps serving its sessions through frames forwarded to it.
+ */
+export interface SyncView {
+  /** False while a (re)joining node waits for its peers' sessions (its VIPs are held back). */
+  synced: boolean;
+  /** Peers that had not sent their sessions when the node's wait ran out (it announced anyway). */
+  unanswered: readonly string[];
+  /** Peers' sessions this node holds ownership records of. */
+  records: number;
+  /** Ownership records this node sent (monotonic total). */
+  recordsSent: number;
+  /** Peers' records this node applied (monotonic total). */
+  recordsReceived: number;
+  /** Sync datagrams missing in the peers' sequences (monotonic total). */
+  lost: number;
+  /** Frames this node forwarded to the owners of their sessions (monotonic total). */
+  forwardedOut: number;
+  /** Frames peers forwarded to this node (monotonic total). */
+  forwardedIn: number;
+  /** Frames per second forwarded by this node, as last measured. */
+  forwardedOutPerSecond: number;
+  /** Frames per second forwarded to this node, as last measured (a drained node still serving). */
+  forwardedInPerSecond: number;
+  peers: readonly PeerSyncView[];
+}
+
 /** One load-balancer node. */
 export interface NodeView {
   name: string;
@@ -88,6 +129,8 @@ export interface NodeView {
   ospf: OspfView | null;
   /** Data-plane figures; null when unknown. */
   stats: NodeStats | null;
+  /** Session sync; null when it is off or unknown. */
+  sync: SyncView | null;
 }
 
 /** Health of one real server as seen from one node (every node runs its own checks). */
@@ -174,6 +217,18 @@ export interface FleetSnapshot {
   vips: readonly VipView[];
   /** Recent rollouts, newest first. */
   rollouts: readonly RolloutView[];
+  /** Who holds the cluster's rollout lease on the nodes now (any operator's run), if anyone. */
+  lease?: RolloutLeaseView | null;
+}
+
+/** The rollout lease as the nodes report it. */
+export interface RolloutLeaseView {
+  /** As the holder describes itself: `lvsctl by alice@ops1 pid 42 (rollout r1)`. */
+  holder: string;
+  /** Nodes where this holder holds it. */
+  nodes: readonly string[];
+  /** Time left on the node with the least, milliseconds. */
+  expiresInMs: number;
 }
 
 /** Reads the current state of the fleet. Implemented by the orchestrator. */
@@ -215,7 +270,10 @@ export interface AuditEntry {
   time: string;
   /** Operator name, or `anonymous` for a refused request. */
   who: string;
-  /** `drain`, `undrain`, `rollout.start`, `rollout.resume`, `login`, `logout`. */
+  /**
+   * `drain`, `undrain`, `rollout.start`, `rollout.resume`, `login`, `logout`, `session.revoke`,
+   * or `denials` for a summary of anonymous requests refused from one address.
+   */
   action: string;
   /** Node name, rollout id or release. */
   target: string;
@@ -227,6 +285,8 @@ export interface AuditEntry {
   via: "api" | "ui";
   /** Client address when known. */
   remote?: string;
+  /** How many refused requests a `denials` summary stands for. */
+  count?: number;
 }
 
 /** Append-only record of operator actions. */

@@ -11,6 +11,7 @@ const node = (name: string, configHash: string | null): NodeView => ({
   error: configHash === null ? "timeout" : null,
   ospf: null,
   stats: null,
+  sync: null,
 });
 
 Deno.test("hashVerdict() flags nodes whose config hash differs from the fleet's", () => {

@@ -2,6 +2,8 @@
  * The gate every request passes: who is asking (bearer token or session cookie), whether a
  * state-changing request is allowed (same origin and CSRF token for cookie sessions), and the
  * audit trail around each action (`requested` before it runs, then `ok`, `error` or `denied`).
+ * Every field recorded is capped in length; anonymous refusals are aggregated per source address
+ * and minute (`denials.ts`) instead of being recorded one by one.
  *
  * @module
  */
@@ -9,6 +11,8 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { type Auth, crossSiteReason, type Session } from "./auth.ts";
 import { ActionError, type AuditEntry, type AuditLog } from "./fleet.ts";
+import { boundedEntry } from "./audit.ts";
+import { DenialAggregator } from "./denials.ts";
 import { renderResult } from "./page.ts";
 
 /** Who is making a request and how they proved it. */
@@ -40,14 +44,24 @@ export class Gate {
   readonly #audit: AuditLog;
   readonly #clock: () => number;
   readonly #afterAction: () => void;
+  readonly #denials: DenialAggregator;
   /** Actions handled, by `action\0result`. */
   readonly counts = new Map<string, number>();
 
-  constructor(o: { auth: Auth; audit: AuditLog; clock: () => number; afterAction: () => void }) {
+  constructor(
+    o: {
+      auth: Auth;
+      audit: AuditLog;
+      clock: () => number;
+      afterAction: () => void;
+      denials?: DenialAggregator;
+    },
+  ) {
     this.#auth = o.auth;
     this.#audit = o.audit;
     this.#clock = o.clock;
     this.#afterAction = o.afterAction;
+    this.#denials = o.denials ?? new DenialAggregator();
   }
 
   count(action: string, result: string): void {
@@ -77,9 +91,24 @@ export class Gate {
     return (c.env as { remote?: string } | undefined)?.remote;
   }
 
-  /** Appends an audit entry stamped with the clock. */
+  /** The client's address without its port, `unknown` when the shell passed none. */
+  source(c: Context): string {
+    return this.remote(c)?.replace(/:\d+$/, "") ?? "unknown";
+  }
+
+  /** Appends an audit entry stamped with the clock, every field capped in length. */
   async record(entry: Omit<AuditEntry, "time">): Promise<void> {
-    await this.#audit.append({ time: new Date(this.#clock()).toISOString(), ...entry });
+    await this.flushDenials();
+    await this.#audit.append(
+      boundedEntry({ time: new Date(this.#clock()).toISOString(), ...entry }),
+    );
+  }
+
+  /** Records the summaries of anonymous refusals whose minute is over (all with `all`). */
+  async flushDenials(all = false): Promise<void> {
+    for (const e of this.#denials.due(this.#clock(), all)) {
+      await this.#audit.append(boundedEntry(e));
+    }
   }
 
   /** Refuses a request, recording the refusal (a failure to record is logged, not hidden). */
@@ -95,15 +124,22 @@ export class Gate {
     const r = this.remote(c);
     const via = c.req.header("authorization") === undefined ? "ui" : "api";
     try {
-      await this.record({
-        who,
-        action,
-        target,
-        result: "denied",
-        message: why,
-        via,
-        ...(r ? { remote: r } : {}),
-      });
+      if (who === "anonymous") {
+        const denial = { source: this.source(c), action, target, message: why, via } as const;
+        for (const e of this.#denials.note(denial, this.#clock())) {
+          await this.#audit.append(boundedEntry(e));
+        }
+      } else {
+        await this.record({
+          who,
+          action,
+          target,
+          result: "denied",
+          message: why,
+          via,
+          ...(r ? { remote: r } : {}),
+        });
+      }
     } catch (err) {
       console.error(`dashboard: cannot record a denied ${action}: ${errorMessage(err)}`);
     }

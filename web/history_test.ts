@@ -63,6 +63,7 @@ Deno.test("FleetHistory forgets nodes that left the fleet once their samples are
     error: null,
     ospf: null,
     stats: null,
+    sync: null,
   });
   h.record({ nodes: [node("a"), node("b")] });
   for (let i = 0; i < 5; i++) {

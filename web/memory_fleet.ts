@@ -1,7 +1,8 @@
 /**
  * A scripted in-memory fleet implementing both dashboard ports ({@link FleetReader} and
  * {@link ActionPort}): counters move with the injected clock, drains withdraw a node's VIPs and
- * its sessions fall, rollouts step node by node and can halt and resume. Every port call is
+ * its sessions fall while its peers forward their frames to it (session sync), rollouts step node
+ * by node and can halt and resume. Every port call is
  * recorded in `calls`. For tests, demos and the browser test; the orchestrator supplies the real
  * ports.
  *
@@ -25,6 +26,7 @@ import {
   type RolloutRequest,
   type RolloutStep,
   type RolloutView,
+  type SyncView,
   type VipView,
 } from "./fleet.ts";
 
@@ -64,6 +66,20 @@ interface NodeSim {
   drops: Record<string, number>;
   cookies: { sent: number; valid: number; invalid: number };
   drainStarted: number | null;
+  sync: SyncSim;
+}
+
+/** A node's session sync: totals, and frames forwarded per peer. */
+interface SyncSim {
+  records: number;
+  recordsSent: number;
+  recordsReceived: number;
+  lost: number;
+  forwardedOutPerSecond: number;
+  forwardedInPerSecond: number;
+  /** Frames forwarded to / from each peer (totals), by peer name. */
+  out: Map<string, number>;
+  in: Map<string, number>;
 }
 
 const STEPS: readonly RolloutStep[] = [
@@ -120,6 +136,16 @@ export class MemoryFleet implements FleetReader, ActionPort {
       drops: { no_session: 12 + i, bad_checksum: i, ttl_exceeded: 0 },
       cookies: { sent: 5000 + i * 100, valid: 4900 + i * 100, invalid: 3 + i },
       drainStarted: null,
+      sync: {
+        records: 0,
+        recordsSent: 50_000 * (i + 1),
+        recordsReceived: 100_000 * (i + 1),
+        lost: i,
+        forwardedOutPerSecond: 0,
+        forwardedInPerSecond: 0,
+        out: new Map(),
+        in: new Map(),
+      },
     }));
     const names = this.#nodes.map((x) => x.name);
     const health = (up: boolean, w: number) =>
@@ -228,7 +254,58 @@ export class MemoryFleet implements FleetReader, ActionPort {
         }
       }
     }
+    this.#advanceSync(dt);
     for (const r of this.#rollouts) this.#stepRollout(r, now);
+  }
+
+  /**
+   * Session sync: every node holds records of its peers' sessions; the router hashes some frames
+   * of each node's flows to other nodes, which forward them to the owner: a few while it carries
+   * traffic, all of a drained node's (it keeps serving its sessions through its peers).
+   */
+  #advanceSync(dt: number): void {
+    const live = this.#nodes.filter((n) => n.reachable);
+    const carrying = (n: NodeSim) => n.advertised && n.state !== "upgrading";
+    for (const n of live) n.sync.forwardedOutPerSecond = 0;
+    for (const n of live) {
+      const s = n.sync;
+      s.records = live.filter((o) => o !== n).reduce((a, o) => a + o.sessions, 0);
+      s.recordsSent += Math.round(n.sessions * dt * 0.05);
+      s.recordsReceived += Math.round(s.records * dt * 0.05);
+      const forwarders = live.filter((o) => o !== n && carrying(o));
+      // A node out of the router's next hops gets its live sessions' frames from its peers.
+      const own = carrying(n) ? n.ppsIn * 0.01 : n.sessions * 0.4;
+      const rate = forwarders.length === 0 ? 0 : own;
+      s.forwardedInPerSecond = rate;
+      for (const f of forwarders) {
+        const frames = Math.round((rate / forwarders.length) * dt);
+        s.in.set(f.name, (s.in.get(f.name) ?? 0) + frames);
+        f.sync.out.set(n.name, (f.sync.out.get(n.name) ?? 0) + frames);
+        f.sync.forwardedOutPerSecond += rate / forwarders.length;
+      }
+    }
+  }
+
+  #syncView(n: NodeSim): SyncView {
+    const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    return {
+      synced: true,
+      unanswered: [],
+      records: n.sync.records,
+      recordsSent: n.sync.recordsSent,
+      recordsReceived: n.sync.recordsReceived,
+      lost: n.sync.lost,
+      forwardedOut: sum(n.sync.out),
+      forwardedIn: sum(n.sync.in),
+      forwardedOutPerSecond: n.sync.forwardedOutPerSecond,
+      forwardedInPerSecond: n.sync.forwardedInPerSecond,
+      peers: this.#nodes.filter((o) => o !== n).map((o) => ({
+        node: o.name,
+        heard: o.reachable,
+        forwardedOut: n.sync.out.get(o.name) ?? 0,
+        forwardedIn: n.sync.in.get(o.name) ?? 0,
+      })),
+    };
   }
 
   #stepRollout(
@@ -321,6 +398,7 @@ export class MemoryFleet implements FleetReader, ActionPort {
           synCookies: { ...n.cookies },
         }
         : null,
+      sync: n.reachable ? this.#syncView(n) : null,
     }));
     return Promise.resolve({
       cluster: "memory-lab",

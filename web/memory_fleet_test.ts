@@ -122,3 +122,40 @@ Deno.test("checkSnapshot() reports what a broken adapter would get wrong", async
     "10.99.100.2:53/udp real 10.99.1.31:53 has health from unknown node node3",
   ]);
 });
+
+Deno.test("MemoryFleet: a draining node's frames come forwarded by its peers until its sessions end", async () => {
+  const { c, fleet } = sim();
+  const before = await fleet.read();
+  assert.ok(before.nodes.every((n) => n.sync !== null && n.sync.records > 0), "records held");
+  await fleet.drain("node2", "alice");
+  c.now += 300;
+  await fleet.read();
+  c.now += 300;
+  const mid = await fleet.read();
+  const n2 = mid.nodes[1]!;
+  assert.equal(n2.state, "draining");
+  assert.ok(n2.sync!.forwardedInPerSecond > 0, "frames still forwarded to the draining node");
+  assert.ok(n2.sync!.forwardedIn > before.nodes[1]!.sync!.forwardedIn);
+  const n1ToN2 = (s: typeof mid) => s.nodes[0]!.sync!.peers.find((p) => p.node === "node2")!;
+  assert.ok(n1ToN2(mid).forwardedOut > n1ToN2(before).forwardedOut, "node1 forwards to node2");
+  c.now += 5000;
+  await fleet.read();
+  c.now += 1000;
+  const done = (await fleet.read()).nodes[1]!;
+  assert.equal(done.state, "drained");
+  assert.equal(done.sync!.forwardedInPerSecond, 0, "no sessions left, nothing forwarded");
+  assert.deepEqual(checkSnapshot(await fleet.read()), []);
+});
+
+Deno.test("checkSnapshot() reports negative or non-finite sync figures", async () => {
+  const { fleet } = sim();
+  const s = await fleet.read();
+  const n1 = s.nodes[0]!;
+  const sync = { ...n1.sync!, records: -1, forwardedInPerSecond: Infinity };
+  sync.peers = [{ ...sync.peers[0]!, forwardedOut: NaN }];
+  assert.deepEqual(checkSnapshot({ ...s, nodes: [{ ...n1, sync }, ...s.nodes.slice(1)] }), [
+    "node1.sync.records is -1, not a finite number >= 0",
+    "node1.sync.forwardedInPerSecond is Infinity, not a finite number >= 0",
+    "node1.sync.peers.node2.forwardedOut is NaN, not a finite number >= 0",
+  ]);
+});

@@ -2,9 +2,10 @@
  * Prometheus text exposition (format 0.0.4) of a fleet snapshot. Pure: data in, text out.
  *
  * Families: node up/state/info, OSPF adjacency and VIP advertisement, sessions, packets and
- * packets-per-second, drops by reason, SYNPROXY cookies, real-server health and weight per node,
- * rollouts, and the dashboard's own action counters. Labels: `node`, `vip`, `real`, `reason`,
- * `direction`, `state`.
+ * packets-per-second, drops by reason, SYNPROXY cookies, session sync (records sent, received
+ * and held, datagrams lost, frames forwarded to and from each peer), real-server health and weight
+ * per node, rollouts, and the dashboard's own action counters. Labels: `node`, `vip`, `real`,
+ * `reason`, `direction`, `peer`, `state`.
  *
  * @example
  * ```ts
@@ -191,6 +192,51 @@ export function renderMetrics(snapshot: FleetSnapshot | null, figures: Dashboard
       live.map((n) => [{ node: n.name }, n.stats!.synCookies[key]]),
     );
   }
+  const syncing = nodes.filter((n) => n.reachable && n.sync !== null);
+  const perNode = (pick: (s: NonNullable<typeof nodes[number]["sync"]>) => number) =>
+    syncing.map((n): [Labels, number] => [{ node: n.name }, pick(n.sync!)]);
+  x.family(
+    "lvs_sync_synced",
+    "gauge",
+    "1 once the node has its peers' sessions (0 while a joining node holds its VIPs back).",
+    perNode((s) => (s.synced ? 1 : 0)),
+  );
+  x.family(
+    "lvs_sync_records_sent_total",
+    "counter",
+    "Session ownership records the node sent to its peers.",
+    perNode((s) => s.recordsSent),
+  );
+  x.family(
+    "lvs_sync_records_received_total",
+    "counter",
+    "Peers' session ownership records the node applied.",
+    perNode((s) => s.recordsReceived),
+  );
+  x.family(
+    "lvs_sync_lost_total",
+    "counter",
+    "Sync datagrams missing in the peers' sequences (healed by the periodic refresh).",
+    perNode((s) => s.lost),
+  );
+  x.family(
+    "lvs_records_active",
+    "gauge",
+    "Peers' sessions the node holds ownership records of.",
+    perNode((s) => s.records),
+  );
+  x.family(
+    "lvs_forwarded_frames_total",
+    "counter",
+    "Client frames forwarded to the node owning their session: out = this node sent them to " +
+      "the peer, in = the peer sent them to this node.",
+    syncing.flatMap((n) =>
+      n.sync!.peers.flatMap((p): [Labels, number][] => [
+        [{ node: n.name, direction: "out", peer: p.node }, p.forwardedOut],
+        [{ node: n.name, direction: "in", peer: p.node }, p.forwardedIn],
+      ])
+    ),
+  );
   const realSamples = (pick: (h: { up: boolean; weight: number }) => number) =>
     snapshot.vips.flatMap((v) =>
       v.reals.flatMap((r) =>

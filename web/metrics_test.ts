@@ -188,6 +188,49 @@ Deno.test("renderMetrics() output is valid exposition with node, vip and real la
   for (const f of fams.values()) if (f.type === "counter") assert.match(f.name, /_total$/);
 });
 
+Deno.test("renderMetrics() exports session sync per node and frames forwarded per peer and direction", async () => {
+  const clock = { now: 1_790_000_000_000 };
+  const fleet = new MemoryFleet({ clock: () => clock.now, drainMs: 60_000 });
+  await fleet.drain("node2", "t");
+  clock.now += 2000;
+  const fams = parseExposition(renderMetrics(await fleet.read(), { fleetUp: true, actions: [] }));
+  for (
+    const [name, type] of [
+      ["lvs_sync_records_sent_total", "counter"],
+      ["lvs_sync_records_received_total", "counter"],
+      ["lvs_sync_lost_total", "counter"],
+      ["lvs_records_active", "gauge"],
+      ["lvs_sync_synced", "gauge"],
+      ["lvs_forwarded_frames_total", "counter"],
+    ]
+  ) {
+    assert.equal(fams.get(name!)?.type, type, name);
+  }
+  assert.deepEqual(fams.get("lvs_records_active")!.samples.map((s) => s.labels), [
+    { node: "node1" },
+    { node: "node2" },
+    { node: "node3" },
+  ]);
+  const fwd = fams.get("lvs_forwarded_frames_total")!.samples;
+  assert.equal(fwd.length, 3 * 2 * 2, "3 nodes x 2 peers x 2 directions");
+  const get = (node: string, direction: string, peer: string) =>
+    fwd.find((s) =>
+      s.labels["node"] === node && s.labels["direction"] === direction &&
+      s.labels["peer"] === peer
+    )!.value;
+  assert.ok(get("node2", "in", "node1") > 0, "node1 forwards the drained node2's frames to it");
+  assert.equal(get("node2", "in", "node1"), get("node1", "out", "node2"));
+  fleet.setUnreachable("node3", "down");
+  const without = parseExposition(
+    renderMetrics(await fleet.read(), { fleetUp: true, actions: [] }),
+  );
+  assert.deepEqual(
+    without.get("lvs_sync_lost_total")!.samples.map((s) => s.labels["node"]),
+    ["node1", "node2"],
+    "no sync figures for an unreachable node",
+  );
+});
+
 Deno.test("renderMetrics() escapes label values with quotes, backslashes and newlines", async () => {
   const s = await snapshot();
   const odd = 'we"ird\\node\nname';

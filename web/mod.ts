@@ -5,7 +5,14 @@
  * @module
  */
 export { createApp, type DashboardDeps } from "./app.ts";
-export { type DashboardServer, serveDashboard, type ServeOptions, sharedReader } from "./server.ts";
+export {
+  type DashboardServer,
+  isLoopback,
+  plainHttpRefusal,
+  serveDashboard,
+  type ServeOptions,
+  sharedReader,
+} from "./server.ts";
 export {
   ActionError,
   type ActionPort,
@@ -18,6 +25,7 @@ export {
   type NodeStats,
   type NodeView,
   type OspfView,
+  type PeerSyncView,
   type RealHealthOnNode,
   type RealView,
   type RolloutNodeProgress,
@@ -26,9 +34,19 @@ export {
   type RolloutStep,
   type RolloutView,
   type SynCookieCounters,
+  type SyncView,
   type VipView,
 } from "./fleet.ts";
-export { AuditLogError, FileAuditLog, MemoryAuditLog } from "./audit.ts";
+export {
+  AUDIT_FIELD_LIMITS,
+  AuditLogError,
+  boundedEntry,
+  FileAuditLog,
+  type FileAuditLogOptions,
+  MemoryAuditLog,
+} from "./audit.ts";
+export { type Denial, DenialAggregator } from "./denials.ts";
+export { SessionTable, type SessionView } from "./sessions.ts";
 export { FleetHistory, type Sample } from "./history.ts";
 export { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 export { operatorsFromEnv, type OperatorToken } from "./auth.ts";

@@ -49,6 +49,7 @@ ${region("summary", r)}
 ${region("rollouts", r)}</section>
 </div>
 <section class="panel"><h2>Audit log</h2>${region("audit", r)}</section>
+<section class="panel"><h2>Sessions</h2>${region("sessions", r)}</section>
 </main>
 <dialog id="confirm" aria-labelledby="confirm-title"><form method="dialog"><h3 id="confirm-title">Please confirm</h3><p id="confirm-text"></p><menu><button class="btn" value="cancel" type="submit">Cancel</button><button class="btn primary" value="confirm" type="submit" id="confirm-ok">Confirm</button></menu></form></dialog>
 <div id="toasts" aria-live="assertive"></div>

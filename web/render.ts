@@ -24,6 +24,8 @@ import {
   type VipView,
 } from "./fleet.ts";
 import type { FleetHistory, Sample } from "./history.ts";
+import { renderForwardedTo, renderSyncCell } from "./render_sync.ts";
+import type { SessionView } from "./sessions.ts";
 
 /** Names of the regions the page is made of (`data-region` attributes). */
 export const REGIONS = [
@@ -34,6 +36,7 @@ export const REGIONS = [
   "vips",
   "rollouts",
   "audit",
+  "sessions",
 ] as const;
 
 /** One region name. */
@@ -50,6 +53,10 @@ export interface RegionInput {
   /** The session's CSRF token, put in every action form. */
   csrf: string;
   audit: readonly AuditEntry[];
+  /** Live dashboard sessions (default none). */
+  sessions?: readonly SessionView[];
+  /** The id of the viewer's own session, marked in the list. */
+  currentSession?: string | null;
 }
 
 /** `HH:MM:SS` in UTC. */
@@ -236,11 +243,14 @@ function renderNodeRow(n: NodeView, mismatched: boolean, csrf: string): Safe {
 <td><div class="nodename">${n.name}</div><div class="reasons mono">${n.address}</div>${
     n.error === null ? h`` : h`<div class="errtext" data-field="error">${n.error}</div>`
   }</td>
-<td data-field="state"><span class="pill st-${stateLabel}">${stateLabel}</span></td>
+<td data-field="state"><span class="pill st-${stateLabel}">${stateLabel}</span>${
+    renderForwardedTo(n)
+  }</td>
 <td data-field="version" class="mono">${n.version ?? h`<span class="muted">unknown</span>`}</td>
 <td data-field="hash">${hash}</td>
 <td data-field="ospf">${ospf}</td>
 <td data-field="sessions" class="num">${st === null ? "—" : compact(st.sessions)}</td>
+<td data-field="sync">${renderSyncCell(n)}</td>
 <td data-field="pps-in" class="num">${st === null ? "—" : fmtRate(st.ppsIn)}</td>
 <td data-field="pps-out" class="num">${st === null ? "—" : fmtRate(st.ppsOut)}</td>
 <td data-field="drops" class="num">${
@@ -254,7 +264,7 @@ function renderNodeRow(n: NodeView, mismatched: boolean, csrf: string): Safe {
 function renderNodes(s: FleetSnapshot | null, csrf: string): Safe {
   if (s === null) return h`<p class="muted">No fleet state.</p>`;
   const verdict = hashVerdict(s);
-  return h`<table class="grid-table nodes"><thead><tr><th>Node</th><th>State</th><th>Version</th><th>Config hash</th><th>OSPF</th><th class="num">Sessions</th><th class="num">pps in</th><th class="num">pps out</th><th class="num">Drops</th><th class="num">SYN cookies<br><small>sent / ok / bad</small></th><th></th></tr></thead><tbody>${
+  return h`<table class="grid-table nodes"><thead><tr><th>Node</th><th>State</th><th>Version</th><th>Config hash</th><th>OSPF</th><th class="num">Sessions</th><th>Sync</th><th class="num">pps in</th><th class="num">pps out</th><th class="num">Drops</th><th class="num">SYN cookies<br><small>sent / ok / bad</small></th><th></th></tr></thead><tbody>${
     s.nodes.map((n) => renderNodeRow(n, verdict.mismatched.has(n.name), csrf))
   }</tbody></table>`;
 }
@@ -367,11 +377,23 @@ ${
   }</ol></div>`;
 }
 
+function renderLease(s: FleetSnapshot): Safe {
+  const l = s.lease;
+  if (!l) return h``;
+  return h`<div class="alert warn lease" role="status"><strong>Rollout lease</strong> held by <span class="mono">${l.holder}</span> on ${
+    l.nodes.join(", ")
+  } for ${
+    Math.max(0, Math.round(l.expiresInMs / 1000))
+  } s more (renewed while its rollout runs): no other rollout can start.</div>`;
+}
+
 function renderRollouts(s: FleetSnapshot | null, csrf: string): Safe {
   if (s === null) return h`<p class="muted">No fleet state.</p>`;
   const [latest, ...older] = s.rollouts;
-  if (latest === undefined) return h`<p class="muted">No rolling upgrade has run yet.</p>`;
-  return h`${renderRollout(latest, csrf, true)}${
+  if (latest === undefined) {
+    return h`${renderLease(s)}<p class="muted">No rolling upgrade has run yet.</p>`;
+  }
+  return h`${renderLease(s)}${renderRollout(latest, csrf, true)}${
     older.length
       ? h`<ul class="older">${older.slice(0, 5).map((r) => renderRollout(r, csrf, false))}</ul>`
       : h``
@@ -391,6 +413,36 @@ function renderAudit(entries: readonly AuditEntry[]): Safe {
   }</tbody></table>`;
 }
 
+function renderSessions(
+  sessions: readonly SessionView[],
+  current: string | null,
+  csrf: string,
+): Safe {
+  if (sessions.length === 0) return h`<p class="muted">No browser session is open.</p>`;
+  const time = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+  return h`<table class="grid-table sessions"><thead><tr><th>Operator</th><th>From</th><th>Logged in (UTC)</th><th>Last seen</th><th>Expires</th><th></th></tr></thead><tbody>${
+    sessions.map((s) =>
+      h`<tr data-session="${s.id}"><td>${s.operator}${
+        s.id === current ? h` <span class="pill">this session</span>` : h``
+      }</td><td class="mono">${s.remote ?? "unknown"}</td><td class="mono">${
+        time(s.createdAt)
+      }</td><td class="mono">${time(s.lastSeenAt)}</td><td class="mono">${
+        time(s.expiresAt)
+      }</td><td class="act">${
+        actionForm(
+          `/api/sessions/${s.id}/revoke`,
+          "Revoke",
+          `Revoke the session of ${s.operator} from ${s.remote ?? "an unknown address"}? ${
+            s.id === current ? "This is your own session: you will be logged out." : ""
+          }`,
+          csrf,
+          "ghost",
+        )
+      }</td></tr>`
+    )
+  }</tbody></table>`;
+}
+
 /** Renders every region. */
 export function renderRegions(input: RegionInput): Record<RegionName, string> {
   return {
@@ -401,5 +453,6 @@ export function renderRegions(input: RegionInput): Record<RegionName, string> {
     vips: renderVips(input.snapshot).value,
     rollouts: renderRollouts(input.snapshot, input.csrf).value,
     audit: renderAudit(input.audit).value,
+    sessions: renderSessions(input.sessions ?? [], input.currentSession ?? null, input.csrf).value,
   };
 }

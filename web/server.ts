@@ -1,6 +1,9 @@
 /**
- * The dashboard's I/O shell: serves {@link createApp} with `Deno.serve` and samples the fleet into
- * the history on a timer, so the charts fill even while nobody watches.
+ * The dashboard's I/O shell: serves {@link createApp} with `Deno.serve` (HTTPS when given a
+ * certificate and key; then session cookies are `Secure`) and samples the fleet into the history
+ * on a timer, so the charts fill even while nobody watches. Plain HTTP is served only on a
+ * loopback address (or a tunnel to it) unless the caller says `insecure`: operator tokens and
+ * session cookies must not cross a network in clear text.
  *
  * @example
  * ```ts
@@ -29,11 +32,37 @@ export interface ServeOptions {
   sampleIntervalMs?: number;
   /** Called once the socket listens. */
   onListen?: (url: string) => void;
+  /** PEM certificate (chain) and private key: serve HTTPS. */
+  tls?: { cert: string; key: string };
+  /** Serve plain HTTP on a non-loopback address anyway (tokens and cookies in clear text). */
+  insecure?: boolean;
+}
+
+/** Whether `hostname` is a loopback address (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Why the dashboard must not listen on `hostname` as asked, or null when it may: plain HTTP on
+ * a non-loopback address is refused unless `insecure`.
+ */
+export function plainHttpRefusal(
+  hostname: string,
+  port: number,
+  o: { tls: boolean; insecure: boolean },
+): string | null {
+  if (o.tls || o.insecure || isLoopback(hostname)) return null;
+  return `Refusing to serve the dashboard on ${hostname}:${port} over plain HTTP: operator ` +
+    `tokens and session cookies would cross the network in clear text. Name a certificate and ` +
+    `key in the cluster file (dashboard.tls: { cert, key }), listen on a loopback address ` +
+    `(127.0.0.1) behind an SSH tunnel, or pass --insecure`;
 }
 
 /** A running dashboard. */
 export interface DashboardServer {
-  /** `http://host:port/`. */
+  /** `http://host:port/` (`https://` with TLS). */
   url: string;
   port: number;
   history: FleetHistory;
@@ -73,9 +102,18 @@ function hostsFor(hostname: string, port: number): string[] | null {
   return names.map((n) => `${n}:${port}`);
 }
 
-/** Serves the dashboard on `hostname:port`. */
+/**
+ * Serves the dashboard on `hostname:port`. Throws RangeError for plain HTTP on a non-loopback
+ * address without `insecure` (see {@link plainHttpRefusal}).
+ */
 export function serveDashboard(options: ServeOptions): DashboardServer {
   const hostname = options.hostname ?? "127.0.0.1";
+  const refusal = plainHttpRefusal(hostname, options.port, {
+    tls: options.tls !== undefined,
+    insecure: options.insecure ?? false,
+  });
+  if (refusal !== null) throw new RangeError(refusal);
+  const scheme = options.tls ? "https" : "http";
   const clock = options.deps.clock ?? (() => Date.now());
   const history = options.deps.history ?? new FleetHistory({ clock });
   const every = options.sampleIntervalMs ?? history.intervalMs;
@@ -88,7 +126,8 @@ export function serveDashboard(options: ServeOptions): DashboardServer {
     port: options.port,
     hostname,
     signal: stop.signal,
-    onListen: (addr) => options.onListen?.(`http://${urlHost}:${addr.port}/`),
+    ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
+    onListen: (addr) => options.onListen?.(`${scheme}://${urlHost}:${addr.port}/`),
   }, (req, info) => {
     const a = info.remoteAddr as Deno.NetAddr;
     return ref.app!.fetch(req, { remote: `${a.hostname}:${a.port}` });
@@ -98,6 +137,7 @@ export function serveDashboard(options: ServeOptions): DashboardServer {
   const allowedHosts = options.deps.allowedHosts ?? hostsFor(hostname, port);
   ref.app = createApp({
     ...options.deps,
+    secureCookies: options.deps.secureCookies ?? options.tls !== undefined,
     reader,
     history,
     shutdownSignal: stop.signal,
@@ -114,7 +154,7 @@ export function serveDashboard(options: ServeOptions): DashboardServer {
   }, every);
 
   return {
-    url: `http://${urlHost}:${port}/`,
+    url: `${scheme}://${urlHost}:${port}/`,
     port,
     history,
     async shutdown() {

@@ -86,7 +86,7 @@ Deno.test("GET /events streams fleet events: retry hint, increasing ids, JSON re
     payloads.push(JSON.parse(data));
   }
   assert.deepEqual(ids, [ids[0]!, ids[0]! + 1, ids[0]! + 2]);
-  const every = ["audit", "banner", "charts", "nodes", "rollouts", "summary", "vips"];
+  const every = ["audit", "banner", "charts", "nodes", "rollouts", "sessions", "summary", "vips"];
   assert.deepEqual(
     Object.keys(payloads[0]!.regions).sort(),
     every,

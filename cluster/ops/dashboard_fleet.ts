@@ -9,7 +9,7 @@
 import type { ClusterFile, NodeSpec } from "../spec/cluster_file.ts";
 import { drainNode, fleetStatuses, undrainNode } from "../transport/endpoint.ts";
 import { fleetSnapshot, type NodeObservation } from "../spec/fleet_view.ts";
-import { serviceOf, vipSetHash } from "../spec/node_config.ts";
+import { configHash, serviceOf } from "../spec/node_config.ts";
 import {
   loadRolloutState,
   resumeRollout,
@@ -18,7 +18,7 @@ import {
   type RolloutState,
   startRollout,
 } from "./rollout.ts";
-import { LeaseBusyError } from "./lease.ts";
+import { describeHolder, LeaseBusyError, LeaseError } from "./lease.ts";
 import { offeredRelease } from "./release_dir.ts";
 import type { NodeTransport } from "../transport/transport.ts";
 import {
@@ -36,13 +36,16 @@ import { RateMeter } from "../../web/rates.ts";
 export interface ClusterFleetOptions {
   cluster: ClusterFile;
   transport: NodeTransport;
-  /** Where rollouts keep their lease and state (shared with `lvsctl upgrade`). */
+  /** Where rollouts keep their state (shared with `lvsctl upgrade`; the lease is on the nodes). */
   stateDir: string;
   clock?: () => number;
   /** Per-call deadline of a status read (default 3 s: an unreachable node shows as down). */
   readTimeoutMs?: number;
   /** Rollout tuning passed through to every rollout this dashboard runs. */
-  rollout?: Pick<RolloutDeps, "watchSeconds" | "requireTraffic" | "releases">;
+  rollout?: Pick<
+    RolloutDeps,
+    "watchSeconds" | "requireTraffic" | "clock" | "leaseTtlMs" | "releases"
+  >;
   /**
    * The directory whose releases (tarballs with a manifest) may be rolled out; a request names
    * one of them. Without it, the dashboard starts no rollout.
@@ -84,13 +87,15 @@ export function rolloutView(s: RolloutState, startedBy: string): RolloutView {
 /** FleetReader and ActionPort over a cluster file and a transport. */
 export class ClusterFleet implements FleetReader, ActionPort {
   #rates = new RateMeter();
+  /** Frames forwarded by each node (as "out") and to it (as "in"), per second. */
+  #forwardRates = new RateMeter();
   #hash: Promise<string>;
   #current: { state: RolloutState; startedBy: string; running: boolean } | null = null;
   #past: RolloutView[] = [];
   #background: Promise<unknown> = Promise.resolve();
 
   constructor(readonly options: ClusterFleetOptions) {
-    this.#hash = vipSetHash(options.cluster);
+    this.#hash = configHash(options.cluster);
   }
 
   get #now(): number {
@@ -104,6 +109,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
     });
     const takenAt = this.#now;
     const rates = new Map<string, { ppsIn: number; ppsOut: number }>();
+    const forwardRates = new Map<string, { ppsIn: number; ppsOut: number }>();
     const nodes: NodeObservation[] = cluster.nodes.map((n) => {
       const s = statuses.get(n.name);
       if (!s || s instanceof Error) {
@@ -117,6 +123,16 @@ export class ClusterFleet implements FleetReader, ActionPort {
           packetsOut: s.counters?.packetsOut ?? 0,
         }),
       );
+      if (s.sync) {
+        forwardRates.set(
+          n.name,
+          this.#forwardRates.update(n.name, {
+            t: takenAt,
+            packetsIn: s.sync.forwardedIn,
+            packetsOut: s.sync.forwardedOut,
+          }),
+        );
+      }
       return { name: n.name, address: n.address, status: s };
     });
     if (this.#current === null) {
@@ -136,6 +152,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
       nodes,
       rollouts,
       rates,
+      forwardRates,
     });
   }
 
@@ -201,6 +218,8 @@ export class ClusterFleet implements FleetReader, ActionPort {
             reject(
               e instanceof LeaseBusyError
                 ? new ActionError(e.message, { status: 409, cause: e })
+                : e instanceof LeaseError
+                ? new ActionError(e.message, { status: 503, cause: e })
                 : new ActionError(`Cannot start the rollout: ${(e as Error).message}`, {
                   status: 400,
                   cause: e,
@@ -245,7 +264,14 @@ export class ClusterFleet implements FleetReader, ActionPort {
     const { cluster, transport, stateDir } = this.options;
     return this.#launch((onProgress) =>
       startRollout(
-        { ...this.options.rollout, cluster, transport, stateDir, onProgress: (s) => onProgress(s) },
+        {
+          ...this.options.rollout,
+          cluster,
+          transport,
+          stateDir,
+          holder: describeHolder(`dashboard (${actor})`),
+          onProgress: (s) => onProgress(s),
+        },
         { release, ...(request.batchSize ? { batch: request.batchSize } : {}) },
       ), actor);
   }
@@ -272,6 +298,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
           cluster,
           transport,
           stateDir,
+          holder: describeHolder(`dashboard (${actor})`),
           onProgress: (s) => onProgress(s),
         }),
       actor,

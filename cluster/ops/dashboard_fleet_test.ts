@@ -4,9 +4,10 @@ import { FakeTransport } from "../transport/fake_transport.ts";
 import { parseClusterFile } from "../spec/cluster_file.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
 import { portConformance } from "../../web/conformance.ts";
-import { ActionError } from "../../web/fleet.ts";
+import { ActionError, hashVerdict } from "../../web/fleet.ts";
 import { StaticReleaseReader } from "./fake_release_reader.ts";
 import { writeManifest } from "./release_manifest.ts";
+import { endpointOf } from "../transport/endpoint.ts";
 
 const LAB = parseClusterFile(
   Deno.readTextFileSync(new URL("../../fixtures/lab.yaml", import.meta.url)),
@@ -127,6 +128,83 @@ Deno.test("ClusterFleet rolls out only releases from its releases directory", as
         e instanceof ActionError && e.status === 400 &&
         /no releases directory is configured/.test(e.message),
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ClusterFleet's desired hash is the one the nodes apply, sync settings included", async () => {
+  const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
+  const configs = await nodeConfigs(LAB);
+  for (const [name, cfg] of configs) fake.node(name).config = cfg;
+  const s = await new ClusterFleet({ cluster: LAB, transport: fake, stateDir: "/nonexistent" })
+    .read();
+  assert.ok(LAB.sync, "the lab syncs");
+  assert.equal(s.desiredConfigHash, configs.get("node1")!.hash);
+  assert.deepEqual([...hashVerdict(s).mismatched], []);
+});
+
+Deno.test("ClusterFleet shows a drained node's live sessions and the frames still forwarded to it", async () => {
+  const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
+  for (const [name, cfg] of await nodeConfigs(LAB)) fake.node(name).config = cfg;
+  const n2 = fake.node("node2");
+  n2.sessions = 40;
+  n2.sessionsEndPerRead = 10;
+  n2.forwardedInPerRead = 30;
+  let now = 1_000_000;
+  const fleet = new ClusterFleet({
+    cluster: LAB,
+    transport: fake,
+    stateDir: "/nonexistent",
+    clock: () => now,
+  });
+  await fleet.drain("node2", "alice");
+  await fleet.read();
+  now += 1000;
+  const s = await fleet.read();
+  const node2 = s.nodes.find((n) => n.name === "node2")!;
+  assert.equal(node2.state, "draining");
+  assert.equal(node2.stats?.sessions, 10, "live sessions falling (40, 10 end at each read)");
+  assert.equal(node2.sync?.forwardedInPerSecond, 30, "frames still forwarded to it");
+  assert.equal(node2.sync?.peers[0]?.node, "node1", "peers by name");
+  now += 1000;
+  await fleet.read();
+  now += 1000;
+  const done = (await fleet.read()).nodes.find((n) => n.name === "node2")!;
+  assert.equal(done.state, "drained");
+  assert.equal(done.sync?.forwardedInPerSecond, 0, "no sessions left, nothing forwarded");
+});
+
+Deno.test("the dashboard shows the lvsctl run that holds the nodes' lease, and its rollout is refused with 409 naming it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dash-fleet-" });
+  try {
+    const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
+    for (const [name, cfg] of await nodeConfigs(LAB)) fake.node(name).config = cfg;
+    for (const n of LAB.nodes) {
+      await fake.agent(endpointOf(n), "POST", "/v1/lease/acquire", {
+        holder: "lvsctl by alice@ops1 pid 42 (rollout r1)",
+        ttlMs: 60_000,
+      });
+    }
+    const { releasesDir, releases, path } = await releasesIn(dir);
+    const fleet = new ClusterFleet({
+      cluster: LAB,
+      transport: fake,
+      stateDir: `${dir}/s`,
+      releasesDir,
+      rollout: { releases },
+    });
+    const seen = (await fleet.read()).lease;
+    assert.equal(seen?.holder, "lvsctl by alice@ops1 pid 42 (rollout r1)");
+    assert.deepEqual(seen?.nodes, ["node1", "node2", "node3"]);
+    await assert.rejects(fleet.startRollout({ release: path }, "bob"), (e: unknown) => {
+      assert.ok(e instanceof ActionError);
+      assert.equal(e.status, 409);
+      assert.match(e.message, /held by "lvsctl by alice@ops1 pid 42 \(rollout r1\)" on node1/);
+      return true;
+    });
+    await fleet.idle();
+    assert.ok(!fake.calls.some((c) => c.endsWith("POST /v1/drain")), "nothing was drained");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

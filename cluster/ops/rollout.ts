@@ -1,7 +1,9 @@
 /**
  * The rolling upgrade (`lvsctl upgrade --release PATH [--batch N] [--resume]`), node by node:
  *
- * 1. take the cluster-wide lease (one rollout at a time; renewed while running);
+ * 1. take the cluster-wide lease on a majority of the nodes' agents (`lease.ts`): one rollout at a
+ *    time across every operator and dashboard; a timer renews it for the whole rollout, and every
+ *    drain, undrain and restart carries the node's fencing token;
  * 2. drain the node (its VIPs leave the router, its LIPs stay so sessions finish) and wait until
  *    its sessions fall below the policy's threshold or the drain timeout passes;
  * 3. ship the release: upload the tarball over SFTP; the node checks its sha256 and its members,
@@ -10,8 +12,9 @@
  * 4. restart the agent (its supervisor starts the new release) and wait until it answers with
  *    the new version;
  * 5. health gate: the configuration hash the node re-applied equals the desired one, OSPF is
- *    Full, every real server is healthy; then undrain and watch a few seconds: the node takes
- *    traffic and its drop counters do not rise;
+ *    Full, every real server is healthy; then undrain and watch a few seconds: traffic reaches
+ *    the node (packets in, or with session sync frames forwarded to it or by it to the sessions'
+ *    owners: new flows are not required) and its drop counters do not rise;
  * 6. next batch. On the first failure the rollout halts with that node drained and the others
  *    serving; the state is saved and `resume` continues from that node.
  *
@@ -21,19 +24,24 @@
  *
  * @module
  */
-import { AGENT_PATHS, type AgentStatus, SWITCH_SCRIPT } from "../../dataplane/agent/api.ts";
+import { AGENT_PATHS, SWITCH_SCRIPT } from "../../dataplane/agent/api.ts";
 import type { ClusterFile, NodeSpec } from "../spec/cluster_file.ts";
 import {
   agentCall,
   drainNode,
   endpointOf,
+  handOverNode,
   nodeStatus,
   undrainNode,
 } from "../transport/endpoint.ts";
-import { acquireLease, type Lease } from "./lease.ts";
+import { acquireClusterLease, type ClusterLease, describeHolder } from "./lease.ts";
+import { type Clock, realClock } from "./clock.ts";
 import { type CheckedRelease, checkRelease } from "./release_check.ts";
 import { type ReleaseReader, TarReleaseReader } from "./release_reader.ts";
-import { nodeConfigs } from "../spec/node_config.ts";
+import { nodeConfigs, standbyOf } from "../spec/node_config.ts";
+import { drainSummary } from "../spec/drain_progress.ts";
+import { watchDrain } from "./drain.ts";
+import { badDrops, trafficSigns } from "../spec/rollout_gate.ts";
 import type { NodeTransport } from "../transport/transport.ts";
 
 /** Where a node is in the rollout. */
@@ -96,11 +104,13 @@ export class RolloutHaltedError extends Error {
 export interface RolloutDeps {
   cluster: ClusterFile;
   transport: NodeTransport;
-  /** Directory for the lease and the rollout state (default ~/.lvsctl). */
+  /** Directory for the rollout state, kept for `--resume` (default ~/.lvsctl). */
   stateDir: string;
+  /** Who runs it, as other operators see the lease holder (default: user@host and pid). */
   holder?: string;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Time to live of the lease on the agents (default 60 s; renewed every third of it). */
+  leaseTtlMs?: number;
+  clock?: Clock;
   onProgress?: (state: RolloutState, message: string) => void;
   /** Seconds the post-undrain watch lasts (default 3). */
   watchSeconds?: number;
@@ -124,7 +134,6 @@ export async function readCheckedRelease(
 }
 
 const stateFile = (dir: string) => `${dir}/rollout.json`;
-const leaseFile = (dir: string) => `${dir}/rollout.lease`;
 
 /** The last rollout's state, or null. */
 export async function loadRolloutState(dir: string): Promise<RolloutState | null> {
@@ -142,23 +151,18 @@ async function saveState(dir: string, s: RolloutState): Promise<void> {
   await Deno.rename(tmp, stateFile(dir));
 }
 
-/** Drops we count against a node after undrain (stray segments and ARP waits are normal). */
-function badDrops(s: AgentStatus): number {
-  const drops = s.counters?.drops ?? {};
-  return Object.entries(drops)
-    .filter(([k]) => !["no_session", "neigh_unresolved", "no_service"].includes(k))
-    .reduce((a, [, v]) => a + v, 0);
-}
-
 class Runner {
-  #lease: Lease | undefined;
-  constructor(readonly deps: RolloutDeps, readonly state: RolloutState) {}
+  #lease: ClusterLease | undefined;
+  readonly clock: Clock;
+  constructor(readonly deps: RolloutDeps, readonly state: RolloutState) {
+    this.clock = deps.clock ?? realClock;
+  }
 
   get now() {
-    return (this.deps.now ?? Date.now)();
+    return this.clock.now();
   }
   sleep(ms: number) {
-    return (this.deps.sleep ?? ((m: number) => new Promise((r) => setTimeout(r, m))))(ms);
+    return this.clock.sleep(ms);
   }
   async progress(message: string) {
     this.state.updatedAt = this.now;
@@ -168,22 +172,34 @@ class Runner {
 
   async lease(): Promise<void> {
     await Deno.mkdir(this.deps.stateDir, { recursive: true });
-    const ttl = Math.max(60_000, this.deps.cluster.rollout.healthGateTimeout * 2000);
-    this.#lease = await acquireLease(
-      leaseFile(this.deps.stateDir),
-      this.deps.holder ?? `lvsctl ${this.state.id}`,
-      ttl,
-      this.deps.now ?? Date.now,
-    );
+    this.#lease = await acquireClusterLease({
+      transport: this.deps.transport,
+      nodes: this.deps.cluster.nodes,
+      holder: `${this.deps.holder ?? describeHolder("lvsctl")} (rollout ${this.state.id})`,
+      ...(this.deps.leaseTtlMs ? { ttlMs: this.deps.leaseTtlMs } : {}),
+      clock: this.clock,
+    });
   }
   async unlease(): Promise<void> {
     await this.#lease?.release();
+  }
+
+  /** The call options that fence an action on `n` with the lease token (see `lease.ts`). */
+  async fenced(n: NodeSpec): Promise<{ headers: Record<string, string> }> {
+    if (!this.#lease) throw new Error("the rollout acts without its lease");
+    return { headers: await this.#lease.fence(n) };
+  }
+
+  /** Throws once the lease is lost (checked at every step and in every wait). */
+  held(): void {
+    this.#lease?.assertHeld();
   }
 
   async waitFor<T>(what: string, ms: number, fn: () => Promise<T | null>): Promise<T> {
     const deadline = this.now + ms;
     let last = "";
     for (;;) {
+      this.held();
       try {
         const v = await fn();
         if (v !== null) return v;
@@ -195,9 +211,41 @@ class Runner {
           `${what} did not happen within ${Math.round(ms / 1000)} s${last ? ` (${last})` : ""}`,
         );
       }
-      await this.#lease?.renew();
       await this.sleep(500);
     }
+  }
+
+  /**
+   * With session sync, the sessions still open after the drain go to the standby of the node's
+   * LIPs before the restart: the node withdraws its LIPs, the router sends their traffic to the
+   * standby (which announced them at a higher cost all along), and the standby, which holds every
+   * session in full, carries them on. The rollout waits until the standby says it acts for every
+   * LIP (or a bound passes: then the restart costs those sessions, and it says so).
+   */
+  async handOver(n: NodeSpec, sessions: number): Promise<void> {
+    const { transport, cluster } = this.deps;
+    const standby = cluster.sync ? standbyOf(cluster, n) : undefined;
+    if (!standby) return;
+    await this.progress(`${n.name}: handing ${sessions} open sessions to ${standby.name}`);
+    await handOverNode(transport, n, await this.fenced(n));
+    const acting = await this.waitFor(
+      `${standby.name} carrying ${n.name}'s LIPs`,
+      15_000,
+      async () => {
+        this.held();
+        const s = await nodeStatus(transport, standby);
+        const mine = (s.sync?.standby ?? []).filter((x) => n.lips.includes(x.lip));
+        return mine.length === n.lips.length && mine.every((x) => x.acting) ? s : null;
+      },
+    ).catch(() => {
+      this.held(); // a lost lease stops the rollout; a standby that did not confirm does not
+      return null;
+    });
+    await this.progress(
+      acting
+        ? `${n.name}: ${standby.name} carries its LIPs ${n.lips.join(", ")}`
+        : `${n.name}: ${standby.name} did not confirm it carries ${n.lips.join(", ")}; going on`,
+    );
   }
 
   async upgradeNode(n: NodeSpec, nr: NodeRollout, hash: string): Promise<void> {
@@ -208,28 +256,35 @@ class Runner {
 
     nr.step = "draining";
     await this.progress(`${n.name}: draining`);
-    await drainNode(transport, n);
+    await drainNode(transport, n, await this.fenced(n));
     await this.waitFor(`${n.name}: VIP withdrawal`, 30_000, async () => {
       const s = await nodeStatus(transport, n);
       return s.routing.advertised.some((a) => vips.has(a)) ? null : s;
     });
-    const drainDeadline = this.now + policy.drainTimeout * 1000;
-    for (;;) {
-      const s = await nodeStatus(transport, n);
-      const sessions = s.counters?.sessions ?? 0;
-      if (sessions <= policy.sessionThreshold) break;
-      if (this.now >= drainDeadline) {
-        await this.progress(
-          `${n.name}: ${sessions} sessions remain after the drain timeout; going on`,
-        );
-        break;
-      }
-      await this.progress(`${n.name}: ${sessions} sessions draining`);
-      await this.sleep(1000);
-    }
+    const drained = await watchDrain(await nodeStatus(transport, n), {
+      transport,
+      node: n,
+      vips,
+      threshold: policy.sessionThreshold,
+      timeoutMs: policy.drainTimeout * 1000,
+      now: () => this.now,
+      sleep: async (ms) => {
+        this.held(); // the lease's timer renews it; a lost lease stops the rollout here
+        await this.sleep(ms);
+      },
+      onProgress: (line) => this.progress(line),
+    });
+    const summary = drainSummary(n.name, drained.status, {
+      settled: drained.settled,
+      waitedS: Math.round(drained.waitedMs / 1000),
+      forwardedIn: drained.forwardedIn,
+    });
+    await this.progress(drained.settled ? summary : `${summary}; going on`);
+    await this.handOver(n, drained.status.counters?.sessions ?? 0);
 
     nr.step = "shipping";
     await this.progress(`${n.name}: shipping release ${this.state.version}`);
+    await this.#lease?.confirm(n);
     const remote = `${n.agent.root}/releases/${this.state.version}.tar.gz`;
     await transport.upload(endpointOf(n), this.state.release, remote, { timeoutMs: 300_000 });
     const r = await transport.exec(
@@ -240,10 +295,11 @@ class Runner {
     if (r.code !== 0) {
       throw new Error(`${n.name}: the node refused to switch to the release: ${r.stderr.trim()}`);
     }
+    this.held();
 
     nr.step = "restarting";
     await this.progress(`${n.name}: restarting the agent`);
-    await agentCall(transport, n, "POST", AGENT_PATHS.restart);
+    await agentCall(transport, n, "POST", AGENT_PATHS.restart, undefined, await this.fenced(n));
     await this.waitFor(
       `${n.name}: the agent answering as ${this.state.version}`,
       policy.healthGateTimeout * 1000,
@@ -274,7 +330,7 @@ class Runner {
         return s;
       },
     );
-    const before = await undrainNode(transport, n);
+    const before = await undrainNode(transport, n, await this.fenced(n));
     await this.waitFor(`${n.name}: VIPs announced again`, 30_000, async () => {
       const s = await nodeStatus(transport, n);
       return s.routing.advertised.some((a) => vips.has(a)) ? s : null;
@@ -285,8 +341,11 @@ class Runner {
     const requireTraffic = this.deps.requireTraffic ?? true;
     for (;;) {
       await this.sleep(500);
+      this.held();
       after = await nodeStatus(transport, n);
-      const traffic = (after.counters?.packetsIn ?? 0) > (before.counters?.packetsIn ?? 0);
+      // Directly or by forwarding: under long-lived flows only, the router's hash brings the
+      // node frames of flows owned elsewhere, and it forwards them (no new flow needed).
+      const traffic = trafficSigns(before, after).length > 0;
       if (badDrops(after) > badDrops(before)) {
         throw new Error(
           `${n.name}: drop counters rose after undrain: ${JSON.stringify(after.counters?.drops)}`,
@@ -295,7 +354,7 @@ class Runner {
       if (this.now >= watchEnd && (traffic || !requireTraffic)) break;
       if (this.now >= watchEnd + gateDeadlineMs) {
         throw new Error(
-          `${n.name}: took no traffic within ${policy.healthGateTimeout} s after undrain`,
+          `${n.name}: took no traffic (no packets in, no frames forwarded to or by it) within ${policy.healthGateTimeout} s after undrain`,
         );
       }
     }
@@ -332,7 +391,7 @@ class Runner {
           const spec = cluster.nodes.find((x) => x.name === nr.node);
           if (spec) {
             try {
-              await drainNode(transport, spec);
+              await drainNode(transport, spec, await this.fenced(spec));
             } catch (e) {
               nr.degraded = `draining it again failed: ${e instanceof Error ? e.message : e}`;
             }
@@ -363,14 +422,35 @@ async function runLeased(deps: RolloutDeps, state: RolloutState): Promise<Rollou
   }
 }
 
-/** Starts a rolling upgrade to the release tarball at `release`. */
+/**
+ * The nodes a rollout upgrades, in the cluster file's order: all of them, or the named ones
+ * (a canary); an unknown name is an error. The others keep their release; the configuration
+ * every node is checked against stays the whole cluster's.
+ */
+export function rolloutNodes(cluster: ClusterFile, names?: string[]): ClusterFile["nodes"] {
+  if (names === undefined) return cluster.nodes;
+  const unknown = names.filter((n) => !cluster.nodes.some((x) => x.name === n));
+  if (unknown.length > 0) {
+    throw new RangeError(
+      `Cannot upgrade ${unknown.join(", ")}: not a node of ${cluster.cluster} (${
+        cluster.nodes.map((n) => n.name).join(", ")
+      })`,
+    );
+  }
+  return cluster.nodes.filter((n) => names.includes(n.name));
+}
+
+/**
+ * Starts a rolling upgrade to the release tarball at `release` (of the named `nodes`, or all);
+ * the release is read and checked before anything is leased or uploaded.
+ */
 export async function startRollout(
   deps: RolloutDeps,
-  opts: { release: string; batch?: number },
+  opts: { release: string; batch?: number; nodes?: string[] },
 ): Promise<RolloutState> {
   // Nothing is uploaded, nothing is even leased, before the release passes its checks.
   const { version, sha256 } = await readCheckedRelease(deps, opts.release);
-  const now = (deps.now ?? Date.now)();
+  const now = (deps.clock ?? realClock).now();
   const state: RolloutState = {
     id: `r${now.toString(36)}`,
     release: opts.release,
@@ -380,7 +460,7 @@ export async function startRollout(
     status: "running",
     startedAt: now,
     updatedAt: now,
-    nodes: deps.cluster.nodes.map((n) => ({ node: n.name, step: "pending" })),
+    nodes: rolloutNodes(deps.cluster, opts.nodes).map((n) => ({ node: n.name, step: "pending" })),
   };
   return runLeased(deps, state);
 }

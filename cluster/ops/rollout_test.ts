@@ -2,11 +2,20 @@ import assert from "node:assert/strict";
 import { FakeTransport } from "../transport/fake_transport.ts";
 import { parseClusterFile } from "../spec/cluster_file.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
-import { loadRolloutState, resumeRollout, RolloutHaltedError, startRollout } from "./rollout.ts";
+import {
+  loadRolloutState,
+  resumeRollout,
+  RolloutHaltedError,
+  rolloutNodes,
+  startRollout,
+} from "./rollout.ts";
+import { LeaseBusyError } from "./lease.ts";
 import { ReleaseError } from "./release_check.ts";
-import { acquireLease, LeaseBusyError } from "./lease.ts";
 import { StaticReleaseReader } from "./fake_release_reader.ts";
 import { sha256File } from "./release_manifest.ts";
+import { ManualClock } from "./_testing.ts";
+import { endpointOf } from "../transport/endpoint.ts";
+import type { ClusterFile } from "../spec/cluster_file.ts";
 
 const LAB = parseClusterFile(
   Deno.readTextFileSync(new URL("../../fixtures/lab.yaml", import.meta.url)),
@@ -14,32 +23,33 @@ const LAB = parseClusterFile(
 );
 
 /**
- * A fleet of fake nodes with the lab's configuration applied, a fake clock, and a release: a
- * small file the fake nodes receive, which the reader describes as release 2.0.0-test.
+ * A fleet of fake nodes with the lab's configuration applied, a hand-driven clock, and a release:
+ * a small file the fake nodes receive, which the reader describes as release 2.0.0-test.
  */
-async function setup() {
+async function setup(cluster: ClusterFile = LAB) {
   const dir = await Deno.makeTempDir({ prefix: "rollout-test-" });
-  const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
-  for (const [name, cfg] of await nodeConfigs(LAB)) fake.node(name).config = cfg;
+  const fake = new FakeTransport(cluster.nodes.map((n) => n.name));
+  for (const [name, cfg] of await nodeConfigs(cluster)) fake.node(name).config = cfg;
   const rel = { path: `${dir}/rel.tar.gz` };
   await Deno.writeTextFile(rel.path, "release 2.0.0-test");
   const releases = new StaticReleaseReader().add(rel.path, {
     version: "2.0.0-test",
     sha256: await sha256File(rel.path),
   });
-  let now = 1_000_000;
-  const deps = {
-    cluster: LAB,
-    transport: fake,
-    releases,
-    stateDir: `${dir}/state`,
-    now: () => now,
-    sleep: (ms: number) => {
-      now += ms;
-      return Promise.resolve();
-    },
+  const clock = new ManualClock();
+  fake.clock = clock.now;
+  const deps = { cluster, transport: fake, releases, stateDir: `${dir}/state`, clock };
+  /** Takes every node's lease for `holder` as another operator's run would (no renewal). */
+  const takeAll = async (holder: string) => {
+    for (const n of cluster.nodes) {
+      const r = await fake.agent(endpointOf(n), "POST", "/v1/lease/acquire", {
+        holder,
+        ttlMs: 60_000,
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
   };
-  return { dir, fake, rel, releases, deps, advance: (ms: number) => (now += ms) };
+  return { dir, fake, rel, releases, deps, clock, takeAll };
 }
 
 Deno.test("startRollout() drains, ships, restarts, gates and undrains every node in turn", async () => {
@@ -66,8 +76,13 @@ Deno.test("startRollout() drains, ships, restarts, gates and undrains every node
     assert.ok(
       fake.calls.includes(`node1 upload ${LAB.nodes[0]!.agent.root}/releases/2.0.0-test.tar.gz`),
     );
-    // The lease is released at the end.
-    await (await acquireLease(`${deps.stateDir}/rollout.lease`, "other", 1000)).release();
+    // The lease was taken on every node, renewed by its timer, and released at the end.
+    for (const n of fake.nodes.values()) {
+      assert.equal(n.lease.holder, null, `${n.name}'s lease is released`);
+      assert.equal(n.lease.token, 1);
+    }
+    assert.equal(deps.clock.timers, 0, "the renewal timer stopped");
+    assert.ok(fake.calls.includes("node1 POST /v1/lease/acquire"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -100,21 +115,129 @@ Deno.test("a node failing its health gate halts the rollout, drained; resume fin
   }
 });
 
-Deno.test("a second rollout is refused while the lease is held, and taken over once it expired", async () => {
-  const { dir, rel, deps, advance } = await setup();
+Deno.test("a rollout is refused while another holder's lease runs on the nodes, and takes it over once it expired", async () => {
+  const { dir, fake, rel, deps, clock, takeAll } = await setup();
   try {
-    await Deno.mkdir(deps.stateDir, { recursive: true });
-    const other = await acquireLease(
-      `${deps.stateDir}/rollout.lease`,
-      "someone else",
-      60_000,
-      deps.now,
-    );
-    await assert.rejects(() => startRollout(deps, { release: rel.path }), LeaseBusyError);
-    void other;
-    advance(120_000); // the other holder died without releasing
+    await takeAll("bob on ops2"); // bob's lvsctl, on another machine, then died without releasing
+    await assert.rejects(() => startRollout(deps, { release: rel.path }), (e: unknown) => {
+      assert.ok(e instanceof LeaseBusyError);
+      assert.match(e.message, /held by "bob on ops2" on node1, node2, node3/);
+      assert.match(e.message, /got it on 0 of 3 nodes, a majority needs 2/);
+      assert.match(e.message, /taken over only after it expires/);
+      assert.deepEqual(e.holders, ["bob on ops2"]);
+      return true;
+    });
+    assert.ok(!fake.calls.some((c) => / POST \/v1\/drain/.test(c)), "nothing was drained");
+    clock.pause(60_000);
     const state = await startRollout(deps, { release: rel.path });
     assert.equal(state.status, "done");
+    assert.equal(fake.node("node1").lease.token, 2, "taken over with a new token");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("two concurrent rollouts from two state directories: exactly one proceeds, the other is refused naming the holder", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    // Both runs ask every node before either hears back (as two machines racing would).
+    const agent = fake.agent.bind(fake);
+    const waiting: Array<() => void> = [];
+    let open = false;
+    fake.agent = async (ep, method, path, body, opts) => {
+      if (path === "/v1/lease/acquire" && !open) {
+        if (waiting.length < 5) await new Promise<void>((resolve) => waiting.push(resolve));
+        else {
+          open = true;
+          waiting.forEach((go) => go());
+        }
+      }
+      return agent(ep, method, path, body, opts);
+    };
+    const runs = await Promise.allSettled([
+      startRollout({ ...deps, stateDir: `${dir}/alice`, holder: "alice@ops1" }, {
+        release: rel.path,
+      }),
+      startRollout({ ...deps, stateDir: `${dir}/bob`, holder: "bob@ops2" }, {
+        release: rel.path,
+      }),
+    ]);
+    const done = runs.filter((r) => r.status === "fulfilled");
+    const refused = runs.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    assert.equal(done.length, 1);
+    assert.equal(refused.length, 1);
+    const winner = runs[0]!.status === "fulfilled" ? "alice@ops1" : "bob@ops2";
+    const err = refused[0]!.reason;
+    assert.ok(err instanceof LeaseBusyError, String(err));
+    assert.match(err.message, new RegExp(`held by "${winner} \\(rollout r[0-9a-z]+\\)"`));
+    // Every node was drained, restarted and undrained exactly once: by the winner.
+    for (const verb of ["drain", "restart", "undrain"]) {
+      assert.equal(fake.calls.filter((c) => c.endsWith(` POST /v1/${verb}`)).length, 3, verb);
+    }
+    for (const n of fake.nodes.values()) assert.equal(n.lease.holder, null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the lease is renewed by its timer through a drain far longer than its lifetime", async () => {
+  const long = { ...LAB, rollout: { ...LAB.rollout, drainTimeout: 86_400 } };
+  const { dir, fake, rel, deps, clock } = await setup(long);
+  try {
+    const n1 = fake.node("node1");
+    const orig = n1.status.bind(n1);
+    const tries: Array<Promise<{ status: number; body: unknown }>> = [];
+    const start = clock.now();
+    n1.status = () => {
+      // Sessions linger for ten minutes (ten lease lifetimes); meanwhile another operator tries.
+      n1.sessions = n1.drained && clock.now() - start < 600_000 ? 5 : 0;
+      if (n1.sessions > 0 && (clock.now() - start) % 100_000 < 1000) {
+        for (const n of LAB.nodes) {
+          tries.push(
+            fake.agent(endpointOf(n), "POST", "/v1/lease/acquire", {
+              holder: "bob",
+              ttlMs: 60_000,
+            }),
+          );
+        }
+      }
+      return orig();
+    };
+    const state = await startRollout(deps, { release: rel.path });
+    assert.equal(state.status, "done");
+    assert.ok(clock.now() - start > 600_000);
+    const answers = await Promise.all(tries);
+    assert.ok(answers.length >= 15, `bob tried ${answers.length} times during the drain`);
+    for (const a of answers) {
+      assert.equal(a.status, 409);
+      assert.match((a.body as { error: string }).error, /held by ".+ \(rollout r[0-9a-z]+\)"/);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a rollout paused past its lease's expiry is refused by the agents once another holder took over", async () => {
+  const { dir, fake, rel, deps, clock, takeAll } = await setup();
+  try {
+    const upload = fake.upload.bind(fake);
+    fake.upload = async (ep, local, remote) => {
+      await upload(ep, local, remote);
+      if (ep.name === "node1") {
+        clock.pause(90_000); // the operator's laptop slept during the upload
+        await takeAll("bob@ops2");
+      }
+    };
+    const err = await startRollout(deps, { release: rel.path }).catch((e) => e);
+    assert.ok(err instanceof RolloutHaltedError, String(err));
+    assert.equal(err.state.nodes[0]!.step, "failed");
+    assert.match(
+      err.state.nodes[0]!.error!,
+      /node1: POST \/v1\/restart: 409 Refused POST \/v1\/restart: lease token 1 is stale; the rollout lease is held by "bob@ops2" \(token 2\)/,
+    );
+    assert.equal(fake.node("node1").release, "1.0.0", "the refused restart did not run");
+    assert.equal(fake.node("node1").lease.holder, "bob@ops2", "bob's lease is untouched");
+    assert.deepEqual(err.state.nodes.map((n) => n.step), ["failed", "pending", "pending"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -234,4 +357,104 @@ Deno.test("resumeRollout() refuses a release file that changed since the rollout
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a node that only forwards frames to their sessions' owners after undrain passes the gate", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    // Long-lived load only: no new flow; the flows the router hashes back to each upgraded node
+    // belong to its peers, which it forwards them to (or its peers forward its own to it).
+    for (const n of fake.nodes.values()) n.traffic = "forwards";
+    fake.node("node3").traffic = "forwarded";
+    const state = await startRollout(deps, { release: rel.path });
+    assert.equal(state.status, "done");
+    assert.deepEqual(state.nodes.map((n) => n.step), ["done", "done", "done"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a node no traffic reaches after undrain halts the rollout, saying what was looked for", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    fake.node("node1").traffic = "none";
+    const err = await startRollout(deps, { release: rel.path }).catch((e) => e);
+    assert.ok(err instanceof RolloutHaltedError, String(err));
+    assert.match(
+      err.state.nodes[0]!.error!,
+      /node1: took no traffic \(no packets in, no frames forwarded to or by it\) within 30 s after undrain/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("frames forwarded for sessions lost in the restart do not fail the gate; sync_auth drops do", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    const n1 = fake.node("node1");
+    const orig = n1.status.bind(n1);
+    let reason = "forwarded_no_session";
+    n1.status = () => {
+      if (!n1.drained && n1.release === "2.0.0-test") {
+        n1.drops[reason] = (n1.drops[reason] ?? 0) + 1;
+      }
+      return orig();
+    };
+    assert.equal((await startRollout(deps, { release: rel.path })).status, "done");
+    reason = "sync_auth"; // a node with another cluster secret
+    n1.release = "1.0.0";
+    const err = await startRollout(deps, { release: rel.path }).catch((e) => e);
+    assert.ok(err instanceof RolloutHaltedError, String(err));
+    assert.match(err.state.nodes[0]!.error!, /drop counters rose.*sync_auth/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the drain step reports sessions falling and frames forwarded, then what remained", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    Object.assign(fake.node("node1"), {
+      sessions: 30, // 5 end at every status read: the drain call's, the withdrawal check's, ...
+      sessionsEndPerRead: 5,
+      forwardedInPerRead: 3,
+    });
+    const messages: string[] = [];
+    await startRollout({ ...deps, onProgress: (_s, m) => void messages.push(m) }, {
+      release: rel.path,
+    });
+    const drain = messages.slice(
+      messages.indexOf("node1: draining") + 1,
+      messages.indexOf("node1: shipping release 2.0.0-test"),
+    );
+    const line = (n: number) =>
+      `node1: ${n} live sessions (-5); 3 frames forwarded to it since the last look; ` +
+      "advertises 10.77.200.1/32";
+    assert.deepEqual(drain, [
+      line(10),
+      line(5),
+      line(0),
+      "node1: drained; 0 live sessions remained; 9 frames were forwarded to it by its peers " +
+      "while it drained",
+      // Then, before the restart, what is left goes to node1's standby (the next node).
+      "node1: handing 0 open sessions to node2",
+      "node1: node2 carries its LIPs 10.77.200.1",
+    ]);
+    const calls = fake.calls.filter((c) => c.startsWith("node1 "));
+    const handover = calls.findIndex((c) => c.includes("/v1/handover"));
+    assert.ok(handover >= 0 && handover < calls.findIndex((c) => c.includes("/v1/restart")));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rolloutNodes() upgrades the named nodes only, in file order, and refuses unknown ones", () => {
+  const c = parseClusterFile(
+    Deno.readTextFileSync(new URL("../../fixtures/lab.yaml", import.meta.url)),
+    "lab.yaml",
+  );
+  assert.deepEqual(rolloutNodes(c).map((n) => n.name), ["node1", "node2", "node3"]);
+  assert.deepEqual(rolloutNodes(c, ["node3", "node1"]).map((n) => n.name), ["node1", "node3"]);
+  assert.throws(() => rolloutNodes(c, ["node9"]), /Cannot upgrade node9: not a node of lab/);
 });

@@ -11,8 +11,10 @@
  *
  * @module
  */
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, YAMLMap } from "yaml";
+import { isScalar, LineCounter, type Node, parseDocument, YAMLMap } from "yaml";
 import { isIpv4, parseCidr } from "../../routing/ipv4.ts";
+import { type Problem, Reader } from "./_yaml_reader.ts";
+import { readSyncBlock, type SecretFileReader, type SyncSpec } from "./sync_block.ts";
 import {
   DEFAULT_AGENT_SOCKET,
   type Scheduler,
@@ -74,6 +76,11 @@ export interface NodeSpec {
     root: string;
   };
   lips: string[];
+  /**
+   * The node that holds this node's sessions in full and takes its LIPs over when it is lost.
+   * Default: the next node in the file (the first for the last).
+   */
+  standby?: string;
   ospf: {
     area: number;
     interface: string;
@@ -108,19 +115,28 @@ export interface ClusterFile {
   nodes: NodeSpec[];
   vips: VipSpec[];
   rollout: RolloutPolicy;
-  dashboard: {
-    listen: string;
-    /** The directory whose release tarballs the dashboard offers (none: it starts no rollout). */
-    releases?: string;
-  };
+  dashboard: DashboardSpec;
+  /** Session sync between the nodes; absent: off (see `sync_block.ts`). */
+  sync?: SyncSpec;
 }
 
-/** One problem in a cluster file. */
-export interface Problem {
-  line: number;
-  column: number;
-  message: string;
+/** The dashboard's listener and what it offers. */
+export interface DashboardSpec {
+  /** `host:port`. */
+  listen: string;
+  /** PEM files of the certificate (chain) and its private key: the dashboard serves HTTPS. */
+  tls?: { cert: string; key: string };
+  /** The directory whose release tarballs the dashboard offers (none: it starts no rollout). */
+  releases?: string;
 }
+
+/** How `parseClusterFile` reaches what the file points at. */
+export interface ParseOptions {
+  /** Reads `sync.secretFile` (`loadClusterFile` reads it from disk). */
+  readSecretFile?: SecretFileReader;
+}
+
+export type { Problem, SecretFileReader, SyncSpec };
 
 /** A cluster file with problems: all of them, with positions. */
 export class ClusterFileError extends Error {
@@ -131,106 +147,6 @@ export class ClusterFileError extends Error {
         problems.map((p) => `  ${file}:${p.line}:${p.column}: ${p.message}`).join("\n"),
       options,
     );
-  }
-}
-
-/** Reads values out of YAML nodes, recording problems with positions. */
-class Reader {
-  problems: Problem[] = [];
-  constructor(private readonly lc: LineCounter) {}
-
-  at(node: Node | null | undefined, message: string, fallback?: Node | null): void {
-    const range = (node ?? fallback)?.range;
-    const pos = this.lc.linePos(range ? range[0] : 0);
-    this.problems.push({ line: pos.line, column: pos.col, message });
-  }
-
-  /** The map at `node`, or null (problem recorded). Unknown keys are problems. */
-  map(node: Node | null | undefined, what: string, keys: string[], parent?: Node): YAMLMap | null {
-    if (!isMap(node)) {
-      this.at(node, `${what} must be a mapping`, parent);
-      return null;
-    }
-    for (const item of node.items) {
-      const k = isScalar(item.key) ? String(item.key.value) : "";
-      if (!keys.includes(k)) {
-        this.at(
-          item.key as Node,
-          `${what}: unknown key "${k}" (expected one of ${keys.join(", ")})`,
-        );
-      }
-    }
-    return node;
-  }
-
-  field(m: YAMLMap, key: string): Node | null {
-    const n = m.get(key, true) as Node | undefined;
-    return n ?? null;
-  }
-
-  str(m: YAMLMap, key: string, what: string, opt?: { optional?: boolean }): string | undefined {
-    const n = this.field(m, key);
-    if (n === null) {
-      if (!opt?.optional) this.at(m, `${what}: "${key}" is required`);
-      return undefined;
-    }
-    if (!isScalar(n) || typeof n.value !== "string" || n.value === "") {
-      this.at(n, `${what}: "${key}" must be a non-empty string`);
-      return undefined;
-    }
-    return n.value;
-  }
-
-  num(
-    m: YAMLMap,
-    key: string,
-    what: string,
-    min: number,
-    max: number,
-    dflt?: number,
-  ): number | undefined {
-    const n = this.field(m, key);
-    if (n === null) {
-      if (dflt === undefined) this.at(m, `${what}: "${key}" is required`);
-      return dflt;
-    }
-    const v = isScalar(n) ? n.value : undefined;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-      this.at(n, `${what}: "${key}" must be a whole number in ${min}..${max}, got ${String(v)}`);
-      return undefined;
-    }
-    return v;
-  }
-
-  bool(m: YAMLMap, key: string, what: string, dflt: boolean): boolean {
-    const n = this.field(m, key);
-    if (n === null) return dflt;
-    if (!isScalar(n) || typeof n.value !== "boolean") {
-      this.at(n, `${what}: "${key}" must be true or false`);
-      return dflt;
-    }
-    return n.value;
-  }
-
-  addr(m: YAMLMap, key: string, what: string, opt?: { optional?: boolean }): string | undefined {
-    const v = this.str(m, key, what, opt);
-    if (v === undefined) return undefined;
-    if (isIpv4(v)) return v;
-    this.at(this.field(m, key), `${what}: "${key}" ${JSON.stringify(v)} is not an IPv4 address`);
-    return undefined;
-  }
-
-  seq(m: YAMLMap, key: string, what: string): Node[] {
-    const n = this.field(m, key);
-    if (n === null) {
-      this.at(m, `${what}: "${key}" is required`);
-      return [];
-    }
-    if (!isSeq(n)) {
-      this.at(n, `${what}: "${key}" must be a list`);
-      return [];
-    }
-    return n.items as Node[];
   }
 }
 
@@ -420,6 +336,7 @@ function section(
 /** What the cross-node checks need, read even when the node itself has problems. */
 interface NodeIdentity {
   name?: { value: string; node: Node };
+  standby?: { value: string; node: Node };
   lips: { value: string; node: Node }[];
 }
 
@@ -431,7 +348,16 @@ function readNode(
 ): { spec?: NodeSpec; id: NodeIdentity } {
   const what = `nodes[${i}]`;
   const id: NodeIdentity = { lips: [] };
-  const m = r.map(node, what, ["name", "address", "ssh", "agent", "lips", "ospf", "dataplane"]);
+  const m = r.map(node, what, [
+    "name",
+    "address",
+    "ssh",
+    "agent",
+    "lips",
+    "standby",
+    "ospf",
+    "dataplane",
+  ]);
   if (!m) return { id };
   const name = r.str(m, "name", what);
   if (name !== undefined && !/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
@@ -459,7 +385,12 @@ function readNode(
   const ospf = readOspf(r, section(r, m, "ospf", w, defaults), w);
   const dataplane = readDataplane(r, section(r, m, "dataplane", w, defaults), w);
   if (!name || !address || !ssh || !ospf || !dataplane) return { id };
-  return { spec: { name, address, ssh, agent, lips, ospf, dataplane }, id };
+  const standby = r.str(m, "standby", w, { optional: true });
+  if (standby !== undefined) id.standby = { value: standby, node: r.field(m, "standby")! };
+  return {
+    spec: { name, address, ssh, agent, lips, ospf, dataplane, ...(standby ? { standby } : {}) },
+    id,
+  };
 }
 
 function readSsh(r: Reader, sm: YAMLMap | null, w: string): NodeSpec["ssh"] | undefined {
@@ -578,7 +509,11 @@ function checkNodeIdentities(r: Reader, ids: NodeIdentity[]): Map<string, string
  * Parses and validates a cluster file. Throws `ClusterFileError` with every problem found
  * (syntax errors included), each with its line and column.
  */
-export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFile {
+export function parseClusterFile(
+  text: string,
+  file = "cluster.yaml",
+  opts: ParseOptions = {},
+): ClusterFile {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const r = new Reader(lc);
@@ -594,6 +529,7 @@ export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFi
     "vips",
     "rollout",
     "dashboard",
+    "sync",
   ]);
   if (!top) throw new ClusterFileError(file, r.problems);
   const cluster = r.str(top, "cluster", "the file", { optional: true }) ?? "cluster";
@@ -611,6 +547,15 @@ export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFi
     r.at(r.field(top, "nodes"), "at least one node is required");
   }
   const lipOwner = checkNodeIdentities(r, ids);
+  for (const id of ids) {
+    if (!id.standby) continue;
+    const who = id.name ? `node ${id.name.value}` : "a node";
+    if (id.standby.value === id.name?.value) {
+      r.at(id.standby.node, `${who}: "standby" must name another node, not itself`);
+    } else if (!ids.some((o) => o.name?.value === id.standby!.value)) {
+      r.at(id.standby.node, `${who}: "standby" ${JSON.stringify(id.standby.value)} is not a node`);
+    }
+  }
 
   const vips: VipSpec[] = [];
   const vipNodes = r.seq(top, "vips", "the file");
@@ -650,10 +595,10 @@ export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFi
       };
     }
   }
-  let dashboard: ClusterFile["dashboard"] = { listen: "127.0.0.1:8080" };
+  let dashboard: DashboardSpec = { listen: "127.0.0.1:8080" };
   const dn = r.field(top, "dashboard");
   if (dn !== null) {
-    const dm = r.map(dn, "dashboard", ["listen", "releases"]);
+    const dm = r.map(dn, "dashboard", ["listen", "tls", "releases"]);
     if (dm) {
       const listen = r.str(dm, "listen", "dashboard", { optional: true }) ?? dashboard.listen;
       if (!/^[^:]+:\d+$/.test(listen)) {
@@ -667,13 +612,23 @@ export function parseClusterFile(text: string, file = "cluster.yaml"): ClusterFi
           `dashboard: "releases" must be an absolute directory path, got "${releases}"`,
         );
       } else if (releases !== undefined) dashboard.releases = releases;
+      const tn = r.field(dm, "tls");
+      const tm = tn === null ? null : r.map(tn, "dashboard.tls", ["cert", "key"]);
+      if (tm) {
+        const cert = r.str(tm, "cert", "dashboard.tls");
+        const key = r.str(tm, "key", "dashboard.tls");
+        if (cert !== undefined && key !== undefined) dashboard.tls = { cert, key };
+      }
     }
   }
+  const sync = readSyncBlock(r, top, nodeNodes.length, opts.readSecretFile);
   if (r.problems.length > 0) throw new ClusterFileError(file, r.problems);
-  return { cluster, nodes, vips, rollout, dashboard };
+  return { cluster, nodes, vips, rollout, dashboard, ...(sync ? { sync } : {}) };
 }
 
-/** Reads and parses a cluster file from disk. */
+/**
+ * Reads and parses a cluster file from disk; a relative `sync.secretFile` is found beside it.
+ */
 export async function loadClusterFile(path: string): Promise<ClusterFile> {
   let text: string;
   try {
@@ -687,5 +642,8 @@ export async function loadClusterFile(path: string): Promise<ClusterFile> {
       cause: e,
     });
   }
-  return parseClusterFile(text, path);
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
+  return parseClusterFile(text, path, {
+    readSecretFile: (p) => Deno.readTextFileSync(p.startsWith("/") ? p : `${dir}${p}`),
+  });
 }

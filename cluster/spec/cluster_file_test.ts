@@ -35,8 +35,14 @@ Deno.test("parseClusterFile() reads the lab's and the production example's files
   const lab = parseClusterFile(LAB, "lab.yaml");
   assert.equal(lab.nodes.length, 3);
   assert.equal(lab.vips[0]!.reals[0]!.check?.type, "http");
-  const prod = parseClusterFile(PROD, "production.yaml");
+  assert.equal(lab.sync?.port, 1000, "the lab syncs sessions");
+  const asked: string[] = [];
+  const prod = parseClusterFile(PROD, "production.yaml", {
+    readSecretFile: (p) => (asked.push(p), "0123456789abcdef0123456789abcdef\n"),
+  });
   assert.equal(prod.nodes.length >= 2, true);
+  assert.deepEqual(asked, ["/etc/lvsctl/sync.key"]);
+  assert.equal(prod.sync?.secretFile, "/etc/lvsctl/sync.key");
   assert.equal(prod.dashboard.releases, "/srv/lvs/releases");
   const b = parseClusterFile(base);
   assert.equal(b.vips[0]!.scheduler, "wrr");
@@ -196,5 +202,41 @@ Deno.test("parseClusterFile() reads dashboard.releases, an absolute directory", 
   assert.deepEqual(withDir.dashboard, { listen: "127.0.0.1:8080", releases: "/srv/lvs/releases" });
   assert.deepEqual(problems(`${base}dashboard:\n  releases: releases\n`), [
     `15:13 dashboard: "releases" must be an absolute directory path, got "releases"`,
+  ]);
+});
+
+Deno.test("parseClusterFile() checks a node's standby names another node", () => {
+  const two = base.replace(
+    "vips:",
+    `  - name: n2
+    address: 10.0.0.12
+    ssh: { host: 10.0.1.12, key: /k, knownHosts: /kh }
+    lips: [10.0.0.101]
+    standby: n1
+    ospf: { interface: eth0 }
+    dataplane: { vdev: net_null0, portAddress: 10.0.0.12/24 }
+vips:`,
+  );
+  assert.equal(parseClusterFile(two).nodes[1]!.standby, "n1");
+  const self = problems(two.replace("standby: n1", "standby: n2"));
+  assert.ok(self.some((p) => p.includes('"standby" must name another node')), self.join("\n"));
+  const unknown = problems(two.replace("standby: n1", "standby: n7"));
+  assert.ok(unknown.some((p) => p.includes('"standby" "n7" is not a node')), unknown.join("\n"));
+});
+
+Deno.test("parseClusterFile() reads dashboard.tls and reports a half-given one with its position", () => {
+  const tls = parseClusterFile(
+    `${base}dashboard:\n  listen: 0.0.0.0:8443\n  tls: { cert: /etc/lvs/dash.crt, key: /etc/lvs/dash.key }\n`,
+    "c.yaml",
+  );
+  assert.deepEqual(tls.dashboard, {
+    listen: "0.0.0.0:8443",
+    tls: { cert: "/etc/lvs/dash.crt", key: "/etc/lvs/dash.key" },
+  });
+  assert.equal(parseClusterFile(base, "c.yaml").dashboard.tls, undefined);
+  const line = base.split("\n").length + 1;
+  assert.deepEqual(problems(`${base}dashboard:\n  tls: { cert: /c, pem: /k }\n`), [
+    `${line}:20 dashboard.tls: unknown key "pem" (expected one of cert, key)`,
+    `${line}:8 dashboard.tls: "key" is required`,
   ]);
 });

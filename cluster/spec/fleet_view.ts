@@ -11,9 +11,11 @@ import type {
   NodeState,
   NodeView,
   RealHealthOnNode,
+  RolloutLeaseView,
   RolloutView,
   VipView,
 } from "../../web/fleet.ts";
+import { type ForwardRates, syncViewOf } from "./sync_view.ts";
 
 /** One node as observed: its agent's status, or why it could not be read. */
 export interface NodeObservation {
@@ -34,6 +36,8 @@ export interface FleetInput {
   rollouts: readonly RolloutView[];
   /** Packets per second per node (see RateMeter). */
   rates: ReadonlyMap<string, { ppsIn: number; ppsOut: number }>;
+  /** Frames per second forwarded by each node (`ppsOut`) and to it (`ppsIn`), by node. */
+  forwardRates?: ReadonlyMap<string, ForwardRates>;
 }
 
 const UPGRADE_STEPS = new Set(["shipping", "restarting", "health-gate", "draining", "undraining"]);
@@ -53,7 +57,11 @@ export function nodeState(
   return "active";
 }
 
-function nodeView(obs: NodeObservation, input: FleetInput): NodeView {
+function nodeView(
+  obs: NodeObservation,
+  input: FleetInput,
+  names: ReadonlyMap<string, string>,
+): NodeView {
   const s = obs.status;
   const rate = input.rates.get(obs.name) ?? { ppsIn: 0, ppsOut: 0 };
   return {
@@ -90,6 +98,7 @@ function nodeView(obs: NodeObservation, input: FleetInput): NodeView {
         synCookies: s.counters.synCookies,
       }
       : null,
+    sync: s ? syncViewOf(s, names, input.forwardRates?.get(obs.name)) : null,
   };
 }
 
@@ -118,14 +127,34 @@ function vipView(svc: Service, nodes: readonly NodeObservation[]): VipView {
   };
 }
 
+/**
+ * Who holds the rollout lease, from the nodes' statuses: the holder with the most nodes, with
+ * the shortest time left among them (agent clocks: each node's own `now`); null when nobody does.
+ */
+export function rolloutLease(nodes: readonly NodeObservation[]): RolloutLeaseView | null {
+  const by = new Map<string, { nodes: string[]; left: number }>();
+  for (const n of nodes) {
+    const l = n.status?.lease;
+    if (!l?.held || l.holder === null || l.expiresAt === null) continue;
+    const h = by.get(l.holder) ?? { nodes: [], left: Infinity };
+    h.nodes.push(n.name);
+    h.left = Math.min(h.left, l.expiresAt - l.now);
+    by.set(l.holder, h);
+  }
+  const top = [...by].sort((a, b) => b[1].nodes.length - a[1].nodes.length)[0];
+  return top ? { holder: top[0], nodes: top[1].nodes, expiresInMs: top[1].left } : null;
+}
+
 /** Builds the dashboard's snapshot. */
 export function fleetSnapshot(input: FleetInput): FleetSnapshot {
+  const names = new Map(input.nodes.map((n) => [n.address, n.name]));
   return {
     cluster: input.cluster,
     takenAt: input.takenAt,
     desiredConfigHash: input.desiredHash,
-    nodes: input.nodes.map((n) => nodeView(n, input)),
+    nodes: input.nodes.map((n) => nodeView(n, input, names)),
     vips: input.services.map((s) => vipView(s, input.nodes)),
     rollouts: input.rollouts,
+    lease: rolloutLease(input.nodes),
   };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { AgentStatus, Service } from "../../dataplane/agent/api.ts";
-import { fleetSnapshot, type NodeObservation, nodeState } from "./fleet_view.ts";
+import { fleetSnapshot, type NodeObservation, nodeState, rolloutLease } from "./fleet_view.ts";
 import { checkSnapshot } from "../../web/conformance.ts";
 
 const svc: Service = {
@@ -110,4 +110,91 @@ Deno.test("fleetSnapshot() shows why a degraded node is degraded", () => {
     rates: new Map(),
   });
   assert.equal(snap.nodes[0]?.error, "degraded: rolling back failed");
+});
+
+Deno.test("fleetSnapshot() shows each node's sync with peers by name, and the forwarding rates", () => {
+  const sync: NonNullable<AgentStatus["sync"]> = {
+    synced: true,
+    unanswered: [],
+    peers: [{
+      node: "10.0.0.12",
+      snapshotWorkers: 2,
+      peerWorkers: 2,
+      datagramsReceived: 9,
+      recordsReceived: 30,
+      forwardedOut: 4,
+      forwardedIn: 6,
+      lastHeardMs: 100,
+    }],
+    recordsSent: 40,
+    datagramsSent: 8,
+    recordsReceived: 30,
+    datagramsReceived: 9,
+    lost: 1,
+    recordsActive: 25,
+    recordsFull: 0,
+    recordsExpired: 2,
+    forwardedOut: 4,
+    forwardedIn: 6,
+  };
+  const snap = fleetSnapshot({
+    cluster: "lab",
+    takenAt: 1000,
+    desiredHash: null,
+    services: [svc],
+    nodes: [obs("lb1", status({ sync, drained: true })), {
+      name: "lb2",
+      address: "10.0.0.12",
+      status: status(),
+    }],
+    rollouts: [],
+    rates: new Map(),
+    forwardRates: new Map([["lb1", { ppsIn: 12, ppsOut: 0 }]]),
+  });
+  assert.deepEqual(checkSnapshot(snap), []);
+  const [lb1, lb2] = snap.nodes;
+  assert.equal(lb1?.state, "draining");
+  assert.deepEqual(lb1?.sync, {
+    synced: true,
+    unanswered: [],
+    records: 25,
+    recordsSent: 40,
+    recordsReceived: 30,
+    lost: 1,
+    forwardedOut: 4,
+    forwardedIn: 6,
+    forwardedOutPerSecond: 0,
+    forwardedInPerSecond: 12,
+    peers: [{ node: "lb2", heard: true, forwardedOut: 4, forwardedIn: 6 }],
+  });
+  assert.equal(lb2?.sync, null, "a node that reports no sync");
+});
+
+Deno.test("rolloutLease() names the holder the most nodes report, with the least time left on their own clocks", () => {
+  const held = (holder: string, expiresAt: number, now: number) => ({
+    holder,
+    token: 3,
+    acquiredAt: 0,
+    expiresAt,
+    held: expiresAt > now,
+    now,
+  });
+  const obs = (name: string, lease?: ReturnType<typeof held>): NodeObservation => ({
+    name,
+    address: "10.0.0.1",
+    status: status(lease ? { lease } : {}),
+  });
+  assert.equal(
+    rolloutLease([obs("a"), obs("b"), { name: "c", address: "x", error: "down" }]),
+    null,
+  );
+  assert.equal(rolloutLease([obs("a", held("alice", 1000, 1000))]), null, "expired is not held");
+  assert.deepEqual(
+    rolloutLease([
+      obs("a", held("alice", 60_000, 1000)),
+      obs("b", held("alice", 500_000, 470_000)),
+      obs("c", held("bob", 9_000, 1000)),
+    ]),
+    { holder: "alice", nodes: ["a", "b"], expiresInMs: 30_000 },
+  );
 });

@@ -6,6 +6,7 @@ import { parseNodeFile } from "../../dataplane/agent/api.ts";
 const PROD = parseClusterFile(
   Deno.readTextFileSync(new URL("../../fixtures/cluster-production.yaml", import.meta.url)),
   "cluster-production.yaml",
+  { readSecretFile: () => "0123456789abcdef0123456789abcdef" },
 );
 
 Deno.test("renderNodeFile() gives the agent a node file it accepts, from the cluster file", () => {

@@ -13,6 +13,7 @@
  */
 import { type AgentConfig, type Service, serviceKey } from "../../dataplane/agent/api.ts";
 import { canonicalJson } from "./node_config.ts";
+import { diffSync } from "./sync_diff.ts";
 
 /** What a node reported. */
 export type Observed =
@@ -99,6 +100,7 @@ export function planDeploy(
     const lipsHave = (have?.dataplane.localAddresses ?? []).join(",");
     const lipsWant = want.dataplane.localAddresses.join(",");
     if (lipsHave !== lipsWant) changes.push(`LIPs ${lipsHave || "(none)"} -> ${lipsWant}`);
+    changes.push(...diffSync(have?.dataplane.sync, want.dataplane.sync));
     if (canonicalJson(have?.checks ?? []) !== canonicalJson(want.checks)) {
       changes.push(`health checks: ${have?.checks.length ?? 0} -> ${want.checks.length}`);
     }

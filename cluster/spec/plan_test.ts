@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { diffServices, planDeploy } from "./plan.ts";
+import { diffServices, type Observed, planDeploy } from "./plan.ts";
 import type { AgentConfig, Service } from "../../dataplane/agent/api.ts";
 
 const svc = (
@@ -61,4 +61,34 @@ Deno.test("planDeploy() marks in-sync, changed, new and unreachable nodes", () =
     "LIPs (none) -> 10.1.0.1",
   ]);
   assert.equal(plan.nodes[3]!.error, "connect refused");
+});
+
+Deno.test("planDeploy() shows a sync change in words and plans an apply for it", () => {
+  const sync = {
+    node: "10.0.0.11",
+    address: "10.1.0.1",
+    secret: "0123456789abcdef0123456789abcdef",
+    peers: [{ node: "10.0.0.12", address: "10.1.0.2" }],
+  };
+  const have = cfg("sha256:a", []);
+  have.dataplane.sync = sync;
+  const want = cfg("sha256:b", []);
+  want.dataplane.sync = { ...sync, secret: "f".repeat(32) };
+  const off = cfg("sha256:c", []);
+  const plan = planDeploy(
+    new Map([["a", want], ["b", off], ["c", want]]),
+    new Map<string, Observed>([
+      ["a", { kind: "config", config: have }],
+      ["b", { kind: "config", config: have }],
+      ["c", { kind: "config", config: null }],
+    ]),
+  );
+  assert.deepEqual(plan.nodes.map((n) => [n.action, n.changes]), [
+    ["apply", ["sync secret changed"]],
+    ["apply", ["sync off (was 10.0.0.11 from 10.1.0.1, port 1000, refresh 10 s, peers 10.0.0.12)"]],
+    ["apply", [
+      "LIPs (none) -> 10.1.0.1",
+      "sync on: 10.0.0.11 from 10.1.0.1, port 1000, refresh 10 s, peers 10.0.0.12",
+    ]],
+  ]);
 });

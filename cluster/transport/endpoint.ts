@@ -59,6 +59,15 @@ export function drainNode(t: NodeTransport, n: NodeSpec, opts?: CallOptions): Pr
   return agentCall<AgentStatus>(t, n, "POST", AGENT_PATHS.drain, undefined, opts);
 }
 
+/** Hands a drained node's sessions to its LIPs' standby (withdraws the LIPs). */
+export function handOverNode(
+  t: NodeTransport,
+  n: NodeSpec,
+  opts?: CallOptions,
+): Promise<AgentStatus> {
+  return agentCall<AgentStatus>(t, n, "POST", AGENT_PATHS.handover, undefined, opts);
+}
+
 /** Undrains a node. */
 export function undrainNode(
   t: NodeTransport,

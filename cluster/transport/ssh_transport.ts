@@ -160,6 +160,7 @@ export class SshTransport implements NodeTransport {
     opts?: CallOptions,
   ): Promise<AgentReply> {
     const req = jsonRequest(method, path, body);
+    req.headers = { ...req.headers, ...opts?.headers };
     encodeRequest(req); // argument errors (bad path, unserializable body) throw here
     const what = `call ${method} ${path} on the agent`;
     return await this.#call(node, what, opts, async (ctx) => {

@@ -40,6 +40,8 @@ export interface ExecResult {
 export interface CallOptions {
   /** Deadline for the whole call in milliseconds. */
   timeoutMs?: number;
+  /** Extra request headers of an agent call (the rollout's lease token); ignored elsewhere. */
+  headers?: Record<string, string>;
 }
 
 /** The seam between lvsctl and the fleet. */

@@ -9,6 +9,7 @@
  * | agent `GET /v1/status` | 200, a JSON object with a string `version` |
  * | agent `POST /v1/echo` with a JSON body | 200, `{ "echo": <the body> }` |
  * | agent `GET /v1/missing` | 404, `{ "error": <string> }` (returned, not thrown) |
+ * | agent `GET /v1/headers` | 200, `{ "headers": { name: value } }`: the request's headers, names lower-case |
  * | exec `["echo", ...words]` | code 0, stdout `words.join(" ") + "\n"` |
  * | exec `["false"]` | code 1 (returned, not thrown) |
  * | exec `["cat", path]` | code 0, the file's content (after an upload to `path`) |
@@ -64,6 +65,17 @@ export async function transportConformance(
     const r = await tr.agent(node, "POST", "/v1/echo", body);
     assert.equal(r.status, 200);
     assert.deepEqual(r.body, { echo: body });
+  });
+
+  await t.step("agent calls carry the caller's extra headers", async () => {
+    const r = await tr.agent(node, "GET", "/v1/headers", undefined, {
+      headers: { "X-Lvs-Lease-Token": "42" },
+    });
+    assert.equal(r.status, 200);
+    assert.equal(
+      (r.body as { headers: Record<string, string> }).headers["x-lvs-lease-token"],
+      "42",
+    );
   });
 
   await t.step("a non-2xx agent answer is returned, not thrown", async () => {

@@ -8,6 +8,7 @@
  * | --- | --- | --- |
  * | GET | /v1/status | 200 `{ version: "conformance-1", drained: false, pid }` |
  * | POST | /v1/echo | 200 `{ echo: <the JSON body> }` |
+ * | GET | /v1/headers | 200 `{ headers: { <lower-case name>: value, ... } }`, the request's headers |
  * | GET | /v1/chunked | 503, a chunked JSON body `{ parts: ["part-0", ..., "part-49"] }` |
  * | POST | /v1/hang | never answers (deadline tests) |
  * | anything else | | 404 `{ error }` |
@@ -28,6 +29,8 @@ export async function conformanceAgent(req: Request): Promise<Response> {
       } catch (e) {
         return Response.json({ error: `Bad JSON body: ${e}` }, { status: 400 });
       }
+    case "GET /v1/headers":
+      return Response.json({ headers: Object.fromEntries(req.headers) });
     case "GET /v1/chunked": {
       const enc = new TextEncoder();
       const body = new ReadableStream<Uint8Array>({

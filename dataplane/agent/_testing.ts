@@ -1,12 +1,23 @@
 /**
- * Test doubles for the agent: hand-driven timers and recording fakes of the data plane and
- * routing ports. Not part of the public API.
+ * Test doubles for the agent: hand-driven timers, recording fakes of the data plane and routing
+ * ports, and an agent built on them. Not part of the public API.
  *
  * @module
  */
-import type { DataPlaneConfig } from "../binding/config.ts";
-import type { DataPlaneCounters, DataPlanePort, RoutingPort, RoutingStatus } from "./agent.ts";
-import type { Timers } from "./health.ts";
+import assert from "node:assert/strict";
+import { type DataPlaneConfig, validateConfig } from "../binding/config.ts";
+import type { PeerStats } from "../binding/types.ts";
+import {
+  Agent,
+  type AgentConfig,
+  type DataPlaneCounters,
+  type DataPlanePort,
+  type RoutingPort,
+  type RoutingStatus,
+  type SyncCounters,
+} from "./agent.ts";
+import { HealthMonitor, type ProbeResult, type Timers } from "./health.ts";
+import { StateStore } from "./adapters/store.ts";
 
 /** Timers driven by hand: `advance()` runs every due callback and lets probes settle. */
 export class ManualTimers implements Timers {
@@ -39,19 +50,81 @@ export class ManualTimers implements Timers {
   }
 }
 
-/** Records every snapshot it is given; `failNext` makes the next apply throw. */
+/** A peer as the data plane lists it before it was heard. */
+export function unheardPeer(node: string): PeerStats {
+  return {
+    node,
+    snapshotWorkers: 0,
+    peerWorkers: 0,
+    datagramsReceived: 0,
+    recordsReceived: 0,
+    forwardedOut: 0,
+    forwardedIn: 0,
+    lastHeardMs: 0,
+  };
+}
+
+/**
+ * Records every snapshot it is given and refuses what the data plane refuses (`validateConfig`);
+ * `failNext` makes the next apply throw. With sync on, `peers()` lists every configured peer:
+ * as scripted in `peerStats` (by node), else never heard.
+ */
 export class FakeDataPlane implements DataPlanePort {
   applied: DataPlaneConfig[] = [];
   failNext: string | undefined;
   sessions = 0;
+  /** What `peers()` reports of a peer, by its node address (scripted by the test). */
+  peerStats = new Map<string, PeerStats>();
+  /** How often `requestSync()` was called. */
+  syncRequests = 0;
+  syncCounters: SyncCounters = {
+    recordsSent: 0,
+    datagramsSent: 0,
+    recordsReceived: 0,
+    datagramsReceived: 0,
+    lost: 0,
+    recordsActive: 0,
+    recordsFull: 0,
+    recordsExpired: 0,
+    forwardedOut: 0,
+    forwardedIn: 0,
+  };
   apply(config: DataPlaneConfig): Promise<void> {
     if (this.failNext) {
       const msg = this.failNext;
       this.failNext = undefined;
       return Promise.reject(new Error(msg));
     }
+    try {
+      validateConfig(config);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     this.applied.push(structuredClone(config));
     return Promise.resolve();
+  }
+  requestSync(): Promise<void> {
+    if (!this.last?.sync) {
+      return Promise.reject(new Error("Cannot ask peers for sessions: sync is off"));
+    }
+    this.syncRequests++;
+    return Promise.resolve();
+  }
+  /** LIPs taken over, in order. */
+  takenOver: string[] = [];
+  takeOver(lip: string): Promise<void> {
+    if (!this.last?.sync) return Promise.reject(new Error("Cannot take over: sync is off"));
+    if (!(this.last.sync.standby ?? []).some((x) => x.lip === lip)) {
+      return Promise.reject(new Error(`Cannot take over LIP ${lip}: ENOENT (not a standby LIP)`));
+    }
+    this.takenOver.push(lip);
+    return Promise.resolve();
+  }
+  peers(): Promise<PeerStats[]> {
+    const peers = this.last?.sync?.peers ?? [];
+    return Promise.resolve(
+      peers.map((p) => structuredClone(this.peerStats.get(p.node) ?? unheardPeer(p.node))),
+    );
   }
   counters(): Promise<DataPlaneCounters> {
     return Promise.resolve({
@@ -62,6 +135,7 @@ export class FakeDataPlane implements DataPlanePort {
       bytesOut: 0,
       drops: {},
       synCookies: { sent: 0, valid: 0, invalid: 0 },
+      sync: { ...this.syncCounters },
     });
   }
   get last(): DataPlaneConfig | undefined {
@@ -71,9 +145,9 @@ export class FakeDataPlane implements DataPlanePort {
 
 /** Records every announcement; `failNext` makes the next one throw (as BIRD refusing it). */
 export class FakeRouting implements RoutingPort {
-  announced: Array<{ vips: string[]; lips: string[] }> = [];
+  announced: Array<{ vips: string[]; lips: string[]; standbyLips?: string[] }> = [];
   failNext: string | undefined;
-  announce(routes: { vips: string[]; lips: string[] }): Promise<void> {
+  announce(routes: { vips: string[]; lips: string[]; standbyLips?: string[] }): Promise<void> {
     if (this.failNext) {
       const msg = this.failNext;
       this.failNext = undefined;
@@ -81,6 +155,11 @@ export class FakeRouting implements RoutingPort {
     }
     this.announced.push(structuredClone(routes));
     return Promise.resolve();
+  }
+  /** What other routers announce, by router id (scripted by the test). */
+  others = new Map<string, string[]>();
+  announcedBy(routerIds: string[]): Promise<Map<string, string[]>> {
+    return Promise.resolve(new Map(routerIds.map((id) => [id, [...(this.others.get(id) ?? [])]])));
   }
   status(): Promise<RoutingStatus> {
     const last = this.announced.at(-1) ?? { vips: [], lips: [] };
@@ -90,7 +169,56 @@ export class FakeRouting implements RoutingPort {
       advertised: [...last.vips, ...last.lips].map((a) => `${a}/32`),
     });
   }
-  get last(): { vips: string[]; lips: string[] } | undefined {
+  get last(): { vips: string[]; lips: string[]; standbyLips?: string[] } | undefined {
     return this.announced.at(-1);
+  }
+}
+
+/**
+ * An agent on the fakes, its state in `dir`, hand-driven timers for health checks and the sync
+ * wait; real servers whose address is in `down` fail their checks.
+ */
+export async function agentHarness(
+  dir: string,
+  opts: { down?: Set<string>; syncWaitMs?: number } = {},
+) {
+  const dp = new FakeDataPlane();
+  const routing = new FakeRouting();
+  const timers = new ManualTimers();
+  const down = opts.down ?? new Set<string>();
+  const prober = (t: { address: string }): Promise<ProbeResult> =>
+    Promise.resolve(
+      down.has(t.address) ? { ok: false, error: "refused" } : { ok: true, error: "" },
+    );
+  const agent = await Agent.start({
+    node: "lb1",
+    release: "1.0.0",
+    dataplane: dp,
+    routing,
+    store: new StateStore<AgentConfig>(`${dir}/state.json`),
+    health: (onChange) => new HealthMonitor(onChange, prober, timers),
+    now: () => new Date("2026-11-25T00:00:00Z"),
+    timers,
+    ...(opts.syncWaitMs !== undefined ? { syncWaitMs: opts.syncWaitMs } : {}),
+  });
+  return { agent, dp, routing, timers };
+}
+
+/** Waits (bounded) until `cond` holds: re-applies after a health change do file I/O. */
+export async function eventually(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new assert.AssertionError({ message: `never: ${what}` });
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards. */
+export async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 }

@@ -9,16 +9,29 @@
  * the node idle and degraded (the status says why) instead of stopping the agent, so lvsctl
  * can still reach it and repair it.
  *
+ * With session sync on, a node that starts (or is told to sync for the first time) asks its peers
+ * for their sessions and announces its LIPs at once but its VIPs only once every peer answered or
+ * a bounded wait passed (`sync_gate.ts`), so the flows the router hashes to it find their owners.
+ *
  * I/O goes through the injected ports; see `main.ts` for the real ones.
  *
  * @module
  */
 import type { DataPlaneConfig } from "../binding/config.ts";
+import type { PeerStats } from "../binding/types.ts";
 import { type Effective, effectiveConfig } from "./effective.ts";
 import { type HealthMonitor, type HealthState, systemTimers, type Timers } from "./health.ts";
+import { SnapshotWait } from "./snapshot_wait.ts";
+import { StandbyWatch, type Takeover } from "./standby_watch.ts";
 import type { AgentState, StateStore } from "./adapters/store.ts";
 import { type AgentConfig, checkAgentConfig } from "./agent_config.ts";
 import { AgentError } from "./agent_error.ts";
+import type { LeaseView } from "./lease.ts";
+
+/** How long a (re)joining node waits for its peers' snapshots by default (ms). */
+export const DEFAULT_SYNC_WAIT_MS = 3000;
+/** How often the agent looks at the peers while it waits (ms). */
+export const SYNC_POLL_MS = 100;
 
 export type { AgentConfig } from "./agent_config.ts";
 export { checkAgentConfig } from "./agent_config.ts";
@@ -36,6 +49,46 @@ export interface DataPlaneCounters {
   bytesOut: number;
   drops: Record<string, number>;
   synCookies: { sent: number; valid: number; invalid: number };
+  /** Session sync counters (zero while sync is off); absent from data planes before sync. */
+  sync?: SyncCounters;
+}
+
+/** Session sync counters, summed over workers. */
+export interface SyncCounters {
+  /** Ownership records this node sent (each to every peer). */
+  recordsSent: number;
+  datagramsSent: number;
+  /** Peers' records this node applied. */
+  recordsReceived: number;
+  datagramsReceived: number;
+  /** Datagrams missing in the peers' sequences (healed by the periodic refresh). */
+  lost: number;
+  /** Peers' sessions this node holds records of. */
+  recordsActive: number;
+  /** Records refused because the record table was full. */
+  recordsFull: number;
+  /** Records dropped because their owner stopped refreshing them. */
+  recordsExpired: number;
+  /** Client frames this node forwarded to the peer that owns their session. */
+  forwardedOut: number;
+  /** Frames peers forwarded to this node (it owns their sessions). */
+  forwardedIn: number;
+}
+
+/** Session sync as `status()` reports it (present when the configuration turns sync on). */
+export interface SyncStatus extends SyncCounters {
+  /** The node has its peers' sessions (or waited for them long enough): its VIPs may be up. */
+  synced: boolean;
+  /** Peers that had not answered the snapshot request when the wait ran out (node addresses). */
+  unanswered: string[];
+  /** What the data plane knows of each peer. */
+  peers: PeerStats[];
+  /** Why the peers could not be read, if they could not. */
+  error?: string;
+  /** Other nodes' LIPs this node stands by for, and whether it carries them now. */
+  standby?: Array<{ lip: string; owner: string; acting: boolean }>;
+  /** The takeovers this agent made (newest last, at most 20). */
+  takeovers?: Takeover[];
 }
 
 /** The data plane as the agent uses it. */
@@ -43,6 +96,12 @@ export interface DataPlanePort {
   /** Publishes a configuration snapshot atomically; throws when it is refused. */
   apply(config: DataPlaneConfig): Promise<void>;
   counters(): Promise<DataPlaneCounters>;
+  /** Asks every peer for a full snapshot of its sessions; rejects when sync is off. */
+  requestSync(): Promise<void>;
+  /** What the data plane knows of each peer (empty when sync is off). */
+  peers(): Promise<PeerStats[]>;
+  /** Takes over a LIP this node stands by for (its owner is gone); rejects for any other. */
+  takeOver(lip: string): Promise<void>;
 }
 
 /** Routing state for status reports. */
@@ -58,8 +117,10 @@ export interface RoutingStatus {
 /** BIRD as the agent uses it. */
 export interface RoutingPort {
   /** Renders and safely reloads BIRD (check, configure with timeout, confirm). */
-  announce(routes: { vips: string[]; lips: string[] }): Promise<void>;
+  announce(routes: { vips: string[]; lips: string[]; standbyLips?: string[] }): Promise<void>;
   status(): Promise<RoutingStatus>;
+  /** The stub networks each of these routers announces now (reachable routers only). */
+  announcedBy(routerIds: string[]): Promise<Map<string, string[]>>;
 }
 
 /** What `status()` reports. */
@@ -69,6 +130,8 @@ export interface AgentStatus {
   release: string;
   config: { version: string; hash: string; appliedAt: string } | null;
   drained: boolean;
+  /** Its sessions handed to its LIPs' standby (a rolling upgrade): LIPs withdrawn. */
+  handedOver?: boolean;
   advertisedVips: string[];
   withdrawnVips: Effective["withdrawnVips"];
   counters: DataPlaneCounters | null;
@@ -82,6 +145,10 @@ export interface AgentStatus {
    * saved state it could not restore at start). A successful apply clears it.
    */
   degraded?: string;
+  /** Session sync; absent when the configuration does not turn it on. */
+  sync?: SyncStatus;
+  /** The rollout lease on this node (added by the control API; absent from older agents). */
+  lease?: LeaseView;
 }
 
 /** Everything the agent needs. */
@@ -94,7 +161,12 @@ export interface AgentDeps {
   /** Builds the health monitor; the agent passes its change callback. */
   health: (onChange: (key: string, state: HealthState) => void) => HealthMonitor;
   now?: () => Date;
-  /** Timers for retrying a saved configuration that failed to re-apply at start. */
+  /** How long a (re)joining node waits for its peers' snapshots (default 3000 ms). */
+  syncWaitMs?: number;
+  /**
+   * Timers of that wait, of the standby watch and of the retries of a saved configuration that
+   * failed to re-apply at start (default: the system's).
+   */
   timers?: Timers;
 }
 
@@ -118,6 +190,12 @@ export class Agent {
   #pending: AgentState<AgentConfig> | undefined;
   #retry: unknown;
   #stopped = false;
+  /** The wait for the peers' snapshots while it runs (the VIPs are held back meanwhile). */
+  #wait: SnapshotWait | null = null;
+  #watch: StandbyWatch | null = null;
+  /** Handed over to the standby (until undrain or a restart, which resyncs and takes back). */
+  #handedOver = false;
+  #unanswered: string[] = [];
 
   private constructor(private readonly deps: AgentDeps) {
     this.#monitor = deps.health(() => {
@@ -158,9 +236,21 @@ export class Agent {
     return this.#setDrained(true);
   }
 
-  /** Announces this node's VIPs again. */
+  /** Announces this node's VIPs (and, after a hand-over, its LIPs) again. */
   undrain(): Promise<AgentStatus> {
+    this.#handedOver = false;
     return this.#setDrained(false);
+  }
+
+  /**
+   * Hands this node's sessions to the standby of its LIPs (a rolling upgrade, after the drain):
+   * the node stays drained and withdraws its LIPs, so the router sends their traffic to the
+   * standby, which holds every session in full and carries it on. A restart then resyncs and
+   * takes the LIPs back.
+   */
+  handOver(): Promise<AgentStatus> {
+    this.#handedOver = true;
+    return this.#setDrained(true);
   }
 
   /** The configuration applied last (what lvsctl pushed), or null before the first apply. */
@@ -173,10 +263,21 @@ export class Agent {
     return this.#statusNow();
   }
 
-  /** Stops health checking and retries (the data plane and BIRD keep running). */
+  /** Resolves once every operation queued so far has finished (for shutdown and tests). */
+  async idle(): Promise<void> {
+    await this.#queue;
+  }
+
+  /**
+   * Stops health checking, the sync wait, the standby watch and retries (the data plane and BIRD
+   * keep running).
+   */
   stop(): void {
     this.#stopped = true;
     this.#monitor.stop();
+    this.#wait?.cancel();
+    this.#watch?.stop();
+    this.#watch = null;
     if (this.#retry !== undefined) (this.deps.timers ?? systemTimers).clearTimeout(this.#retry);
     this.#retry = undefined;
   }
@@ -253,6 +354,10 @@ export class Agent {
     this.#effective = undefined;
     this.#drained = drained;
     this.#monitor.setTargets([]);
+    // No configuration: no wait for the peers' snapshots and no LIP to stand by for.
+    this.#wait?.cancel();
+    this.#wait = null;
+    this.#watchStandby();
     this.#degraded = `${problems.join("; ")}; the data plane is idle${
       drained ? " and the node drained" : ""
     }: apply a configuration (lvsctl deploy) to repair the node`;
@@ -286,7 +391,16 @@ export class Agent {
   }
 
   async #install(config: AgentConfig, drained: boolean, appliedAt: string): Promise<void> {
-    const next = effectiveConfig(config.dataplane, this.#healthMap(), drained);
+    const sync = config.dataplane.sync;
+    // A node joins when it starts with sync on or is told to sync for the first time; it holds
+    // its VIPs back until the wait for its peers' sessions ends.
+    const joining = sync !== undefined &&
+      (this.#wait !== null || this.#config?.dataplane.sync === undefined);
+    const next = effectiveConfig(config.dataplane, this.#healthMap(), {
+      drained,
+      syncing: joining,
+      handedOver: this.#handedOver,
+    });
     const previous = this.#effective;
     try {
       await this.deps.dataplane.apply(next.dataplane);
@@ -297,8 +411,23 @@ export class Agent {
         { cause: e },
       );
     }
+    const startWait = joining && this.#wait === null;
+    let requestError: string | undefined;
+    if (startWait) {
+      // After the apply: the data plane knows its peers now. A refused request still ends in
+      // the bounded wait; the reason shows in status().
+      await this.deps.dataplane.requestSync().catch((e) => {
+        requestError = `Cannot ask the peers for their sessions: ${errText(e)}`;
+      });
+    }
     try {
-      await this.deps.routing.announce({ vips: next.advertisedVips, lips: next.advertisedLips });
+      await this.deps.routing.announce({
+        vips: next.advertisedVips,
+        lips: next.advertisedLips,
+        ...(next.advertisedStandbyLips.length > 0
+          ? { standbyLips: next.advertisedStandbyLips }
+          : {}),
+      });
     } catch (e) {
       await this.#rollBack(config, previous, `BIRD refused the routes: ${errText(e)}`, e);
     }
@@ -314,10 +443,53 @@ export class Agent {
     this.#drained = drained;
     this.#appliedAt = appliedAt;
     this.#effective = next;
-    this.#lastError = undefined;
+    this.#lastError = requestError;
     this.#degraded = undefined;
     this.#pending = undefined;
     this.#monitor.setTargets(config.checks);
+    if (startWait) this.#startWait();
+    if (sync === undefined && this.#wait !== null) {
+      this.#wait.cancel();
+      this.#wait = null;
+    }
+    this.#watchStandby();
+  }
+
+  /** Watches the owners of the LIPs this node stands by for (none: no watch). */
+  #watchStandby(): void {
+    const standby = this.#config?.dataplane.sync?.standby ?? [];
+    if (standby.length === 0) {
+      this.#watch?.stop();
+      this.#watch = null;
+      return;
+    }
+    this.#watch ??= new StandbyWatch({
+      standby: () => this.#config?.dataplane.sync?.standby ?? [],
+      announcedBy: (ids) => this.deps.routing.announcedBy(ids),
+      takeOver: (lip) => this.deps.dataplane.takeOver(lip),
+      pollMs: 250,
+      timers: this.deps.timers ?? systemTimers,
+    });
+  }
+
+  #startWait(): void {
+    this.#unanswered = [];
+    this.#wait = new SnapshotWait({
+      peers: () => this.deps.dataplane.peers(),
+      expected: () => this.#config?.dataplane.sync?.peers.map((p) => p.node) ?? [],
+      waitMs: this.deps.syncWaitMs ?? DEFAULT_SYNC_WAIT_MS,
+      pollMs: SYNC_POLL_MS,
+      timers: this.deps.timers ?? systemTimers,
+      onOpen: (verdict) => {
+        void this.#serial(async () => {
+          this.#wait = null;
+          this.#unanswered = [...verdict.answering, ...verdict.unheard];
+          await this.#reconcile();
+        }).catch((e) => {
+          this.#lastError = `announcing the VIPs after the peers' snapshots failed: ${errText(e)}`;
+        });
+      },
+    });
   }
 
   /**
@@ -351,9 +523,10 @@ export class Agent {
 
   async #statusNow(): Promise<AgentStatus> {
     let counters: DataPlaneCounters | null = null;
+    let syncCounters: SyncCounters | undefined;
     let countersError: string | undefined;
     try {
-      counters = await this.deps.dataplane.counters();
+      ({ sync: syncCounters, ...counters } = await this.deps.dataplane.counters());
     } catch (e) {
       countersError = errText(e);
     }
@@ -370,6 +543,7 @@ export class Agent {
         ? { version: this.#config.version, hash: this.#config.hash, appliedAt: this.#appliedAt }
         : null,
       drained: this.#drained,
+      ...(this.#handedOver ? { handedOver: true } : {}),
       advertisedVips: this.#effective?.advertisedVips ?? [],
       withdrawnVips: this.#effective?.withdrawnVips ?? [],
       counters,
@@ -382,11 +556,48 @@ export class Agent {
       })),
     };
     if (countersError !== undefined) status.countersError = countersError;
+    if (this.#config?.dataplane.sync) status.sync = await this.#syncStatus(syncCounters);
     if (this.#lastError !== undefined) status.lastError = this.#lastError;
     if (this.#degraded !== undefined) status.degraded = this.#degraded;
     return status;
   }
+
+  async #syncStatus(counters: SyncCounters | undefined): Promise<SyncStatus> {
+    const status: SyncStatus = {
+      synced: this.#wait === null,
+      unanswered: [...this.#unanswered],
+      peers: [],
+      ...(counters ?? NO_SYNC_COUNTERS),
+    };
+    try {
+      status.peers = await this.deps.dataplane.peers();
+    } catch (e) {
+      status.error = `Cannot read the sync peers: ${errText(e)}`;
+    }
+    const standby = this.#config?.dataplane.sync?.standby ?? [];
+    if (standby.length > 0) {
+      status.standby = standby.map((x) => ({
+        ...x,
+        acting: this.#watch?.taken.has(x.lip) ?? false,
+      }));
+      status.takeovers = (this.#watch?.takeovers ?? []).slice(-20);
+    }
+    return status;
+  }
 }
+
+const NO_SYNC_COUNTERS: SyncCounters = {
+  recordsSent: 0,
+  datagramsSent: 0,
+  recordsReceived: 0,
+  datagramsReceived: 0,
+  lost: 0,
+  recordsActive: 0,
+  recordsFull: 0,
+  recordsExpired: 0,
+  forwardedOut: 0,
+  forwardedIn: 0,
+};
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

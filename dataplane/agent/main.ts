@@ -1,8 +1,8 @@
 /**
  * `lvs-agent`: the node agent program. It reads the node file, brings up DPDK and the data plane
  * on the node's ports with its worker lcores, drives the node's BIRD, runs the real-server health
- * checks, re-applies the last configuration it persisted, and serves the control API on a Unix
- * socket only root can open. The supervisor (`supervisor.ts`) runs it from the current release.
+ * checks, re-applies the last configuration it persisted, keeps the rollout lease (persisted beside
+ * its state), and serves the control API on a Unix socket only root can open. The supervisor (`supervisor.ts`) runs it from the current release.
  *
  *     deno run -A dataplane/agent/main.ts --node-file /etc/lvs-agent/node.json
  *
@@ -14,6 +14,8 @@ import { HealthMonitor } from "./health.ts";
 import { parseNodeFile } from "./node_file.ts";
 import { type AgentService, startAgentService } from "./adapters/control_service.ts";
 import { StateStore } from "./adapters/store.ts";
+import { LeaseStore } from "./adapters/lease_store.ts";
+import { LeaseKeeper } from "./lease_keeper.ts";
 import { BirdRouting } from "../../routing/bird/bird_routing.ts";
 import { readReleaseVersion } from "./release.ts";
 import type { AgentConfig } from "./agent.ts";
@@ -77,7 +79,9 @@ async function main(args: string[]): Promise<void> {
       routing,
       store: new StateStore<AgentConfig>(`${nf.stateDir}/state.json`),
       health: (onChange) => new HealthMonitor(onChange),
+      ...(nf.syncWaitMs !== undefined ? { syncWaitMs: nf.syncWaitMs } : {}),
     },
+    lease: await LeaseKeeper.open(new LeaseStore(`${nf.stateDir}/lease.json`)),
     socket: nf.socket,
     restart: () => void exit(0),
   });

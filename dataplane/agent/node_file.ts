@@ -39,6 +39,11 @@ export interface NodeFile {
   node: string;
   socket: string;
   stateDir: string;
+  /**
+   * With session sync on, how long the agent waits for its peers' sessions after it starts
+   * before it announces its VIPs anyway (milliseconds, 0..600000; default 3000).
+   */
+  syncWaitMs?: number;
   dataplane: NodeDataPlane;
   bird: {
     socket: string;
@@ -75,6 +80,12 @@ export function parseNodeFile(text: string, file = "node file"): NodeFile {
   need("node", r.node, "string");
   if (r.socket !== undefined) need("socket", r.socket, "string");
   need("stateDir", r.stateDir, "string");
+  if (r.syncWaitMs !== undefined) {
+    const v = r.syncWaitMs;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 600_000) {
+      problems.push(`syncWaitMs: must be a whole number of milliseconds in 0..600000, got ${v}`);
+    }
+  }
   if (need("dataplane", r.dataplane, "object")) {
     const d = r.dataplane as Record<string, unknown>;
     need("dataplane.eal", d.eal, "object");

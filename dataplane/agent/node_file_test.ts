@@ -25,6 +25,17 @@ Deno.test("parseNodeFile() accepts a node file and defaults the control socket",
   const f = parseNodeFile(JSON.stringify(good));
   assert.equal(f.socket, "/run/lvs-agent/agent.sock");
   assert.equal(f.dataplane.workers, 1);
+  assert.equal(f.syncWaitMs, undefined, "the agent's default wait");
+  assert.equal(parseNodeFile(JSON.stringify({ ...good, syncWaitMs: 5000 })).syncWaitMs, 5000);
+});
+
+Deno.test("parseNodeFile() refuses a sync wait that is not whole milliseconds in 0..600000", () => {
+  for (const v of [-1, 1.5, "3s", 600_001]) {
+    assert.throws(
+      () => parseNodeFile(JSON.stringify({ ...good, syncWaitMs: v }), "n.json"),
+      new RegExp(`syncWaitMs: must be a whole number of milliseconds in 0\\.\\.600000, got ${v}`),
+    );
+  }
 });
 
 Deno.test("parseNodeFile() reports every problem with its path", () => {

@@ -121,6 +121,28 @@ frame_mbuf(struct rte_mbuf *m, const uint8_t *f, unsigned len)
 }
 
 /* Push a burst through the worker and return what came out (caller frees). */
+/* Sync datagrams the data plane sent (scenarios with session sync): counted and freed, so the
+ * scenarios see only the frames they drive. */
+static uint64_t sync_frames, sync_bytes;
+
+static unsigned
+take_tx(struct rte_mbuf **out, unsigned cap)
+{
+	unsigned got = rte_ring_dequeue_burst(tx, (void **)out, cap, NULL), kept = 0;
+	for (unsigned j = 0; j < got; j++) {
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(out[j], struct rte_ipv4_hdr *,
+								  sizeof(struct rte_ether_hdr));
+		if (ip->next_proto_id == IPPROTO_UDP) {
+			sync_frames++;
+			sync_bytes += rte_pktmbuf_pkt_len(out[j]);
+			rte_pktmbuf_free(out[j]);
+		} else {
+			out[kept++] = out[j];
+		}
+	}
+	return kept;
+}
+
 static unsigned
 run_burst(struct rte_mbuf **in, unsigned n, struct rte_mbuf **out)
 {
@@ -128,7 +150,7 @@ run_burst(struct rte_mbuf **in, unsigned n, struct rte_mbuf **out)
 	if (q < n)
 		rte_pktmbuf_free_bulk(&in[q], n - q);
 	fnat_poll(dp, 0);
-	return rte_ring_dequeue_burst(tx, (void **)out, BURST * 4, NULL);
+	return take_tx(out, BURST * 4);
 }
 
 static void
@@ -144,11 +166,17 @@ setup(uint32_t sessions, uint32_t n_lips, uint32_t flags, uint32_t time_wait)
 	o.ports[0].set_mac = 1;
 	memcpy(o.ports[0].mac, PORT_MAC, 6);
 	o.gateway = GW;
-	o.n_neigh = 2;
 	o.neigh[0].addr = GW;
 	memcpy(o.neigh[0].mac, GW_MAC, 6);
 	o.neigh[1].addr = RIP;
 	memcpy(o.neigh[1].mac, RS_MAC, 6);
+	/* Two peer nodes (session sync scenarios): 10.0.0.2 and 10.0.0.3. */
+	for (unsigned i = 0; i < 2; i++) {
+		o.neigh[2 + i].addr = GW + rte_cpu_to_be_32(2 + i);
+		memcpy(o.neigh[2 + i].mac, RS_MAC, 6);
+		o.neigh[2 + i].mac[5] = (uint8_t)(0x20 + i);
+	}
+	o.n_neigh = 4;
 	int rc = fnat_create(&o, &dp);
 	if (rc < 0) {
 		fprintf(stderr, "fnat_create: %s\n", strerror(-rc));
@@ -394,7 +422,10 @@ pass_time_wait(struct rte_mbuf **out)
 {
 	fnat_clock_advance(dp, 2000000000ull);
 	fnat_poll(dp, 0);
-	unsigned extra = rte_ring_dequeue_burst(tx, (void **)out, BURST * 4, NULL);
+	unsigned extra;
+	while (sync_frames > 0 && rte_ring_count(tx) > BURST * 4)
+		rte_pktmbuf_free_bulk(out, take_tx(out, BURST * 4)); /* the DEL records */
+	extra = take_tx(out, BURST * 4);
 	for (unsigned j = 0; j < extra; j++) {
 		struct rte_tcp_hdr *th = tcp_of(out[j]);
 		fprintf(stderr, "after expiry: flags %#x sport %u dport %u\n", th->tcp_flags,
@@ -690,6 +721,48 @@ sessions_memory(uint32_t n)
 	return r;
 }
 
+/* Session sync to n_peers peers on the port's link (static neighbours, so nothing waits for
+ * ARP); the peers never answer. */
+static void
+sync_on(uint32_t n_peers)
+{
+	struct fnat_sync_conf c;
+	memset(&c, 0, sizeof(c));
+	c.node = GW + rte_cpu_to_be_32(1);
+	c.addr = rte_cpu_to_be_32(LIP_BASE + 1);
+	memset(c.key, 0x5a, sizeof(c.key));
+	c.n_peers = n_peers;
+	for (uint32_t i = 0; i < n_peers; i++) {
+		c.peers[i].node = GW + rte_cpu_to_be_32(2 + i);
+		c.peers[i].addr = rte_cpu_to_be_32(LIP_BASE + 1000 + i);
+	}
+	int rc = fnat_sync_set(dp, &c);
+	if (rc < 0) {
+		fprintf(stderr, "fnat_sync_set: %s\n", strerror(-rc));
+		exit(1);
+	}
+}
+
+/* What sync cost on the wire: bytes per connection to each peer, records per connection. */
+static const char *
+sync_note(uint64_t connections, uint32_t n_peers)
+{
+	static char note[160];
+	struct fnat_worker_stats ws[1];
+	struct fnat_service_stats ss[4];
+	struct fnat_real_stats rs[4];
+	uint32_t cnt[3];
+	uint64_t records = 0;
+	if (fnat_stats(dp, ws, 1, ss, 4, rs, 4, cnt) == 0)
+		records = ws[0].sync_records_sent;
+	snprintf(note, sizeof(note),
+		 "records %.2f per connection, %.1f wire bytes per connection per peer (%lu frames)",
+		 (double)records / (double)connections,
+		 (double)sync_bytes / (double)n_peers / (double)connections,
+		 (unsigned long)sync_frames);
+	return note;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -733,6 +806,13 @@ main(int argc, char **argv)
 	} else if (strcmp(sc, "new_connections") == 0) {
 		setup(1u << 21, 64, FNAT_SVC_F_TOA | FNAT_SVC_F_STRIP_TS, 1);
 		r = connections("new_connections", n);
+	} else if (strcmp(sc, "new_connections_sync") == 0) {
+		/* The same with session sync to two peers: an ADD record per connection at its
+		 * SYN and a DEL when it ends, flushed once per poll (a burst). */
+		setup(1u << 21, 64, FNAT_SVC_F_TOA | FNAT_SVC_F_STRIP_TS, 1);
+		sync_on(2);
+		r = connections("new_connections_sync", n);
+		r.note = sync_note(r.connections, 2);
 	} else if (strcmp(sc, "synflood") == 0 || strcmp(sc, "ackflood") == 0) {
 		setup(1u << 16, 4, FNAT_SVC_F_TOA | FNAT_SVC_F_STRIP_TS | FNAT_SVC_F_SYNPROXY, 0);
 		r = flood(sc, argc > 3 ? strtoull(argv[3], NULL, 10) : 20000000,

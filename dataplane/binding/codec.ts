@@ -7,12 +7,19 @@
  */
 
 import { defineStruct, type StructLayout } from "./wire.ts";
-import { type DataPlaneConfig, SCHEDULERS, type Service, TIMEOUT_KEYS } from "./config.ts";
+import {
+  type DataPlaneConfig,
+  SCHEDULERS,
+  type Service,
+  type SyncConfig,
+  TIMEOUT_KEYS,
+} from "./config.ts";
 import { macBytes } from "./mac.ts";
 import { formatIpv4, ipv4Bytes } from "../../routing/ipv4.ts";
 import type {
   DataPlaneOptions,
   DataPlaneStats,
+  PeerStats,
   RealStats,
   ServiceStats,
   Session,
@@ -122,6 +129,10 @@ export const DROP_REASONS = [
   "synproxy_bad_ack",
   "synproxy_ack_storm",
   "synproxy_kept_full",
+  "sync_malformed",
+  "sync_auth",
+  "sync_replay",
+  "forwarded_no_session",
 ] as const;
 
 export const workerStats = defineStruct("fnat_worker_stats", [
@@ -140,6 +151,22 @@ export const workerStats = defineStruct("fnat_worker_stats", [
   ["icmp_translated", "u64"],
   ["ignored", "u64"],
   ["sessions_closing", "u64"],
+  ["arp_unsolicited", "u64"],
+  ["arp_conflicts", "u64"],
+  ["neigh_expired", "u64"],
+  ["neigh_evicted", "u64"],
+  ["neigh_refused", "u64"],
+  ["sync_records_sent", "u64"],
+  ["sync_datagrams_sent", "u64"],
+  ["sync_records_received", "u64"],
+  ["sync_datagrams_received", "u64"],
+  ["sync_lost", "u64"],
+  ["records_active", "u64"],
+  ["records_full", "u64"],
+  ["records_expired", "u64"],
+  ["forwarded_out", "u64"],
+  ["forwarded_in", "u64"],
+  ["sessions_adopted", "u64"],
   ["drops", { array: "u64", length: DROP_REASONS.length }],
 ]);
 
@@ -177,6 +204,46 @@ export const sessionInfo = defineStruct("fnat_session_info", [
   ["expires_in_ms", "u32"],
 ]);
 
+export const MAX_PEERS = 32;
+export const MAX_STANDBY = 64;
+
+export const syncStandby = defineStruct("fnat_sync_standby", [
+  ["lip", "u32"],
+  ["owner", "u32"],
+]);
+
+export const syncPeer = defineStruct("fnat_sync_peer", [
+  ["node", "u32"],
+  ["addr", "u32"],
+]);
+
+export const syncConf = defineStruct("fnat_sync_conf", [
+  ["node", "u32"],
+  ["addr", "u32"],
+  ["port", "u16"],
+  ["pad", "u16"],
+  ["refresh_ms", "u32"],
+  ["flush_us", "u32"],
+  ["records_per_worker", "u32"],
+  ["key", { array: "u8", length: 16 }],
+  ["n_peers", "u32"],
+  ["peers", { array: syncPeer, length: MAX_PEERS }],
+  ["n_standby", "u32"],
+  ["standby", { array: syncStandby, length: MAX_STANDBY }],
+]);
+
+export const peerStats = defineStruct("fnat_peer_stats", [
+  ["node", "u32"],
+  ["snapshot_workers", "u32"],
+  ["peer_workers", "u32"],
+  ["pad", "u32"],
+  ["datagrams_received", "u64"],
+  ["records_received", "u64"],
+  ["forwarded_out", "u64"],
+  ["forwarded_in", "u64"],
+  ["last_heard_ms", "u64"],
+]);
+
 /** Every struct that crosses the seam (the ABI test walks this list). */
 // deno-lint-ignore no-explicit-any
 export const WIRE_STRUCTS: StructLayout<any>[] = [
@@ -190,6 +257,10 @@ export const WIRE_STRUCTS: StructLayout<any>[] = [
   serviceStats,
   realStats,
   sessionInfo,
+  syncPeer,
+  syncConf,
+  syncStandby,
+  peerStats,
 ];
 
 /** An IPv4 address as the `uint32_t` holding its wire bytes (little-endian host). */
@@ -360,6 +431,22 @@ export function decodeStats(
       icmpTranslated: x.icmp_translated as number,
       ignored: x.ignored as number,
       sessionsClosing: x.sessions_closing as number,
+      arpUnsolicited: x.arp_unsolicited as number,
+      arpConflicts: x.arp_conflicts as number,
+      neighExpired: x.neigh_expired as number,
+      neighEvicted: x.neigh_evicted as number,
+      neighRefused: x.neigh_refused as number,
+      syncRecordsSent: x.sync_records_sent as number,
+      syncDatagramsSent: x.sync_datagrams_sent as number,
+      syncRecordsReceived: x.sync_records_received as number,
+      syncDatagramsReceived: x.sync_datagrams_received as number,
+      syncLost: x.sync_lost as number,
+      recordsActive: x.records_active as number,
+      recordsFull: x.records_full as number,
+      recordsExpired: x.records_expired as number,
+      forwardedOut: x.forwarded_out as number,
+      forwardedIn: x.forwarded_in as number,
+      sessionsAdopted: x.sessions_adopted as number,
       drops: d,
     });
   }
@@ -419,6 +506,54 @@ export function decodeSessions(buf: Uint8Array, n: number): Session[] {
       realAddress: wordAddr(x.raddr as number),
       realPort: x.rport as number,
       expiresIn: (x.expires_in_ms as number) / 1000,
+    });
+  }
+  return out;
+}
+
+/** Encodes a sync configuration for `fnat_sync_set` (none: sync off). */
+export function encodeSync(c: SyncConfig | undefined): Uint8Array {
+  const buf = new Uint8Array(syncConf.size);
+  if (c === undefined) return buf; // node 0: off
+  const key = hexKey(c.secret);
+  syncConf.write(buf, {
+    node: addrWord(c.node),
+    addr: addrWord(c.address),
+    port: c.port ?? 0,
+    refresh_ms: Math.round((c.refreshSeconds ?? 0) * 1000),
+    flush_us: Math.round((c.flushMs ?? 0) * 1000),
+    records_per_worker: c.recordsPerWorker ?? 0,
+    key: Array.from(key),
+    n_peers: c.peers.length,
+    peers: c.peers.map((p) => ({ node: addrWord(p.node), addr: addrWord(p.address) })),
+    n_standby: c.standby?.length ?? 0,
+    standby: (c.standby ?? []).map((x) => ({ lip: addrWord(x.lip), owner: addrWord(x.owner) })),
+  });
+  return buf;
+}
+
+/** The 16 key bytes of a 32-hex-digit secret. */
+export function hexKey(secret: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{32}$/.test(secret)) {
+    throw new TypeError("Cannot use the sync secret: it must be 32 hex digits (128 bits)");
+  }
+  return Uint8Array.from(secret.match(/../g)!.map((h) => parseInt(h, 16)));
+}
+
+/** Decodes what `fnat_sync_status` wrote. */
+export function decodePeers(buf: Uint8Array, n: number): PeerStats[] {
+  const out: PeerStats[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = peerStats.read(buf, i * peerStats.size);
+    out.push({
+      node: wordAddr(x.node as number),
+      snapshotWorkers: x.snapshot_workers as number,
+      peerWorkers: x.peer_workers as number,
+      datagramsReceived: x.datagrams_received as number,
+      recordsReceived: x.records_received as number,
+      forwardedOut: x.forwarded_out as number,
+      forwardedIn: x.forwarded_in as number,
+      lastHeardMs: x.last_heard_ms as number,
     });
   }
   return out;

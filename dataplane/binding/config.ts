@@ -81,10 +81,48 @@ export interface Service {
 }
 
 /** A whole configuration snapshot. */
+/** Another node of the cluster, as session sync sees it. */
+export interface SyncPeer {
+  /** Its address on the segment: the owner id in records and the L2 next hop to forward to. */
+  node: string;
+  /** Where its data plane takes sync datagrams (one of its LIPs: the kernel does not own it). */
+  address: string;
+}
+
+/**
+ * Session sync between the nodes (connection continuity): every session this node creates is
+ * announced to each peer in an ownership record and withdrawn when it ends; a client frame for a
+ * VIP with no local session but a peer's record goes unchanged to the owner.
+ */
+export interface SyncConfig {
+  /** This node's address on the segment (what peers forward to). */
+  node: string;
+  /** This node's sync address: one of its LIPs. */
+  address: string;
+  /** UDP port of the sync datagrams, 1..1023 (never a LIP port). Default 1000. */
+  port?: number;
+  /** The cluster secret: 32 hex digits (the key of the datagrams' MAC). */
+  secret: string;
+  /** Every live session is announced again this often (heals lost datagrams). Default 10. */
+  refreshSeconds?: number;
+  /** A part-filled datagram leaves after this many milliseconds. Default 2. */
+  flushMs?: number;
+  /** Record table size per worker. Default: the session table's size. */
+  recordsPerWorker?: number;
+  peers: SyncPeer[];
+  /**
+   * Other nodes' LIPs this node stands by for: it holds their sessions in full and carries them
+   * on when the router sends it the LIP's traffic (the owner is gone).
+   */
+  standby?: { lip: string; owner: string }[];
+}
+
 export interface DataPlaneConfig {
   services: Service[];
   /** Local addresses (LIPs) used as the source towards real servers. */
   localAddresses: string[];
+  /** Session sync with the other nodes; absent: off. */
+  sync?: SyncConfig;
 }
 
 /** The key of a service: `vip:port/protocol`. Two services with one key are an error. */
@@ -111,6 +149,45 @@ function checkInt(what: string, value: number, min: number, max: number): void {
  * protocols are known, timeouts are positive whole seconds, and no service, real server or LIP
  * appears twice. Throws `TypeError`/`RangeError` naming the service and the value.
  */
+/** Checks a sync configuration (throws `TypeError`/`RangeError` saying what and the value). */
+export function validateSync(sync: SyncConfig, lips: ReadonlySet<string>): void {
+  checkAddress("sync node address", sync.node);
+  checkAddress("sync address", sync.address);
+  if (!lips.has(sync.address)) {
+    throw new RangeError(
+      `Cannot apply sync address ${sync.address}: it must be one of the node's local addresses`,
+    );
+  }
+  if (sync.port !== undefined) checkInt("sync port", sync.port, 1, 1023);
+  if (!/^[0-9a-fA-F]{32}$/.test(sync.secret)) {
+    throw new TypeError("Cannot apply sync: the secret must be 32 hex digits (128 bits)");
+  }
+  if (sync.refreshSeconds !== undefined) {
+    checkInt("sync refreshSeconds", sync.refreshSeconds, 1, 3600);
+  }
+  if (sync.flushMs !== undefined) checkInt("sync flushMs", sync.flushMs, 1, 1000);
+  if (sync.peers.length > 32) {
+    throw new RangeError(`Cannot apply sync: ${sync.peers.length} peers (at most 32)`);
+  }
+  if ((sync.standby?.length ?? 0) > 64) {
+    throw new RangeError(`Cannot apply sync: ${sync.standby!.length} standby LIPs (at most 64)`);
+  }
+  for (const x of sync.standby ?? []) {
+    checkAddress("standby LIP", x.lip);
+    checkAddress(`owner of standby LIP ${x.lip}`, x.owner);
+    if (lips.has(x.lip)) {
+      throw new RangeError(`Cannot stand by for LIP ${x.lip}: it is this node's own`);
+    }
+  }
+  const seen = new Set<string>([sync.node]);
+  for (const p of sync.peers) {
+    checkAddress("sync peer node address", p.node);
+    checkAddress(`sync address of peer ${p.node}`, p.address);
+    if (seen.has(p.node)) throw new RangeError(`Cannot apply sync peer ${p.node}: listed twice`);
+    seen.add(p.node);
+  }
+}
+
 export function validateConfig(config: DataPlaneConfig): void {
   const lips = new Set<string>();
   for (const lip of config.localAddresses) {
@@ -121,6 +198,7 @@ export function validateConfig(config: DataPlaneConfig): void {
   if (config.services.length > 0 && lips.size === 0) {
     throw new RangeError("Cannot apply services without local addresses: FULLNAT needs a LIP");
   }
+  if (config.sync) validateSync(config.sync, lips);
   const keys = new Set<string>();
   for (const s of config.services) {
     const key = serviceKey(s);

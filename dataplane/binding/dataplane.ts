@@ -19,17 +19,21 @@ import { cStringArray, DataPlaneError, type FnatSymbols, openLibrary } from "./f
 import { type DataPlaneConfig, validateConfig } from "./config.ts";
 import {
   addrWord,
+  decodePeers,
   decodeSessions,
   decodeStats,
   encodeConfig,
   encodeOptions,
+  encodeSync,
+  MAX_PEERS,
+  peerStats,
   realStats,
   serviceStats,
   sessionInfo,
   workerStats,
 } from "./codec.ts";
 import { ealArgs, hasHugepages } from "./eal.ts";
-import type { DataPlaneOptions, DataPlaneStats, EalOptions, Session } from "./types.ts";
+import type { DataPlaneOptions, DataPlaneStats, EalOptions, PeerStats, Session } from "./types.ts";
 
 /** Where injected frames enter: a port and an rx queue (in test mode, queue i feeds worker i). */
 export interface InjectTarget {
@@ -49,6 +53,8 @@ const ERRNO: Record<number, string> = {
   105: "ENOBUFS",
   110: "ETIMEDOUT",
   114: "EALREADY",
+  107: "ENOTCONN",
+  2: "ENOENT",
   7: "E2BIG",
 };
 
@@ -157,6 +163,36 @@ export class DataPlane {
       ),
       `apply ${config.services.length} services`,
     );
+    const sync = config.sync ? `sync with ${config.sync.peers.length} peers` : "turn sync off";
+    check("fnat_sync_set", this.#lib.fnat_sync_set(this.#dp, encodeSync(config.sync)), sync);
+  }
+
+  /**
+   * Asks every peer for a full snapshot of its sessions (before this node announces its VIPs);
+   * `peers()` shows the answers arrive.
+   */
+  requestSync(): void {
+    check("fnat_sync_request", this.#lib.fnat_sync_request(this.#dp), "ask peers for sessions");
+  }
+
+  /**
+   * Takes over a LIP this node stands by for (its owner's routes are gone): every session of
+   * it is carried on here from now on.
+   */
+  takeOver(lip: string): void {
+    check(
+      "fnat_sync_take_over",
+      this.#lib.fnat_sync_take_over(this.#dp, addrWord(lip)),
+      `take over LIP ${lip}`,
+    );
+  }
+
+  /** What this node knows of each peer; empty when sync is off. */
+  peers(): PeerStats[] {
+    const buf = new Uint8Array(peerStats.size * MAX_PEERS);
+    const n = this.#lib.fnat_sync_status(this.#dp, buf, MAX_PEERS);
+    if (n === -107) return []; // ENOTCONN: sync off
+    return decodePeers(buf, check("fnat_sync_status", n, "read the peers"));
   }
 
   /** Every counter, read in one FFI call. */

@@ -61,6 +61,14 @@ export const symbols = {
   },
   /** void fnat_clock_advance(dp, uint64_t ns) */
   fnat_clock_advance: { parameters: ["pointer", "u64"], result: "void" },
+  /** int fnat_sync_set(dp, const struct fnat_sync_conf *conf) */
+  fnat_sync_set: { parameters: ["pointer", "buffer"], result: "i32" },
+  /** int fnat_sync_request(dp) */
+  fnat_sync_request: { parameters: ["pointer"], result: "i32" },
+  /** int fnat_sync_take_over(dp, uint32_t lip) */
+  fnat_sync_take_over: { parameters: ["pointer", "u32"], result: "i32" },
+  /** int fnat_sync_status(dp, struct fnat_peer_stats *out, uint32_t cap) */
+  fnat_sync_status: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
   /** int fnat_abi(char *buf, uint32_t cap) */
   fnat_abi: { parameters: ["buffer", "u32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -86,6 +86,40 @@ export interface WorkerStats extends TrafficCounters {
   ignored: number;
   /** Of `sessionsActive`, those in TIME_WAIT or CLOSE (IPVS's InActConn). */
   sessionsClosing: number;
+  /** ARP replies to no request of ours (not learned). */
+  arpUnsolicited: number;
+  /** ARP messages claiming another MAC for a known neighbour (re-verified, not learned) or
+   * claiming one of our addresses. */
+  arpConflicts: number;
+  /** Learned neighbours forgotten after they stopped answering. */
+  neighExpired: number;
+  /** Learned neighbours pushed out of a full table. */
+  neighEvicted: number;
+  /** Request senders not learned because the table was full of verified neighbours. */
+  neighRefused: number;
+  /** Ownership records this worker sent (each to every peer). */
+  syncRecordsSent: number;
+  /** Sync datagrams this worker sent (one per peer). */
+  syncDatagramsSent: number;
+  /** Peers' records applied to this worker's record table. */
+  syncRecordsReceived: number;
+  /** Verified sync datagrams this worker took from the port. */
+  syncDatagramsReceived: number;
+  /** Sync datagrams missing in a peer's sequence (healed by the periodic refresh). */
+  syncLost: number;
+  /** Peers' sessions this worker holds records of. */
+  recordsActive: number;
+  /** Records refused because the record table was full. */
+  recordsFull: number;
+  /** Records dropped because their owner stopped refreshing them. */
+  recordsExpired: number;
+  /** Client frames forwarded to the peer that owns their session. */
+  forwardedOut: number;
+  /** Frames a peer forwarded to this node. */
+  forwardedIn: number;
+  /** Sessions taken over from a peer's records (a LIP this node stands by for, or its own LIP
+   * handed back). */
+  sessionsAdopted: number;
   /** Drops by reason (names as the library reports them). */
   drops: Record<string, number>;
 }
@@ -140,4 +174,22 @@ export interface Session {
   realPort: number;
   /** Seconds until expiry. */
   expiresIn: number;
+}
+
+/** What this node knows of one peer (session sync). */
+export interface PeerStats {
+  /** The peer's node address. */
+  node: string;
+  /** Of the peer's workers, how many finished answering this node's last snapshot request. */
+  snapshotWorkers: number;
+  /** The peer's worker count (0 until it was heard). */
+  peerWorkers: number;
+  datagramsReceived: number;
+  recordsReceived: number;
+  /** Frames this node forwarded to the peer (the peer owns their sessions). */
+  forwardedOut: number;
+  /** Frames the peer forwarded to this node. */
+  forwardedIn: number;
+  /** The data plane clock (ms) of its last datagram; 0 = never heard. */
+  lastHeardMs: number;
 }

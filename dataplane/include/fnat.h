@@ -29,6 +29,8 @@ extern "C" {
 #define FNAT_MAX_SERVICES 1024  /**< services per snapshot (and live service ids) */
 #define FNAT_MAX_REALS 8192     /**< real servers per snapshot (and live real-server ids) */
 #define FNAT_MAX_LIPS 1024      /**< local addresses per snapshot */
+#define FNAT_MAX_PEERS 32       /**< other nodes a data plane syncs sessions with */
+#define FNAT_MAX_STANDBY 64     /**< other nodes' LIPs a data plane stands by for */
 
 /** fnat_options.flags */
 #define FNAT_OPT_F_TEST_MODE (1u << 0) /**< no worker threads: fnat_poll() drives them */
@@ -115,6 +117,11 @@ enum fnat_drop {
 	FNAT_DROP_SYNPROXY_KEPT_FULL, /**< a valid cookie ACK refused: the worker already keeps as
 				       * many ACKs for unanswered real servers as the mbuf pool
 				       * holds room for (the client retransmits) */
+	FNAT_DROP_SYNC_MALFORMED,    /**< a sync datagram of a wrong version, type or length */
+	FNAT_DROP_SYNC_AUTH,         /**< a sync datagram whose MAC does not verify (or no sync) */
+	FNAT_DROP_SYNC_REPLAY,       /**< a sync datagram older than one already taken (replay) */
+	FNAT_DROP_FORWARDED_NO_SESSION, /**< a frame a peer forwarded here, without a session:
+					 * never forwarded again (loop guard) */
 	FNAT_DROP_MAX
 };
 
@@ -200,6 +207,23 @@ struct fnat_worker_stats {
 	uint64_t icmp_translated;
 	uint64_t ignored; /**< frames not for a VIP or LIP (left to the kernel on af_packet) */
 	uint64_t sessions_closing; /**< of traffic.sessions_active: in TIME_WAIT or CLOSE (IPVS's InActConn) */
+	uint64_t arp_unsolicited;  /**< ARP replies to no request of ours (not learned) */
+	uint64_t arp_conflicts;    /**< ARP claiming another MAC for a neighbour, or our address */
+	uint64_t neigh_expired;    /**< learned neighbours that stopped answering */
+	uint64_t neigh_evicted;    /**< learned neighbours pushed out of a full table */
+	uint64_t neigh_refused;    /**< request senders not learned: table full of verified ones */
+	uint64_t sync_records_sent;      /**< ownership records this worker sent (to every peer) */
+	uint64_t sync_datagrams_sent;    /**< datagrams (one per peer) */
+	uint64_t sync_records_received;  /**< records applied to this worker's record table */
+	uint64_t sync_datagrams_received; /**< verified datagrams this worker took from the port */
+	uint64_t sync_lost;              /**< datagrams missing in a peer's sequence */
+	uint64_t records_active;         /**< peers' sessions this worker holds records of */
+	uint64_t records_full;           /**< records refused: the record table was full */
+	uint64_t records_expired;        /**< records whose owner stopped refreshing them */
+	uint64_t forwarded_out;          /**< client frames sent on to the session's owner */
+	uint64_t forwarded_in;           /**< frames a peer forwarded here */
+	uint64_t sessions_adopted;       /**< sessions taken over from a peer's records (a LIP this
+					  * node stands by for, or its own LIP handed back) */
 	uint64_t drops[FNAT_DROP_MAX];
 };
 
@@ -232,6 +256,57 @@ struct fnat_session_info {
 	uint8_t state;   /**< enum fnat_state */
 	uint16_t worker;
 	uint32_t expires_in_ms;
+};
+
+/** Another node of the cluster, for session sync and forwarding. */
+struct fnat_sync_peer {
+	uint32_t node; /**< its address on the segment (network order): owner id, L2 next hop */
+	uint32_t addr; /**< where its data plane takes sync datagrams: one of its LIPs */
+};
+
+/** A LIP of another node that this node stands by for: it holds the owner's sessions in full
+ * and, when the router sends it that LIP's traffic (the owner's routes are gone), carries them
+ * on as the owner did. */
+struct fnat_sync_standby {
+	uint32_t lip;   /**< network order */
+	uint32_t owner; /**< the owner's node address (network order) */
+};
+
+/**
+ * Session sync (connection continuity): this node's identity, the cluster secret and its
+ * peers. Every session this node creates is announced to every peer in an ownership record
+ * (UDP from `addr` to each peer's `addr`, many records per datagram, MAC'd with `key`), and
+ * withdrawn when it ends; a client frame for a VIP with no local session but a peer's record
+ * is forwarded unchanged to the owner at layer 2.
+ */
+struct fnat_sync_conf {
+	uint32_t node;          /**< this node's address (network order); 0 = sync off */
+	uint32_t addr;          /**< this node's sync address (one of its LIPs) */
+	uint16_t port;          /**< UDP port of sync datagrams, 1..1023 (never a LIP port); 0 = 1000 */
+	uint16_t pad;
+	uint32_t refresh_ms;    /**< every live session is announced again this often; 0 = 10000 */
+	uint32_t flush_us;      /**< a part-filled datagram leaves after this long; 0 = 2000 */
+	uint32_t records_per_worker; /**< record table size; 0 = sessions_per_worker (fixed
+				      * at the first fnat_sync_set that enables sync) */
+	uint8_t key[16];        /**< the cluster secret (SipHash-2-4 key of the datagrams' MAC) */
+	uint32_t n_peers;
+	struct fnat_sync_peer peers[FNAT_MAX_PEERS];
+	uint32_t n_standby;
+	struct fnat_sync_standby standby[FNAT_MAX_STANDBY];
+};
+
+/** What this node knows of one peer (summed over workers). */
+struct fnat_peer_stats {
+	uint32_t node;                /**< network order */
+	uint32_t snapshot_workers;    /**< of the peer's workers, how many finished answering this
+				       * node's last fnat_sync_request() */
+	uint32_t peer_workers;        /**< the peer's worker count (0 until it was heard) */
+	uint32_t pad;
+	uint64_t datagrams_received;
+	uint64_t records_received;
+	uint64_t forwarded_out;       /**< frames this node forwarded to the peer */
+	uint64_t forwarded_in;        /**< frames the peer forwarded to this node */
+	uint64_t last_heard_ms;       /**< data plane clock of its last datagram; 0 = never */
 };
 
 /** The data plane (opaque). */
@@ -372,10 +447,44 @@ int fnat_collect(struct fnat_dp *dp, uint16_t port, uint8_t *buf, uint32_t cap, 
 		 uint32_t max);
 
 /**
- * Test mode: advance the data plane's clock (expiry, cookies, ISN shift) by ns nanoseconds.
+ * Test mode: advance the data plane's clock (session expiry, cookies, ISN shift, neighbour
+ * re-verification and expiry) by ns nanoseconds.
  * Thread: control thread.
  */
 void fnat_clock_advance(struct fnat_dp *dp, uint64_t ns);
+
+/**
+ * Set (or change, or with node 0 turn off) session sync: published to the workers like a
+ * snapshot. The first call that enables it allocates each worker's record table.
+ * @return 0; -EINVAL (sync address or port 0 with a node, more than FNAT_MAX_PEERS peers, a peer
+ *         with a zero address, port >= 1024); -ENOMEM.
+ * Thread: control thread. Lock-free for the workers.
+ */
+int fnat_sync_set(struct fnat_dp *dp, const struct fnat_sync_conf *conf);
+
+/**
+ * Ask every peer for a full snapshot of its sessions (a node that joins or restarts does this
+ * before it announces its VIPs); fnat_sync_status() counts the answers.
+ * @return 0; -ENOTCONN when sync is off. Thread: control thread.
+ */
+int fnat_sync_request(struct fnat_dp *dp);
+
+/**
+ * Take over a standby LIP now: its owner is gone (the node's agent saw the owner's routes
+ * vanish). Every session of that LIP this node holds a record of is carried on from here, and
+ * the peers are told; also happens by itself on the first real-server frame the router sends
+ * here for the LIP.
+ * @return 0; -ENOTCONN when sync is off; -ENOENT when lip is not one this node stands by for.
+ * Thread: control thread.
+ */
+int fnat_sync_take_over(struct fnat_dp *dp, uint32_t lip);
+
+/**
+ * Per peer: snapshot answers, datagrams and records received, frames forwarded each way.
+ * @return the number of peers written (<= cap); -ENOTCONN when sync is off.
+ * Thread: control thread; reads relaxed counters the workers write.
+ */
+int fnat_sync_status(struct fnat_dp *dp, struct fnat_peer_stats *out, uint32_t cap);
 
 /**
  * Describe every struct that crosses the FFI seam as JSON:

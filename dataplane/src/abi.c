@@ -113,6 +113,22 @@ fnat_abi(char *buf, uint32_t cap)
 	FIELD(&o, fnat_worker_stats, icmp_translated, 0);
 	FIELD(&o, fnat_worker_stats, ignored, 0);
 	FIELD(&o, fnat_worker_stats, sessions_closing, 0);
+	FIELD(&o, fnat_worker_stats, arp_unsolicited, 0);
+	FIELD(&o, fnat_worker_stats, arp_conflicts, 0);
+	FIELD(&o, fnat_worker_stats, neigh_expired, 0);
+	FIELD(&o, fnat_worker_stats, neigh_evicted, 0);
+	FIELD(&o, fnat_worker_stats, neigh_refused, 0);
+	FIELD(&o, fnat_worker_stats, sync_records_sent, 0);
+	FIELD(&o, fnat_worker_stats, sync_datagrams_sent, 0);
+	FIELD(&o, fnat_worker_stats, sync_records_received, 0);
+	FIELD(&o, fnat_worker_stats, sync_datagrams_received, 0);
+	FIELD(&o, fnat_worker_stats, sync_lost, 0);
+	FIELD(&o, fnat_worker_stats, records_active, 0);
+	FIELD(&o, fnat_worker_stats, records_full, 0);
+	FIELD(&o, fnat_worker_stats, records_expired, 0);
+	FIELD(&o, fnat_worker_stats, forwarded_out, 0);
+	FIELD(&o, fnat_worker_stats, forwarded_in, 0);
+	FIELD(&o, fnat_worker_stats, sessions_adopted, 0);
 	FIELD(&o, fnat_worker_stats, drops, 0);
 	STRUCT_END(&o);
 
@@ -145,6 +161,41 @@ fnat_abi(char *buf, uint32_t cap)
 	FIELD(&o, fnat_session_info, state, 0);
 	FIELD(&o, fnat_session_info, worker, 0);
 	FIELD(&o, fnat_session_info, expires_in_ms, 0);
+	STRUCT_END(&o);
+
+	STRUCT_BEGIN(&o, fnat_sync_peer, 0);
+	FIELD(&o, fnat_sync_peer, node, 1);
+	FIELD(&o, fnat_sync_peer, addr, 0);
+	STRUCT_END(&o);
+
+	STRUCT_BEGIN(&o, fnat_sync_conf, 0);
+	FIELD(&o, fnat_sync_conf, node, 1);
+	FIELD(&o, fnat_sync_conf, addr, 0);
+	FIELD(&o, fnat_sync_conf, port, 0);
+	FIELD(&o, fnat_sync_conf, refresh_ms, 0);
+	FIELD(&o, fnat_sync_conf, flush_us, 0);
+	FIELD(&o, fnat_sync_conf, records_per_worker, 0);
+	FIELD(&o, fnat_sync_conf, key, 0);
+	FIELD(&o, fnat_sync_conf, n_peers, 0);
+	FIELD(&o, fnat_sync_conf, peers, 0);
+	FIELD(&o, fnat_sync_conf, n_standby, 0);
+	FIELD(&o, fnat_sync_conf, standby, 0);
+	STRUCT_END(&o);
+
+	STRUCT_BEGIN(&o, fnat_sync_standby, 0);
+	FIELD(&o, fnat_sync_standby, lip, 1);
+	FIELD(&o, fnat_sync_standby, owner, 0);
+	STRUCT_END(&o);
+
+	STRUCT_BEGIN(&o, fnat_peer_stats, 0);
+	FIELD(&o, fnat_peer_stats, node, 1);
+	FIELD(&o, fnat_peer_stats, snapshot_workers, 0);
+	FIELD(&o, fnat_peer_stats, peer_workers, 0);
+	FIELD(&o, fnat_peer_stats, datagrams_received, 0);
+	FIELD(&o, fnat_peer_stats, records_received, 0);
+	FIELD(&o, fnat_peer_stats, forwarded_out, 0);
+	FIELD(&o, fnat_peer_stats, forwarded_in, 0);
+	FIELD(&o, fnat_peer_stats, last_heard_ms, 0);
 	STRUCT_END(&o);
 
 	put(&o, "}%s}", "", 0, 0);

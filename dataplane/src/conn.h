@@ -25,6 +25,8 @@
 #define FNAT_CONN_F_SP_WAIT_RS (1u << 4)  /* SYNPROXY: waiting for the real server's SYN-ACK */
 #define FNAT_CONN_F_EXPIRE_ON_REMOVE (1u << 5)
 #define FNAT_CONN_F_SP_RS_SYNACK (1u << 6) /* SYNPROXY: saw the real server's SYN-ACK */
+#define FNAT_CONN_F_ADOPTED (1u << 7)      /* taken over from a peer's record: its LIP port was
+					    * never taken from this node's pool */
 
 #define FNAT_CONN_NONE UINT32_MAX
 

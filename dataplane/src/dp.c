@@ -17,13 +17,17 @@
 #include <rte_ring.h>
 
 #include "dp_pvt.h"
+#include "sync.h"
 #include "worker_pvt.h"
 
 #define RING_SIZE 4096
 #define RX_DESC 1024
 #define TX_DESC 1024
 
-static struct fnat_dp *the_dp; /* EAL is per process, and so is the data plane */
+/* A live data plane runs on the process's lcores: one per process. Test-mode data planes (no
+ * threads) may coexist, e.g. two nodes of a cluster in one test. */
+static struct fnat_dp *the_dp;
+static uint32_t n_instances; /* makes the names of rings and pools unique per instance */
 
 static const char *const drop_names[FNAT_DROP_MAX] = {
 	[FNAT_DROP_TRUNCATED_ETHERNET] = "truncated_ethernet",
@@ -225,6 +229,9 @@ worker_free(struct fnat_worker *w)
 			rte_pktmbuf_free(w->sp_kept[i]);
 	rte_free(w->sp_kept);
 	rte_free(w->sp_free);
+	rte_free(w->sync);
+	for (uint32_t i = 0; i < FNAT_MAX_LIPS; i++)
+		rte_free(w->lport_busy[i]);
 	rte_free(w);
 }
 
@@ -244,15 +251,17 @@ worker_create(struct fnat_dp *dp, uint32_t id, uint32_t sessions)
 	if (rc < 0)
 		return rc;
 	char name[RTE_RING_NAMESIZE];
-	snprintf(name, sizeof(name), "fnat_handoff%u", id);
+	snprintf(name, sizeof(name), "fnat_handoff%u_%u", dp->instance, id);
 	w->handoff = rte_ring_create(name, RING_SIZE, (int)rte_socket_id(), RING_F_SC_DEQ);
 	w->svc_ctr = rte_zmalloc("fnat_svc_ctr", sizeof(*w->svc_ctr) * FNAT_MAX_SERVICES,
 				 RTE_CACHE_LINE_SIZE);
 	w->rs_ctr = rte_zmalloc("fnat_rs_ctr", sizeof(*w->rs_ctr) * FNAT_MAX_REALS,
 				RTE_CACHE_LINE_SIZE);
+	w->sync = rte_zmalloc("fnat_sync_worker", sizeof(*w->sync), RTE_CACHE_LINE_SIZE);
 	w->sp_kept = rte_zmalloc("fnat_sp_kept", sizeof(*w->sp_kept) * FNAT_SP_KEPT, 0);
 	w->sp_free = rte_zmalloc("fnat_sp_free", sizeof(*w->sp_free) * FNAT_SP_KEPT, 0);
-	if (w->handoff == NULL || w->svc_ctr == NULL || w->rs_ctr == NULL || w->sp_kept == NULL ||
+	if (w->handoff == NULL || w->svc_ctr == NULL || w->rs_ctr == NULL || w->sync == NULL ||
+	    w->sp_kept == NULL ||
 	    w->sp_free == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < FNAT_SP_KEPT; i++)
@@ -277,12 +286,12 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 {
 	if (opts == NULL || out == NULL)
 		return -EINVAL;
-	if (the_dp != NULL)
+	bool test_mode = (opts->flags & FNAT_OPT_F_TEST_MODE) != 0;
+	if (the_dp != NULL && !test_mode)
 		return -EBUSY;
 	if (opts->n_workers == 0 || opts->n_workers > FNAT_MAX_WORKERS || opts->n_ports == 0 ||
 	    opts->n_ports > FNAT_MAX_PORTS || opts->n_neigh > FNAT_MAX_NEIGH_CONF)
 		return -EINVAL;
-	bool test_mode = (opts->flags & FNAT_OPT_F_TEST_MODE) != 0;
 	if (!test_mode && rte_lcore_count() < opts->n_workers + 1) {
 		RTE_LOG(ERR, USER1, "fnat: %u workers need %u lcores, EAL has %u\n",
 			opts->n_workers, opts->n_workers + 1, rte_lcore_count());
@@ -296,6 +305,8 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 	dp->test_mode = test_mode;
 	dp->n_workers = opts->n_workers;
 	dp->toa_kind = opts->toa_kind ? opts->toa_kind : 254;
+	dp->instance = n_instances++;
+	dp->sync_epoch = sync_epoch_now();
 	dp->tsc_hz = rte_get_tsc_hz();
 	dp->tsc_start = rte_get_tsc_cycles();
 	dp->test_clock_ms = 1000;
@@ -306,7 +317,9 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 	}
 	uint32_t sessions = opts->sessions_per_worker ? opts->sessions_per_worker :
 							 FNAT_DEFAULT_SESSIONS;
-	dp->pool = rte_pktmbuf_pool_create("fnat_pool", pool_size(dp->n_workers, opts->n_ports),
+	char pool_name[RTE_MEMPOOL_NAMESIZE];
+	snprintf(pool_name, sizeof(pool_name), "fnat_pool%u", dp->instance);
+	dp->pool = rte_pktmbuf_pool_create(pool_name, pool_size(dp->n_workers, opts->n_ports),
 					   256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (dp->pool == NULL)
 		goto err;
@@ -333,8 +346,11 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 	rc = snapshot_build(dp, NULL, 0, NULL, 0, NULL, 0, &dp->snap);
 	if (rc < 0)
 		goto err;
+	rc = icmp_round_init(dp);
+	if (rc < 0)
+		goto err;
 	for (uint32_t i = 0; i < opts->n_neigh; i++)
-		neigh_set(dp, opts->neigh[i].addr, opts->neigh[i].mac, true);
+		neigh_add_static(dp, opts->neigh[i].addr, opts->neigh[i].mac);
 	for (unsigned p = 0; p < opts->n_ports; p++) {
 		rc = port_setup(dp, p);
 		if (rc < 0) {
@@ -343,7 +359,8 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 			goto err;
 		}
 	}
-	the_dp = dp;
+	if (!test_mode)
+		the_dp = dp;
 	*out = dp;
 	return 0;
 err:
@@ -401,6 +418,7 @@ fnat_destroy(struct fnat_dp *dp)
 		fnat_stop(dp);
 	for (unsigned p = 0; p < dp->opts.n_ports; p++)
 		(void)rte_eth_dev_stop(dp->opts.ports[p].port_id);
+	sync_free(dp);
 	for (uint32_t i = 0; i < dp->n_workers; i++)
 		worker_free(dp->workers[i]);
 	for (uint32_t l = 0; l < dp->n_lip_ids; l++)
@@ -409,8 +427,9 @@ fnat_destroy(struct fnat_dp *dp)
 	snapshot_free(dp->snap);
 	rte_free(dp->qs);
 	rte_mempool_free(dp->pool);
+	if (the_dp == dp)
+		the_dp = NULL;
 	rte_free(dp);
-	the_dp = NULL;
 }
 
 /* ---- apply ---- */
@@ -424,12 +443,7 @@ fnat_apply(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_t n_
 	int rc = snapshot_build(dp, svcs, n_svcs, reals, n_reals, lips, n_lips, &next);
 	if (rc < 0)
 		return rc;
-	struct fnat_snapshot *prev = dp->snap;
-	/* One pointer swap; workers pick it up at their next burst. */
-	__atomic_store_n(&dp->snap, next, __ATOMIC_RELEASE);
-	/* Wait until every online worker has passed a quiescent state: nobody reads prev. */
-	rte_rcu_qsbr_synchronize(dp->qs, RTE_QSBR_THRID_INVALID);
-	snapshot_free(prev);
+	snapshot_publish(dp, next);
 	return 0;
 }
 

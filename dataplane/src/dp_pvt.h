@@ -19,8 +19,15 @@
 #define FNAT_TX_BUF 64
 #define FNAT_LPORT_MIN 1024u
 #define FNAT_NEIGH_SLOTS 1024u
+#define FNAT_NEIGH_REACHABLE_MS 30000u /* an answered neighbour is used without asking again */
+#define FNAT_NEIGH_PROBE_MS 5000u      /* then used while asked again; unanswered, it expires */
+#define FNAT_ARP_RETRY_MS 1000u        /* one request per target per second per worker */
+#define FNAT_ARP_ANSWER_MS 2000u       /* a reply answers a request sent this recently */
+#define FNAT_ARP_ASKED_SETS 64u        /* requests remembered per worker: sets of 4 targets */
+#define FNAT_ARP_ASKED_WAYS 4u
 #define FNAT_DEFAULT_SESSIONS (1u << 20)
 #define FNAT_SP_KEPT 16384u /* SYNPROXY ACKs kept per worker (the mbuf pool has room for them) */
+#define FNAT_LIP_FOREIGN 0xffffu /* lip_id of an adopted session on another node's LIP */
 
 /* ---- configuration snapshot (immutable once published) ---- */
 
@@ -84,12 +91,36 @@ struct fnat_port_pool {
 
 /* ---- neighbours (ARP) ---- */
 
+/* One slot; see neigh.c for the rules and the lock-free reading. */
 struct fnat_neigh {
-	uint32_t addr;      /* 0 = empty slot; written before mac */
-	uint8_t is_static;
-	uint8_t pad[3];
+	uint32_t addr;      /* 0 = empty, UINT32_MAX = deleted; written after mac and stale_ms */
+	uint32_t pad;
 	uint64_t mac;       /* bit 63 valid, low 48 bits the MAC bytes; written atomically */
+	uint64_t stale_ms;  /* dp clock from which it must be re-verified; UINT64_MAX: static */
 };
+
+enum neigh_state { NEIGH_NONE, NEIGH_STALE, NEIGH_REACHABLE };
+
+/* Where worker 0 heard an address's MAC. */
+enum neigh_source {
+	NEIGH_ANSWER, /* a reply to a request of ours */
+	NEIGH_CLAIM,  /* the sender of a request for one of our addresses */
+	NEIGH_HEARD,  /* any other ARP message: nothing is learned from it */
+};
+
+/* What neigh_learn did. */
+enum neigh_verdict {
+	NEIGH_LEARNED,   /* a new entry */
+	NEIGH_CONFIRMED, /* an answer confirmed the known MAC */
+	NEIGH_KEPT,      /* nothing changed (the table is full only with neigh_refused counted) */
+	NEIGH_CONFLICT,  /* another MAC for a static entry: ignored */
+	NEIGH_RECHECK,   /* another MAC for a learned entry: kept, due for re-verification */
+};
+
+/* ---- session sync (sync.h) ---- */
+
+struct fnat_sync_state;
+struct fnat_sync_worker;
 
 /* ---- workers ---- */
 
@@ -118,18 +149,22 @@ struct fnat_worker {
 	uint64_t last_scan_ms;
 	uint16_t ip_id;
 	uint32_t idle_loops;
-	/* next-hop MACs recently used (valid while the table's generation is unchanged) */
+	/* next-hop MACs recently used (valid while the table's generation is unchanged and the
+	 * clock is before until, when the entry must be re-verified) */
 	struct {
 		uint32_t addr;
 		uint32_t gen;
 		uint8_t mac[8];
+		uint64_t until;
 	} nh_cache[8];
 	struct rte_mbuf *discard[2 * FNAT_BURST]; /* freed in bulk by worker_discard_flush */
 	uint32_t n_discard;
 	struct fnat_arp_wait arp_wait[64];
 	uint32_t arp_wait_n;
-	uint32_t arp_last_addr[16];
-	uint64_t arp_last_ms[16];
+	/* ARP requests recently sent: (ms << 32 | target) words, written by this worker only;
+	 * worker 0 reads them to tell answers from unsolicited replies (output.c) */
+	uint64_t arp_asked[FNAT_ARP_ASKED_SETS * FNAT_ARP_ASKED_WAYS];
+	uint64_t neigh_scan_ms; /* worker 0: the last expiry sweep of the neighbour table */
 	struct fnat_worker_stats stats;
 	struct fnat_traffic *svc_ctr; /* [FNAT_MAX_SERVICES] */
 	struct fnat_traffic *rs_ctr;  /* [FNAT_MAX_REALS] */
@@ -139,19 +174,27 @@ struct fnat_worker {
 	uint32_t sp_free_n;
 	/* a session listing the control thread asks for (dump.c); atomic */
 	struct fnat_dump_req *dump_slot;
+	/* session sync: records, the datagram being filled, peers (sync.c) */
+	struct fnat_sync_worker *sync;
+	/* Ports of this node's own LIPs in use elsewhere (a peer holds the session, or this
+	 * worker adopted it): port_alloc skips them. One 8 KiB bitmap per LIP id, made on first
+	 * use; NULL = none busy. */
+	uint64_t *lport_busy[FNAT_MAX_LIPS];
 } __rte_cache_aligned;
 
 /* ---- the data plane ---- */
 
+/* Stable ids. An id is `used` while the published snapshot has it (`live`) or, retired, while
+ * sessions may still refer to it; see registry_prune() in snapshot.c. */
 struct fnat_registry_svc {
-	bool used;
+	bool used, live;
 	uint32_t vip;
 	uint16_t port;
 	uint8_t proto;
 };
 
 struct fnat_registry_real {
-	bool used;
+	bool used, live;
 	uint16_t svc_id;
 	uint32_t addr;
 	uint16_t port;
@@ -161,6 +204,7 @@ struct fnat_dp {
 	struct fnat_options opts;
 	bool test_mode;
 	bool running;
+	uint32_t instance;            /* number of this data plane in the process (for names) */
 	uint32_t n_workers;
 	unsigned worker_lcore[FNAT_MAX_WORKERS];
 	struct rte_mempool *pool;
@@ -179,12 +223,26 @@ struct fnat_dp {
 	uint32_t lip_addr[FNAT_MAX_LIPS];              /* ever configured; never reused */
 	uint32_t n_lip_ids;
 	struct fnat_port_pool *lip_pools[FNAT_MAX_LIPS][FNAT_MAX_WORKERS];
-	/* neighbours: worker 0 learns, everybody reads */
+	/* neighbours: worker 0 learns and expires them, everybody reads */
 	struct fnat_neigh neigh[FNAT_NEIGH_SLOTS];
 	uint32_t neigh_gen; /* bumped on every change: workers' next-hop caches compare it */
+	/* client-side ICMP errors going round the workers: the mbuf field holding the worker that
+	 * received it, and the ol_flags bit saying the field is set (icmp_arp.c) */
+	int icmp_origin_off;
+	uint64_t icmp_round_flag;
 	/* ISN shift and syncookie master secrets (from getrandom) */
 	uint64_t isn_key[2];
 	uint64_t cookie_key[2];
+	/* session sync: the configuration (RCU, NULL = off), stable peer slots, snapshot requests */
+	struct fnat_sync_state *sync;
+	uint32_t peer_slot_node[FNAT_MAX_PEERS]; /* node address of each slot; 0 = free */
+	uint64_t sync_epoch;             /* this instance's start (ms since the Unix epoch) */
+	uint32_t sync_req_id;            /* our latest request (fnat_sync_request) */
+	uint32_t sync_req_gen;           /* bumped by fnat_sync_request; worker 0 sends it */
+	uint32_t sync_sweep_gen;         /* bumped when a peer asks: every worker sweeps */
+	uint32_t sync_sweep_req;         /* the request id that sweep answers */
+	uint32_t sync_acting[FNAT_MAX_STANDBY]; /* standby LIPs whose traffic came here (0 = free) */
+	uint32_t sync_takeover_gen;      /* bumped when one more LIP is acted for */
 	/* test ports: rx rings to inject into, tx rings to collect from */
 	struct rte_ring *test_rx[FNAT_MAX_PORTS][FNAT_MAX_WORKERS];
 	struct rte_ring *test_tx[FNAT_MAX_PORTS][FNAT_MAX_WORKERS];
@@ -195,6 +253,8 @@ int snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uin
 		   const struct fnat_real_conf *reals, uint32_t n_reals, const uint32_t *lips,
 		   uint32_t n_lips, struct fnat_snapshot **out);
 void snapshot_free(struct fnat_snapshot *s);
+/* Publish a built snapshot and free the previous one once no worker reads it. */
+void snapshot_publish(struct fnat_dp *dp, struct fnat_snapshot *next);
 uint32_t default_timeout_ms(unsigned which);
 
 /* worker.c */
@@ -233,8 +293,18 @@ void dump_serve(struct fnat_worker *w);
 struct rte_ring *test_port_ring(uint16_t port, uint16_t queue, bool tx);
 
 /* neigh.c */
-void neigh_set(struct fnat_dp *dp, uint32_t addr, const uint8_t mac[6], bool is_static);
-bool neigh_get(const struct fnat_dp *dp, uint32_t addr, uint8_t mac[6]);
+/* The MAC of addr at now: REACHABLE (*fresh_until: when it must be re-verified), STALE (use
+ * it, but ask again) or NONE (unknown or expired). Any thread. */
+enum neigh_state neigh_lookup(const struct fnat_dp *dp, uint32_t addr, uint64_t now,
+			      uint8_t mac[6], uint64_t *fresh_until);
+/* A static entry (control thread, before the workers run). */
+void neigh_add_static(struct fnat_dp *dp, uint32_t addr, const uint8_t mac[6]);
+/* Worker 0: what an ARP message from addr with mac teaches; known receives the kept MAC for
+ * NEIGH_RECHECK. Counts evictions and refusals. */
+enum neigh_verdict neigh_learn(struct fnat_worker *w, uint32_t addr, const uint8_t mac[6],
+			       enum neigh_source src, uint8_t known[6]);
+/* Worker 0: remove expired entries (counted in neigh_expired). */
+void neigh_expire_scan(struct fnat_worker *w);
 
 /* Owner worker of a LIP port. */
 static inline uint32_t

@@ -1,5 +1,5 @@
 /* ARP for VIPs and LIPs (worker 0 learns neighbours), ping to a VIP or LIP, and ICMP errors
- * about a session translated to the other side. Worker threads only. */
+ * about a session translated to the other side. Worker threads only, but icmp_round_init. */
 #include <errno.h>
 #include <string.h>
 
@@ -10,6 +10,7 @@
 #include <rte_ether.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
@@ -20,6 +21,56 @@
 #include "worker_pvt.h"
 
 /* ---- ARP (worker 0) ---- */
+
+/* Whether addr is one of ours: a VIP, a LIP or a port's own address. */
+static bool
+own_addr(const struct fnat_dp *dp, const struct fnat_snapshot *s, uint32_t addr)
+{
+	if (snap_addr(s, addr) != 0)
+		return true;
+	for (unsigned p = 0; p < dp->opts.n_ports; p++)
+		if (dp->opts.ports[p].addr == addr)
+			return true;
+	return false;
+}
+
+/* What the sender of an ARP message teaches the neighbour table (see neigh.c), counted. */
+static void
+arp_learn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct rte_arp_hdr *ah,
+	  unsigned pidx, bool for_us)
+{
+	struct fnat_dp *dp = w->dp;
+	uint32_t sip = ah->arp_data.arp_sip;
+	const uint8_t *sha = ah->arp_data.arp_sha.addr_bytes;
+	/* An address probe (RFC 5227) names no sender address; our own frames (the kernel's,
+	 * sharing the port's MAC on af_packet) teach nothing either. */
+	if (sip == 0 || memcmp(sha, dp->opts.ports[pidx].mac, RTE_ETHER_ADDR_LEN) == 0)
+		return;
+	if (own_addr(dp, s, sip)) {
+		w->stats.arp_conflicts++; /* somebody else claims one of our addresses */
+		return;
+	}
+	bool reply = ah->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	enum neigh_source src = reply && arp_asked(dp, sip, w->now_ms) ? NEIGH_ANSWER :
+				for_us ? NEIGH_CLAIM : NEIGH_HEARD;
+	uint8_t known[RTE_ETHER_ADDR_LEN];
+	switch (neigh_learn(w, sip, sha, src, known)) {
+	case NEIGH_RECHECK:
+		/* Ask the known MAC directly: a spoofer elsewhere on the link does not see it. */
+		arp_ask(w, pidx, sip, known);
+		/* fall through */
+	case NEIGH_CONFLICT:
+		w->stats.arp_conflicts++;
+		break;
+	case NEIGH_KEPT:
+		if (reply && src != NEIGH_ANSWER)
+			w->stats.arp_unsolicited++;
+		break;
+	case NEIGH_LEARNED:
+	case NEIGH_CONFIRMED:
+		break;
+	}
+}
 
 void
 handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
@@ -41,9 +92,8 @@ handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
 	uint32_t sip = ah->arp_data.arp_sip, tip = ah->arp_data.arp_tip;
 	const struct fnat_snapshot *s = dp_snapshot(dp);
 	bool ours = snap_addr(s, tip) != 0;
-	/* Learn the sender when it is talking to us or answering us (not every ARP on the link). */
-	if (sip != 0 && (ours || op == RTE_ARP_OP_REPLY || tip == dp->opts.ports[pidx].addr))
-		neigh_set(dp, sip, ah->arp_data.arp_sha.addr_bytes, false);
+	arp_learn(w, s, ah, pidx,
+		  op == RTE_ARP_OP_REQUEST && (ours || tip == dp->opts.ports[pidx].addr));
 	if (op != RTE_ARP_OP_REQUEST || !ours) {
 		ignore(w, m);
 		return;
@@ -92,6 +142,63 @@ icmp_echo_reply(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *
 		drop(w, m, -v);
 }
 
+int
+icmp_round_init(struct fnat_dp *dp)
+{
+	static const struct rte_mbuf_dynfield origin = {
+		.name = "fnat_icmp_origin",
+		.size = sizeof(uint32_t),
+		.align = __alignof__(uint32_t),
+	};
+	static const struct rte_mbuf_dynflag round = { .name = "fnat_icmp_round" };
+	int off = rte_mbuf_dynfield_register(&origin);
+	int bit = rte_mbuf_dynflag_register(&round);
+	if (off < 0 || bit < 0)
+		return -rte_errno;
+	dp->icmp_origin_off = off;
+	dp->icmp_round_flag = 1ull << bit;
+	return 0;
+}
+
+/* A client-side error names VIP:vport → client:cport, not our LIP port, so the worker that
+ * received it cannot tell which worker has the session. It goes round the workers, starting
+ * from the one that received it, until one finds the session (errors are rare and routers
+ * rate-limit them: a few handoffs cost nothing). Returns false when every worker has looked. */
+static bool
+icmp_pass_round(struct fnat_worker *w, struct rte_mbuf *m)
+{
+	struct fnat_dp *dp = w->dp;
+	uint32_t *origin = RTE_MBUF_DYNFIELD(m, dp->icmp_origin_off, uint32_t *);
+	if (!(m->ol_flags & dp->icmp_round_flag)) {
+		m->ol_flags |= dp->icmp_round_flag;
+		*origin = w->id;
+	}
+	uint32_t next = (w->id + 1) % dp->n_workers;
+	if (next == *origin)
+		return false;
+	handoff(w, m, next);
+	return true;
+}
+
+/* Rewrites a quoted header into the packet the other side sent: addresses, ports and, for TCP,
+ * the sequence number moved back into that side's space by shift. */
+static void
+quote_rewrite(struct rte_ipv4_hdr *in, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+	      uint32_t shift)
+{
+	uint16_t *ports = (uint16_t *)(in + 1);
+	in->src_addr = src;
+	in->dst_addr = dst;
+	ports[0] = sport;
+	ports[1] = dport;
+	if (in->next_proto_id == IPPROTO_TCP) {
+		uint32_t *seq = (uint32_t *)(ports + 2);
+		*seq = rte_cpu_to_be_32(rte_be_to_cpu_32(*seq) - shift);
+	}
+	in->hdr_checksum = 0;
+	in->hdr_checksum = rte_ipv4_cksum(in);
+}
+
 /* An ICMP error quoting one of our packets: find the session from the quoted header, rewrite
  * the quote to what the other side sent, and send the error there from the VIP (to a client) or
  * from the LIP (to a real server). */
@@ -128,20 +235,17 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 	int dir;
 	struct fnat_conn *c = conn_lookup(&w->ct, &k, fnat_key_hash(&k, w->ct.seed), &dir);
 	if (c == NULL || dir != (to_lip ? FNAT_DIR_OUT : FNAT_DIR_IN)) {
+		if (!to_lip && icmp_pass_round(w, m))
+			return;
 		drop(w, m, FNAT_DROP_NO_SESSION);
 		return;
 	}
+	m->ol_flags &= ~w->dp->icmp_round_flag; /* ours again: no unknown flag on TX */
 	const struct fnat_svc *svc = svc_of(s, c);
 	uint32_t osrc, odst;
 	if (to_lip) {
-		in->src_addr = c->caddr;
-		in->dst_addr = c->vaddr;
-		ports[0] = c->cport;
-		ports[1] = c->vport;
-		if (in->next_proto_id == IPPROTO_TCP) {
-			uint32_t *seq = (uint32_t *)(ports + 2);
-			*seq = rte_cpu_to_be_32(rte_be_to_cpu_32(*seq) - c->seq_delta);
-		}
+		/* Our segment carried the client's sequence number shifted by seq_delta. */
+		quote_rewrite(in, c->caddr, c->vaddr, c->cport, c->vport, c->seq_delta);
 		osrc = c->vaddr;
 		odst = c->caddr;
 		/* The client's segments get TOA on the way in: leave room for it. */
@@ -153,15 +257,12 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 				*mtu = rte_cpu_to_be_16((uint16_t)(v - TOA_LEN));
 		}
 	} else {
-		in->src_addr = c->raddr;
-		in->dst_addr = c->laddr;
-		ports[0] = c->rport;
-		ports[1] = c->lport;
+		/* Our segment carried the real server's sequence number shifted by sp_delta
+		 * (SYNPROXY; 0 otherwise). */
+		quote_rewrite(in, c->raddr, c->laddr, c->rport, c->lport, c->sp_delta);
 		osrc = c->laddr;
 		odst = c->raddr;
 	}
-	in->hdr_checksum = 0;
-	in->hdr_checksum = rte_ipv4_cksum(in);
 	ic->icmp_cksum = 0;
 	ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, l4len);
 	ip_answer(w, ip, osrc, odst);

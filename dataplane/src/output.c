@@ -47,16 +47,60 @@ worker_tx_flush(struct fnat_worker *w)
 	}
 }
 
-static void
-send_arp_request(struct fnat_worker *w, unsigned pidx, uint32_t target)
+/* The worker's set of remembered requests for target. */
+static inline uint64_t *
+asked_set(uint64_t *asked, uint32_t target)
 {
-	/* Rate limit: one request per target per second per worker (a small direct-mapped
-	 * memory of recent targets). */
-	unsigned slot = rte_hash_crc_4byte(target, 1) % RTE_DIM(w->arp_last_addr);
-	if (w->arp_last_addr[slot] == target && w->now_ms - w->arp_last_ms[slot] < 1000)
+	return &asked[(rte_hash_crc_4byte(target, 1) & (FNAT_ARP_ASKED_SETS - 1)) *
+		      FNAT_ARP_ASKED_WAYS];
+}
+
+/* Whether a request for target may go now (one per target per second per worker); if so it is
+ * remembered, replacing the oldest request of its set. */
+static bool
+arp_ask_due(struct fnat_worker *w, uint32_t target)
+{
+	uint64_t *set = asked_set(w->arp_asked, target);
+	uint32_t now = (uint32_t)w->now_ms, oldest = 0;
+	unsigned slot = 0;
+	for (unsigned i = 0; i < FNAT_ARP_ASKED_WAYS; i++) {
+		uint32_t age = set[i] == 0 ? UINT32_MAX : now - (uint32_t)(set[i] >> 32);
+		if ((uint32_t)set[i] == target) {
+			if (age < FNAT_ARP_RETRY_MS)
+				return false;
+			slot = i;
+			break;
+		}
+		if (age >= oldest) {
+			oldest = age;
+			slot = i;
+		}
+	}
+	/* One atomic word: worker 0 reads it while this worker writes it. */
+	__atomic_store_n(&set[slot], (uint64_t)now << 32 | target, __ATOMIC_RELAXED);
+	return true;
+}
+
+bool
+arp_asked(const struct fnat_dp *dp, uint32_t target, uint64_t now)
+{
+	for (uint32_t k = 0; k < dp->n_workers; k++) {
+		uint64_t *set = asked_set(dp->workers[k]->arp_asked, target);
+		for (unsigned i = 0; i < FNAT_ARP_ASKED_WAYS; i++) {
+			uint64_t v = __atomic_load_n(&set[i], __ATOMIC_RELAXED);
+			if ((uint32_t)v == target &&
+			    (uint32_t)now - (uint32_t)(v >> 32) < FNAT_ARP_ANSWER_MS)
+				return true;
+		}
+	}
+	return false;
+}
+
+void
+arp_ask(struct fnat_worker *w, unsigned pidx, uint32_t target, const uint8_t *unicast)
+{
+	if (!arp_ask_due(w, target))
 		return;
-	w->arp_last_addr[slot] = target;
-	w->arp_last_ms[slot] = w->now_ms;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->dp->pool);
 	if (m == NULL)
 		return;
@@ -67,7 +111,10 @@ send_arp_request(struct fnat_worker *w, unsigned pidx, uint32_t target)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	memset(&eh->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	if (unicast != NULL)
+		memcpy(&eh->dst_addr, unicast, RTE_ETHER_ADDR_LEN);
+	else
+		memset(&eh->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
 	memcpy(&eh->src_addr, pc->mac, RTE_ETHER_ADDR_LEN);
 	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
 	struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(eh + 1);
@@ -110,25 +157,44 @@ l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst)
 	/* The next hop: the destination itself on the port's link (or without a gateway), else
 	 * the gateway. Its MAC: a static neighbour or one learned by ARP. */
 	uint32_t nh = (on_link(pc, dst) || w->dp->opts.gateway == 0) ? dst : w->dp->opts.gateway;
-	/* A small per-worker cache of next hop → MAC in front of the shared table. */
+	return l2_send_via(w, pidx, m, nh);
+}
+
+int
+l2_send_via(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t nh)
+{
+	/* A small per-worker cache of next hop → MAC in front of the shared table, good until
+	 * the entry must be re-verified. */
 	uint32_t gen = __atomic_load_n(&w->dp->neigh_gen, __ATOMIC_ACQUIRE);
 	unsigned ci = (nh ^ (nh >> 16)) & (RTE_DIM(w->nh_cache) - 1);
 	uint8_t mac[6];
-	if (w->nh_cache[ci].addr == nh && w->nh_cache[ci].gen == gen) {
+	if (likely(w->nh_cache[ci].addr == nh && w->nh_cache[ci].gen == gen &&
+		   w->now_ms < w->nh_cache[ci].until)) {
 		memcpy(mac, w->nh_cache[ci].mac, RTE_ETHER_ADDR_LEN);
-	} else if (neigh_get(w->dp, nh, mac)) {
-		w->nh_cache[ci].addr = nh;
-		w->nh_cache[ci].gen = gen;
-		memcpy(w->nh_cache[ci].mac, mac, RTE_ETHER_ADDR_LEN);
 	} else {
-		send_arp_request(w, pidx, nh);
-		/* Hold the frame until the answer comes (or a second passes), so the first
-		 * packets after a start or towards a new real server are not lost. */
-		if (w->arp_wait_n == RTE_DIM(w->arp_wait))
-			return -FNAT_DROP_NEIGH_UNRESOLVED;
-		w->arp_wait[w->arp_wait_n++] = (struct fnat_arp_wait){ m, nh, w->now_ms,
-								(uint16_t)pidx };
-		return 0;
+		uint64_t until;
+		switch (neigh_lookup(w->dp, nh, w->now_ms, mac, &until)) {
+		case NEIGH_REACHABLE:
+			w->nh_cache[ci].addr = nh;
+			w->nh_cache[ci].gen = gen;
+			w->nh_cache[ci].until = until;
+			memcpy(w->nh_cache[ci].mac, mac, RTE_ETHER_ADDR_LEN);
+			break;
+		case NEIGH_STALE:
+			/* Still used; its answer (to its known MAC) confirms it. */
+			arp_ask(w, pidx, nh, mac);
+			break;
+		case NEIGH_NONE:
+			arp_ask(w, pidx, nh, NULL);
+			/* Hold the frame until the answer comes (or a second passes), so the
+			 * first packets after a start or towards a new real server are not
+			 * lost. */
+			if (w->arp_wait_n == RTE_DIM(w->arp_wait))
+				return -FNAT_DROP_NEIGH_UNRESOLVED;
+			w->arp_wait[w->arp_wait_n++] = (struct fnat_arp_wait){ m, nh, w->now_ms,
+									(uint16_t)pidx };
+			return 0;
+		}
 	}
 	eth_send(w, pidx, m, mac);
 	return 0;
@@ -209,14 +275,15 @@ worker_arp_wait_flush(struct fnat_worker *w)
 	for (unsigned i = 0; i < w->arp_wait_n; i++) {
 		struct fnat_arp_wait *a = &w->arp_wait[i];
 		uint8_t mac[6];
-		if (neigh_get(w->dp, a->nh, mac)) {
+		uint64_t until;
+		if (neigh_lookup(w->dp, a->nh, w->now_ms, mac, &until) != NEIGH_NONE) {
 			eth_send(w, a->pidx, a->m, mac);
 		} else if (w->now_ms - a->since_ms > 1000) {
 			w->stats.drops[FNAT_DROP_NEIGH_UNRESOLVED]++;
 			rte_pktmbuf_free(a->m);
 		} else {
 			if (w->now_ms - a->since_ms >= 200)
-				send_arp_request(w, a->pidx, a->nh); /* rate-limited inside */
+				arp_ask(w, a->pidx, a->nh, NULL); /* rate-limited inside */
 			w->arp_wait[keep++] = *a;
 		}
 	}

@@ -11,10 +11,12 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
+#include <rte_malloc.h>
 #include <rte_udp.h>
 
 #include "csum.h"
 #include "dp_pvt.h"
+#include "sync.h"
 #include "synproxy.h"
 #include "tcpopt.h"
 #include "worker_pvt.h"
@@ -40,13 +42,57 @@ port_free(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be)
 	}
 }
 
+static inline bool
+lport_busy(const struct fnat_worker *w, uint16_t lip_id, uint16_t port)
+{
+	const uint64_t *b = w->lport_busy[lip_id];
+	return b != NULL && (b[port >> 6] >> (port & 63) & 1);
+}
+
+void
+lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool busy)
+{
+	if (lip_id >= FNAT_MAX_LIPS)
+		return;
+	uint16_t port = rte_be_to_cpu_16(lport_be);
+	uint64_t *b = w->lport_busy[lip_id];
+	if (b == NULL) {
+		if (!busy)
+			return;
+		/* Rare (a peer holds sessions of our LIP): made on the worker, once per LIP. */
+		b = rte_zmalloc("fnat_lport_busy", 65536 / 8, RTE_CACHE_LINE_SIZE);
+		if (b == NULL)
+			return;
+		w->lport_busy[lip_id] = b;
+	}
+	if (busy)
+		b[port >> 6] |= 1ull << (port & 63);
+	else
+		b[port >> 6] &= ~(1ull << (port & 63));
+}
+
 void
 conn_free(struct fnat_worker *w, struct fnat_conn *c)
 {
 	synproxy_conn_freed(w, c);
+	sync_record(w, c, FNAT_SYNC_OP_DEL);
 	state_changed(w, c->state, FNAT_S_NONE);
 	active_add(w, c, -1);
-	port_free(w, c->lip_id, c->lport);
+	/* An adopted session's port never left this node's pool (or is another node's): only
+	 * its busy mark goes. */
+	if (c->flags & FNAT_CONN_F_ADOPTED)
+		lport_busy_set(w, c->lip_id, c->lport, false);
+	else
+		port_free(w, c->lip_id, c->lport);
+	conn_remove(&w->ct, c);
+}
+
+void
+conn_hand_back(struct fnat_worker *w, struct fnat_conn *c)
+{
+	synproxy_conn_freed(w, c);
+	state_changed(w, c->state, FNAT_S_NONE);
+	active_add(w, c, -1);
 	conn_remove(&w->ct, c);
 }
 
@@ -57,8 +103,15 @@ port_alloc(struct fnat_worker *w, const struct fnat_snapshot *s, uint32_t *lip, 
 {
 	for (uint32_t k = 0; k < s->n_lips; k++) {
 		uint32_t i = (w->lip_cursor + k) % s->n_lips;
-		struct fnat_port_pool *p = w->dp->lip_pools[s->lips[i].id][w->id];
-		if (p->count == 0)
+		uint16_t id = s->lips[i].id;
+		struct fnat_port_pool *p = w->dp->lip_pools[id][w->id];
+		/* A port another node (or an adopted session) holds goes to the back. */
+		uint32_t tries = 0;
+		while (p->count > 0 && lport_busy(w, id, p->ports[p->head]) && tries++ < 64) {
+			p->ports[(p->head + p->count) % p->cap] = p->ports[p->head];
+			p->head = (p->head + 1) % p->cap;
+		}
+		if (p->count == 0 || lport_busy(w, id, p->ports[p->head]))
 			continue;
 		uint16_t port = p->ports[p->head];
 		p->head = (p->head + 1) % p->cap;
@@ -160,10 +213,57 @@ conn_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 		*reason = FNAT_DROP_TABLE_FULL;
 		return NULL;
 	}
+	sync_record(w, c, FNAT_SYNC_OP_ADD); /* peers learn the owner at once (not seconds later) */
 	w->stats.traffic.sessions_new++;
 	w->svc_ctr[c->svc_id].sessions_new++;
 	w->rs_ctr[c->rs_id].sessions_new++;
 	active_add(w, c, 1);
+	return c;
+}
+
+struct fnat_conn *
+conn_adopt(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_conn *rec,
+	   uint16_t lip_id, int *reason)
+{
+	const struct fnat_svc *svc = snap_svc(s, rec->vaddr, rec->vport, rec->proto);
+	if (svc == NULL) {
+		*reason = FNAT_DROP_NO_SERVICE;
+		return NULL;
+	}
+	const struct fnat_real *rs = NULL;
+	for (uint32_t i = 0; i < svc->n_reals && rs == NULL; i++) {
+		const struct fnat_real *r = &s->reals[svc->first_real + i];
+		if (r->addr == rec->raddr && r->port == rec->rport)
+			rs = r;
+	}
+	if (rs == NULL) {
+		*reason = FNAT_DROP_NO_REAL;
+		return NULL;
+	}
+	struct fnat_conn *c = conn_alloc(&w->ct);
+	if (c == NULL) {
+		*reason = FNAT_DROP_TABLE_FULL;
+		return NULL;
+	}
+	*c = *rec;
+	c->svc_id = svc->id;
+	c->rs_id = rs->id;
+	c->lip_id = lip_id;
+	c->ts_delta = rec->ack_hash; /* a record keeps the timestamp delta there (sync.c) */
+	c->ack_hash = 0;
+	c->sp_retries = 0;
+	c->flags = (uint8_t)((rec->flags & ~FNAT_CONN_F_SP_WAIT_RS) | FNAT_CONN_F_ADOPTED);
+	if (conn_insert(&w->ct, c) < 0) {
+		conn_release(&w->ct, c);
+		*reason = FNAT_DROP_TABLE_FULL;
+		return NULL;
+	}
+	lport_busy_set(w, lip_id, c->lport, true);
+	state_changed(w, FNAT_S_NONE, c->state);
+	active_add(w, c, 1);
+	conn_touch(w, s, c);
+	w->stats.sessions_adopted++;
+	sync_record(w, c, FNAT_SYNC_OP_ADD); /* the peers forward its client frames here now */
 	return c;
 }
 

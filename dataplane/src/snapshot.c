@@ -45,6 +45,17 @@ snapshot_free(struct fnat_snapshot *s)
 	free(s);
 }
 
+void
+snapshot_publish(struct fnat_dp *dp, struct fnat_snapshot *next)
+{
+	struct fnat_snapshot *prev = dp->snap;
+	/* One pointer swap; workers pick it up at their next burst. */
+	__atomic_store_n(&dp->snap, next, __ATOMIC_RELEASE);
+	/* Wait until every online worker has passed a quiescent state: nobody reads prev. */
+	rte_rcu_qsbr_synchronize(dp->qs, RTE_QSBR_THRID_INVALID);
+	snapshot_free(prev);
+}
+
 static uint32_t
 pow2_at_least(uint32_t n)
 {
@@ -54,10 +65,9 @@ pow2_at_least(uint32_t n)
 	return p;
 }
 
-/* Stable service id: the same (vip, port, proto) keeps its id; a new one takes a free id that
- * no session refers to any more. */
+/* Stable service id: the same (vip, port, proto) keeps its id; a new one takes a free id. */
 static int
-svc_id_for(struct fnat_dp *dp, const struct fnat_service_conf *c, const bool *in_use,
+svc_id_for(struct fnat_dp *dp, const struct fnat_service_conf *c,
 	   const struct fnat_registry_svc *taken)
 {
 	int free_id = -1;
@@ -65,7 +75,7 @@ svc_id_for(struct fnat_dp *dp, const struct fnat_service_conf *c, const bool *in
 		struct fnat_registry_svc *r = &dp->reg_svc[i];
 		if (r->used && r->vip == c->vip && r->port == c->port && r->proto == c->proto)
 			return i;
-		if (!r->used && !in_use[i] && !taken[i].used && free_id < 0)
+		if (!r->used && !taken[i].used && free_id < 0)
 			free_id = i;
 	}
 	return free_id;
@@ -73,21 +83,21 @@ svc_id_for(struct fnat_dp *dp, const struct fnat_service_conf *c, const bool *in
 
 static int
 real_id_for(struct fnat_dp *dp, uint16_t svc_id, const struct fnat_real_conf *c,
-	    const bool *in_use, const struct fnat_registry_real *taken)
+	    const struct fnat_registry_real *taken)
 {
 	int free_id = -1;
 	for (int i = 0; i < FNAT_MAX_REALS; i++) {
 		struct fnat_registry_real *r = &dp->reg_real[i];
 		if (r->used && r->svc_id == svc_id && r->addr == c->addr && r->port == c->port)
 			return i;
-		if (!r->used && !in_use[i] && !taken[i].used && free_id < 0)
+		if (!r->used && !taken[i].used && free_id < 0)
 			free_id = i;
 	}
 	return free_id;
 }
 
-/* Active sessions of a real-server id over all workers (relaxed reads: a removed real only
- * loses sessions, so a zero stays zero). */
+/* Active sessions of an id over all workers (relaxed reads; for a retired id the count only
+ * falls, so a zero stays zero). */
 static uint64_t
 real_active(const struct fnat_dp *dp, uint16_t id)
 {
@@ -104,6 +114,24 @@ svc_active(const struct fnat_dp *dp, uint16_t id)
 	for (uint32_t w = 0; w < dp->n_workers; w++)
 		n += __atomic_load_n(&dp->workers[w]->svc_ctr[id].sessions_active, __ATOMIC_RELAXED);
 	return n;
+}
+
+/* Frees the retired ids no session refers to any more. An id retires when a snapshot without
+ * it is built; until that snapshot is published and every worker has passed a quiescent state
+ * (the end of that fnat_apply), a worker may still create sessions with it from the previous
+ * snapshot. So a retired id is examined only from the next build on: by then no new session
+ * can get it, and a zero count means no session will ever count against it again. Ids of the
+ * published snapshot (`live`) are never freed here. */
+static void
+registry_prune(struct fnat_dp *dp)
+{
+	for (int i = 0; i < FNAT_MAX_SERVICES; i++)
+		if (dp->reg_svc[i].used && !dp->reg_svc[i].live && svc_active(dp, (uint16_t)i) == 0)
+			dp->reg_svc[i] = (struct fnat_registry_svc){ 0 };
+	for (int i = 0; i < FNAT_MAX_REALS; i++)
+		if (dp->reg_real[i].used && !dp->reg_real[i].live &&
+		    real_active(dp, (uint16_t)i) == 0)
+			dp->reg_real[i] = (struct fnat_registry_real){ 0 };
 }
 
 static struct fnat_port_pool *
@@ -243,12 +271,9 @@ snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_
 		goto err;
 	}
 
-	/* Ids: which are referenced by the new snapshot or by live sessions. */
-	static bool svc_in_use[FNAT_MAX_SERVICES], real_in_use[FNAT_MAX_REALS];
-	for (int i = 0; i < FNAT_MAX_SERVICES; i++)
-		svc_in_use[i] = dp->reg_svc[i].used && svc_active(dp, (uint16_t)i) > 0;
-	for (int i = 0; i < FNAT_MAX_REALS; i++)
-		real_in_use[i] = dp->reg_real[i].used && real_active(dp, (uint16_t)i) > 0;
+	/* Ids: those still taken stay with their service or real server (harmless if this build
+	 * fails: a pruned id is free either way); the new snapshot's are collected here. */
+	registry_prune(dp);
 	static struct fnat_registry_svc new_svc[FNAT_MAX_SERVICES];
 	static struct fnat_registry_real new_real[FNAT_MAX_REALS];
 	memset(new_svc, 0, sizeof(new_svc));
@@ -257,12 +282,12 @@ snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_
 	uint32_t r_out = 0;
 	for (uint32_t i = 0; i < n_svcs; i++) {
 		const struct fnat_service_conf *c = &svcs[i];
-		int id = svc_id_for(dp, c, svc_in_use, new_svc);
+		int id = svc_id_for(dp, c, new_svc);
 		if (id < 0 || new_svc[id].used) {
 			rc = -E2BIG;
 			goto err;
 		}
-		new_svc[id] = (struct fnat_registry_svc){ true, c->vip, c->port, c->proto };
+		new_svc[id] = (struct fnat_registry_svc){ true, true, c->vip, c->port, c->proto };
 		struct fnat_svc *v = &s->svcs[i];
 		v->vip = c->vip;
 		v->port = rte_cpu_to_be_16(c->port);
@@ -278,13 +303,13 @@ snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_
 		}
 		for (uint32_t r = 0; r < c->n_reals; r++, r_out++) {
 			const struct fnat_real_conf *rc_ = &reals[c->first_real + r];
-			int rid = real_id_for(dp, (uint16_t)id, rc_, real_in_use, new_real);
+			int rid = real_id_for(dp, (uint16_t)id, rc_, new_real);
 			if (rid < 0 || new_real[rid].used) {
 				rc = -E2BIG;
 				goto err;
 			}
-			new_real[rid] = (struct fnat_registry_real){ true, (uint16_t)id, rc_->addr,
-								     rc_->port };
+			new_real[rid] = (struct fnat_registry_real){ true, true, (uint16_t)id,
+								     rc_->addr, rc_->port };
 			s->reals[r_out] = (struct fnat_real){ rc_->addr, rte_cpu_to_be_16(rc_->port),
 							      (uint16_t)rid, rc_->weight };
 			s->sreals[r_out] = (struct sched_real){ rc_->addr, rc_->port, rc_->weight };
@@ -323,10 +348,10 @@ snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_
 			s->sched[w * n_svcs + i].wrr_cur = &s->wrr[w * (total_reals ? total_reals : 1) +
 								   s->svcs[i].first_real];
 
-	/* Commit the registry: ids not in the new snapshot stay reserved while sessions use
-	 * them (so their counters and timeouts stay attributable). */
-	/* An id that starts a new life starts with zero counters (nobody writes them now: no
-	 * session refers to a free id). */
+	/* Commit the registry: ids not in the new snapshot retire (they stay taken, so their
+	 * counters and timeouts stay attributable, until registry_prune frees them). An id that
+	 * starts a new life starts with zero counters (nobody writes them now: no session refers
+	 * to a free id). */
 	for (int i = 0; i < FNAT_MAX_SERVICES; i++)
 		if (new_svc[i].used && !dp->reg_svc[i].used)
 			for (uint32_t w = 0; w < nw; w++)
@@ -335,12 +360,18 @@ snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_
 		if (new_real[i].used && !dp->reg_real[i].used)
 			for (uint32_t w = 0; w < nw; w++)
 				memset(&dp->workers[w]->rs_ctr[i], 0, sizeof(struct fnat_traffic));
-	for (int i = 0; i < FNAT_MAX_SERVICES; i++)
-		dp->reg_svc[i] = new_svc[i].used ? new_svc[i] :
-				 (svc_in_use[i] ? dp->reg_svc[i] : (struct fnat_registry_svc){ 0 });
-	for (int i = 0; i < FNAT_MAX_REALS; i++)
-		dp->reg_real[i] = new_real[i].used ? new_real[i] :
-				  (real_in_use[i] ? dp->reg_real[i] : (struct fnat_registry_real){ 0 });
+	for (int i = 0; i < FNAT_MAX_SERVICES; i++) {
+		if (new_svc[i].used)
+			dp->reg_svc[i] = new_svc[i];
+		else
+			dp->reg_svc[i].live = false;
+	}
+	for (int i = 0; i < FNAT_MAX_REALS; i++) {
+		if (new_real[i].used)
+			dp->reg_real[i] = new_real[i];
+		else
+			dp->reg_real[i].live = false;
+	}
 	*out = s;
 	return 0;
 err:

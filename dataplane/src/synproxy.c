@@ -20,6 +20,7 @@
 #include <rte_ether.h>
 
 #include "csum.h"
+#include "siphash.h"
 #include "synproxy.h"
 #include "tcpopt.h"
 #include "worker_pvt.h"
@@ -30,41 +31,6 @@
 #define SP_WINDOW 65535
 
 static const uint16_t mss_table[8] = { 536, 1220, 1300, 1380, 1420, 1440, 1452, 1460 };
-
-/* ---- SipHash-2-4 over 64-bit words ---- */
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                           \
-	do {                                                                               \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                   \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                       \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                       \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                   \
-	} while (0)
-
-static uint64_t
-siphash24(const uint64_t key[2], const uint64_t *m, unsigned n)
-{
-	uint64_t v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
-	uint64_t v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
-	for (unsigned i = 0; i < n; i++) {
-		v3 ^= m[i];
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m[i];
-	}
-	uint64_t b = (uint64_t)(n * 8) << 56;
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
 
 static uint32_t
 cookie_mac(const struct fnat_dp *dp, const struct fnat_key *k, uint32_t isn, uint64_t minute,

@@ -24,6 +24,7 @@
 
 #include "csum.h"
 #include "dp_pvt.h"
+#include "sync.h"
 #include "synproxy.h"
 #include "tcpopt.h"
 #include "worker_pvt.h"
@@ -164,7 +165,9 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 	if (ip == NULL)
 		return;
 	uint16_t a = snap_addr(s, ip->dst_addr);
-	if (a == 0) {
+	const struct fnat_sync_state *ss = a == 0 ? sync_state(w->dp) : NULL;
+	bool standby = ss != NULL && sync_is_standby_lip(ss, ip->dst_addr);
+	if (a == 0 && !standby) {
 		ignore(w, m);
 		return;
 	}
@@ -185,7 +188,17 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 		ignore(w, m);
 		return;
 	}
-	bool to_lip = (a & 0x8000) != 0;
+	bool to_lip = (a & 0x8000) != 0 || standby;
+	if (to_lip && ip->next_proto_id == IPPROTO_UDP) {
+		/* Sync datagrams from the peers come to this node's sync address (a LIP) on a
+		 * port below every LIP port. */
+		const struct fnat_sync_state *ss = sync_state(w->dp);
+		if (ss != NULL && ip->dst_addr == ss->conf.addr &&
+		    ((uint16_t *)(ip + 1))[1] == ss->port_be) {
+			sync_receive(w, ss, m, ip);
+			return;
+		}
+	}
 	if (ip->next_proto_id == IPPROTO_ICMP) {
 		handle_icmp(w, s, m, ip, pidx, to_lip);
 		return;
@@ -244,15 +257,35 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 	} else {
 		c = conn_lookup(&w->ct, &p->key, p->hash, &dir);
 	}
+	const struct fnat_sync_state *ss = sync_state(w->dp);
 	if (p->kind == P_OUT) {
+		/* A LIP this node took over (or got back): the session comes from a record. */
+		if (c == NULL && ss != NULL)
+			c = sync_server_miss(w, s, ss, &p->key);
 		if (c == NULL) {
 			drop(w, p->m, FNAT_DROP_NO_SESSION);
 			return;
 		}
+		uint8_t state = c->state, flags = c->flags;
 		v = xlate_out(w, s, c, p->m, p->ip, pidx);
 		if (v < 0)
 			drop(w, p->m, -v);
+		else
+			sync_changed(w, c, state, flags);
 		return;
+	}
+	if (unlikely(ss != NULL)) {
+		/* Owner stage: a flow the router moved here from its owner (a drain, a node
+		 * added or lost, a re-hash) goes back to the owner, retransmitted SYNs too; one
+		 * whose owner is gone and whose LIP this node took over is carried on here. */
+		if (c == NULL) {
+			bool consumed;
+			c = sync_client_miss(w, s, ss, p->m, &p->key, pidx, &consumed);
+			if (consumed)
+				return;
+		} else {
+			sync_count_forwarded_in(w, ss, p->m);
+		}
 	}
 	if (p->key.proto == IPPROTO_TCP) {
 		/* A new SYN on a closing tuple starts a new session (the client reused its port). */
@@ -292,9 +325,12 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 		drop(w, p->m, FNAT_DROP_NO_REAL);
 		return;
 	}
+	uint8_t state = c->state, flags = c->flags;
 	v = xlate_in(w, s, c, p->m, p->ip, pidx);
 	if (v < 0)
 		drop(w, p->m, -v);
+	else
+		sync_changed(w, c, state, flags);
 }
 
 void
@@ -378,6 +414,12 @@ worker_poll_once(struct fnat_worker *w)
 		worker_expire_scan(w, (uint32_t)RTE_MIN(budget, (uint64_t)65536));
 		w->last_scan_ms = w->now_ms;
 	}
+	/* Worker 0 owns the neighbour table: forget entries that stopped answering. */
+	if (w->id == 0 && w->now_ms - w->neigh_scan_ms >= 1000) {
+		neigh_expire_scan(w);
+		w->neigh_scan_ms = w->now_ms;
+	}
+	sync_poll(w);
 	if (w->arp_wait_n > 0)
 		worker_arp_wait_flush(w);
 	worker_discard_flush(w);

@@ -14,6 +14,13 @@ void tx_frame(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m);
 /** Fill in the MACs for an IPv4 destination and queue the frame; -reason when unresolved
  * (the caller still owns m then). */
 int l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst);
+/** The same through a given on-link next hop (a peer node: sync datagrams, forwarded frames). */
+int l2_send_via(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t nh);
+/** Send an ARP request for target on a port, broadcast or to a known MAC (a re-check); at
+ * most one per target per second per worker, and remembered for arp_asked(). */
+void arp_ask(struct fnat_worker *w, unsigned pidx, uint32_t target, const uint8_t *unicast);
+/** Whether any worker asked for target recently enough that a reply answers it. Worker 0. */
+bool arp_asked(const struct fnat_dp *dp, uint32_t target, uint64_t now);
 /** Pass a packet to the worker that owns it. Consumes m. */
 void handoff(struct fnat_worker *w, struct rte_mbuf *m, uint32_t owner);
 /** Schedule a real server, take a LIP port and create an indexed session (`hash`: the key's
@@ -23,6 +30,15 @@ struct fnat_conn *conn_create(struct fnat_worker *w, const struct fnat_snapshot 
 			      int *reason);
 /** Remove a session, give back its port, fix the counters. */
 void conn_free(struct fnat_worker *w, struct fnat_conn *c);
+/** Carry on a session another node created, from its record (full state): the session is
+ * indexed on this worker with this node's service and real-server ids; lip_id is this node's
+ * id of its LIP, or FNAT_LIP_FOREIGN. NULL + reason when it cannot be. */
+struct fnat_conn *conn_adopt(struct fnat_worker *w, const struct fnat_snapshot *s,
+			     const struct fnat_conn *rec, uint16_t lip_id, int *reason);
+/** Let go of an adopted session another node claimed back (no DEL record: it lives on). */
+void conn_hand_back(struct fnat_worker *w, struct fnat_conn *c);
+/** Mark a port of this node's LIP lip_id busy (in use elsewhere) or free again. */
+void lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool busy);
 /** Translate client→RS / RS→client and queue for TX; 0 or -reason (m not consumed then). */
 int xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
 	     struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx);
@@ -38,6 +54,9 @@ struct rte_mbuf *make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uin
 /** The ISN a new session's SYN gets towards the real server (secure, per LIP:lport). */
 uint32_t isn_target(const struct fnat_worker *w, const struct fnat_conn *c);
 
+/** Registers the mbuf field and flag of ICMP errors going round the workers (control
+ * thread, at create). 0 or -errno. */
+int icmp_round_init(struct fnat_dp *dp);
 /** ARP (worker 0) and ICMP for a VIP or LIP. Consume m. */
 void handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx);
 void handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,

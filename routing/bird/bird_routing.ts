@@ -48,12 +48,15 @@ export class BirdRouting {
   constructor(readonly options: BirdRoutingOptions) {}
 
   /** Announces exactly these VIPs and LIPs (a drained node passes no VIPs). */
-  async announce(routes: { vips: string[]; lips: string[] }): Promise<void> {
+  async announce(
+    routes: { vips: string[]; lips: string[]; standbyLips?: string[] },
+  ): Promise<void> {
     const o = this.options;
     const text = renderNodeConfig({
       ...o.base,
       vips: routes.vips,
       lips: routes.lips,
+      standbyLips: routes.standbyLips ?? [],
       drained: false,
     });
     await withBird(o.socket, (bird) =>
@@ -73,6 +76,14 @@ export class BirdRouting {
           }
         },
       }));
+  }
+
+  /** The stub networks each of these routers announces now (BIRD's reachable routers). */
+  announcedBy(routerIds: string[]): Promise<Map<string, string[]>> {
+    return withBird(this.options.socket, async (bird) => {
+      const areas = parseOspfState(await bird.command(`show ospf state ${NODE_OSPF_PROTOCOL}`));
+      return new Map(routerIds.map((id) => [id, stubnetsOf(areas, id)]));
+    });
   }
 
   /** Reads the adjacency and the announced stub networks from BIRD. */

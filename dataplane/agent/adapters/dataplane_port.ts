@@ -1,17 +1,21 @@
 /**
- * The agent's `DataPlanePort` over the real `DataPlane` (FFI): apply a snapshot, read counters
- * summed over the workers.
+ * The agent's `DataPlanePort` over the real `DataPlane` (FFI): apply a snapshot (session sync
+ * included), read counters summed over the workers, ask the peers for their sessions and read
+ * what the data plane knows of them.
  *
  * @module
  */
 import type { DataPlaneConfig } from "../../binding/config.ts";
-import type { DataPlaneStats } from "../../binding/types.ts";
+import type { DataPlaneStats, PeerStats } from "../../binding/types.ts";
 import type { DataPlaneCounters, DataPlanePort } from "../agent.ts";
 
 /** What the adapter needs from a data plane (the `DataPlane` class has it). */
 export interface DataPlaneLike {
   apply(config: DataPlaneConfig): void;
   stats(): DataPlaneStats;
+  requestSync(): void;
+  peers(): PeerStats[];
+  takeOver(lip: string): void;
 }
 
 /** Sums worker counters into the agent's view. */
@@ -32,6 +36,18 @@ export function countersOf(stats: DataPlaneStats): DataPlaneCounters {
       valid: sum((w) => w.synCookiesValid),
       invalid: sum((w) => w.synCookiesInvalid),
     },
+    sync: {
+      recordsSent: sum((w) => w.syncRecordsSent),
+      datagramsSent: sum((w) => w.syncDatagramsSent),
+      recordsReceived: sum((w) => w.syncRecordsReceived),
+      datagramsReceived: sum((w) => w.syncDatagramsReceived),
+      lost: sum((w) => w.syncLost),
+      recordsActive: sum((w) => w.recordsActive),
+      recordsFull: sum((w) => w.recordsFull),
+      recordsExpired: sum((w) => w.recordsExpired),
+      forwardedOut: sum((w) => w.forwardedOut),
+      forwardedIn: sum((w) => w.forwardedIn),
+    },
   };
 }
 
@@ -45,6 +61,18 @@ export function dataPlanePort(dp: DataPlaneLike): DataPlanePort {
     // deno-lint-ignore require-await
     async counters() {
       return countersOf(dp.stats());
+    },
+    // deno-lint-ignore require-await
+    async requestSync() {
+      dp.requestSync();
+    },
+    // deno-lint-ignore require-await
+    async peers() {
+      return dp.peers();
+    },
+    // deno-lint-ignore require-await
+    async takeOver(lip: string) {
+      dp.takeOver(lip);
     },
   };
 }

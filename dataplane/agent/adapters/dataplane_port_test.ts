@@ -26,6 +26,22 @@ function worker(i: number, n: number): WorkerStats {
     icmpTranslated: 0,
     ignored: 0,
     sessionsClosing: i,
+    arpUnsolicited: 0,
+    arpConflicts: 0,
+    neighExpired: 0,
+    neighEvicted: 0,
+    neighRefused: 0,
+    syncRecordsSent: 5 * n,
+    syncDatagramsSent: n,
+    syncRecordsReceived: 7 * n,
+    syncDatagramsReceived: 2 * n,
+    syncLost: i,
+    recordsActive: 6 * n,
+    recordsFull: 0,
+    recordsExpired: n,
+    forwardedOut: 8 * n,
+    forwardedIn: 9 * n,
+    sessionsAdopted: 0,
     drops: {},
   };
 }
@@ -45,6 +61,18 @@ Deno.test("countersOf() sums the workers and keeps drops by reason", () => {
     bytesOut: 1000,
     drops: { bad_tcp_checksum: 2 },
     synCookies: { sent: 15, valid: 5, invalid: 0 },
+    sync: {
+      recordsSent: 25,
+      datagramsSent: 5,
+      recordsReceived: 35,
+      datagramsReceived: 10,
+      lost: 1,
+      recordsActive: 30,
+      recordsFull: 0,
+      recordsExpired: 5,
+      forwardedOut: 40,
+      forwardedIn: 45,
+    },
   });
 });
 
@@ -56,6 +84,13 @@ Deno.test("dataPlanePort() applies through the data plane and surfaces its refus
       applied.push(c);
     },
     stats: () => ({ workers: [], services: [], drops: {} }),
+    requestSync: () => {
+      throw new Error("sync is off");
+    },
+    peers: () => [],
+    takeOver: () => {
+      throw new Error("sync is off");
+    },
   });
   const c: DataPlaneConfig = { services: [], localAddresses: ["10.0.0.1"] };
   await port.apply(c);
@@ -65,4 +100,6 @@ Deno.test("dataPlanePort() applies through the data plane and surfaces its refus
     RangeError,
   );
   assert.equal((await port.counters()).sessions, 0);
+  await assert.rejects(() => port.requestSync(), /sync is off/);
+  assert.deepEqual(await port.peers(), []);
 });

@@ -46,15 +46,26 @@ export class StateStore<C> {
   }
 
   /** Saves atomically; the directory must exist. */
-  async save(state: AgentState<C>): Promise<void> {
-    const tmp = `${this.path}.tmp-${Deno.pid}`;
-    const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
-    try {
-      await file.write(new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, this.path);
+  save(state: AgentState<C>): Promise<void> {
+    return writeJsonAtomic(this.path, state);
   }
+}
+
+/**
+ * Writes `value` as JSON to `path` atomically (a 0600 temporary file beside it, fsynced, renamed
+ * over it): a crash leaves the old content or the new, never half of either. The directory must
+ * exist.
+ */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+  try {
+    const bytes = new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n");
+    let off = 0;
+    while (off < bytes.length) off += await file.write(bytes.subarray(off));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(tmp, path);
 }
