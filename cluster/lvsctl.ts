@@ -32,7 +32,7 @@ import {
 } from "./ops/rollout.ts";
 import { LeaseError } from "./ops/lease.ts";
 import type { Clock } from "./ops/clock.ts";
-import { ClusterFleet } from "./ops/dashboard_fleet.ts";
+import { ClusterFleet, type ClusterFleetOptions } from "./ops/dashboard_fleet.ts";
 import { renderNodeFile } from "./spec/node_file_render.ts";
 import { syncLine, syncViewOf } from "./spec/sync_view.ts";
 import { drainSummary } from "./spec/drain_progress.ts";
@@ -135,6 +135,7 @@ export function formatStatus(
     "DROPS",
   ]];
   const hashes = new Set<string>();
+  const warnings: string[] = [];
   for (const n of cluster.nodes) {
     const s = statuses.get(n.name);
     if (!s || s instanceof Error) {
@@ -142,10 +143,11 @@ export function formatStatus(
       continue;
     }
     if (s.config) hashes.add(s.config.hash);
+    if (s.degraded !== undefined) warnings.push(`WARNING: ${n.name} is degraded: ${s.degraded}`);
     const drops = Object.values(s.counters?.drops ?? {}).reduce((a, b) => a + b, 0);
     rows.push([
       n.name,
-      s.drained ? "drained" : "active",
+      s.degraded !== undefined ? "degraded" : s.drained ? "drained" : "active",
       s.release,
       s.config ? s.config.hash.slice(7, 19) : "(none)",
       s.routing.adjacency,
@@ -155,7 +157,7 @@ export function formatStatus(
       String(drops),
     ]);
   }
-  const lines = [pad(rows)];
+  const lines = [pad(rows), ...warnings];
   if (hashes.size > 1) lines.push(`WARNING: nodes report ${hashes.size} different configurations`);
   const reported = [...statuses.values()].some((s) => !(s instanceof Error) && s.sync);
   if (cluster.sync || reported) {
@@ -206,6 +208,19 @@ export function formatStatus(
     }
   }
   return lines.join("\n");
+}
+
+/**
+ * What `lvsctl dashboard` builds its fleet from: the releases it offers come from `--releases`,
+ * else the cluster file's `dashboard.releases` (neither: it starts no rollout).
+ */
+export function dashboardFleetOptions(
+  cluster: ClusterFile,
+  transport: NodeTransport,
+  o: { stateDir: string; releases?: string },
+): ClusterFleetOptions {
+  const releasesDir = o.releases ?? cluster.dashboard.releases;
+  return { cluster, transport, stateDir: o.stateDir, ...(releasesDir ? { releasesDir } : {}) };
 }
 
 /** Builds the command tree. Each action throws CliError for a non-zero exit. */
@@ -480,8 +495,20 @@ export function buildCli(deps: CliDeps): Command {
       "--insecure",
       "serve plain HTTP on a non-loopback address (tokens and cookies cross the network in clear text)",
     )
+    .option(
+      "--releases <dir>",
+      "the directory whose release tarballs the dashboard offers (default: the cluster file's dashboard.releases)",
+    )
     .action(
-      async (o: { cluster: string; listen?: string; stateDir: string; insecure?: boolean }) => {
+      async (
+        o: {
+          cluster: string;
+          listen?: string;
+          stateDir: string;
+          insecure?: boolean;
+          releases?: string;
+        },
+      ) => {
         const c = await load(o.cluster);
         const operators = operatorsFromEnv((k) => Deno.env.get(k));
         if (operators.length === 0) {
@@ -499,7 +526,7 @@ export function buildCli(deps: CliDeps): Command {
         const tls = c.dashboard.tls ? await readTls(c.dashboard.tls) : undefined;
         await Deno.mkdir(o.stateDir, { recursive: true });
         const transport = deps.transport(c);
-        const fleet = new ClusterFleet({ cluster: c, transport, stateDir: o.stateDir });
+        const fleet = new ClusterFleet(dashboardFleetOptions(c, transport, o));
         const server = serveDashboard({
           port,
           hostname: host,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatStatus, runCli } from "./lvsctl.ts";
+import { dashboardFleetOptions, formatStatus, runCli } from "./lvsctl.ts";
 import type { NodeTransport } from "./transport/transport.ts";
 import { TransportError } from "./transport/transport.ts";
 import { FakeTransport } from "./transport/fake_transport.ts";
@@ -76,6 +76,46 @@ Deno.test("lvsctl plan and status report unreachable nodes; deploy exits 1", asy
   const r = JSON.parse(h.out.at(-1)!);
   assert.equal(r.ok, false);
   assert.equal(r.nodes.length, 3);
+});
+
+Deno.test("lvsctl status shows a degraded node and says why", async () => {
+  const lab = await loadClusterFile(new URL("../fixtures/lab.yaml", import.meta.url).pathname);
+  const fake = new FakeTransport(lab.nodes.map((n) => n.name));
+  for (const [name, cfg] of await nodeConfigs(lab)) fake.node(name).config = cfg;
+  fake.node("node2").degraded = "the saved state is unreadable: state.json is not valid JSON";
+  const out: string[] = [];
+  const code = await runCli(["status"], {
+    io: { out: (s) => out.push(s), err: () => {} },
+    transport: () => fake,
+  });
+  assert.equal(code, 0);
+  assert.match(out.join("\n"), /^node2\s+degraded\s/m);
+  assert.match(out.join("\n"), /^node1\s+active\s/m);
+  assert.match(
+    out.join("\n"),
+    /WARNING: node2 is degraded: the saved state is unreadable: state\.json is not valid JSON/,
+  );
+});
+
+Deno.test("lvsctl dashboard offers the releases of --releases, else of dashboard.releases", async () => {
+  const lab = await loadClusterFile(new URL("../fixtures/lab.yaml", import.meta.url).pathname);
+  const t = new FakeTransport([]);
+  const withDir = { ...lab, dashboard: { ...lab.dashboard, releases: "/srv/lvs/releases" } };
+  assert.equal(dashboardFleetOptions(lab, t, { stateDir: "/s" }).releasesDir, undefined);
+  assert.equal(
+    dashboardFleetOptions(withDir, t, { stateDir: "/s" }).releasesDir,
+    "/srv/lvs/releases",
+  );
+  assert.equal(
+    dashboardFleetOptions(withDir, t, { stateDir: "/s", releases: "/tmp/r" }).releasesDir,
+    "/tmp/r",
+  );
+  const out: string[] = [];
+  await runCli(["dashboard", "--help"], {
+    io: { out: (s) => out.push(s), err: () => {} },
+    transport: () => t,
+  });
+  assert.match(out.join("\n"), /--releases <dir>/);
 });
 
 Deno.test("lvsctl plan shows a node's sync change in words, never the secret", async () => {

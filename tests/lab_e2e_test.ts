@@ -14,6 +14,7 @@ import { runCli } from "../cluster/lvsctl.ts";
 import { SshTransport } from "../cluster/transport/ssh_transport.ts";
 import type { AgentStatus } from "../dataplane/agent/api.ts";
 import { buildRelease } from "../cluster/ops/release.ts";
+import { writeManifest } from "../cluster/ops/release_manifest.ts";
 import { RolloutHaltedError, startRollout } from "../cluster/ops/rollout.ts";
 
 const isRoot = Deno.uid() === 0;
@@ -82,6 +83,7 @@ Deno.test({
           assert.equal(d.running, true);
           assert.ok(d.token && d.token.length >= 32, "a fresh operator token");
           assert.equal((await Deno.stat(d.tokenFile)).mode! & 0o777, 0o600);
+          assert.ok((await Deno.stat(d.releases)).isDirectory, "its releases directory");
           const res = await fetch(`${d.url}api/fleet`, {
             headers: { authorization: `Bearer ${d.token}` },
           });
@@ -249,6 +251,8 @@ Deno.test({
             await sh(
               `tar -xzf ${dir}/b.tar.gz -C ${dir}/b && printf 'Deno.exit(3);\\n' > ${dir}/b/dataplane/agent/main.ts && tar -C ${dir}/b -czf ${dir}/broken.tar.gz .`,
             );
+            // A release build records its sha256; so does this hand-made one.
+            await writeManifest(`${dir}/broken.tar.gz`);
             const cluster = {
               ...lab.cluster,
               rollout: { ...lab.cluster.rollout, healthGateTimeout: 10 },

@@ -2,7 +2,7 @@
  * The lab's dashboard: `lab up` leaves `lvsctl dashboard` running in the background against the
  * lab's cluster file, with a fresh operator token, so a newcomer can open the page at once.
  * Everything it writes sits in `<lab state>/dashboard/` (token, pid, log, audit log, rollout
- * state); `lab down` stops it with the lab's other daemons (its pid file and command line carry
+ * state, and `releases/`, the only place its rolling upgrades take a release from); `lab down` stops it with the lab's other daemons (its pid file and command line carry
  * the lab's directory) and removes the folder.
  *
  * @module
@@ -25,6 +25,8 @@ export interface LabDashboard {
   token: string | null;
   tokenFile: string;
   log: string;
+  /** The directory whose release tarballs (with their manifest) the dashboard offers. */
+  releases: string;
 }
 
 function files(labStateDir: string) {
@@ -34,6 +36,7 @@ function files(labStateDir: string) {
     token: `${dir}/token`,
     pid: `${dir}/dashboard.pid`,
     log: `${dir}/dashboard.log`,
+    releases: `${dir}/releases`,
   };
 }
 
@@ -59,6 +62,7 @@ export async function labDashboardStatus(
     token: await readOr(f.token, (s) => s || null, null as string | null),
     tokenFile: f.token,
     log: f.log,
+    releases: f.releases,
   };
 }
 
@@ -75,6 +79,7 @@ export async function startLabDashboard(
   const f = files(labStateDir);
   await stopLabDashboard(labStateDir);
   await Deno.mkdir(f.dir, { recursive: true, mode: 0o700 });
+  await Deno.mkdir(f.releases, { recursive: true, mode: 0o700 });
   const token = crypto.randomUUID().replaceAll("-", "");
   await Deno.writeTextFile(f.token, `${token}\n`, { mode: 0o600 });
   // `sh -c 'exec ...'` keeps the pid and sends the output to the log; the child is not waited
@@ -95,6 +100,8 @@ export async function startLabDashboard(
       listen,
       "--state-dir",
       f.dir,
+      "--releases",
+      f.releases,
     ],
     env: { LOG: f.log, LVS_DASHBOARD_TOKEN: token, LVS_DASHBOARD_OPERATOR: "lab" },
     stdin: "null",

@@ -149,6 +149,8 @@ async function main(args: string[]): Promise<number> {
             "     deno run -A cluster/lvsctl.ts status",
             `dashboard: ${dash.url}  (log in with operator token ${dash.token}; also in ${dash.tokenFile})`,
             `           its log: ${dash.log}; stopped by: deno task lab down`,
+            `           it rolls out releases built into ${dash.releases}:`,
+            `           deno run -A cluster/ops/release.ts --version V --out ${dash.releases}/lvs-V.tar.gz`,
           ].join("\n"),
         );
         return 0;

@@ -1,7 +1,8 @@
 /**
  * The dashboard's ports (`web/fleet.ts`) over the real fleet: reads are every node's agent
  * status through the transport (SSH in production), actions are the same drain, undrain and
- * rolling upgrade lvsctl runs. One instance per dashboard process.
+ * rolling upgrade lvsctl runs. A rollout started here rolls out only a release offered by the
+ * configured releases directory (`release_dir.ts`). One instance per dashboard process.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import {
   startRollout,
 } from "./rollout.ts";
 import { describeHolder, LeaseBusyError, LeaseError } from "./lease.ts";
+import { offeredRelease } from "./release_dir.ts";
 import type { NodeTransport } from "../transport/transport.ts";
 import {
   ActionError,
@@ -40,7 +42,15 @@ export interface ClusterFleetOptions {
   /** Per-call deadline of a status read (default 3 s: an unreachable node shows as down). */
   readTimeoutMs?: number;
   /** Rollout tuning passed through to every rollout this dashboard runs. */
-  rollout?: Pick<RolloutDeps, "watchSeconds" | "requireTraffic" | "clock" | "leaseTtlMs">;
+  rollout?: Pick<
+    RolloutDeps,
+    "watchSeconds" | "requireTraffic" | "clock" | "leaseTtlMs" | "releases"
+  >;
+  /**
+   * The directory whose releases (tarballs with a manifest) may be rolled out; a request names
+   * one of them. Without it, the dashboard starts no rollout.
+   */
+  releasesDir?: string;
 }
 
 const STEP: Record<string, RolloutStep> = {
@@ -67,7 +77,7 @@ export function rolloutView(s: RolloutState, startedBy: string): RolloutView {
     nodes: s.nodes.map((n) => ({
       node: n.node,
       step: STEP[n.step] ?? "pending",
-      message: n.error ?? null,
+      message: n.degraded ? `${n.error}; degraded: ${n.degraded}` : n.error ?? null,
       startedAt: n.startedAt ?? null,
       finishedAt: n.finishedAt ?? null,
     })),
@@ -227,14 +237,26 @@ export class ClusterFleet implements FleetReader, ActionPort {
     await this.#background;
   }
 
-  startRollout(request: RolloutRequest, actor: string): Promise<RolloutView> {
+  #refuseWhileRunning(): void {
     if (this.#current?.running) {
-      return Promise.reject(
-        new ActionError(`Rollout ${this.#current.state.id} is running; one at a time`, {
-          status: 409,
-        }),
-      );
+      throw new ActionError(`Rollout ${this.#current.state.id} is running; one at a time`, {
+        status: 409,
+      });
     }
+  }
+
+  async startRollout(request: RolloutRequest, actor: string): Promise<RolloutView> {
+    this.#refuseWhileRunning();
+    let release: string;
+    try {
+      release = await offeredRelease(this.options.releasesDir, request.release);
+    } catch (e) {
+      throw new ActionError(`Cannot start the rollout: ${(e as Error).message}`, {
+        status: 400,
+        cause: e,
+      });
+    }
+    this.#refuseWhileRunning(); // one may have started while the directory was read
     if (this.#current) {
       this.#past.unshift(rolloutView(this.#current.state, this.#current.startedBy));
     }
@@ -250,7 +272,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
           holder: describeHolder(`dashboard (${actor})`),
           onProgress: (s) => onProgress(s),
         },
-        { release: request.release, ...(request.batchSize ? { batch: request.batchSize } : {}) },
+        { release, ...(request.batchSize ? { batch: request.batchSize } : {}) },
       ), actor);
   }
 

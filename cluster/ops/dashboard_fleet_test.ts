@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { ClusterFleet } from "./dashboard_fleet.ts";
+import { ClusterFleet, rolloutView } from "./dashboard_fleet.ts";
 import { FakeTransport } from "../transport/fake_transport.ts";
 import { parseClusterFile } from "../spec/cluster_file.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
-import { buildRelease } from "./release.ts";
 import { portConformance } from "../../web/conformance.ts";
 import { ActionError, hashVerdict } from "../../web/fleet.ts";
+import { StaticReleaseReader } from "./fake_release_reader.ts";
+import { writeManifest } from "./release_manifest.ts";
 import { endpointOf } from "../transport/endpoint.ts";
 
 const LAB = parseClusterFile(
@@ -13,13 +14,23 @@ const LAB = parseClusterFile(
   "lab.yaml",
 );
 
+/** A releases directory with one built-looking release, and a reader that describes it. */
+async function releasesIn(dir: string) {
+  const releasesDir = `${await Deno.realPath(dir)}/releases`;
+  await Deno.mkdir(releasesDir);
+  const path = `${releasesDir}/lvs-3.0.0.tar.gz`;
+  await Deno.writeTextFile(path, "release 3.0.0-test");
+  const sha256 = await writeManifest(path);
+  const releases = new StaticReleaseReader().add(path, { version: "3.0.0-test", sha256 });
+  return { releasesDir, releases, path };
+}
+
 Deno.test({
   name: "ClusterFleet passes the dashboard's port conformance suite over the fake fleet",
   async fn(t) {
     const dir = await Deno.makeTempDir({ prefix: "dash-fleet-" });
     try {
-      const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-      const rel = await buildRelease({ repo, version: "3.0.0-test", out: `${dir}/rel.tar.gz` });
+      const { releasesDir, releases } = await releasesIn(dir);
       let i = 0;
       const fleets: ClusterFleet[] = [];
       await portConformance(t, async () => {
@@ -29,14 +40,15 @@ Deno.test({
           cluster: LAB,
           transport: fake,
           stateDir: `${dir}/s${i++}`,
-          rollout: { watchSeconds: 0 },
+          releasesDir,
+          rollout: { watchSeconds: 0, releases },
         });
         fleets.push(fleet);
         return {
           reader: fleet,
           actions: fleet,
           settle: () => new Promise((r) => setTimeout(r, 10)),
-          rolloutRelease: rel.path,
+          rolloutRelease: "lvs-3.0.0.tar.gz",
         };
       });
       // Rollouts run on in the background and write their state into dir.
@@ -57,6 +69,68 @@ Deno.test("ClusterFleet shows an unreachable node as down with the transport's r
   assert.equal(n3.reachable, false);
   assert.match(n3.error ?? "", /connection refused/);
   assert.equal(s.nodes.filter((n) => n.state === "active").length, 2);
+});
+
+Deno.test("rolloutView() names a failed node that could not be drained again as degraded", () => {
+  const view = rolloutView({
+    id: "r1",
+    release: "/srv/releases/lvs-2.tar.gz",
+    version: "2",
+    sha256: "ab".repeat(32),
+    batch: 1,
+    status: "halted",
+    startedAt: 0,
+    updatedAt: 0,
+    error: "node2: gate failed (degraded: draining it again failed: refused)",
+    nodes: [{
+      node: "node2",
+      step: "failed",
+      error: "gate failed",
+      degraded: "draining it again failed: refused",
+    }],
+  }, "alice");
+  assert.equal(view.nodes[0]!.message, "gate failed; degraded: draining it again failed: refused");
+  assert.match(view.error ?? "", /degraded: draining it again failed/);
+});
+
+Deno.test("ClusterFleet rolls out only releases from its releases directory", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dash-fleet-" });
+  try {
+    const { releasesDir, releases } = await releasesIn(dir);
+    const fleet = (releasesDir?: string) => {
+      const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
+      const f = new ClusterFleet({
+        cluster: LAB,
+        transport: fake,
+        stateDir: `${dir}/state`,
+        ...(releasesDir ? { releasesDir } : {}),
+        rollout: { releases },
+      });
+      return { f, fake };
+    };
+    const { f, fake } = fleet(releasesDir);
+    for (const bad of ["/etc/passwd", "../x.tar.gz", `${releasesDir}/../rel.tar.gz`]) {
+      await assert.rejects(
+        f.startRollout({ release: bad }, "alice"),
+        (e) =>
+          e instanceof ActionError && e.status === 400 &&
+          e.message.includes(`Release '${bad}' is not offered`) &&
+          e.message.includes(`releases with a manifest in ${releasesDir}`) &&
+          e.message.includes("offered: lvs-3.0.0.tar.gz"),
+        bad,
+      );
+    }
+    assert.deepEqual(fake.calls, [], "no node was touched");
+    const none = fleet();
+    await assert.rejects(
+      none.f.startRollout({ release: `${releasesDir}/lvs-3.0.0.tar.gz` }, "alice"),
+      (e) =>
+        e instanceof ActionError && e.status === 400 &&
+        /no releases directory is configured/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("ClusterFleet's desired hash is the one the nodes apply, sync settings included", async () => {
@@ -112,13 +186,18 @@ Deno.test("the dashboard shows the lvsctl run that holds the nodes' lease, and i
         ttlMs: 60_000,
       });
     }
-    const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-    const rel = await buildRelease({ repo, version: "3.0.0-test", out: `${dir}/rel.tar.gz` });
-    const fleet = new ClusterFleet({ cluster: LAB, transport: fake, stateDir: `${dir}/s` });
+    const { releasesDir, releases, path } = await releasesIn(dir);
+    const fleet = new ClusterFleet({
+      cluster: LAB,
+      transport: fake,
+      stateDir: `${dir}/s`,
+      releasesDir,
+      rollout: { releases },
+    });
     const seen = (await fleet.read()).lease;
     assert.equal(seen?.holder, "lvsctl by alice@ops1 pid 42 (rollout r1)");
     assert.deepEqual(seen?.nodes, ["node1", "node2", "node3"]);
-    await assert.rejects(fleet.startRollout({ release: rel.path }, "bob"), (e: unknown) => {
+    await assert.rejects(fleet.startRollout({ release: path }, "bob"), (e: unknown) => {
       assert.ok(e instanceof ActionError);
       assert.equal(e.status, 409);
       assert.match(e.message, /held by "lvsctl by alice@ops1 pid 42 \(rollout r1\)" on node1/);

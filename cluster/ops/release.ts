@@ -1,13 +1,20 @@
 /**
  * Releases: what a rolling upgrade ships to a node. A release is a gzipped tarball of the
  * project's tracked files, the built data plane library, the npm dependencies the agent needs
- * (so a node never needs a registry) and a `VERSION` file; the node unpacks it into
- * `releases/<version>/` and switches the `current` link, and the supervisor restarts the
- * agent from it.
+ * (so a node never needs a registry) and a `VERSION` file, every member owned by 0:0 (root
+ * runs it on every node). Its sha256 is recorded beside it (`<file>.sha256`,
+ * `release_manifest.ts`); a rollout ships only a tarball that matches it, and every node
+ * checks the upload against it before it unpacks into `releases/<version>/` and switches the
+ * `current` link, and the supervisor restarts the agent from it.
+ *
+ *     deno run -A cluster/ops/release.ts --version 1.4.2 [--out FILE]
  *
  * @module
  */
 import { checkReleaseVersion } from "../../dataplane/agent/api.ts";
+import { manifestPath, writeManifest } from "./release_manifest.ts";
+import { checkRelease } from "./release_check.ts";
+import { TarReleaseReader } from "./release_reader.ts";
 
 /** A built release. */
 export interface Release {
@@ -15,6 +22,8 @@ export interface Release {
   version: string;
   sha256: string;
   bytes: number;
+  /** The manifest written beside it: `<path>.sha256`. */
+  manifest: string;
 }
 
 async function run(cmd: string, args: string[], cwd = "."): Promise<string> {
@@ -29,14 +38,10 @@ async function run(cmd: string, args: string[], cwd = "."): Promise<string> {
   return new TextDecoder().decode(out.stdout);
 }
 
-async function sha256File(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * Builds a release tarball from the repository at `repo` (which must have been built:
- * `dataplane/build/libfnat.so` is included).
+ * `dataplane/build/libfnat.so` is included), writes its manifest, and checks it as a rollout
+ * will (a tree a node would refuse, such as a link out of it, fails here).
  */
 export async function buildRelease(
   opts: { repo: string; version: string; out: string },
@@ -66,17 +71,30 @@ export async function buildRelease(
       stage,
     ]);
     await Deno.writeTextFile(`${stage}/VERSION`, opts.version + "\n");
-    await run("tar", ["-C", stage, "-czf", opts.out, "."]);
+    // Root unpacks it on every node: no member may carry the builder's uid.
+    await run("tar", [
+      "-C",
+      stage,
+      "--owner=0",
+      "--group=0",
+      "--numeric-owner",
+      "-czf",
+      opts.out,
+      ".",
+    ]);
   } finally {
     await Deno.remove(stage, { recursive: true });
     await Deno.remove(`${stage}.list`).catch(() => {});
   }
+  const sha256 = await writeManifest(opts.out);
+  checkRelease(opts.out, await new TarReleaseReader().read(opts.out));
   const st = await Deno.stat(opts.out);
   return {
     path: opts.out,
     version: opts.version,
-    sha256: await sha256File(opts.out),
+    sha256,
     bytes: st.size,
+    manifest: manifestPath(opts.out),
   };
 }
 
@@ -93,5 +111,7 @@ if (import.meta.main) {
   const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const out = arg("--out") ?? `${Deno.cwd()}/lvs-release-${version}.tar.gz`;
   const r = await buildRelease({ repo, version, out });
-  console.log(`${r.path}: release ${r.version}, ${r.bytes} bytes, sha256 ${r.sha256}`);
+  console.log(
+    `${r.path}: release ${r.version}, ${r.bytes} bytes, sha256 ${r.sha256} (in ${r.manifest})`,
+  );
 }

@@ -6,8 +6,9 @@
  *    drain, undrain and restart carries the node's fencing token;
  * 2. drain the node (its VIPs leave the router, its LIPs stay so sessions finish) and wait until
  *    its sessions fall below the policy's threshold or the drain timeout passes;
- * 3. ship the release: upload the tarball over SFTP, unpack it into `<root>/releases/<version>`
- *    and switch `<root>/current` atomically;
+ * 3. ship the release: upload the tarball over SFTP; the node checks its sha256 and its members,
+ *    unpacks it into `<root>/releases/<version>` and switches `<root>/current` atomically
+ *    (`SWITCH_SCRIPT`);
  * 4. restart the agent (its supervisor starts the new release) and wait until it answers with
  *    the new version;
  * 5. health gate: the configuration hash the node re-applied equals the desired one, OSPF is
@@ -16,6 +17,10 @@
  *    owners: new flows are not required) and its drop counters do not rise;
  * 6. next batch. On the first failure the rollout halts with that node drained and the others
  *    serving; the state is saved and `resume` continues from that node.
+ *
+ * Before any of it, the release is read (`ReleaseReader`) and checked (`checkRelease`): its
+ * manifest's sha256, its VERSION and every member; a release that fails is refused before
+ * anything is uploaded.
  *
  * @module
  */
@@ -31,6 +36,8 @@ import {
 } from "../transport/endpoint.ts";
 import { acquireClusterLease, type ClusterLease, describeHolder } from "./lease.ts";
 import { type Clock, realClock } from "./clock.ts";
+import { type CheckedRelease, checkRelease } from "./release_check.ts";
+import { type ReleaseReader, TarReleaseReader } from "./release_reader.ts";
 import { nodeConfigs, standbyOf } from "../spec/node_config.ts";
 import { drainSummary } from "../spec/drain_progress.ts";
 import { watchDrain } from "./drain.ts";
@@ -52,6 +59,8 @@ export interface NodeRollout {
   node: string;
   step: NodeStep;
   error?: string;
+  /** Why a failed node is degraded: it could not be drained again, so it may still serve. */
+  degraded?: string;
   startedAt?: number;
   finishedAt?: number;
 }
@@ -61,6 +70,8 @@ export interface RolloutState {
   id: string;
   release: string;
   version: string;
+  /** The sha256 of the release tarball, checked at the start and by every node. */
+  sha256: string;
   batch: number;
   status: "running" | "halted" | "done";
   startedAt: number;
@@ -73,11 +84,18 @@ export interface RolloutState {
 export class RolloutHaltedError extends Error {
   override name = "RolloutHaltedError";
   constructor(readonly state: RolloutState) {
+    const degraded = state.nodes.filter((n) => n.degraded !== undefined).map((n) => n.node);
+    const left = degraded.length === 0
+      ? "the failed node is drained, the others serve. Fix it"
+      : `${degraded.join(", ")} could not be drained again: ${
+        degraded.length === 1 ? "it is" : "they are"
+      } degraded and may still take traffic; the others serve. Check and fix ${
+        degraded.length === 1 ? "it" : "them"
+      }`;
     super(
       `Rollout ${state.id} halted: ${
         state.error ?? "a node failed"
-      }; the failed node is drained, ` +
-        `the others serve. Fix it and run: lvsctl upgrade --resume`,
+      }; ${left} and run: lvsctl upgrade --resume`,
     );
   }
 }
@@ -98,6 +116,8 @@ export interface RolloutDeps {
   watchSeconds?: number;
   /** Fail the gate when the node took no traffic during the watch (default true). */
   requireTraffic?: boolean;
+  /** Reads release tarballs (default: {@linkcode TarReleaseReader}). */
+  releases?: ReleaseReader;
 }
 
 /** The default state directory. */
@@ -105,17 +125,12 @@ export function defaultStateDir(): string {
   return `${Deno.env.get("HOME") ?? "/root"}/.lvsctl`;
 }
 
-/** Reads VERSION out of a release tarball. */
-export async function releaseVersionOf(path: string): Promise<string> {
-  for (const name of ["./VERSION", "VERSION"]) {
-    const out = await new Deno.Command("tar", {
-      args: ["-xzOf", path, name],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (out.success) return new TextDecoder().decode(out.stdout).trim();
-  }
-  throw new Error(`Cannot read VERSION from release ${path}: not a release tarball`);
+/** Reads and checks the release at `path` (see `checkRelease`); throws ReleaseError. */
+export async function readCheckedRelease(
+  deps: Pick<RolloutDeps, "releases">,
+  path: string,
+): Promise<CheckedRelease> {
+  return checkRelease(path, await (deps.releases ?? new TarReleaseReader()).read(path));
 }
 
 const stateFile = (dir: string) => `${dir}/rollout.json`;
@@ -274,11 +289,11 @@ class Runner {
     await transport.upload(endpointOf(n), this.state.release, remote, { timeoutMs: 300_000 });
     const r = await transport.exec(
       endpointOf(n),
-      ["sh", "-c", SWITCH_SCRIPT, "switch", n.agent.root, this.state.version],
+      ["sh", "-c", SWITCH_SCRIPT, "switch", n.agent.root, this.state.version, this.state.sha256],
       { timeoutMs: 120_000 },
     );
     if (r.code !== 0) {
-      throw new Error(`${n.name}: unpacking the release failed: ${r.stderr.trim()}`);
+      throw new Error(`${n.name}: the node refused to switch to the release: ${r.stderr.trim()}`);
     }
     this.held();
 
@@ -372,14 +387,20 @@ class Runner {
             (r as PromiseRejectedResult).reason?.message ?? (r as PromiseRejectedResult).reason,
           );
           nr.finishedAt = this.now;
-          // Leave it drained: the others keep serving.
+          // Leave it drained: the others keep serving. A node that cannot be drained is named.
           const spec = cluster.nodes.find((x) => x.name === nr.node);
           if (spec) {
-            await this.fenced(spec).then((o) => drainNode(transport, spec, o)).catch(() => {});
+            try {
+              await drainNode(transport, spec, await this.fenced(spec));
+            } catch (e) {
+              nr.degraded = `draining it again failed: ${e instanceof Error ? e.message : e}`;
+            }
           }
         }
         this.state.status = "halted";
-        this.state.error = failed.map(([, nr]) => `${nr.node}: ${nr.error}`).join("; ");
+        this.state.error = failed.map(([, nr]) =>
+          `${nr.node}: ${nr.error}${nr.degraded ? ` (degraded: ${nr.degraded})` : ""}`
+        ).join("; ");
         await this.progress(`halted: ${this.state.error}`);
         throw new RolloutHaltedError(this.state);
       }
@@ -401,7 +422,6 @@ async function runLeased(deps: RolloutDeps, state: RolloutState): Promise<Rollou
   }
 }
 
-/** Starts a rolling upgrade to the release tarball at `release`. */
 /**
  * The nodes a rollout upgrades, in the cluster file's order: all of them, or the named ones
  * (a canary); an unknown name is an error. The others keep their release; the configuration
@@ -420,16 +440,22 @@ export function rolloutNodes(cluster: ClusterFile, names?: string[]): ClusterFil
   return cluster.nodes.filter((n) => names.includes(n.name));
 }
 
+/**
+ * Starts a rolling upgrade to the release tarball at `release` (of the named `nodes`, or all);
+ * the release is read and checked before anything is leased or uploaded.
+ */
 export async function startRollout(
   deps: RolloutDeps,
   opts: { release: string; batch?: number; nodes?: string[] },
 ): Promise<RolloutState> {
-  const version = await releaseVersionOf(opts.release);
+  // Nothing is uploaded, nothing is even leased, before the release passes its checks.
+  const { version, sha256 } = await readCheckedRelease(deps, opts.release);
   const now = (deps.clock ?? realClock).now();
   const state: RolloutState = {
     id: `r${now.toString(36)}`,
     release: opts.release,
     version,
+    sha256,
     batch: Math.max(1, opts.batch ?? deps.cluster.rollout.batch),
     status: "running",
     startedAt: now,
@@ -444,10 +470,20 @@ export async function resumeRollout(deps: RolloutDeps): Promise<RolloutState> {
   const state = await loadRolloutState(deps.stateDir);
   if (!state) throw new Error(`No rollout to resume in ${deps.stateDir}`);
   if (state.status === "done") throw new Error(`Rollout ${state.id} is already done`);
+  const release = await readCheckedRelease(deps, state.release);
+  if (release.sha256 !== state.sha256 || release.version !== state.version) {
+    throw new Error(
+      `Cannot resume rollout ${state.id}: release ${state.release} changed since it started ` +
+        `(now ${release.version}, sha256 ${release.sha256}; was ${state.version}, sha256 ${
+          state.sha256 ?? "unknown"
+        }): start a new rollout`,
+    );
+  }
   for (const n of state.nodes) {
     if (n.step !== "done") {
       n.step = "pending";
       delete n.error;
+      delete n.degraded;
     }
   }
   return runLeased(deps, state);

@@ -10,7 +10,9 @@ import {
   startRollout,
 } from "./rollout.ts";
 import { LeaseBusyError } from "./lease.ts";
-import { buildRelease } from "./release.ts";
+import { ReleaseError } from "./release_check.ts";
+import { StaticReleaseReader } from "./fake_release_reader.ts";
+import { sha256File } from "./release_manifest.ts";
 import { ManualClock } from "./_testing.ts";
 import { endpointOf } from "../transport/endpoint.ts";
 import type { ClusterFile } from "../spec/cluster_file.ts";
@@ -20,16 +22,23 @@ const LAB = parseClusterFile(
   "lab.yaml",
 );
 
-/** A fleet of fake nodes with the lab's configuration applied, a release, a hand-driven clock. */
+/**
+ * A fleet of fake nodes with the lab's configuration applied, a hand-driven clock, and a release:
+ * a small file the fake nodes receive, which the reader describes as release 2.0.0-test.
+ */
 async function setup(cluster: ClusterFile = LAB) {
   const dir = await Deno.makeTempDir({ prefix: "rollout-test-" });
   const fake = new FakeTransport(cluster.nodes.map((n) => n.name));
   for (const [name, cfg] of await nodeConfigs(cluster)) fake.node(name).config = cfg;
-  const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-  const rel = await buildRelease({ repo, version: "2.0.0-test", out: `${dir}/rel.tar.gz` });
+  const rel = { path: `${dir}/rel.tar.gz` };
+  await Deno.writeTextFile(rel.path, "release 2.0.0-test");
+  const releases = new StaticReleaseReader().add(rel.path, {
+    version: "2.0.0-test",
+    sha256: await sha256File(rel.path),
+  });
   const clock = new ManualClock();
   fake.clock = clock.now;
-  const deps = { cluster, transport: fake, stateDir: `${dir}/state`, clock };
+  const deps = { cluster, transport: fake, releases, stateDir: `${dir}/state`, clock };
   /** Takes every node's lease for `holder` as another operator's run would (no renewal). */
   const takeAll = async (holder: string) => {
     for (const n of cluster.nodes) {
@@ -40,7 +49,7 @@ async function setup(cluster: ClusterFile = LAB) {
       assert.equal(r.status, 200, JSON.stringify(r.body));
     }
   };
-  return { dir, fake, rel, deps, clock, takeAll };
+  return { dir, fake, rel, releases, deps, clock, takeAll };
 }
 
 Deno.test("startRollout() drains, ships, restarts, gates and undrains every node in turn", async () => {
@@ -248,6 +257,103 @@ Deno.test("drop counters rising after undrain fail the gate", async () => {
     const err = await startRollout(deps, { release: rel.path }).catch((e) => e);
     assert.ok(err instanceof RolloutHaltedError);
     assert.match(err.state.nodes[0]!.error!, /drop counters rose/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a halted node that cannot be drained again is named degraded in the halt message and state", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    const n2 = fake.node("node2");
+    const restart = n2.restart.bind(n2);
+    n2.restart = () => {
+      restart();
+      n2.up = false; // the new release never comes up: the node cannot be reached any more
+    };
+    const err = await startRollout(deps, { release: rel.path }).catch((e) => e);
+    assert.ok(err instanceof RolloutHaltedError, String(err));
+    const node2 = err.state.nodes[1]!;
+    assert.equal(node2.step, "failed");
+    assert.match(node2.degraded ?? "", /draining it again failed: node2: connection refused/);
+    assert.match(err.state.error ?? "", /node2: .*degraded: draining it again failed/);
+    assert.match(err.message, /node2 could not be drained again: it is degraded/);
+    assert.doesNotMatch(err.message, /the failed node is drained/);
+    assert.equal((await loadRolloutState(deps.stateDir))?.nodes[1]?.degraded, node2.degraded);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("startRollout() refuses a release that fails its checks before anything is uploaded or leased", async () => {
+  const { dir, fake, rel, releases, deps } = await setup();
+  try {
+    const sha256 = await sha256File(rel.path);
+    const cases: Array<[Parameters<StaticReleaseReader["add"]>[1], RegExp]> = [
+      [{ version: "", sha256 }, /Invalid release version ''/],
+      [{ version: "../../..", sha256 }, /Invalid release version '\.\.\/\.\.\/\.\.'/],
+      [{ version: null, sha256 }, /it has no VERSION file/],
+      [{ version: "2", sha256, recordedSha256: null }, /no manifest .*rel\.tar\.gz\.sha256/],
+      [
+        { version: "2", sha256, recordedSha256: "0".repeat(64) },
+        /not the 0{64} its manifest recorded/,
+      ],
+      [
+        {
+          version: "2",
+          sha256,
+          entries: [{ path: "./x", type: "symlink", link: "/", mode: 0o777 }],
+        },
+        /\.\/x: a symbolic link to \/, outside the release/,
+      ],
+    ];
+    for (const [contents, message] of cases) {
+      releases.add(rel.path, contents);
+      await assert.rejects(
+        startRollout(deps, { release: rel.path }),
+        (e) => e instanceof ReleaseError && message.test(e.message),
+        String(message),
+      );
+    }
+    assert.deepEqual(fake.calls, [], "no node was drained, uploaded to or switched");
+    assert.equal(await loadRolloutState(deps.stateDir), null, "no rollout was started");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a node that receives other bytes than the checked release refuses to switch; the rollout halts", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    const upload = fake.upload.bind(fake);
+    fake.upload = async (ep, local, remote) => {
+      await upload(ep, local, remote);
+      if (ep.name === "node2") fake.node("node2").files.set(remote, new TextEncoder().encode("x"));
+    };
+    const err = await startRollout(deps, { release: rel.path }).catch((e) => e);
+    assert.ok(err instanceof RolloutHaltedError, String(err));
+    assert.deepEqual(err.state.nodes.map((n) => n.step), ["done", "failed", "pending"]);
+    assert.match(
+      err.state.nodes[1]!.error!,
+      /node2: the node refused to switch to the release: .*has sha256 [0-9a-f]{64}, expected [0-9a-f]{64}/,
+    );
+    assert.equal(fake.node("node2").release, "1.0.0");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("resumeRollout() refuses a release file that changed since the rollout started", async () => {
+  const { dir, fake, rel, releases, deps } = await setup();
+  try {
+    fake.node("node2").adjacencyAfterRestart = "Init";
+    await assert.rejects(startRollout(deps, { release: rel.path }), RolloutHaltedError);
+    await Deno.writeTextFile(rel.path, "another build");
+    releases.add(rel.path, { version: "2.0.0-test", sha256: await sha256File(rel.path) });
+    await assert.rejects(
+      resumeRollout(deps),
+      /Cannot resume rollout r\w+: release .*rel\.tar\.gz changed since it started .*start a new rollout/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

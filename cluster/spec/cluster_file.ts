@@ -120,12 +120,14 @@ export interface ClusterFile {
   sync?: SyncSpec;
 }
 
-/** The dashboard's listener. */
+/** The dashboard's listener and what it offers. */
 export interface DashboardSpec {
   /** `host:port`. */
   listen: string;
   /** PEM files of the certificate (chain) and its private key: the dashboard serves HTTPS. */
   tls?: { cert: string; key: string };
+  /** The directory whose release tarballs the dashboard offers (none: it starts no rollout). */
+  releases?: string;
 }
 
 /** How `parseClusterFile` reaches what the file points at. */
@@ -596,13 +598,20 @@ export function parseClusterFile(
   let dashboard: DashboardSpec = { listen: "127.0.0.1:8080" };
   const dn = r.field(top, "dashboard");
   if (dn !== null) {
-    const dm = r.map(dn, "dashboard", ["listen", "tls"]);
+    const dm = r.map(dn, "dashboard", ["listen", "tls", "releases"]);
     if (dm) {
       const listen = r.str(dm, "listen", "dashboard", { optional: true }) ?? dashboard.listen;
       if (!/^[^:]+:\d+$/.test(listen)) {
         r.at(r.field(dm, "listen"), `dashboard: "listen" must be host:port`);
       }
       dashboard = { listen };
+      const releases = r.str(dm, "releases", "dashboard", { optional: true });
+      if (releases !== undefined && !releases.startsWith("/")) {
+        r.at(
+          r.field(dm, "releases"),
+          `dashboard: "releases" must be an absolute directory path, got "${releases}"`,
+        );
+      } else if (releases !== undefined) dashboard.releases = releases;
       const tn = r.field(dm, "tls");
       const tm = tn === null ? null : r.map(tn, "dashboard.tls", ["cert", "key"]);
       if (tm) {

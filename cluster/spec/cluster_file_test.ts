@@ -43,6 +43,7 @@ Deno.test("parseClusterFile() reads the lab's and the production example's files
   assert.equal(prod.nodes.length >= 2, true);
   assert.deepEqual(asked, ["/etc/lvsctl/sync.key"]);
   assert.equal(prod.sync?.secretFile, "/etc/lvsctl/sync.key");
+  assert.equal(prod.dashboard.releases, "/srv/lvs/releases");
   const b = parseClusterFile(base);
   assert.equal(b.vips[0]!.scheduler, "wrr");
   assert.equal(b.vips[0]!.toa, true);
@@ -193,6 +194,15 @@ vips:`,
   ];
   for (const w of want) assert.ok(got.includes(w), `expected "${w}" in:\n${got.join("\n")}`);
   assert.ok(!got.some((p) => p.includes("must be a mapping")), got.join("\n"));
+});
+
+Deno.test("parseClusterFile() reads dashboard.releases, an absolute directory", () => {
+  assert.equal(parseClusterFile(base).dashboard.releases, undefined);
+  const withDir = parseClusterFile(`${base}dashboard:\n  releases: /srv/lvs/releases\n`);
+  assert.deepEqual(withDir.dashboard, { listen: "127.0.0.1:8080", releases: "/srv/lvs/releases" });
+  assert.deepEqual(problems(`${base}dashboard:\n  releases: releases\n`), [
+    `15:13 dashboard: "releases" must be an absolute directory path, got "releases"`,
+  ]);
 });
 
 Deno.test("parseClusterFile() checks a node's standby names another node", () => {

@@ -72,7 +72,9 @@ function nodeView(
     configHash: s?.config?.hash ?? null,
     reachable: s !== undefined,
     error: s
-      ? (s.lastError ?? s.countersError ?? s.routing.error ?? null)
+      ? (s.degraded !== undefined
+        ? `degraded: ${s.degraded}`
+        : s.lastError ?? s.countersError ?? s.routing.error ?? null)
       : (obs.error ?? "unreachable"),
     ospf: s
       ? {

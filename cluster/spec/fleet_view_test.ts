@@ -99,6 +99,19 @@ Deno.test("nodeState() tells draining (sessions left) from drained, and upgradin
   assert.equal(nodeState(obs("lb1", drained), [{ ...rollout, state: "halted" }]), "draining");
 });
 
+Deno.test("fleetSnapshot() shows why a degraded node is degraded", () => {
+  const snap = fleetSnapshot({
+    cluster: "lab",
+    takenAt: 1000,
+    desiredHash: null,
+    services: [svc],
+    nodes: [obs("lb1", status({ degraded: "rolling back failed", lastError: "older" }))],
+    rollouts: [],
+    rates: new Map(),
+  });
+  assert.equal(snap.nodes[0]?.error, "degraded: rolling back failed");
+});
+
 Deno.test("fleetSnapshot() shows each node's sync with peers by name, and the forwarding rates", () => {
   const sync: NonNullable<AgentStatus["sync"]> = {
     synced: true,

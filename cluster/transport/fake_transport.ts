@@ -50,6 +50,8 @@ export class FakeNode {
   /** The next restart comes back with this OSPF state (a release that fails its gate). */
   adjacencyAfterRestart = "Full";
   refuseApply: string | null = null;
+  /** What the agent reports as `degraded` (null: not degraded). */
+  degraded: string | null = null;
   /**
    * How client frames reach the node while it serves (every status read is a moment of traffic):
    * "direct" (packets in rise), "forwards" (it forwards them to the sessions' owners: forwarded
@@ -112,6 +114,7 @@ export class FakeNode {
         advertised: [...(this.drained ? [] : vips), ...(this.handedOver ? [] : lips)],
       },
       health: [],
+      ...(this.degraded === null ? {} : { degraded: this.degraded }),
       ...(this.config?.dataplane.sync ? { sync: this.#sync(this.config.dataplane.sync) } : {}),
     };
   }
@@ -294,14 +297,7 @@ export class FakeTransport implements NodeTransport {
     }
     const done = (code: number, stdout = "", stderr = "") =>
       Promise.resolve({ code, stdout, stderr });
-    if (argv[0] === "sh" && argv[2] === SWITCH_SCRIPT) {
-      const [root, version] = [argv[4]!, argv[5]!];
-      if (!n.files.has(`${root}/releases/${version}.tar.gz`)) {
-        return done(2, "", `tar: ${root}/releases/${version}.tar.gz: Cannot open`);
-      }
-      n.ship(version);
-      return done(0);
-    }
+    if (argv[0] === "sh" && argv[2] === SWITCH_SCRIPT) return this.#switch(n, argv, done);
     if (argv[0] === "echo") return done(0, argv.slice(1).join(" ") + "\n");
     if (argv[0] === "false") return done(1);
     if (argv[0] === "cat") {
@@ -311,6 +307,29 @@ export class FakeTransport implements NodeTransport {
         : done(1, "", `cat: ${argv[1]}: No such file`);
     }
     return done(127, "", `${argv[0]}: not found`);
+  }
+
+  /** What SWITCH_SCRIPT answers: the upload must be there and match the sha256 it is given. */
+  async #switch(
+    n: FakeNode,
+    argv: string[],
+    done: (code: number, stdout?: string, stderr?: string) => Promise<ExecResult>,
+  ): Promise<ExecResult> {
+    const [root, version, sum] = [argv[4]!, argv[5]!, argv[6] ?? ""];
+    const tarball = `${root}/releases/${version}.tar.gz`;
+    const bytes = n.files.get(tarball);
+    if (!bytes) return done(1, "", `switch to release '${version}': ${tarball} is missing`);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes.slice()));
+    const got = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+    if (got !== sum) {
+      return done(
+        1,
+        "",
+        `switch to release '${version}': ${tarball} has sha256 ${got}, expected ${sum}`,
+      );
+    }
+    n.ship(version);
+    return done(0);
   }
 
   close(): Promise<void> {

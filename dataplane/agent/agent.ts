@@ -5,7 +5,9 @@
  * Every change (apply, drain, undrain, a health transition) runs one at a time and is applied
  * in two steps, data plane then routing; when the routing step fails the data plane is put
  * back, so a node is never left half-configured. What was applied is persisted and re-applied
- * when the agent restarts.
+ * when the agent restarts; a saved state that cannot be read, validated or re-applied leaves
+ * the node idle and degraded (the status says why) instead of stopping the agent, so lvsctl
+ * can still reach it and repair it.
  *
  * With session sync on, a node that starts (or is told to sync for the first time) asks its peers
  * for their sessions and announces its LIPs at once but its VIPs only once every peer answered or
@@ -15,19 +17,15 @@
  *
  * @module
  */
-import { type DataPlaneConfig, validateConfig } from "../binding/config.ts";
+import type { DataPlaneConfig } from "../binding/config.ts";
 import type { PeerStats } from "../binding/types.ts";
 import { type Effective, effectiveConfig } from "./effective.ts";
-import {
-  type HealthCheck,
-  type HealthMonitor,
-  type HealthState,
-  systemTimers,
-  type Timers,
-} from "./health.ts";
+import { type HealthMonitor, type HealthState, systemTimers, type Timers } from "./health.ts";
 import { SnapshotWait } from "./snapshot_wait.ts";
 import { StandbyWatch, type Takeover } from "./standby_watch.ts";
 import type { AgentState, StateStore } from "./adapters/store.ts";
+import { type AgentConfig, checkAgentConfig } from "./agent_config.ts";
+import { AgentError } from "./agent_error.ts";
 import type { LeaseView } from "./lease.ts";
 
 /** How long a (re)joining node waits for its peers' snapshots by default (ms). */
@@ -35,16 +33,9 @@ export const DEFAULT_SYNC_WAIT_MS = 3000;
 /** How often the agent looks at the peers while it waits (ms). */
 export const SYNC_POLL_MS = 100;
 
-/** A configuration pushed by lvsctl. */
-export interface AgentConfig {
-  /** Operator-visible version of the cluster configuration (e.g. a counter or a date). */
-  version: string;
-  /** Content hash of the VIP set, identical on every node for the same VIPs. */
-  hash: string;
-  dataplane: DataPlaneConfig;
-  /** Health checks by real key (see `realKey`); reals without one are always up. */
-  checks: Array<{ key: string; address: string; port: number; check: HealthCheck }>;
-}
+export type { AgentConfig } from "./agent_config.ts";
+export { checkAgentConfig } from "./agent_config.ts";
+export { AgentError } from "./agent_error.ts";
 
 /** Counters the data plane reports, summed over workers. */
 export interface DataPlaneCounters {
@@ -132,14 +123,6 @@ export interface RoutingPort {
   announcedBy(routerIds: string[]): Promise<Map<string, string[]>>;
 }
 
-/** Raised when an agent operation is refused or fails; `status` maps to HTTP. */
-export class AgentError extends Error {
-  override name = "AgentError";
-  constructor(message: string, readonly status: 400 | 409 | 500 | 503, options?: ErrorOptions) {
-    super(message, options);
-  }
-}
-
 /** What `status()` reports. */
 export interface AgentStatus {
   node: string;
@@ -157,6 +140,11 @@ export interface AgentStatus {
   health: Array<{ key: string; up: boolean; lastError: string; changedAt: number }>;
   /** The last error of a background re-apply (after a health change), if any. */
   lastError?: string;
+  /**
+   * Why the node is degraded, when it is: it may not forward or announce what it was told (a
+   * saved state it could not restore at start). A successful apply clears it.
+   */
+  degraded?: string;
   /** Session sync; absent when the configuration does not turn it on. */
   sync?: SyncStatus;
   /** The rollout lease on this node (added by the control API; absent from older agents). */
@@ -175,9 +163,18 @@ export interface AgentDeps {
   now?: () => Date;
   /** How long a (re)joining node waits for its peers' snapshots (default 3000 ms). */
   syncWaitMs?: number;
-  /** Timers of that wait (default: the system's). */
+  /**
+   * Timers of that wait, of the standby watch and of the retries of a saved configuration that
+   * failed to re-apply at start (default: the system's).
+   */
   timers?: Timers;
 }
+
+/** The data plane's snapshot while the agent has no configuration it can run. */
+const IDLE: DataPlaneConfig = { localAddresses: [], services: [] };
+
+/** Milliseconds between retries of a saved configuration that failed to re-apply at start. */
+export const RESTORE_RETRY_MS = 5000;
 
 /** The node agent. Create with {@linkcode Agent.start}. */
 export class Agent {
@@ -188,6 +185,11 @@ export class Agent {
   #queue: Promise<unknown> = Promise.resolve();
   #monitor: HealthMonitor;
   #lastError: string | undefined;
+  #degraded: string | undefined;
+  /** The saved state a failed start retries, until it or another configuration is applied. */
+  #pending: AgentState<AgentConfig> | undefined;
+  #retry: unknown;
+  #stopped = false;
   /** The wait for the peers' snapshots while it runs (the VIPs are held back meanwhile). */
   #wait: SnapshotWait | null = null;
   #watch: StandbyWatch | null = null;
@@ -204,16 +206,16 @@ export class Agent {
     });
   }
 
-  /** Creates the agent and re-applies the persisted state, if any. */
+  /**
+   * Creates the agent and re-applies the persisted state, if any. It does not throw: a saved
+   * state it cannot read, validate or re-apply leaves the data plane idle and the node degraded
+   * (`status().degraded` says why), so the caller still serves the control API and
+   * `lvsctl deploy` can repair the node. A valid saved configuration that failed to re-apply
+   * (BIRD not up yet, say) is retried every {@linkcode RESTORE_RETRY_MS} ms meanwhile.
+   */
   static async start(deps: AgentDeps): Promise<Agent> {
     const agent = new Agent(deps);
-    const saved = await deps.store.load();
-    if (saved) {
-      await agent.#serial(() => agent.#install(saved.config, saved.drained, saved.appliedAt));
-    } else {
-      // Announce the (empty) route set so BIRD runs with a known configuration.
-      await agent.#serial(() => deps.routing.announce({ vips: [], lips: [] }));
-    }
+    await agent.#serial(() => agent.#restore());
     return agent;
   }
 
@@ -266,12 +268,99 @@ export class Agent {
     await this.#queue;
   }
 
-  /** Stops health checking (the data plane and BIRD keep running). */
+  /**
+   * Stops health checking, the sync wait, the standby watch and retries (the data plane and BIRD
+   * keep running).
+   */
   stop(): void {
+    this.#stopped = true;
     this.#monitor.stop();
     this.#wait?.cancel();
     this.#watch?.stop();
     this.#watch = null;
+    if (this.#retry !== undefined) (this.deps.timers ?? systemTimers).clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
+  async #restore(): Promise<void> {
+    let saved: AgentState<AgentConfig> | undefined;
+    try {
+      saved = await this.deps.store.load();
+    } catch (e) {
+      // Not knowing whether the node was drained, it stays out of the router.
+      return await this.#idle(`the saved state is unreadable: ${errText(e)}`, true);
+    }
+    if (!saved) {
+      // Announce the (empty) route set so BIRD runs with a known configuration.
+      try {
+        await this.deps.routing.announce({ vips: [], lips: [] });
+      } catch (e) {
+        this.#degraded = `BIRD refused the empty route set at start: ${errText(e)}`;
+      }
+      return;
+    }
+    try {
+      checkAgentConfig(saved.config);
+    } catch (e) {
+      return await this.#idle(
+        `the saved configuration ${saved.version} in ${this.deps.store.path} is invalid: ${
+          errText(e)
+        }`,
+        saved.drained,
+      );
+    }
+    await this.#restoreSaved(saved, saved.drained);
+  }
+
+  /** Re-applies a saved state; on failure idles, degraded, and retries it later. */
+  async #restoreSaved(saved: AgentState<AgentConfig>, drained: boolean): Promise<void> {
+    try {
+      await this.#install(saved.config, drained, saved.appliedAt);
+      return;
+    } catch (e) {
+      await this.#idle(
+        `re-applying the saved configuration ${saved.version} failed (retried every ${
+          RESTORE_RETRY_MS / 1000
+        } s): ${errText(e)}`,
+        drained,
+      );
+    }
+    this.#pending = saved;
+    if (this.#stopped) return;
+    const timers = this.deps.timers ?? systemTimers;
+    this.#retry = timers.setTimeout(() => {
+      this.#retry = undefined;
+      void this.#serial(async () => {
+        // A configuration applied meanwhile wins; a drain or undrain meanwhile is kept.
+        if (this.#pending === saved) await this.#restoreSaved(saved, this.#drained);
+      });
+    }, RESTORE_RETRY_MS);
+  }
+
+  /** No configuration the node can run: data plane idle, no route, degraded with the reason. */
+  async #idle(reason: string, drained: boolean): Promise<void> {
+    const problems = [reason];
+    try {
+      await this.deps.dataplane.apply(IDLE);
+    } catch (e) {
+      problems.push(`idling the data plane failed too: ${errText(e)}`);
+    }
+    try {
+      await this.deps.routing.announce({ vips: [], lips: [] });
+    } catch (e) {
+      problems.push(`withdrawing every route failed too: ${errText(e)}`);
+    }
+    this.#config = undefined;
+    this.#effective = undefined;
+    this.#drained = drained;
+    this.#monitor.setTargets([]);
+    // No configuration: no wait for the peers' snapshots and no LIP to stand by for.
+    this.#wait?.cancel();
+    this.#wait = null;
+    this.#watchStandby();
+    this.#degraded = `${problems.join("; ")}; the data plane is idle${
+      drained ? " and the node drained" : ""
+    }: apply a configuration (lvsctl deploy) to repair the node`;
   }
 
   #now(): string {
@@ -340,14 +429,7 @@ export class Agent {
           : {}),
       });
     } catch (e) {
-      if (previous) {
-        await this.deps.dataplane.apply(previous.dataplane).catch(() => {});
-      }
-      throw new AgentError(
-        `Cannot apply configuration ${config.version}: BIRD refused the routes: ${errText(e)}`,
-        500,
-        { cause: e },
-      );
+      await this.#rollBack(config, previous, `BIRD refused the routes: ${errText(e)}`, e);
     }
     const state: AgentState<AgentConfig> = {
       version: config.version,
@@ -362,6 +444,8 @@ export class Agent {
     this.#appliedAt = appliedAt;
     this.#effective = next;
     this.#lastError = requestError;
+    this.#degraded = undefined;
+    this.#pending = undefined;
     this.#monitor.setTargets(config.checks);
     if (startWait) this.#startWait();
     if (sync === undefined && this.#wait !== null) {
@@ -408,6 +492,31 @@ export class Agent {
     });
   }
 
+  /**
+   * Puts the data plane back to what it ran before `config` (idle when nothing ran) after BIRD
+   * refused the routes, and throws. When the data plane refuses that too, the two disagree: the
+   * node is degraded and the error says so.
+   */
+  async #rollBack(
+    config: AgentConfig,
+    previous: Effective | undefined,
+    reason: string,
+    cause: unknown,
+  ): Promise<never> {
+    const what = `Cannot apply configuration ${config.version}: ${reason}`;
+    const back = previous && this.#config ? `configuration ${this.#config.version}` : "idle";
+    try {
+      await this.deps.dataplane.apply(previous?.dataplane ?? IDLE);
+    } catch (e) {
+      const failed = `putting the data plane back to ${back} failed too: ${errText(e)}`;
+      this.#effective = undefined;
+      this.#degraded =
+        `configuration ${config.version}: ${reason}; ${failed}; the data plane and BIRD disagree: apply a configuration (lvsctl deploy) to repair the node`;
+      throw new AgentError(`${what}; ${failed}; the node is degraded`, 500, { cause });
+    }
+    throw new AgentError(what, 500, { cause });
+  }
+
   async #reconcile(): Promise<void> {
     if (this.#config) await this.#install(this.#config, this.#drained, this.#appliedAt);
   }
@@ -449,6 +558,7 @@ export class Agent {
     if (countersError !== undefined) status.countersError = countersError;
     if (this.#config?.dataplane.sync) status.sync = await this.#syncStatus(syncCounters);
     if (this.#lastError !== undefined) status.lastError = this.#lastError;
+    if (this.#degraded !== undefined) status.degraded = this.#degraded;
     return status;
   }
 
@@ -491,30 +601,4 @@ const NO_SYNC_COUNTERS: SyncCounters = {
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** Checks an AgentConfig's shape and the data plane part; throws AgentError(400). */
-export function checkAgentConfig(config: AgentConfig): void {
-  if (typeof config?.version !== "string" || config.version === "") {
-    throw new AgentError("Cannot apply configuration: version must be a non-empty string", 400);
-  }
-  if (typeof config.hash !== "string" || !/^sha256:[0-9a-f]{64}$/.test(config.hash)) {
-    throw new AgentError(
-      `Cannot apply configuration ${config.version}: hash must be sha256:<64 hex>, got '${config.hash}'`,
-      400,
-    );
-  }
-  if (!config.dataplane || !Array.isArray(config.checks)) {
-    throw new AgentError(
-      `Cannot apply configuration ${config.version}: dataplane and checks are required`,
-      400,
-    );
-  }
-  try {
-    validateConfig(config.dataplane);
-  } catch (e) {
-    throw new AgentError(`Cannot apply configuration ${config.version}: ${errText(e)}`, 400, {
-      cause: e,
-    });
-  }
 }

@@ -35,7 +35,8 @@ export type {
   SyncCounters,
   SyncStatus,
 } from "./agent.ts";
-export { AgentError, checkAgentConfig } from "./agent.ts";
+export { checkAgentConfig } from "./agent_config.ts";
+export { AgentError } from "./agent_error.ts";
 export {
   acquireLease,
   checkFence,
@@ -57,7 +58,14 @@ export {
 export { realKey } from "./effective.ts";
 export type { HealthCheck } from "./health.ts";
 export { type NodeFile, parseNodeFile } from "./node_file.ts";
-export { checkReleaseVersion, readReleaseVersion, SWITCH_SCRIPT } from "./release.ts";
+export { checkReleaseVersion, readReleaseVersion } from "./release.ts";
+export {
+  parseTarListing,
+  type ReleaseEntry,
+  releaseEntryProblems,
+  TAR_LISTING_OPTIONS,
+} from "./release_entries.ts";
+export { SWITCH_SCRIPT } from "./release_switch.ts";
 export {
   type Scheduler,
   SCHEDULERS,

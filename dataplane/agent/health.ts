@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { validateHealthTargets } from "./health_validate.ts";
 
 /** How one real server is checked. */
 export type HealthCheck =
@@ -91,35 +92,7 @@ export function nextHealth(
   };
 }
 
-/** Validates a check's numbers; throws RangeError naming the field and value. */
-export function validateHealthCheck(c: HealthCheck): void {
-  const positive: Array<[string, number]> = [
-    ["intervalMs", c.intervalMs],
-    ["timeoutMs", c.timeoutMs],
-    ["rise", c.rise],
-    ["fall", c.fall],
-  ];
-  for (const [name, v] of positive) {
-    if (!Number.isInteger(v) || v < 1) {
-      throw new RangeError(`Invalid health check: ${name} must be a positive integer, got ${v}`);
-    }
-  }
-  if (c.timeoutMs > c.intervalMs) {
-    throw new RangeError(
-      `Invalid health check: timeoutMs (${c.timeoutMs}) must not exceed intervalMs (${c.intervalMs})`,
-    );
-  }
-  if (c.kind === "http") {
-    if (!c.path.startsWith("/")) {
-      throw new RangeError(`Invalid health check: path must start with '/', got '${c.path}'`);
-    }
-    if (!Number.isInteger(c.expectStatus) || c.expectStatus < 100 || c.expectStatus > 599) {
-      throw new RangeError(
-        `Invalid health check: expectStatus must be 100-599, got ${c.expectStatus}`,
-      );
-    }
-  }
-}
+export { validateHealthCheck } from "./health_validate.ts";
 
 /** A probe: checks one server once. Injected so the monitor is testable without sockets. */
 export type Prober = (
@@ -236,9 +209,9 @@ export class HealthMonitor {
     private readonly timers: Timers = systemTimers,
   ) {}
 
-  /** Replaces the watched set. Throws RangeError (and changes nothing) on an invalid check. */
+  /** Replaces the watched set. Throws RangeError (and changes nothing) on an invalid target. */
   setTargets(targets: readonly HealthTarget[]): void {
-    for (const t of targets) validateHealthCheck(t.check);
+    validateHealthTargets(targets);
     const wanted = new Map(targets.map((t) => [t.key, t]));
     for (const [key, entry] of this.#targets) {
       const next = wanted.get(key);

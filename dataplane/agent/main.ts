@@ -9,12 +9,10 @@
  * @module
  */
 import { DataPlane } from "../binding/dataplane.ts";
-import { Agent } from "./agent.ts";
-import { createAgentApp } from "./adapters/app.ts";
 import { dataPlanePort } from "./adapters/dataplane_port.ts";
 import { HealthMonitor } from "./health.ts";
 import { parseNodeFile } from "./node_file.ts";
-import { serveOnSocket } from "./adapters/serve.ts";
+import { type AgentService, startAgentService } from "./adapters/control_service.ts";
 import { StateStore } from "./adapters/store.ts";
 import { LeaseStore } from "./adapters/lease_store.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
@@ -62,19 +60,9 @@ async function main(args: string[]): Promise<void> {
     socket: nf.bird.socket,
     ...(nf.bird.confirmTimeoutS ? { confirmTimeoutS: nf.bird.confirmTimeoutS } : {}),
   });
-  const agent = await Agent.start({
-    node: nf.node,
-    release: await releaseVersion(),
-    dataplane: dataPlanePort(dp),
-    routing,
-    store: new StateStore<AgentConfig>(`${nf.stateDir}/state.json`),
-    health: (onChange) => new HealthMonitor(onChange),
-    ...(nf.syncWaitMs !== undefined ? { syncWaitMs: nf.syncWaitMs } : {}),
-  });
-
-  const ref: { server?: Awaited<ReturnType<typeof serveOnSocket>> } = {};
+  const ref: { service?: AgentService } = {};
   const exit = async (code: number) => {
-    await ref.server?.shutdown().catch(() => {});
+    await ref.service?.server.shutdown().catch(() => {});
     try {
       dp.stop();
     } catch {
@@ -82,13 +70,27 @@ async function main(args: string[]): Promise<void> {
     }
     Deno.exit(code);
   };
-  const lease = await LeaseKeeper.open(new LeaseStore(`${nf.stateDir}/lease.json`));
-  const app = createAgentApp(agent, { restart: () => void exit(0), lease });
-  ref.server = await serveOnSocket(nf.socket, app.fetch);
+  // A saved state the agent cannot restore leaves it degraded, never without its socket.
+  ref.service = await startAgentService({
+    deps: {
+      node: nf.node,
+      release: await releaseVersion(),
+      dataplane: dataPlanePort(dp),
+      routing,
+      store: new StateStore<AgentConfig>(`${nf.stateDir}/state.json`),
+      health: (onChange) => new HealthMonitor(onChange),
+      ...(nf.syncWaitMs !== undefined ? { syncWaitMs: nf.syncWaitMs } : {}),
+    },
+    lease: await LeaseKeeper.open(new LeaseStore(`${nf.stateDir}/lease.json`)),
+    socket: nf.socket,
+    restart: () => void exit(0),
+  });
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => void exit(0));
   }
   console.error(`lvs-agent ${nf.node}: serving on ${nf.socket}`);
+  const { degraded } = await ref.service.agent.status();
+  if (degraded !== undefined) console.error(`lvs-agent ${nf.node}: degraded: ${degraded}`);
 }
 
 if (import.meta.main) {

@@ -1,7 +1,10 @@
 /**
  * A node's releases, as the agent's supervisor runs them: `<root>/releases/<version>/` holds an
- * unpacked release, `<root>/current` links to the one that runs. The orchestrator ships a tarball
- * to `<root>/releases/<version>.tar.gz` and switches with {@linkcode SWITCH_SCRIPT}.
+ * unpacked release (owned by root), `<root>/current` links to the one to run, `<root>/previous`
+ * to the one before it and `<root>/running` to the one the supervisor started last. The
+ * orchestrator ships a tarball to `<root>/releases/<version>.tar.gz` and switches with
+ * `SWITCH_SCRIPT` (`release_switch.ts`), which checks it first (`release_entries.ts`) and
+ * never deletes `current`, `previous` or `running`.
  *
  * @module
  */
@@ -27,16 +30,3 @@ export async function readReleaseVersion(dir: string): Promise<string> {
   const meta = JSON.parse(await Deno.readTextFile(`${dir}/deno.json`)) as { version?: string };
   return meta.version ?? "0.0.0";
 }
-
-/** The shell script that unpacks a release and switches `current` ($1 root, $2 version). */
-export const SWITCH_SCRIPT = [
-  "set -eu",
-  'd="$1/releases/$2"',
-  'rm -rf "$d.tmp"',
-  'mkdir -p "$d.tmp"',
-  'tar -xzf "$d.tar.gz" -C "$d.tmp"',
-  'rm -rf "$d"',
-  'mv "$d.tmp" "$d"',
-  'ln -sfn "$d" "$1/current.new"',
-  'mv -T "$1/current.new" "$1/current"',
-].join("; ");

@@ -2,7 +2,9 @@
  * Keeps the agent running from the node's current release, as systemd does in production
  * (`Restart=always`): it runs `<root>/current/dataplane/agent/main.ts`, and when the agent
  * exits (a restart asked for by a rolling upgrade, or a crash) it starts it again from
- * whatever `current` points at then. Quick successive crashes back off up to 5 s.
+ * whatever `current` points at then. Quick successive crashes back off up to 5 s. It records
+ * the release it starts as `<root>/running` (a switch never prunes it) and, should `current`
+ * lead nowhere, starts `previous` rather than stop.
  *
  *     deno run -A dataplane/agent/supervisor.ts --root /srv/lvs -- --config /etc/lvs/agent.json
  *
@@ -18,6 +20,29 @@ export function restartDelay(previousMs: number, ranMs: number): number {
 /** The agent entry inside one release directory. */
 export function agentEntry(release: string): string {
   return `${release}/dataplane/agent/main.ts`;
+}
+
+/** The release to start: where `current` leads, else where `previous` leads (with a note why). */
+export async function pickRelease(root: string): Promise<{ release: string; note?: string }> {
+  const resolve = (name: string) => Deno.realPath(`${root}/${name}`).catch(() => null);
+  const current = await resolve("current");
+  if (current !== null) return { release: current };
+  const previous = await resolve("previous");
+  if (previous === null) {
+    throw new Error(`No release to start in ${root}: neither current nor previous leads to one`);
+  }
+  return {
+    release: previous,
+    note: `current (${root}/current) does not lead to a release; starting previous, ${previous}`,
+  };
+}
+
+/** Points `<root>/running` at the release being started (atomically: a new link, renamed). */
+export async function markRunning(root: string, release: string): Promise<void> {
+  const tmp = `${root}/running.new`;
+  await Deno.remove(tmp).catch(() => {});
+  await Deno.symlink(release, tmp);
+  await Deno.rename(tmp, `${root}/running`);
 }
 
 async function supervise(root: string, args: string[]): Promise<void> {
@@ -37,7 +62,20 @@ async function supervise(root: string, args: string[]): Promise<void> {
   while (!stopping) {
     const started = Date.now();
     // Resolve the link now, so the agent runs from one release even if it is switched later.
-    const release = await Deno.realPath(`${root}/current`);
+    let release: string;
+    try {
+      const pick = await pickRelease(root);
+      if (pick.note) console.error(`supervisor: ${pick.note}`);
+      release = pick.release;
+    } catch (e) {
+      delay = restartDelay(delay, 0);
+      console.error(`supervisor: ${(e as Error).message}; trying again in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+      continue;
+    }
+    await markRunning(root, release).catch((e) =>
+      console.error(`supervisor: cannot record ${release} as running: ${(e as Error).message}`)
+    );
     child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", agentEntry(release), ...args],
       cwd: release,
