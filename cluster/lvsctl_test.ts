@@ -157,7 +157,8 @@ Deno.test("lvsctl status prints a sync line per node: records held, frames forwa
   const lines = out.join("\n").split("\n");
   assert.ok(
     lines.includes(
-      "node1 sync: synced; 12 records held; frames forwarded out/in: node2 5/7, node3 0/0",
+      "node1 sync: synced; 12 records held; frames forwarded out/in: node2 5/7, node3 0/0; " +
+        "standby for node3's 10.77.200.3",
     ),
     lines.join("\n"),
   );
