@@ -48,6 +48,11 @@ export const SCENARIOS: Scenario[] = [
     quickArgs: ["new_connections", "100000"],
   },
   {
+    name: "established_1m_sync",
+    args: ["established_sync", "1000000", "30000000"],
+    quickArgs: ["established_sync", "100000", "2000000"],
+  },
+  {
     name: "new_connections_sync",
     args: ["new_connections_sync", "3000000"],
     quickArgs: ["new_connections_sync", "100000"],

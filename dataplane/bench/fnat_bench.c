@@ -790,8 +790,12 @@ main(int argc, char **argv)
 	tx = test_port_ring(port, 0, true);
 	uint32_t lips = n / 60000 + 2;
 	struct result r;
-	if (strcmp(sc, "baseline_l2fwd") == 0 || strcmp(sc, "established") == 0) {
+	bool with_sync = strcmp(sc, "established_sync") == 0;
+	if (strcmp(sc, "baseline_l2fwd") == 0 || strcmp(sc, "established") == 0 || with_sync) {
 		setup(n + n / 8 + 1024, lips, FNAT_SVC_F_TOA | FNAT_SVC_F_STRIP_TS, 0);
+		/* With session sync to two peers: every packet also passes the owner stage. */
+		if (with_sync)
+			sync_on(2);
 		double t0 = now_s();
 		open_sessions(n);
 		fprintf(stderr, "opened %u sessions in %.1f s\n", n, now_s() - t0);
@@ -800,8 +804,9 @@ main(int argc, char **argv)
 		if (l2)
 			snprintf(name, 64, "baseline_l2fwd");
 		else
-			snprintf(name, 64, "established_%s", n >= 10000000 ? "10m" :
-							      (n >= 1000000 ? "1m" : "small"));
+			snprintf(name, 64, "established_%s%s", n >= 10000000 ? "10m" :
+							      (n >= 1000000 ? "1m" : "small"),
+				 with_sync ? "_sync" : "");
 		r = traffic(name, n, argc > 3 ? strtoull(argv[3], NULL, 10) : 20000000, l2);
 	} else if (strcmp(sc, "new_connections") == 0) {
 		setup(1u << 21, 64, FNAT_SVC_F_TOA | FNAT_SVC_F_STRIP_TS, 1);
