@@ -124,17 +124,6 @@ export async function startBird(host: Host, ns: string, bird: LabBird): Promise<
   }
 }
 
-/** Stops a BIRD started by `startBird` (SIGTERM, then SIGKILL after 3 s); idempotent. */
-export async function stopBird(bird: LabBird): Promise<void> {
-  const pid = await ownPid(bird.pidFile, bird.config);
-  if (pid === null) return;
-  signal(pid, "SIGTERM");
-  if (await pollUntil(() => (processAlive(pid) ? null : true), 3000) === null) {
-    signal(pid, "SIGKILL");
-  }
-  await pollUntil(() => (processAlive(pid) ? null : true), 2000);
-}
-
 /** Whether a live process has `marker` on its command line. */
 async function cmdlineHas(pid: number, marker: string): Promise<boolean> {
   try {
