@@ -217,3 +217,21 @@ Deno.test("a node that joins asks its peers and gets every session they own", ()
   assert.equal(peer.snapshotWorkers, 1, "A answered the request in full");
   assert.equal(stats(e).records, a.dp.sessionCount());
 });
+
+Deno.test("a peer that restarted owns none of its old sessions: their records go", () => {
+  a.dp.apply(serviceOf(a, syncOf(a, [b])));
+  const c = open(a); // A owns it; B holds the record
+  const forwardedBefore = stats(b).sum("forwardedOut");
+  const a2 = makeNode(1, { name: "fnat_node1r" }); // A again: same address, a new start
+  a2.dp.apply(serviceOf(a2, syncOf(a2, [b])));
+  clientTo(a2, { srcPort: 45000, dstPort: 80, seq: 1, flags: "S", window: 64240 });
+  pump([a2, b]); // A's first datagram of its new life reaches B
+  // The client reuses the port of the connection the old A had: B takes it as new.
+  const before = b.dp.sessionCount();
+  clientTo(b, { srcPort: c.cport, dstPort: 80, seq: 90, flags: "S", window: 64240 });
+  const out = pump([a2, b]);
+  assert.equal(b.dp.sessionCount(), before + 1, "B created the session");
+  assert.equal(out.get(b.name)!.length, 1, "the SYN went to the real server");
+  assert.equal(stats(b).sum("forwardedOut"), forwardedBefore, "nothing forwarded to the new A");
+  a2.dp.apply(serviceOf(a2)); // sync off: it leaves the cluster
+});

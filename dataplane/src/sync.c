@@ -485,12 +485,39 @@ record_apply(struct fnat_worker *w, const struct fnat_sync_state *ss,
 		record_state_set(c, r);
 }
 
+/* A peer that restarted owns none of the sessions it had: its records go (a standby that took
+ * some over announced them as its own). Left, they would send a new connection that reuses a
+ * client port to the restarted node, which has nothing for it. */
+static void
+forget_owner(struct fnat_worker *w, uint32_t node)
+{
+	struct fnat_conn_table *t = &w->sync->rt;
+	const struct fnat_snapshot *s = dp_snapshot(w->dp);
+	for (uint32_t i = 0; i < t->hwm; i++) {
+		struct fnat_conn *r = &t->conns[i];
+		if (r->proto == 0 || r->aux != node)
+			continue;
+		uint16_t own = own_lip_id(s, r->laddr);
+		if (own != FNAT_LIP_FOREIGN)
+			lport_busy_set(w, own, r->lport, false);
+		conn_remove(t, r);
+	}
+	w->stats.records_active = t->active;
+}
+
 /* Applies the records of a verified datagram (every worker keeps every record). */
 static void
 records_apply(struct fnat_worker *w, const struct fnat_sync_state *ss, const uint8_t *p,
 	      size_t body, unsigned slot)
 {
 	const struct fnat_sync_hdr *h = (const struct fnat_sync_hdr *)p;
+	uint64_t epoch = rte_be_to_cpu_64(h->epoch);
+	uint64_t *known = &w->sync->peer_epoch[slot];
+	if (epoch > *known) {
+		if (*known != 0)
+			forget_owner(w, h->node);
+		*known = epoch;
+	}
 	unsigned count = rte_be_to_cpu_16(h->count);
 	size_t off = sizeof(*h);
 	for (unsigned i = 0; i < count; i++) {

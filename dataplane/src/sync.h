@@ -150,6 +150,7 @@ struct fnat_sync_worker {
 	uint64_t peer_mac[FNAT_MAX_PEERS]; /* by index in conf.peers; 0 = unknown */
 	struct fnat_sync_stream streams[FNAT_MAX_PEERS][FNAT_MAX_WORKERS];
 	struct fnat_sync_peer_ctr peer[FNAT_MAX_PEERS];
+	uint64_t peer_epoch[FNAT_MAX_PEERS]; /* the start of each peer as this worker knows it */
 };
 
 /* Control thread: free what fnat_sync_set allocated (at destroy). */
