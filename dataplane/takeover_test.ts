@@ -296,3 +296,29 @@ Deno.test("takeOver() refuses a LIP the node does not stand by for", () => {
   assert.throws(() => c.dp.takeOver(a.lip), /ENOENT/);
   b.dp.takeOver(a.lip); // already taken over: a no-op
 });
+
+Deno.test("a node whose first hundred ports are held elsewhere still allocates new ones", () => {
+  // B carries A's sessions; a fresh A with 100 more held ports must skip them all at once.
+  const a3 = makeNode(1, { name: "fnat_node1d" });
+  const held = makeNode(6); // a peer that owns 100 sessions on A's LIP, as records say
+  a3.dp.apply(config(a3, syncOf(a3, [held])));
+  held.dp.apply(config(held, syncOf(held, [a3], { standby: [{ lip: a.lip, owner: a.address }] })));
+  nodes = [a3, held];
+  for (let i = 0; i < 100; i++) {
+    send(a3, client({ srcPort: 46000 + i, dstPort: 80, seq: 1, flags: "S" }));
+  }
+  // A3 "restarts": a new instance learns from the holder (which adopted them) that they are busy.
+  const a4 = makeNode(1, { name: "fnat_node1e" });
+  a4.dp.apply(config(a4, syncOf(a4, [held])));
+  held.dp.takeOver(a.lip);
+  nodes = [a4, held];
+  held.dp.inject([to(held, server({ srcPort: 8080, dstPort: 1024, seq: 1, ack: 1, flags: "A" }))]);
+  pump(nodes);
+  a4.dp.requestSync();
+  pump(nodes);
+  const out = send(a4, client({ srcPort: 47000, dstPort: 80, seq: 1, flags: "S" }));
+  const p = parseFrame(out.at(-1)!);
+  assert.equal(p.ipv4!.src, a.lip);
+  assert.ok(p.tcp!.srcPort >= 1024 + 100, `a free port past the held ones: ${p.tcp!.srcPort}`);
+  assert.equal(a4.dp.stats().drops.no_local_port, undefined);
+});

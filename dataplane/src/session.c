@@ -105,9 +105,11 @@ port_alloc(struct fnat_worker *w, const struct fnat_snapshot *s, uint32_t *lip, 
 		uint32_t i = (w->lip_cursor + k) % s->n_lips;
 		uint16_t id = s->lips[i].id;
 		struct fnat_port_pool *p = w->dp->lip_pools[id][w->id];
-		/* A port another node (or an adopted session) holds goes to the back. */
+		/* A port another node (or an adopted session) holds goes to the back. After a
+		 * restart the first ports are all busy (the standby carries their sessions): each
+		 * moves back once, so allocations after it find a free one at the head. */
 		uint32_t tries = 0;
-		while (p->count > 0 && lport_busy(w, id, p->ports[p->head]) && tries++ < 64) {
+		while (p->count > 0 && lport_busy(w, id, p->ports[p->head]) && tries++ < p->count) {
 			p->ports[(p->head + p->count) % p->cap] = p->ports[p->head];
 			p->head = (p->head + 1) % p->cap;
 		}
