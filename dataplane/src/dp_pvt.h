@@ -27,6 +27,13 @@
 #define FNAT_ARP_ASKED_WAYS 4u
 #define FNAT_DEFAULT_SESSIONS (1u << 20)
 #define FNAT_SP_KEPT 16384u /* SYNPROXY ACKs kept per worker (the mbuf pool has room for them) */
+/* The snapshot's address map: a value with FNAT_ADDR_LIP set is a LIP (its index in the low
+ * bits); otherwise the index + 1 of a service on that VIP. */
+#define FNAT_ADDR_LIP 0x8000u
+#define FNAT_ADDR_INDEX 0x7fffu
+/* Seeds of the snapshot's two open-addressing maps (any fixed values: not secret). */
+#define FNAT_ADDR_MAP_SEED 0x5ca1ab1eu
+#define FNAT_SVC_MAP_SEED 0xfeedu
 #define FNAT_LIP_FOREIGN 0xffffu /* lip_id of an adopted session on another node's LIP */
 
 /* ---- configuration snapshot (immutable once published) ---- */
@@ -319,12 +326,12 @@ dp_snapshot(const struct fnat_dp *dp)
 	return __atomic_load_n(&dp->snap, __ATOMIC_ACQUIRE);
 }
 
-/* Address lookup in a snapshot: 0 = not ours; bit 15 = LIP (low bits lip index); else
- * any service index + 1 with this VIP. */
+/* Address lookup in a snapshot: 0 = not ours; FNAT_ADDR_LIP = a LIP (FNAT_ADDR_INDEX bits
+ * its index); else any service index + 1 with this VIP. */
 static inline uint16_t
 snap_addr(const struct fnat_snapshot *s, uint32_t addr)
 {
-	uint32_t i = rte_hash_crc_4byte(addr, 0x5ca1ab1e) & s->addr_mask;
+	uint32_t i = rte_hash_crc_4byte(addr, FNAT_ADDR_MAP_SEED) & s->addr_mask;
 	for (;;) {
 		if (s->addr_keys[i] == addr)
 			return s->addr_vals[i];
@@ -337,7 +344,7 @@ snap_addr(const struct fnat_snapshot *s, uint32_t addr)
 static inline const struct fnat_svc *
 snap_svc(const struct fnat_snapshot *s, uint32_t vip, uint16_t port, uint8_t proto)
 {
-	uint32_t i = rte_hash_crc_4byte(vip ^ ((uint32_t)port << 8 | proto), 0xfeed) & s->svc_mask;
+	uint32_t i = rte_hash_crc_4byte(vip ^ ((uint32_t)port << 8 | proto), FNAT_SVC_MAP_SEED) & s->svc_mask;
 	for (;;) {
 		uint16_t v = s->svc_map[i];
 		if (v == 0)

@@ -222,7 +222,7 @@ validate(const struct fnat_service_conf *svcs, uint32_t n_svcs, const struct fna
 static void
 addr_put(struct fnat_snapshot *s, uint32_t addr, uint16_t val)
 {
-	uint32_t i = rte_hash_crc_4byte(addr, 0x5ca1ab1e) & s->addr_mask;
+	uint32_t i = rte_hash_crc_4byte(addr, FNAT_ADDR_MAP_SEED) & s->addr_mask;
 	while (s->addr_keys[i] != 0 && s->addr_keys[i] != addr)
 		i = (i + 1) & s->addr_mask;
 	if (s->addr_keys[i] == 0) {
@@ -325,7 +325,7 @@ snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_
 		}
 		s->n_svcs = i + 1;
 		s->svc_by_id[id] = (uint16_t)(i + 1);
-		uint32_t k = rte_hash_crc_4byte(v->vip ^ ((uint32_t)v->port << 8 | v->proto), 0xfeed) &
+		uint32_t k = rte_hash_crc_4byte(v->vip ^ ((uint32_t)v->port << 8 | v->proto), FNAT_SVC_MAP_SEED) &
 			     s->svc_mask;
 		while (s->svc_map[k] != 0)
 			k = (k + 1) & s->svc_mask;
@@ -340,7 +340,7 @@ snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_
 			goto err;
 		}
 		s->lips[l] = (struct fnat_lip){ lips[l], (uint16_t)id };
-		addr_put(s, lips[l], (uint16_t)(0x8000 | l));
+		addr_put(s, lips[l], (uint16_t)(FNAT_ADDR_LIP | l));
 	}
 	s->n_lips = n_lips;
 	for (uint32_t w = 0; w < nw; w++)

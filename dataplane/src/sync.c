@@ -357,7 +357,7 @@ static uint16_t
 own_lip_id(const struct fnat_snapshot *s, uint32_t addr)
 {
 	uint16_t a = snap_addr(s, addr);
-	return (a & 0x8000) ? s->lips[a & 0x7fff].id : FNAT_LIP_FOREIGN;
+	return (a & FNAT_ADDR_LIP) ? s->lips[a & FNAT_ADDR_INDEX].id : FNAT_LIP_FOREIGN;
 }
 
 /* Control thread and workers alike: marks a standby LIP taken over. */

@@ -188,7 +188,7 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 		ignore(w, m);
 		return;
 	}
-	bool to_lip = (a & 0x8000) != 0 || standby;
+	bool to_lip = (a & FNAT_ADDR_LIP) != 0 || standby;
 	if (to_lip && ip->next_proto_id == IPPROTO_UDP) {
 		/* Sync datagrams from the peers come to this node's sync address (a LIP) on a
 		 * port below every LIP port. */
