@@ -63,11 +63,17 @@ async function runC(): Promise<Tally> {
   return t;
 }
 
-async function runDeno(files: string[], extra: string[], report: string): Promise<Tally> {
+async function runDeno(
+  files: string[],
+  extra: string[],
+  report: string,
+  env: Record<string, string> = {},
+): Promise<Tally> {
   await Deno.remove(report).catch(() => {});
   const status = await new Deno.Command(Deno.execPath(), {
     args: ["test", "-A", `--junit-path=${report}`, ...extra, ...files],
     cwd: ROOT,
+    env,
     stdout: "inherit",
     stderr: "inherit",
   }).spawn().status;
@@ -99,6 +105,25 @@ async function findTests(dir: string): Promise<string[]> {
   return found.sort();
 }
 
+/** Builds libfnat under ASan/UBSan; the environment that loads it into a Deno test process. */
+export async function sanitizedLibrary(): Promise<Record<string, string>> {
+  const build = await new Deno.Command("make", {
+    args: ["-s", "-C", `${ROOT}dataplane`, "build-asan/libfnat.so"],
+    stderr: "inherit",
+  }).output();
+  if (!build.success) throw new Error("Cannot build dataplane/build-asan/libfnat.so");
+  const rt = await new Deno.Command("clang", {
+    args: ["-print-file-name=libclang_rt.asan-x86_64.so"],
+    stdout: "piped",
+  }).output();
+  return {
+    LD_PRELOAD: new TextDecoder().decode(rt.stdout).trim(),
+    FNAT_LIB: `${ROOT}dataplane/build-asan/libfnat.so`,
+    ASAN_OPTIONS: "detect_leaks=0:abort_on_error=1",
+    UBSAN_OPTIONS: "print_stacktrace=1:halt_on_error=1",
+  };
+}
+
 if (import.meta.main) {
   await Deno.mkdir(ARTIFACTS, { recursive: true });
   const total: Tally = { passed: 0, failed: 0 };
@@ -116,6 +141,18 @@ if (import.meta.main) {
     add(await runDeno([f], Deno.args, `${ARTIFACTS}/junit-dataplane-${i}.xml`));
   }
   if (shared.length > 0) add(await runDeno(shared, Deno.args, `${ARTIFACTS}/junit.xml`));
+
+  // The data plane's FFI tests again, against libfnat built with ASan/UBSan (Deno itself is
+  // not instrumented: the sanitizer runtime is preloaded; leaks are the C tests' to find).
+  const asan = await sanitizedLibrary();
+  // (Not the fuzzer's own test, nor the kernel-link tests: their helper processes would inherit
+  // the preloaded runtime.)
+  const ffiTests = isolated.filter((f) =>
+    !f.startsWith("dataplane/fuzz/") && !/dataplane\/af_(packet|xdp)_test\.ts$/.test(f)
+  );
+  for (const [i, f] of ffiTests.entries()) {
+    add(await runDeno([f], Deno.args, `${ARTIFACTS}/junit-asan-${i}.xml`, asan));
+  }
 
   console.log(`tests: ${total.passed} passed, ${total.failed} failed`);
   Deno.exit(total.failed === 0 ? 0 : 1);
