@@ -75,9 +75,7 @@ void
 conn_free(struct fnat_worker *w, struct fnat_conn *c)
 {
 	synproxy_conn_freed(w, c);
-	/* A closing session's last record already says how long the peers keep it. */
-	if (!state_closing(c->state))
-		sync_record(w, c, FNAT_SYNC_OP_DEL);
+	sync_record(w, c, FNAT_SYNC_OP_DEL);
 	state_changed(w, c->state, FNAT_S_NONE);
 	active_add(w, c, -1);
 	/* An adopted session's port never left this node's pool (or is another node's): only

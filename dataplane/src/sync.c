@@ -286,18 +286,14 @@ sync_record(struct fnat_worker *w, const struct fnat_conn *c, enum fnat_sync_op 
 	r->rport = c->rport;
 	r->raddr = c->raddr;
 	r->owner = ss->conf.node;
-	/* A closing session's record lives as long as the session may (then a second): no DEL is
-	 * sent for it (a connection costs three records: created, TOA done, closing). */
-	int32_t left = RTE_MAX((int32_t)(c->expire - (uint32_t)w->now_ms), 0);
-	bool closing = c->state == FNAT_S_TIME_WAIT || c->state == FNAT_S_CLOSE;
-	r->ttl_ms = rte_cpu_to_be_32(closing ? (uint32_t)left + 1000 : ss->record_ttl_ms);
+	r->ttl_ms = rte_cpu_to_be_32(ss->record_ttl_ms);
 	r->seq_delta = rte_cpu_to_be_32(c->seq_delta);
 	r->c_seq_end = rte_cpu_to_be_32(c->c_seq_end);
 	r->c_ack = rte_cpu_to_be_32(c->c_ack);
 	r->sp_delta = rte_cpu_to_be_32(c->sp_delta);
 	/* aux holds the SYNPROXY slot until the real server answered, the timestamp delta after */
 	r->ts_delta = rte_cpu_to_be_32((c->flags & FNAT_CONN_F_SP_WAIT_RS) ? 0 : c->ts_delta);
-	r->expire_in_ms = rte_cpu_to_be_32((uint32_t)left);
+	r->expire_in_ms = rte_cpu_to_be_32((uint32_t)RTE_MAX((int32_t)(c->expire - (uint32_t)w->now_ms), 0));
 	r->flags = c->flags;
 	r->dup_acks = c->dup_acks;
 	r->pad = 0;

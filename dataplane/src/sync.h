@@ -174,17 +174,15 @@ void sync_record(struct fnat_worker *w, const struct fnat_conn *c, enum fnat_syn
 	 FNAT_CONN_F_SP_RS_SYNACK)
 
 /* After a packet: a session whose state changed in a way a standby cannot work out itself is
- * announced again: TOA done, the real server's SYN-ACK seen under SYNPROXY (the deltas), and the
- * connection entering TIME_WAIT or CLOSE (a standby that adopts it then lets a new SYN from the
- * same client port start a new connection, as the owner would). The other TCP steps are not: a
- * standby that adopts a session runs the state machine itself from the next packet on, and the
- * periodic refresh carries the state too. Four records per connection at most. */
+ * announced again (TOA done, the real server's SYN-ACK seen under SYNPROXY: the deltas). TCP
+ * state steps are not: a standby that adopts a session runs the state machine itself from the
+ * next packet on, and the periodic refresh carries the state too. This keeps a connection at
+ * three records (created, TOA done, ended): the sync's cost on new connections. */
 static inline void
 sync_changed(struct fnat_worker *w, const struct fnat_conn *c, uint8_t state, uint8_t flags)
 {
-	bool closing = (c->state == FNAT_S_TIME_WAIT || c->state == FNAT_S_CLOSE) &&
-		       state != FNAT_S_TIME_WAIT && state != FNAT_S_CLOSE;
-	if (unlikely(((c->flags ^ flags) & FNAT_SYNC_FLAGS_THAT_MATTER) != 0 || closing) &&
+	(void)state;
+	if (unlikely(((c->flags ^ flags) & FNAT_SYNC_FLAGS_THAT_MATTER) != 0) &&
 	    sync_state(w->dp) != NULL && c->proto != 0)
 		sync_record(w, c, FNAT_SYNC_OP_ADD);
 }
