@@ -12,6 +12,7 @@ import {
   type AgentConfig,
   type DataPlaneCounters,
   type DataPlanePort,
+  NO_SYNC_COUNTERS,
   type RoutingPort,
   type RoutingStatus,
   type SyncCounters,
@@ -77,18 +78,7 @@ export class FakeDataPlane implements DataPlanePort {
   peerStats = new Map<string, PeerStats>();
   /** How often `requestSync()` was called. */
   syncRequests = 0;
-  syncCounters: SyncCounters = {
-    recordsSent: 0,
-    datagramsSent: 0,
-    recordsReceived: 0,
-    datagramsReceived: 0,
-    lost: 0,
-    recordsActive: 0,
-    recordsFull: 0,
-    recordsExpired: 0,
-    forwardedOut: 0,
-    forwardedIn: 0,
-  };
+  syncCounters: SyncCounters = { ...NO_SYNC_COUNTERS };
   apply(config: DataPlaneConfig): Promise<void> {
     if (this.failNext) {
       const msg = this.failNext;

@@ -586,7 +586,8 @@ export class Agent {
   }
 }
 
-const NO_SYNC_COUNTERS: SyncCounters = {
+/** Sync counters all at zero (a data plane that reports none). */
+export const NO_SYNC_COUNTERS: Readonly<SyncCounters> = {
   recordsSent: 0,
   datagramsSent: 0,
   recordsReceived: 0,

@@ -390,12 +390,6 @@ fnat_sync_take_over(struct fnat_dp *dp, uint32_t lip)
 	return 0;
 }
 
-static void
-act_for(struct fnat_worker *w, uint32_t lip)
-{
-	act_for_dp(w->dp, lip);
-}
-
 /* A record in a worker's record table is a struct fnat_conn whose aux is the owner's node
  * address and whose ack_hash holds the session's timestamp delta (aux's other meaning). */
 static inline void
@@ -747,7 +741,7 @@ sync_server_miss(struct fnat_worker *w, const struct fnat_snapshot *s,
 	if (r == NULL)
 		return NULL;
 	if (sync_is_standby_lip(ss, k->dst))
-		act_for(w, k->dst);
+		act_for_dp(w->dp, k->dst);
 	else if (own_lip_id(s, k->dst) == FNAT_LIP_FOREIGN)
 		return NULL;
 	return adopt(w, s, r);
