@@ -16,6 +16,8 @@
 export interface Tally {
   passed: number;
   failed: number;
+  /** What failed, one line each (`file > test name`), repeated at the end of the run. */
+  failures?: string[];
 }
 
 /** Sums every `N passed, M failed` line that a C test binary printed. */
@@ -29,15 +31,25 @@ export function tallyCOutput(output: string): Tally {
 }
 
 /** Counts test cases in a `deno test --junit-path` report: a case with <failure> or <error> failed. */
-export function tallyJunit(xml: string): Tally & { skipped: number } {
-  const t = { passed: 0, failed: 0, skipped: 0 };
-  for (const m of xml.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)) {
-    const body = m[2] ?? "";
-    if (/<(failure|error)\b/.test(body)) t.failed++;
-    else if (/<skipped\b/.test(body)) t.skipped++;
+export function tallyJunit(xml: string): Tally & { skipped: number; failures: string[] } {
+  const t = { passed: 0, failed: 0, skipped: 0, failures: [] as string[] };
+  for (const m of xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)) {
+    const body = m[3] ?? "";
+    if (/<(failure|error)\b/.test(body)) {
+      t.failed++;
+      t.failures.push(`${xmlAttr(m[1]!, "classname")} > ${xmlAttr(m[1]!, "name")}`);
+    } else if (/<skipped\b/.test(body)) t.skipped++;
     else t.passed++;
   }
   return t;
+}
+
+function xmlAttr(attrs: string, name: string): string {
+  const raw = new RegExp(`\\b${name}="([^"]*)"`).exec(attrs)?.[1] ?? "?";
+  return raw.replace(
+    /&(apos|quot|lt|gt|amp);/g,
+    (_, e: string) => ({ apos: "'", quot: '"', lt: "<", gt: ">", amp: "&" })[e]!,
+  );
 }
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -59,8 +71,17 @@ async function runC(): Promise<Tally> {
   const status = await child.status;
   const t = tallyCOutput(out);
   // A build error or a crashed binary prints no tally line: count it as a failure.
-  if (!status.success && t.failed === 0) t.failed = 1;
+  if (!status.success && t.failed === 0) {
+    t.failed = 1;
+    t.failures = [`make test asan-test exited ${status.code}`];
+  }
+  t.failures = [...(t.failures ?? []), ...cFailures(out)];
   return t;
+}
+
+/** The C tests' own failure lines (`FAIL suite: name`). */
+export function cFailures(output: string): string[] {
+  return [...output.matchAll(/^FAIL .*$/gm)].map((m) => `C test: ${m[0]}`);
 }
 
 async function runDeno(
@@ -83,7 +104,11 @@ async function runDeno(
   } catch {
     // No report: the run did not get as far as running tests (type error, bad module).
   }
-  if (!status.success && t.failed === 0) t.failed = 1;
+  if (!status.success && t.failed === 0) {
+    t.failed = 1;
+    t.failures = [`${files.join(" ")}: deno test exited ${status.code} without a failed case`];
+  }
+  if (env.FNAT_LIB) t.failures = (t.failures ?? []).map((f) => `${f} (ASan build)`);
   return t;
 }
 
@@ -127,9 +152,11 @@ export async function sanitizedLibrary(): Promise<Record<string, string>> {
 if (import.meta.main) {
   await Deno.mkdir(ARTIFACTS, { recursive: true });
   const total: Tally = { passed: 0, failed: 0 };
+  const failures: string[] = [];
   const add = (t: Tally) => {
     total.passed += t.passed;
     total.failed += t.failed;
+    failures.push(...(t.failures ?? []));
   };
 
   add(await runC());
@@ -154,6 +181,8 @@ if (import.meta.main) {
     add(await runDeno([f], Deno.args, `${ARTIFACTS}/junit-asan-${i}.xml`, asan));
   }
 
+  // Named again here: a CI log is often read from its tail.
+  for (const f of failures) console.log(`failed: ${f}`);
   console.log(`tests: ${total.passed} passed, ${total.failed} failed`);
   Deno.exit(total.failed === 0 ? 0 : 1);
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { tallyCOutput, tallyJunit } from "./run.ts";
+import { cFailures, tallyCOutput, tallyJunit } from "./run.ts";
 
 Deno.test("tallyCOutput() sums every suite line and ignores other text", () => {
   const out = "ok   eal: a\neal: 3 passed, 0 failed\nFAIL conn: x\nconn: 10 passed, 2 failed\n";
@@ -13,5 +13,22 @@ Deno.test("tallyJunit() counts failures, errors and skipped cases", () => {
     <testcase name="c" classname="x"><skipped/></testcase>
     <testcase name="d" classname="x"/>
   </testsuite></testsuites>`;
-  assert.deepEqual(tallyJunit(xml), { passed: 2, failed: 1, skipped: 1 });
+  assert.deepEqual(tallyJunit(xml), {
+    passed: 2,
+    failed: 1,
+    skipped: 1,
+    failures: ["x > b"],
+  });
+});
+
+Deno.test("the run names each failed case so a log's tail says what failed", () => {
+  const xml = `<testsuites><testsuite>
+    <testcase name="keeps &apos;every&apos; connection" classname="./tests/lab_test.ts" line="3">
+      <failure message="timeout"/>
+    </testcase>
+    <testcase name="ok" classname="./tests/lab_test.ts"/>
+  </testsuite></testsuites>`;
+  assert.deepEqual(tallyJunit(xml).failures, ["./tests/lab_test.ts > keeps 'every' connection"]);
+  const c = "ok   conn: a\nFAIL conn: lport wraps\nconn: 1 passed, 1 failed\n";
+  assert.deepEqual(cFailures(c), ["C test: FAIL conn: lport wraps"]);
 });
