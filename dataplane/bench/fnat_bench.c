@@ -694,18 +694,20 @@ sessions_memory(uint32_t n)
 		return r;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		struct fnat_conn *c = conn_alloc(&t);
-		c->caddr = caddr_of(i);
-		c->cport = cport_of(i);
-		c->vaddr = VIP;
-		c->vport = RTE_BE16(80);
-		c->laddr = rte_cpu_to_be_32(LIP_BASE + 1 + i / 64000);
-		c->lport = rte_cpu_to_be_16((uint16_t)(1024 + i % 64000));
-		c->raddr = RIP;
-		c->rport = RTE_BE16(8080);
-		c->proto = 6;
-		c->state = FNAT_S_ESTABLISHED;
-		if (conn_insert(&t, c) != 0) {
+		struct fnat_conn c = { 0 };
+		c.caddr = caddr_of(i);
+		c.cport = cport_of(i);
+		c.vaddr = VIP;
+		c.vport = RTE_BE16(80);
+		c.laddr = rte_cpu_to_be_32(LIP_BASE + 1 + i / 64000);
+		c.lport = rte_cpu_to_be_16((uint16_t)(1024 + i % 64000));
+		c.raddr = RIP;
+		c.rport = RTE_BE16(8080);
+		c.proto = 6;
+		c.state = FNAT_S_ESTABLISHED;
+		struct fnat_key k;
+		fnat_conn_key(&c, FNAT_DIR_IN, &k);
+		if (conn_insert(&t, &c, fnat_key_hash(&k, t.seed)) == NULL) {
 			fprintf(stderr, "insert failed at %u\n", i);
 			r.note = "the index refused a session";
 			break;
