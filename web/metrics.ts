@@ -15,14 +15,8 @@
  *
  * @module
  */
-import {
-  type FleetSnapshot,
-  hashVerdict,
-  NODE_STATES,
-  realKey,
-  type RolloutState,
-  vipKey,
-} from "./fleet.ts";
+import { type FleetSnapshot, hashVerdict, NODE_STATES, realKey, vipKey } from "./fleet.ts";
+import { ROLLOUT_STATUSES } from "./rollout_words.ts";
 
 /** Content type of the text exposition format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -80,8 +74,6 @@ class Exposition {
     return this.#out.join("\n") + "\n";
   }
 }
-
-const ROLLOUT_STATES: readonly RolloutState[] = ["running", "halted", "completed"];
 
 /** Renders the snapshot (null when the fleet could not be read) and the dashboard's figures. */
 export function renderMetrics(snapshot: FleetSnapshot | null, figures: DashboardFigures): string {
@@ -287,7 +279,7 @@ export function renderMetrics(snapshot: FleetSnapshot | null, figures: Dashboard
     "lvs_rollouts",
     "gauge",
     "Rollouts the orchestrator remembers, by state.",
-    ROLLOUT_STATES.map((s) => [
+    ROLLOUT_STATUSES.map((s) => [
       { state: s },
       snapshot.rollouts.filter((r) => r.state === s).length,
     ]),

@@ -30,13 +30,19 @@ export {
   type RealView,
   type RolloutNodeProgress,
   type RolloutRequest,
-  type RolloutState,
-  type RolloutStep,
   type RolloutView,
   type SynCookieCounters,
   type SyncView,
   type VipView,
 } from "./fleet.ts";
+export {
+  ROLLOUT_STATUSES,
+  ROLLOUT_STEPS,
+  type RolloutStatus,
+  rolloutStatus,
+  type RolloutStep,
+  rolloutStep,
+} from "./rollout_words.ts";
 export {
   AUDIT_FIELD_LIMITS,
   AuditLogError,
