@@ -4,14 +4,14 @@
  *
  * @module
  */
-export { createApp, type DashboardDeps } from "./app.ts";
+export { createApp, createDashboard, type Dashboard, type DashboardDeps } from "./app.ts";
+export { FleetCache, type FleetCacheOptions, type FleetState } from "./fleet_cache.ts";
 export {
   type DashboardServer,
   isLoopback,
   plainHttpRefusal,
   serveDashboard,
   type ServeOptions,
-  sharedReader,
 } from "./server.ts";
 export {
   ActionError,
