@@ -98,8 +98,10 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
   const app = new Hono();
   guardRoutes(app, deps);
   assetRoutes(app);
-  sessionRoutes(app, parts);
-  pageRoutes(app, parts);
+  loginRoutes(app, parts);
+  logoutRoute(app, parts);
+  pageRoute(app, parts);
+  eventRoute(app, parts);
   app.route(
     "/api",
     createApi({
@@ -183,9 +185,9 @@ function assetRoutes(app: Hono): void {
   });
 }
 
-/** Login (with a lockout after ten failures a minute from one address) and logout. */
-function sessionRoutes(app: Hono, p: Parts): void {
-  const { auth, gate, clock, deps } = p;
+/** The login form and its answer, with a lockout after ten failures a minute from one address. */
+function loginRoutes(app: Hono, p: Parts): void {
+  const { auth, gate, clock } = p;
   const loginFailures = new Map<string, number[]>();
 
   app.get("/login", async (c) => {
@@ -220,9 +222,36 @@ function sessionRoutes(app: Hono, p: Parts): void {
       await gate.deny(c, "login", "dashboard", "anonymous", 401, "wrong operator token");
       return c.html(renderLogin("That operator token is not valid."), 401);
     }
-    return await startSession(c, op);
+    return await startSession(c, p, op);
   });
+}
 
+/** Records the login, then sets the session cookie (no audit line, no session). */
+async function startSession(c: Context, p: Parts, op: string): Promise<Response> {
+  const { auth, gate, deps } = p;
+  try {
+    await gate.record({ who: op, action: "login", target: "dashboard", result: "ok", via: "ui" });
+  } catch (err) {
+    // Every session starts with an audit line; without the log there is no session.
+    return c.html(
+      renderLogin(`Cannot log in: the audit log cannot be written (${errorMessage(err)}).`),
+      503,
+    );
+  }
+  gate.count("login", "ok");
+  const from = gate.remote(c) === undefined ? undefined : gate.source(c);
+  setCookie(c, SESSION_COOKIE, await auth.issueSession(op, from), {
+    httpOnly: true,
+    sameSite: "Strict",
+    path: "/",
+    secure: deps.secureCookies ?? new URL(c.req.url).protocol === "https:",
+  });
+  return c.redirect("/", 303);
+}
+
+/** `POST /logout`: ends the session on the server and records it. */
+function logoutRoute(app: Hono, p: Parts): void {
+  const { auth, gate } = p;
   app.post("/logout", async (c) => {
     const a = await gate.authorize(c, "logout", "dashboard");
     if (a instanceof Response) return a;
@@ -238,28 +267,6 @@ function sessionRoutes(app: Hono, p: Parts): void {
     }).catch((err) => console.error(`dashboard: cannot record a logout: ${errorMessage(err)}`));
     return c.redirect("/login", 303);
   });
-
-  /** Records the login, then sets the session cookie (no audit line, no session). */
-  async function startSession(c: Context, op: string): Promise<Response> {
-    try {
-      await gate.record({ who: op, action: "login", target: "dashboard", result: "ok", via: "ui" });
-    } catch (err) {
-      // Every session starts with an audit line; without the log there is no session.
-      return c.html(
-        renderLogin(`Cannot log in: the audit log cannot be written (${errorMessage(err)}).`),
-        503,
-      );
-    }
-    gate.count("login", "ok");
-    const from = gate.remote(c) === undefined ? undefined : gate.source(c);
-    setCookie(c, SESSION_COOKIE, await auth.issueSession(op, from), {
-      httpOnly: true,
-      sameSite: "Strict",
-      path: "/",
-      secure: deps.secureCookies ?? new URL(c.req.url).protocol === "https:",
-    });
-    return c.redirect("/", 303);
-  }
 }
 
 /** Every page region, rendered from one fleet read for one viewer. */
@@ -274,11 +281,9 @@ function regionsFor(p: Parts, state: FleetState, csrf: string, sid: string | nul
   });
 }
 
-/** The dashboard page and its live stream of changed regions. */
-function pageRoutes(app: Hono, p: Parts): void {
-  const { auth, gate, clock, deps } = p;
-  let eventSeq = 0;
-
+/** `GET /`: the dashboard page for a session, else a redirect to the login. */
+function pageRoute(app: Hono, p: Parts): void {
+  const { auth, clock } = p;
   app.get("/", async (c) => {
     const session = await auth.verifySession(getCookie(c, SESSION_COOKIE));
     if (session === null) return c.redirect("/login", 303);
@@ -292,7 +297,12 @@ function pageRoutes(app: Hono, p: Parts): void {
       time: clockTime(clock()),
     }));
   });
+}
 
+/** `GET /events`: the page regions that changed, one event per interval, until the session ends. */
+function eventRoute(app: Hono, p: Parts): void {
+  const { auth, gate, clock, deps } = p;
+  let eventSeq = 0;
   app.get("/events", async (c) => {
     const who = await gate.principal(c);
     if (who === null || who === "bad-bearer") {
