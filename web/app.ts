@@ -11,9 +11,12 @@
  *   `POST /api/rollouts/{id}/resume`, `GET /api/sessions`, `POST /api/sessions/{id}/revoke` —
  *   bearer token or session cookie (+ CSRF); 401 otherwise
  *
+ * - `GET /metrics` Prometheus text exposition (public unless `metricsPublic: false`)
+ *
  * Sessions are kept server-side (`sessions.ts`): logout and revocation end a session at once,
  * also its live stream. Anonymous refusals reach the audit log aggregated per address and minute.
- * - `GET /metrics` Prometheus text exposition (public unless `metricsPublic: false`)
+ * Every route reads the fleet through one {@link FleetCache}; {@link createDashboard} returns it
+ * beside the app, so the server's sampler shares those reads.
  *
  * @example
  * ```ts
