@@ -231,7 +231,7 @@ Deno.test({
             console.log(
               `rolling upgrade of 3 nodes: ${ms} ms; client requests ok ${ok}, failed ${failed}`,
             );
-            assert.equal(state.status, "done");
+            assert.equal(state.status, "completed");
             const s = await statuses(lab);
             assert.deepEqual(s.map((x) => x.release), ["0.9.0-e2e", "0.9.0-e2e", "0.9.0-e2e"]);
             assert.deepEqual(s.map((x) => x.drained), [false, false, false]);

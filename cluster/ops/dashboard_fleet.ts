@@ -27,7 +27,6 @@ import {
   type FleetReader,
   type FleetSnapshot,
   type RolloutRequest,
-  type RolloutStep,
   type RolloutView,
 } from "../../web/fleet.ts";
 import { RateMeter } from "../../web/rates.ts";
@@ -53,30 +52,20 @@ export interface ClusterFleetOptions {
   releasesDir?: string;
 }
 
-const STEP: Record<string, RolloutStep> = {
-  pending: "pending",
-  draining: "draining",
-  shipping: "shipping",
-  restarting: "restarting",
-  gating: "health-gate",
-  done: "done",
-  failed: "failed",
-};
-
 /** A rollout's state as the dashboard shows it. */
 export function rolloutView(s: RolloutState, startedBy: string): RolloutView {
   return {
     id: s.id,
     release: `${s.version} (${s.release})`,
     batchSize: s.batch,
-    state: s.status === "done" ? "completed" : s.status,
+    state: s.status,
     startedBy,
     startedAt: s.startedAt,
     updatedAt: s.updatedAt,
     error: s.status === "halted" ? s.error ?? "halted" : null,
     nodes: s.nodes.map((n) => ({
       node: n.node,
-      step: STEP[n.step] ?? "pending",
+      step: n.step,
       message: n.degraded ? `${n.error}; degraded: ${n.degraded}` : n.error ?? null,
       startedAt: n.startedAt ?? null,
       finishedAt: n.finishedAt ?? null,

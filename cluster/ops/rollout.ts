@@ -43,21 +43,17 @@ import { drainSummary } from "../spec/drain_progress.ts";
 import { watchDrain } from "./drain.ts";
 import { badDrops, trafficSigns } from "../spec/rollout_gate.ts";
 import type { NodeTransport } from "../transport/transport.ts";
-
-/** Where a node is in the rollout. */
-export type NodeStep =
-  | "pending"
-  | "draining"
-  | "shipping"
-  | "restarting"
-  | "gating"
-  | "done"
-  | "failed";
+import {
+  type RolloutStatus,
+  rolloutStatus,
+  type RolloutStep,
+  rolloutStep,
+} from "../../web/rollout_words.ts";
 
 /** One node's progress. */
 export interface NodeRollout {
   node: string;
-  step: NodeStep;
+  step: RolloutStep;
   error?: string;
   /** Why a failed node is degraded: it could not be drained again, so it may still serve. */
   degraded?: string;
@@ -73,7 +69,7 @@ export interface RolloutState {
   /** The sha256 of the release tarball, checked at the start and by every node. */
   sha256: string;
   batch: number;
-  status: "running" | "halted" | "done";
+  status: RolloutStatus;
   startedAt: number;
   updatedAt: number;
   error?: string;
@@ -135,12 +131,18 @@ export async function readCheckedRelease(
 
 const stateFile = (dir: string) => `${dir}/rollout.json`;
 
-/** The last rollout's state, or null. */
+/** The last rollout's state, or null; one saved by an earlier release reads in today's words. */
 export async function loadRolloutState(dir: string): Promise<RolloutState | null> {
   try {
-    return JSON.parse(await Deno.readTextFile(stateFile(dir))) as RolloutState;
+    const s = JSON.parse(await Deno.readTextFile(stateFile(dir))) as RolloutState;
+    return {
+      ...s,
+      status: rolloutStatus(s.status),
+      nodes: s.nodes.map((n) => ({ ...n, step: rolloutStep(n.step) })),
+    };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
+    if (e instanceof RangeError) throw new RangeError(`${stateFile(dir)}: ${e.message}`);
     throw e;
   }
 }
@@ -309,7 +311,7 @@ class Runner {
       },
     );
 
-    nr.step = "gating";
+    nr.step = "health-gate";
     await this.progress(`${n.name}: health gate`);
     const gateDeadlineMs = policy.healthGateTimeout * 1000;
     await this.waitFor(
@@ -405,7 +407,7 @@ class Runner {
         throw new RolloutHaltedError(this.state);
       }
     }
-    this.state.status = "done";
+    this.state.status = "completed";
     await this.progress(`rollout ${this.state.id} done: every node runs ${this.state.version}`);
     return this.state;
   }
@@ -469,7 +471,7 @@ export async function startRollout(
 export async function resumeRollout(deps: RolloutDeps): Promise<RolloutState> {
   const state = await loadRolloutState(deps.stateDir);
   if (!state) throw new Error(`No rollout to resume in ${deps.stateDir}`);
-  if (state.status === "done") throw new Error(`Rollout ${state.id} is already done`);
+  if (state.status === "completed") throw new Error(`Rollout ${state.id} is already done`);
   const release = await readCheckedRelease(deps, state.release);
   if (release.sha256 !== state.sha256 || release.version !== state.version) {
     throw new Error(

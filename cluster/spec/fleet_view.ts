@@ -15,6 +15,7 @@ import type {
   RolloutView,
   VipView,
 } from "../../web/fleet.ts";
+import type { RolloutStep } from "../../web/rollout_words.ts";
 import { type ForwardRates, syncViewOf } from "./sync_view.ts";
 
 /** One node as observed: its agent's status, or why it could not be read. */
@@ -40,7 +41,13 @@ export interface FleetInput {
   forwardRates?: ReadonlyMap<string, ForwardRates>;
 }
 
-const UPGRADE_STEPS = new Set(["shipping", "restarting", "health-gate", "draining", "undraining"]);
+const UPGRADE_STEPS: ReadonlySet<RolloutStep> = new Set([
+  "shipping",
+  "restarting",
+  "health-gate",
+  "draining",
+  "undraining",
+]);
 
 /** The state a node shows: down, upgrading, draining (sessions left), drained or active. */
 export function nodeState(
