@@ -11,16 +11,22 @@
 import { Command } from "commander";
 import { type ClusterFile, ClusterFileError, loadClusterFile } from "./spec/cluster_file.ts";
 import { nodeConfigs } from "./spec/node_config.ts";
-import { type Observed, planDeploy } from "./spec/plan.ts";
+import { planDeploy } from "./spec/plan.ts";
+import { planLines } from "./spec/plan_render.ts";
+import {
+  DeletionGuardError,
+  describeDeletions,
+  excessiveDeletions,
+} from "./spec/deletion_guard.ts";
 import { deploy } from "./ops/deploy.ts";
 import {
   agentCall,
   drainNode,
-  endpointOf,
   fleetStatuses,
+  observedConfigs,
   undrainNode,
 } from "./transport/endpoint.ts";
-import { AGENT_PATHS, type AgentConfig, type AgentStatus } from "../dataplane/agent/api.ts";
+import { AGENT_PATHS, type AgentStatus } from "../dataplane/agent/api.ts";
 import type { NodeTransport } from "./transport/transport.ts";
 import { SshTransport } from "./transport/ssh_transport.ts";
 import {
@@ -264,40 +270,42 @@ export function buildCli(deps: CliDeps): Command {
     .action(async (o: { cluster: string; json?: boolean }) => {
       const c = await load(o.cluster);
       const desired = await nodeConfigs(c);
-      const observed = new Map<string, Observed>();
-      await withTransport(c, async (t) => {
-        await Promise.all(c.nodes.map(async (n) => {
-          try {
-            const reply = await t.agent(endpointOf(n), "GET", AGENT_PATHS.config);
-            observed.set(n.name, {
-              kind: "config",
-              config: reply.status === 404 ? null : reply.body as AgentConfig,
-            });
-          } catch (e) {
-            observed.set(n.name, { kind: "unreachable", error: (e as Error).message });
-          }
-        }));
-      });
+      const observed = await withTransport(c, (t) => observedConfigs(t, c.nodes));
       const plan = planDeploy(desired, observed);
       if (o.json) return io.out(JSON.stringify(plan));
-      io.out(`desired configuration ${plan.hash}`);
-      for (const n of plan.nodes) {
-        io.out(`${n.node}: ${n.action}${n.error ? ` (${n.error})` : ""}`);
-        for (const ch of n.changes) io.out(`  ${ch}`);
+      for (const line of planLines(plan)) io.out(line);
+      const over = excessiveDeletions(plan, c.deploy.maxDeletionShare);
+      if (over.length > 0) {
+        io.out(
+          `WARNING: deploy refuses this push without --allow-deletions: ${
+            describeDeletions(over, c.deploy.maxDeletionShare)
+          }`,
+        );
       }
     });
 
   clusterOpt(program.command("deploy").description("push the VIPs to every node and verify"))
     .option("--concurrency <n>", "nodes pushed at once", "8")
-    .action(async (o: { cluster: string; json?: boolean; concurrency: string }) => {
+    .option(
+      "--allow-deletions",
+      "push even when it removes more of a node's VIPs or real servers than the cluster " +
+        "file's deploy.maxDeletionShare (default 0.5)",
+    )
+    .action(async (
+      o: { cluster: string; json?: boolean; concurrency: string; allowDeletions?: boolean },
+    ) => {
       const c = await load(o.cluster);
       const result = await withTransport(c, (t) =>
         deploy(c, t, {
           concurrency: Number(o.concurrency),
+          allowDeletions: o.allowDeletions ?? false,
           ...(o.json
             ? {}
             : { onProgress: (node: string, msg: string) => io.err(`${node}: ${msg}`) }),
-        }));
+        })).catch((e) => {
+          if (e instanceof DeletionGuardError) throw new CliError(e.message, 1);
+          throw e;
+        });
       if (o.json) io.out(JSON.stringify(result));
       else {
         io.out(

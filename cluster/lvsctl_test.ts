@@ -367,3 +367,34 @@ Deno.test("lvsctl status names the holder of the rollout lease", async () => {
     /rollout lease: held by "lvsctl by bob@ops2 pid 7 \(rollout r9\)" on node1 for 60 s more/,
   );
 });
+
+Deno.test("lvsctl deploy refuses to remove 3 of 4 VIPs (exit 1, nothing pushed) unless --allow-deletions", async () => {
+  const lab = await loadClusterFile(LAB_FILE);
+  const v = lab.vips[0]!;
+  const four = { ...lab, vips: [0, 1, 2, 3].map((i) => ({ ...v, port: v.port + i })) };
+  const fake = new FakeTransport(lab.nodes.map((n) => n.name));
+  for (const [name, cfg] of await nodeConfigs(four)) fake.node(name).config = cfg;
+  const out: string[] = [], err: string[] = [];
+  const run = (args: string[]) =>
+    runCli([...args, "--cluster", LAB_FILE], {
+      io: { out: (s) => out.push(s), err: (s) => err.push(s) },
+      transport: () => fake,
+    });
+  const applies = () => fake.calls.filter((c) => c.endsWith("POST /v1/apply"));
+
+  assert.equal(await run(["plan"]), 0);
+  assert.ok(out.includes("  remove VIP 10.77.100.1:81/tcp mh"), out.join("\n"));
+  assert.match(out.at(-1)!, /^WARNING: deploy refuses this push without --allow-deletions: /);
+
+  assert.equal(await run(["deploy"]), 1);
+  assert.match(
+    err.at(-1)!,
+    /^Refusing to deploy: node1 would remove 3 of 4 VIPs \(75%\); .*over the limit of 50% \(deploy\.maxDeletionShare 0\.5 in the cluster file\); nothing was pushed/,
+  );
+  assert.deepEqual(applies(), []);
+  assert.equal(fake.node("node1").config!.dataplane.services.length, 4);
+
+  assert.equal(await run(["deploy", "--allow-deletions"]), 0, err.join("\n"));
+  assert.equal(applies().length, 3);
+  assert.equal(fake.node("node1").config!.dataplane.services.length, 1);
+});

@@ -109,12 +109,25 @@ export interface RolloutPolicy {
   healthGateTimeout: number;
 }
 
+/** How `lvsctl deploy` guards a push. */
+export interface DeployPolicy {
+  /**
+   * The largest share (0..1) of a node's VIPs, or of its real servers, one push may remove;
+   * a push removing more is refused unless `--allow-deletions` is given. Default 0.5.
+   */
+  maxDeletionShare: number;
+}
+
+/** The default `deploy:` block. */
+export const DEFAULT_DEPLOY_POLICY: DeployPolicy = { maxDeletionShare: 0.5 };
+
 /** A parsed, valid cluster file. */
 export interface ClusterFile {
   cluster: string;
   nodes: NodeSpec[];
   vips: VipSpec[];
   rollout: RolloutPolicy;
+  deploy: DeployPolicy;
   dashboard: DashboardSpec;
   /** Session sync between the nodes; absent: off (see `sync_block.ts`). */
   sync?: SyncSpec;
@@ -505,6 +518,22 @@ function checkNodeIdentities(r: Reader, ids: NodeIdentity[]): Map<string, string
   return lipOwner;
 }
 
+function readDeploy(r: Reader, top: YAMLMap): DeployPolicy {
+  const n = r.field(top, "deploy");
+  if (n === null) return { ...DEFAULT_DEPLOY_POLICY };
+  const m = r.map(n, "deploy", ["maxDeletionShare"]);
+  if (!m) return { ...DEFAULT_DEPLOY_POLICY };
+  const share = r.fraction(
+    m,
+    "maxDeletionShare",
+    "deploy",
+    0,
+    1,
+    DEFAULT_DEPLOY_POLICY.maxDeletionShare,
+  );
+  return { maxDeletionShare: share ?? DEFAULT_DEPLOY_POLICY.maxDeletionShare };
+}
+
 /**
  * Parses and validates a cluster file. Throws `ClusterFileError` with every problem found
  * (syntax errors included), each with its line and column.
@@ -528,6 +557,7 @@ export function parseClusterFile(
     "nodes",
     "vips",
     "rollout",
+    "deploy",
     "dashboard",
     "sync",
   ]);
@@ -595,6 +625,7 @@ export function parseClusterFile(
       };
     }
   }
+  const deploy = readDeploy(r, top);
   let dashboard: DashboardSpec = { listen: "127.0.0.1:8080" };
   const dn = r.field(top, "dashboard");
   if (dn !== null) {
@@ -623,7 +654,7 @@ export function parseClusterFile(
   }
   const sync = readSyncBlock(r, top, nodeNodes.length, opts.readSecretFile);
   if (r.problems.length > 0) throw new ClusterFileError(file, r.problems);
-  return { cluster, nodes, vips, rollout, dashboard, ...(sync ? { sync } : {}) };
+  return { cluster, nodes, vips, rollout, deploy, dashboard, ...(sync ? { sync } : {}) };
 }
 
 /**
