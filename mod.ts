@@ -43,7 +43,7 @@ export {
   nextHealth,
   realProber,
 } from "./dataplane/agent/health.ts";
-export { effectiveConfig, realKey } from "./dataplane/agent/effective.ts";
+export { effectiveConfig, serviceRealKey } from "./dataplane/agent/effective.ts";
 export {
   type AgentReply,
   type CallOptions,

@@ -229,11 +229,21 @@ export function dashboardFleetOptions(
   return { cluster, transport, stateDir: o.stateDir, ...(releasesDir ? { releasesDir } : {}) };
 }
 
+/** What every command group shares: the dependencies, the clock of waits and two helpers. */
+interface CliContext {
+  deps: CliDeps;
+  io: Io;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  /** Adds `--cluster FILE` and `--json` to a command. */
+  clusterOpt: (c: Command) => Command;
+  /** Runs `fn` with a transport to the cluster's nodes, closed afterwards. */
+  withTransport: <T>(cluster: ClusterFile, fn: (t: NodeTransport) => Promise<T>) => Promise<T>;
+}
+
 /** Builds the command tree. Each action throws CliError for a non-zero exit. */
 export function buildCli(deps: CliDeps): Command {
   const { io } = deps;
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const program = new Command("lvsctl")
     .description("Operate the FULLNAT load-balancer cluster")
     .exitOverride()
@@ -241,20 +251,38 @@ export function buildCli(deps: CliDeps): Command {
       writeOut: (s) => io.out(s.trimEnd()),
       writeErr: (s) => io.err(s.trimEnd()),
     });
-  const clusterOpt = (c: Command) =>
-    c.option("-c, --cluster <file>", "cluster file", DEFAULT_CLUSTER).option(
-      "--json",
-      "JSON output",
-    );
-  const withTransport = async <T>(cluster: ClusterFile, fn: (t: NodeTransport) => Promise<T>) => {
-    const t = deps.transport(cluster);
-    try {
-      return await fn(t);
-    } finally {
-      await t.close();
-    }
-  };
+  const ctx = cliContext(deps);
+  addConfigCommands(program, ctx);
+  addNodeCommands(program, ctx);
+  addUpgradeCommand(program, ctx);
+  addDashboardCommand(program, ctx);
+  return program;
+}
 
+function cliContext(deps: CliDeps): CliContext {
+  return {
+    deps,
+    io: deps.io,
+    now: deps.now ?? Date.now,
+    sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+    clusterOpt: (c: Command) =>
+      c.option("-c, --cluster <file>", "cluster file", DEFAULT_CLUSTER).option(
+        "--json",
+        "JSON output",
+      ),
+    withTransport: async <T>(cluster: ClusterFile, fn: (t: NodeTransport) => Promise<T>) => {
+      const t = deps.transport(cluster);
+      try {
+        return await fn(t);
+      } finally {
+        await t.close();
+      }
+    },
+  };
+}
+
+/** `validate`, `plan` and `deploy`: the cluster file and the configuration it gives the nodes. */
+function addConfigCommands(program: Command, { io, clusterOpt, withTransport }: CliContext): void {
   clusterOpt(
     program.command("validate").description(
       "check a cluster file; every problem with its position",
@@ -328,7 +356,13 @@ export function buildCli(deps: CliDeps): Command {
       }
       if (!result.ok) throw new CliError("deploy failed on some nodes", 1);
     });
+}
 
+/** `status`, `drain`, `undrain` and `node-file`: the fleet and one node at a time. */
+function addNodeCommands(
+  program: Command,
+  { io, now, sleep, clusterOpt, withTransport }: CliContext,
+): void {
   clusterOpt(program.command("status").description("the fleet at a glance (like ipvsadm -ln)"))
     .action(async (o: { cluster: string; json?: boolean }) => {
       const c = await load(o.cluster);
@@ -419,7 +453,13 @@ export function buildCli(deps: CliDeps): Command {
     const c = await load(o.cluster);
     io.out(JSON.stringify(renderNodeFile(findNode(c, name)), null, 2));
   });
+}
 
+/** `upgrade`: the rolling upgrade (see `ops/rollout.ts`), started or resumed. */
+function addUpgradeCommand(
+  program: Command,
+  { deps, io, clusterOpt, withTransport }: CliContext,
+): void {
   clusterOpt(
     program.command("upgrade").description(
       "rolling upgrade: per node drain, ship the release, restart, health gate, undrain",
@@ -485,6 +525,10 @@ export function buildCli(deps: CliDeps): Command {
         throw e;
       }
     });
+}
+
+/** `dashboard`: serves the web dashboard until SIGINT or SIGTERM. */
+function addDashboardCommand(program: Command, { deps, io, clusterOpt }: CliContext): void {
   clusterOpt(
     program.command("dashboard").description(
       "serve the web dashboard (operator token from LVS_DASHBOARD_TOKEN, audit log in the state dir)",
@@ -557,7 +601,6 @@ export function buildCli(deps: CliDeps): Command {
         await transport.close();
       },
     );
-  return program;
 }
 
 /** Runs the CLI; returns the exit code. */

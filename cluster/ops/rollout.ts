@@ -250,12 +250,28 @@ class Runner {
     );
   }
 
+  /**
+   * One node's upgrade, stage by stage: drain (and hand its sessions to the standby), ship the
+   * release, restart the agent into it, pass the health gate, undrain and watch traffic return.
+   * Any stage throws to halt the rollout at this node.
+   */
   async upgradeNode(n: NodeSpec, nr: NodeRollout, hash: string): Promise<void> {
+    const vips = new Set(this.deps.cluster.vips.map((v) => `${v.address}/32`));
+    nr.startedAt = this.now;
+    await this.drain(n, nr, vips);
+    await this.ship(n, nr);
+    await this.restart(n, nr);
+    await this.healthGate(n, nr, hash);
+    await this.undrainAndWatch(n, vips);
+    nr.step = "done";
+    nr.finishedAt = this.now;
+    await this.progress(`${n.name}: done (release ${this.state.version})`);
+  }
+
+  /** Stage 1: the node withdraws its VIPs and its sessions drain (or hand over to its standby). */
+  async drain(n: NodeSpec, nr: NodeRollout, vips: Set<string>): Promise<void> {
     const { transport, cluster } = this.deps;
     const policy = cluster.rollout;
-    const vips = new Set(cluster.vips.map((v) => `${v.address}/32`));
-    nr.startedAt = this.now;
-
     nr.step = "draining";
     await this.progress(`${n.name}: draining`);
     await drainNode(transport, n, await this.fenced(n));
@@ -283,7 +299,11 @@ class Runner {
     });
     await this.progress(drained.settled ? summary : `${summary}; going on`);
     await this.handOver(n, drained.status.counters?.sessions ?? 0);
+  }
 
+  /** Stage 2: upload the release tarball; the node checks it and switches `current` to it. */
+  async ship(n: NodeSpec, nr: NodeRollout): Promise<void> {
+    const { transport } = this.deps;
     nr.step = "shipping";
     await this.progress(`${n.name}: shipping release ${this.state.version}`);
     await this.#lease?.confirm(n);
@@ -298,7 +318,12 @@ class Runner {
       throw new Error(`${n.name}: the node refused to switch to the release: ${r.stderr.trim()}`);
     }
     this.held();
+  }
 
+  /** Stage 3: restart the agent and wait until it answers as the new release. */
+  async restart(n: NodeSpec, nr: NodeRollout): Promise<void> {
+    const { transport, cluster } = this.deps;
+    const policy = cluster.rollout;
     nr.step = "restarting";
     await this.progress(`${n.name}: restarting the agent`);
     await agentCall(transport, n, "POST", AGENT_PATHS.restart, undefined, await this.fenced(n));
@@ -310,7 +335,12 @@ class Runner {
         return s.release === this.state.version ? s : null;
       },
     );
+  }
 
+  /** Stage 4: the node runs the desired configuration, OSPF is Full, every real server is up. */
+  async healthGate(n: NodeSpec, nr: NodeRollout, hash: string): Promise<void> {
+    const { transport, cluster } = this.deps;
+    const policy = cluster.rollout;
     nr.step = "health-gate";
     await this.progress(`${n.name}: health gate`);
     const gateDeadlineMs = policy.healthGateTimeout * 1000;
@@ -332,6 +362,16 @@ class Runner {
         return s;
       },
     );
+  }
+
+  /**
+   * Stage 5: undrain, wait for the VIPs to be announced again, and watch a few seconds: traffic
+   * must reach the node and its drop counters must not rise.
+   */
+  async undrainAndWatch(n: NodeSpec, vips: Set<string>): Promise<void> {
+    const { transport, cluster } = this.deps;
+    const policy = cluster.rollout;
+    const gateDeadlineMs = policy.healthGateTimeout * 1000;
     const before = await undrainNode(transport, n, await this.fenced(n));
     await this.waitFor(`${n.name}: VIPs announced again`, 30_000, async () => {
       const s = await nodeStatus(transport, n);
@@ -360,9 +400,6 @@ class Runner {
         );
       }
     }
-    nr.step = "done";
-    nr.finishedAt = this.now;
-    await this.progress(`${n.name}: done (release ${this.state.version})`);
   }
 
   async run(): Promise<RolloutState> {

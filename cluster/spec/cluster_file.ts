@@ -353,6 +353,7 @@ interface NodeIdentity {
   lips: { value: string; node: Node }[];
 }
 
+/** One entry of `nodes:`: its spec when it is valid, and what the cross-node checks need always. */
 function readNode(
   r: Reader,
   node: Node,
@@ -372,6 +373,25 @@ function readNode(
     "dataplane",
   ]);
   if (!m) return { id };
+  const name = readNodeName(r, m, what, id);
+  const w = name ? `node ${name}` : what;
+  const address = r.addr(m, "address", w);
+  const ssh = readSsh(r, section(r, m, "ssh", w, defaults), w);
+  const agent = readAgent(r, section(r, m, "agent", w, defaults, { optional: true }), w, name);
+  const lips = readLips(r, m, w, id);
+  const ospf = readOspf(r, section(r, m, "ospf", w, defaults), w);
+  const dataplane = readDataplane(r, section(r, m, "dataplane", w, defaults), w);
+  if (!name || !address || !ssh || !ospf || !dataplane) return { id };
+  const standby = r.str(m, "standby", w, { optional: true });
+  if (standby !== undefined) id.standby = { value: standby, node: r.field(m, "standby")! };
+  return {
+    spec: { name, address, ssh, agent, lips, ospf, dataplane, ...(standby ? { standby } : {}) },
+    id,
+  };
+}
+
+/** The node's name (lower-case letters, digits and -), recorded in `id` for the cross-node checks. */
+function readNodeName(r: Reader, m: YAMLMap, what: string, id: NodeIdentity): string | undefined {
   const name = r.str(m, "name", what);
   if (name !== undefined && !/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
     r.at(
@@ -380,10 +400,11 @@ function readNode(
     );
   }
   if (name !== undefined) id.name = { value: name, node: r.field(m, "name")! };
-  const w = name ? `node ${name}` : what;
-  const address = r.addr(m, "address", w);
-  const ssh = readSsh(r, section(r, m, "ssh", w, defaults), w);
-  const agent = readAgent(r, section(r, m, "agent", w, defaults, { optional: true }), w, name);
+  return name;
+}
+
+/** The node's LIPs (at least one, each IPv4), recorded in `id` for the cross-node checks. */
+function readLips(r: Reader, m: YAMLMap, w: string, id: NodeIdentity): string[] {
   const lips: string[] = [];
   r.seq(m, "lips", w).forEach((ln) => {
     const v = isScalar(ln) ? ln.value : undefined;
@@ -395,15 +416,7 @@ function readNode(
   if (lips.length === 0 && r.field(m, "lips") !== null) {
     r.at(r.field(m, "lips"), `${w}: at least one LIP`);
   }
-  const ospf = readOspf(r, section(r, m, "ospf", w, defaults), w);
-  const dataplane = readDataplane(r, section(r, m, "dataplane", w, defaults), w);
-  if (!name || !address || !ssh || !ospf || !dataplane) return { id };
-  const standby = r.str(m, "standby", w, { optional: true });
-  if (standby !== undefined) id.standby = { value: standby, node: r.field(m, "standby")! };
-  return {
-    spec: { name, address, ssh, agent, lips, ospf, dataplane, ...(standby ? { standby } : {}) },
-    id,
-  };
+  return lips;
 }
 
 function readSsh(r: Reader, sm: YAMLMap | null, w: string): NodeSpec["ssh"] | undefined {
@@ -535,6 +548,123 @@ function readDeploy(r: Reader, top: YAMLMap): DeployPolicy {
 }
 
 /**
+ * The `nodes:` list (with the `defaults:` block underneath): the valid nodes, how many entries
+ * the list has (valid or not), and each LIP's owner; names and LIPs are checked across nodes, and each `standby`
+ * must name another node.
+ */
+function readNodes(
+  r: Reader,
+  top: YAMLMap,
+): { nodes: NodeSpec[]; entries: number; lipOwner: Map<string, string> } {
+  const defaults = readDefaults(r, top);
+  const nodes: NodeSpec[] = [];
+  const ids: NodeIdentity[] = [];
+  const nodeNodes = r.seq(top, "nodes", "the file");
+  nodeNodes.forEach((n, i) => {
+    const { spec, id } = readNode(r, n, i, defaults);
+    ids.push(id);
+    if (spec) nodes.push(spec);
+  });
+  if (nodeNodes.length === 0 && top.has("nodes")) {
+    r.at(r.field(top, "nodes"), "at least one node is required");
+  }
+  const lipOwner = checkNodeIdentities(r, ids);
+  checkStandbys(r, ids);
+  return { nodes, entries: nodeNodes.length, lipOwner };
+}
+
+/** Each node's `standby` names another node of the file. */
+function checkStandbys(r: Reader, ids: NodeIdentity[]): void {
+  for (const id of ids) {
+    if (!id.standby) continue;
+    const who = id.name ? `node ${id.name.value}` : "a node";
+    if (id.standby.value === id.name?.value) {
+      r.at(id.standby.node, `${who}: "standby" must name another node, not itself`);
+    } else if (!ids.some((o) => o.name?.value === id.standby!.value)) {
+      r.at(id.standby.node, `${who}: "standby" ${JSON.stringify(id.standby.value)} is not a node`);
+    }
+  }
+}
+
+/** The `vips:` list: each service once, no VIP that is also a LIP. */
+function readVips(r: Reader, top: YAMLMap, lipOwner: Map<string, string>): VipSpec[] {
+  const vips: VipSpec[] = [];
+  const vipNodes = r.seq(top, "vips", "the file");
+  const keys = new Set<string>();
+  vipNodes.forEach((n, i) => {
+    const v = readVip(r, n, i);
+    if (!v) return;
+    const key = serviceKey({ vip: v.address, port: v.port, protocol: v.protocol });
+    if (keys.has(key)) r.at(n, `vips[${i}]: VIP ${key} is defined twice`);
+    keys.add(key);
+    if (lipOwner.has(v.address)) {
+      r.at(n, `vips[${i}]: VIP ${v.address} is also a LIP of ${lipOwner.get(v.address)}`);
+    }
+    vips.push(v);
+  });
+  return vips;
+}
+
+/** The `rollout:` policy, defaults filled in; `batch` at most `validNodes`. */
+function readRollout(r: Reader, top: YAMLMap, validNodes: number): RolloutPolicy {
+  let rollout: RolloutPolicy = {
+    batch: 1,
+    drainTimeout: 60,
+    sessionThreshold: 0,
+    healthGateTimeout: 120,
+  };
+  const rn = r.field(top, "rollout");
+  if (rn !== null) {
+    const rm = r.map(rn, "rollout", [
+      "batch",
+      "drainTimeout",
+      "sessionThreshold",
+      "healthGateTimeout",
+    ]);
+    if (rm) {
+      rollout = {
+        batch: r.num(rm, "batch", "rollout", 1, Math.max(1, validNodes), 1) ?? 1,
+        drainTimeout: r.num(rm, "drainTimeout", "rollout", 0, 86400, 60) ?? 60,
+        sessionThreshold: r.num(rm, "sessionThreshold", "rollout", 0, 1e9, 0) ?? 0,
+        healthGateTimeout: r.num(rm, "healthGateTimeout", "rollout", 1, 86400, 120) ?? 120,
+      };
+    }
+  }
+  return rollout;
+}
+
+/** The `dashboard:` block: where it listens, its TLS files, the releases it offers. */
+function readDashboard(r: Reader, top: YAMLMap): DashboardSpec {
+  let dashboard: DashboardSpec = { listen: "127.0.0.1:8080" };
+  const dn = r.field(top, "dashboard");
+  if (dn !== null) {
+    const dm = r.map(dn, "dashboard", ["listen", "tls", "releases"]);
+    if (dm) {
+      const listen = r.str(dm, "listen", "dashboard", { optional: true }) ?? dashboard.listen;
+      if (!/^[^:]+:\d+$/.test(listen)) {
+        r.at(r.field(dm, "listen"), `dashboard: "listen" must be host:port`);
+      }
+      dashboard = { listen };
+      const releases = r.str(dm, "releases", "dashboard", { optional: true });
+      if (releases !== undefined && !releases.startsWith("/")) {
+        r.at(
+          r.field(dm, "releases"),
+          `dashboard: "releases" must be an absolute directory path, got "${releases}"`,
+        );
+      } else if (releases !== undefined) dashboard.releases = releases;
+      const tn = r.field(dm, "tls");
+      const tm = tn === null ? null : r.map(tn, "dashboard.tls", ["cert", "key"]);
+      if (tm) {
+        const cert = r.str(tm, "cert", "dashboard.tls");
+        const key = r.str(tm, "key", "dashboard.tls");
+        if (cert !== undefined && key !== undefined) dashboard.tls = { cert, key };
+      }
+    }
+  }
+  return dashboard;
+}
+
+/**
  * Parses and validates a cluster file. Throws `ClusterFileError` with every problem found
  * (syntax errors included), each with its line and column.
  */
@@ -564,95 +694,12 @@ export function parseClusterFile(
   if (!top) throw new ClusterFileError(file, r.problems);
   const cluster = r.str(top, "cluster", "the file", { optional: true }) ?? "cluster";
 
-  const defaults = readDefaults(r, top);
-  const nodes: NodeSpec[] = [];
-  const ids: NodeIdentity[] = [];
-  const nodeNodes = r.seq(top, "nodes", "the file");
-  nodeNodes.forEach((n, i) => {
-    const { spec, id } = readNode(r, n, i, defaults);
-    ids.push(id);
-    if (spec) nodes.push(spec);
-  });
-  if (nodeNodes.length === 0 && top.has("nodes")) {
-    r.at(r.field(top, "nodes"), "at least one node is required");
-  }
-  const lipOwner = checkNodeIdentities(r, ids);
-  for (const id of ids) {
-    if (!id.standby) continue;
-    const who = id.name ? `node ${id.name.value}` : "a node";
-    if (id.standby.value === id.name?.value) {
-      r.at(id.standby.node, `${who}: "standby" must name another node, not itself`);
-    } else if (!ids.some((o) => o.name?.value === id.standby!.value)) {
-      r.at(id.standby.node, `${who}: "standby" ${JSON.stringify(id.standby.value)} is not a node`);
-    }
-  }
-
-  const vips: VipSpec[] = [];
-  const vipNodes = r.seq(top, "vips", "the file");
-  const keys = new Set<string>();
-  vipNodes.forEach((n, i) => {
-    const v = readVip(r, n, i);
-    if (!v) return;
-    const key = serviceKey({ vip: v.address, port: v.port, protocol: v.protocol });
-    if (keys.has(key)) r.at(n, `vips[${i}]: VIP ${key} is defined twice`);
-    keys.add(key);
-    if (lipOwner.has(v.address)) {
-      r.at(n, `vips[${i}]: VIP ${v.address} is also a LIP of ${lipOwner.get(v.address)}`);
-    }
-    vips.push(v);
-  });
-
-  let rollout: RolloutPolicy = {
-    batch: 1,
-    drainTimeout: 60,
-    sessionThreshold: 0,
-    healthGateTimeout: 120,
-  };
-  const rn = r.field(top, "rollout");
-  if (rn !== null) {
-    const rm = r.map(rn, "rollout", [
-      "batch",
-      "drainTimeout",
-      "sessionThreshold",
-      "healthGateTimeout",
-    ]);
-    if (rm) {
-      rollout = {
-        batch: r.num(rm, "batch", "rollout", 1, Math.max(1, nodes.length), 1) ?? 1,
-        drainTimeout: r.num(rm, "drainTimeout", "rollout", 0, 86400, 60) ?? 60,
-        sessionThreshold: r.num(rm, "sessionThreshold", "rollout", 0, 1e9, 0) ?? 0,
-        healthGateTimeout: r.num(rm, "healthGateTimeout", "rollout", 1, 86400, 120) ?? 120,
-      };
-    }
-  }
+  const { nodes, entries, lipOwner } = readNodes(r, top);
+  const vips = readVips(r, top, lipOwner);
+  const rollout = readRollout(r, top, nodes.length);
   const deploy = readDeploy(r, top);
-  let dashboard: DashboardSpec = { listen: "127.0.0.1:8080" };
-  const dn = r.field(top, "dashboard");
-  if (dn !== null) {
-    const dm = r.map(dn, "dashboard", ["listen", "tls", "releases"]);
-    if (dm) {
-      const listen = r.str(dm, "listen", "dashboard", { optional: true }) ?? dashboard.listen;
-      if (!/^[^:]+:\d+$/.test(listen)) {
-        r.at(r.field(dm, "listen"), `dashboard: "listen" must be host:port`);
-      }
-      dashboard = { listen };
-      const releases = r.str(dm, "releases", "dashboard", { optional: true });
-      if (releases !== undefined && !releases.startsWith("/")) {
-        r.at(
-          r.field(dm, "releases"),
-          `dashboard: "releases" must be an absolute directory path, got "${releases}"`,
-        );
-      } else if (releases !== undefined) dashboard.releases = releases;
-      const tn = r.field(dm, "tls");
-      const tm = tn === null ? null : r.map(tn, "dashboard.tls", ["cert", "key"]);
-      if (tm) {
-        const cert = r.str(tm, "cert", "dashboard.tls");
-        const key = r.str(tm, "key", "dashboard.tls");
-        if (cert !== undefined && key !== undefined) dashboard.tls = { cert, key };
-      }
-    }
-  }
-  const sync = readSyncBlock(r, top, nodeNodes.length, opts.readSecretFile);
+  const dashboard = readDashboard(r, top);
+  const sync = readSyncBlock(r, top, entries, opts.readSecretFile);
   if (r.problems.length > 0) throw new ClusterFileError(file, r.problems);
   return { cluster, nodes, vips, rollout, deploy, dashboard, ...(sync ? { sync } : {}) };
 }

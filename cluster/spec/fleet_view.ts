@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type AgentStatus, realKey, type Service } from "../../dataplane/agent/api.ts";
+import { type AgentStatus, type Service, serviceRealKey } from "../../dataplane/agent/api.ts";
 import type {
   FleetSnapshot,
   NodeState,
@@ -118,7 +118,7 @@ function vipView(svc: Service, nodes: readonly NodeObservation[]): VipView {
     synproxy: svc.synproxy ?? false,
     toa: svc.toa ?? svc.protocol === "tcp",
     reals: svc.reals.map((r) => {
-      const key = realKey(svc, r);
+      const key = serviceRealKey(svc, r);
       const health: RealHealthOnNode[] = nodes.filter((n) => n.status).map((n) => {
         const h = n.status!.health.find((x) => x.key === key);
         const up = h?.up ?? true;

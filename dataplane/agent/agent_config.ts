@@ -17,7 +17,7 @@ export interface AgentConfig {
   /** Content hash of the VIP set, identical on every node for the same VIPs. */
   hash: string;
   dataplane: DataPlaneConfig;
-  /** Health checks by real key (see `realKey`); reals without one are always up. */
+  /** Health checks by real key (see `serviceRealKey`); reals without one are always up. */
   checks: Array<{ key: string; address: string; port: number; check: HealthCheck }>;
 }
 
