@@ -37,6 +37,7 @@
 static int prog_fd = -1, addrs_fd = -1, conf_fd = -1, xsks_fd = -1, lo_index;
 static struct xsk_socket *xsk;
 static struct xsk_umem *umem;
+static struct bpf_object *obj;
 static void *umem_area;
 static struct xsk_ring_prod fq, txr;
 static struct xsk_ring_cons cq, rxr;
@@ -160,7 +161,7 @@ setup(void)
 	exe[n] = '\0';
 	/* build/tests/x or build-asan/tests/x: the program is build/fnat_xdp.o */
 	snprintf(path, sizeof(path), "%s/../../build/fnat_xdp.o", dirname(exe));
-	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	obj = bpf_object__open_file(path, NULL);
 	if (obj == NULL || bpf_object__load(obj) != 0)
 		die(path);
 	struct bpf_program *prog = bpf_object__next_program(obj, NULL); /* as DPDK: the first */
@@ -294,5 +295,7 @@ main(void)
 	int rc = check_run("xdp_filter", cases, sizeof(cases) / sizeof(cases[0]));
 	xsk_socket__delete(xsk);
 	xsk_umem__delete(umem);
+	munmap(umem_area, 4096 * 2048);
+	bpf_object__close(obj);
 	return rc;
 }
