@@ -2,7 +2,8 @@
  * The lab's machines come alive: in every node namespace an sshd on the management address (host
  * key generated for the lab, pinned in the lab's known_hosts), the agent supervisor running the
  * node's current release (first release: this checkout) with the DPDK data plane on
- * `net_af_packet` over the node's uplink, and in every real-server namespace the lab HTTP real
+ * `net_af_packet` (or, with LVS_LAB_PORT=af_xdp, `net_af_xdp` with the XDP filter) over the
+ * node's uplink, and in every real-server namespace the lab HTTP real
  * server. lvsctl then reaches the nodes exactly as in production: SSH to the management address,
  * the agent's socket through stream-local forwarding.
  *
@@ -39,8 +40,29 @@ export function labAgentPaths(model: LabModel, node: LabNode): {
   };
 }
 
+/** How a lab node's data plane reaches its uplink (see `cluster/spec/vdev.ts`). */
+export type LabPort = "af_packet" | "af_xdp";
+
+/**
+ * The port kind of the lab's nodes: `LVS_LAB_PORT` (af_packet or af_xdp), af_packet when unset.
+ * af_packet stays the default: AF_XDP with the XDP filter (generic XDP on the veth) is
+ * selectable and tested (dataplane/af_xdp_filter_test.ts) but not yet measured in the lab.
+ */
+export function labPort(env: string | undefined = Deno.env.get("LVS_LAB_PORT")): LabPort {
+  if (env === undefined || env === "" || env === "af_packet") return "af_packet";
+  if (env === "af_xdp") return "af_xdp";
+  throw new Error(`LVS_LAB_PORT must be af_packet or af_xdp, got ${JSON.stringify(env)}`);
+}
+
+/** The vdev of a lab node's data plane on `uplink`. */
+export function labVdev(uplink: string, port: LabPort): string {
+  return port === "af_xdp"
+    ? `net_af_xdp0,iface=${uplink},start_queue=0,queue_count=1,xdp_prog=fnat`
+    : `net_af_packet0,iface=${uplink},qpairs=1`;
+}
+
 /** The node file the lab writes for a node (data plane on the uplink, BIRD already running). */
-export function labNodeFile(model: LabModel, node: LabNode): NodeFile {
+export function labNodeFile(model: LabModel, node: LabNode, port: LabPort = labPort()): NodeFile {
   const p = labAgentPaths(model, node);
   const prefixLen = model.segment.split("/")[1] ?? "24";
   const { vips: _v, lips: _l, drained: _d, ...routing } = node.routing;
@@ -54,7 +76,7 @@ export function labNodeFile(model: LabModel, node: LabNode): NodeFile {
         noHuge: true,
         noPci: true,
         memoryMb: 256,
-        vdevs: [`net_af_packet0,iface=${node.uplink},qpairs=1`],
+        vdevs: [labVdev(node.uplink, port)],
       },
       workers: 1,
       portAddress: `${node.address}/${prefixLen}`,

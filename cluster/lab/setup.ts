@@ -28,6 +28,8 @@ export const DEBIAN_PACKAGES: readonly string[] = [
   "coreutils",
   "clang",
   "libclang-rt-14-dev",
+  "libbpf-dev", // the XDP filter (BPF C) and libfnat's map filling
+  "libxdp-dev", // the XDP filter's C test (AF_XDP socket)
 ];
 
 /** The command that installs `missing` (what a non-root user is told to run). */

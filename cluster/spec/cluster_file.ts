@@ -14,6 +14,7 @@
 import { isScalar, LineCounter, type Node, parseDocument, YAMLMap } from "yaml";
 import { isIpv4, parseCidr } from "../../routing/ipv4.ts";
 import { type Problem, Reader } from "./_yaml_reader.ts";
+import { vdevProblem } from "./vdev.ts";
 import { readSyncBlock, type SecretFileReader, type SyncSpec } from "./sync_block.ts";
 import {
   DEFAULT_AGENT_SOCKET,
@@ -501,6 +502,11 @@ function readDataplane(
     );
   }
   const gateway = r.addr(dm, "gateway", `${w}.dataplane`, { optional: true });
+  const vdevWhy = vdev === undefined ? undefined : vdevProblem(vdev);
+  if (vdevWhy) {
+    r.at(r.field(dm, "vdev"), `${w}.dataplane: "vdev" ${vdevWhy}`);
+    return undefined;
+  }
   if (!vdev || workers === undefined || !portAddress) return undefined;
   return { vdev, workers, lcores, portAddress, ...(gateway ? { gateway } : {}) };
 }
