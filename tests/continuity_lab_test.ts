@@ -15,7 +15,7 @@ import { drainNode, nodeStatus, undrainNode } from "../cluster/transport/endpoin
 import { buildRelease } from "../cluster/ops/release.ts";
 import { startRollout } from "../cluster/ops/rollout.ts";
 import type { LoadSummary } from "../cluster/lab/load_client.ts";
-import { pollUntil } from "../cluster/lab/netns.ts";
+import { pollUntil } from "../routing/poll.ts";
 
 const isRoot = Deno.uid() === 0;
 const LOAD_CLIENT = new URL("../cluster/lab/load_client.ts", import.meta.url).pathname;

@@ -28,7 +28,8 @@ import {
   startBird,
   waitForNextHops,
 } from "./network.ts";
-import { pollUntil, RealHost } from "./netns.ts";
+import { RealHost } from "./netns.ts";
+import { pollUntil } from "../../routing/poll.ts";
 import { withBird } from "../../routing/bird/bird_client.ts";
 import { parseBfdSessions } from "../../routing/parse_show.ts";
 import type { LabModel } from "./topology.ts";

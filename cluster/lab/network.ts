@@ -29,11 +29,11 @@ import {
   listNamespaces,
   must,
   namespacePids,
-  pollUntil,
   processAlive,
   RealHost,
   signal,
 } from "./netns.ts";
+import { pollUntil } from "../../routing/poll.ts";
 
 export {
   findLabNode,
