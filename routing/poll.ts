@@ -19,8 +19,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** One look at the condition: a value once it holds, `null` or `undefined` while it does not. */
-export type PollCheck<T> = () => Promise<T | null | undefined> | T | null | undefined;
+/**
+ * One look at the condition: a value once it holds, `null` or `undefined` while it does not.
+ * `look` counts the looks from 0, so a caller that already holds a first observation (the answer
+ * of the call it waits on) judges that one and reads anew only from look 1.
+ */
+export type PollCheck<T> = (look: number) => Promise<T | null | undefined> | T | null | undefined;
 
 /** How long and how often to poll, and on which clock. */
 export interface PollOptions {
@@ -79,8 +83,8 @@ export async function pollUntil<T>(
   const now = o.now ?? (() => performance.now());
   const pause = o.sleep ?? sleep;
   const end = now() + o.timeoutMs;
-  for (;;) {
-    const v = await check();
+  for (let look = 0;; look++) {
+    const v = await check(look);
     if (v !== null && v !== undefined) return v;
     if (now() >= end) {
       if (o.what !== undefined) throw new PollTimeoutError(o.what, o.timeoutMs);

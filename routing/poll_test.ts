@@ -89,6 +89,19 @@ Deno.test("pollUntil() lets an error thrown by the check end the wait", async ()
   await assert.rejects(pollUntil(() => Promise.reject(new TypeError("bad")), 1000), TypeError);
 });
 
+Deno.test("pollUntil() numbers its looks from 0, so a caller can judge a first answer it holds", async () => {
+  const clock = fakeClock();
+  const seen: number[] = [];
+  let status = "applying";
+  const v = await pollUntil(async (look) => {
+    seen.push(look);
+    if (look > 0) status = await Promise.resolve(look === 2 ? "done" : "applying");
+    return status === "done" ? status : null;
+  }, { timeoutMs: 5000, now: clock.now, sleep: clock.sleep });
+  assert.equal(v, "done");
+  assert.deepEqual(seen, [0, 1, 2]);
+});
+
 Deno.test("sleep() resolves after the pause", async () => {
   const t0 = performance.now();
   await sleep(20);
