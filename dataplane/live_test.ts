@@ -24,10 +24,14 @@ const enc = (s: string) => new TextEncoder().encode(s);
 /** Collects until `n` frames arrived (workers run on their own threads) or a generous deadline. */
 async function collectN(n: number, what: string): Promise<Uint8Array[]> {
   const got: Uint8Array[] = [];
-  await pollUntil(() => {
-    got.push(...dp.collect());
-    return got.length >= n || null;
-  }, 20_000, 5);
+  await pollUntil(
+    () => {
+      got.push(...dp.collect());
+      return got.length >= n || null;
+    },
+    20_000,
+    5,
+  );
   assert.equal(got.length, n, `${what}: ${got.length} of ${n} frames came out`);
   return got;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { pollUntil, PollTimeoutError, sleep } from "./poll.ts";
+import { PollTimeoutError, pollUntil, sleep } from "./poll.ts";
 
 /** A hand-driven clock: `sleep` moves the time and records each pause. */
 function fakeClock() {

@@ -29,7 +29,8 @@ import { createApi } from "./api.ts";
 import { APP_CSS, APP_JS, FAVICON_SVG } from "./assets.ts";
 import { Auth, crossSiteReason, type OperatorToken } from "./auth.ts";
 import type { ActionPort, AuditEntry, AuditLog, FleetReader, FleetSnapshot } from "./fleet.ts";
-import { errorMessage, Gate, SESSION_COOKIE } from "./gate.ts";
+import { Gate, SESSION_COOKIE } from "./gate.ts";
+import { errorText } from "../routing/errors.ts";
 import { FleetHistory } from "./history.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { renderDashboard, renderLogin } from "./page.ts";
@@ -99,14 +100,14 @@ export function createApp(deps: DashboardDeps): Hono {
         snapshot = await deps.reader.read();
         history.record(snapshot);
       } catch (err) {
-        error = `Cannot read the fleet state: ${errorMessage(err)}`;
+        error = `Cannot read the fleet state: ${errorText(err)}`;
       }
       let audit: AuditEntry[] = [];
       try {
         await gate.flushDenials();
         audit = await deps.audit.recent(10);
       } catch (err) {
-        error = [error, `Cannot read the audit log: ${errorMessage(err)}`].filter((x) => x).join(
+        error = [error, `Cannot read the audit log: ${errorText(err)}`].filter((x) => x).join(
           " · ",
         );
       }
@@ -120,7 +121,7 @@ export function createApp(deps: DashboardDeps): Hono {
   // Summaries still counting when the server stops are recorded then.
   deps.shutdownSignal?.addEventListener("abort", () => {
     gate.flushDenials(true).catch((err) =>
-      console.error(`dashboard: cannot record refused requests: ${errorMessage(err)}`)
+      console.error(`dashboard: cannot record refused requests: ${errorText(err)}`)
     );
   }, { once: true });
 
@@ -141,7 +142,7 @@ export function createApp(deps: DashboardDeps): Hono {
 
   app.onError((err, c) => {
     console.error(`dashboard: ${c.req.method} ${c.req.path}: ${err.stack ?? err}`);
-    return c.json({ error: `Internal error: ${errorMessage(err)}` }, 500);
+    return c.json({ error: `Internal error: ${errorText(err)}` }, 500);
   });
 
   app.get("/assets/app.css", (c) => {
@@ -182,7 +183,7 @@ export function createApp(deps: DashboardDeps): Hono {
       const body = await c.req.parseBody();
       token = typeof body["token"] === "string" ? body["token"].trim() : "";
     } catch (err) {
-      return c.html(renderLogin(`The login form could not be read: ${errorMessage(err)}`), 400);
+      return c.html(renderLogin(`The login form could not be read: ${errorText(err)}`), 400);
     }
     const op = auth.operatorForToken(token);
     if (op === null) {
@@ -195,7 +196,7 @@ export function createApp(deps: DashboardDeps): Hono {
     } catch (err) {
       // Every session starts with an audit line; without the log there is no session.
       return c.html(
-        renderLogin(`Cannot log in: the audit log cannot be written (${errorMessage(err)}).`),
+        renderLogin(`Cannot log in: the audit log cannot be written (${errorText(err)}).`),
         503,
       );
     }
@@ -222,7 +223,7 @@ export function createApp(deps: DashboardDeps): Hono {
       target: "dashboard",
       result: "ok",
       via: a.p.via,
-    }).catch((err) => console.error(`dashboard: cannot record a logout: ${errorMessage(err)}`));
+    }).catch((err) => console.error(`dashboard: cannot record a logout: ${errorText(err)}`));
     return c.redirect("/login", 303);
   });
 

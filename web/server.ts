@@ -20,6 +20,7 @@
 import { createApp, type DashboardDeps } from "./app.ts";
 import type { FleetReader, FleetSnapshot } from "./fleet.ts";
 import { FleetHistory } from "./history.ts";
+import { errorText } from "../routing/errors.ts";
 
 /** Options of {@link serveDashboard}. */
 export interface ServeOptions {
@@ -148,7 +149,7 @@ export function serveDashboard(options: ServeOptions): DashboardServer {
   const timer = setInterval(() => {
     reader.read().then((s) => history.record(s), (err) => {
       console.error(
-        `dashboard: sampling the fleet failed: ${err instanceof Error ? err.message : err}`,
+        `dashboard: sampling the fleet failed: ${errorText(err)}`,
       );
     });
   }, every);

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { errorText } from "../../routing/errors.ts";
 
 /** What a run counted. */
 export interface LoadSummary {
@@ -267,7 +268,7 @@ if (import.meta.main) {
       ));
     console.log(JSON.stringify(s));
   } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
+    console.error(errorText(e));
     Deno.exit(2);
   }
 }

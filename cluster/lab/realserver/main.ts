@@ -11,6 +11,7 @@
 import { startSniffer } from "./sniffer.ts";
 import { type ToaObservation, ToaTable } from "./toa.ts";
 import { pollUntil } from "../../../routing/poll.ts";
+import { errorText } from "../../../routing/errors.ts";
 
 /** Options of one real server. */
 export interface RealServerOptions {
@@ -100,7 +101,7 @@ if (import.meta.main) {
       Deno.addSignalListener(sig, () => void server.shutdown().then(() => Deno.exit(0)));
     }
   } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
+    console.error(errorText(e));
     Deno.exit(1);
   }
 }
