@@ -40,7 +40,7 @@ import { watchDrain } from "./ops/drain.ts";
 import { rolloutLease } from "./spec/fleet_view.ts";
 import { FileAuditLog, operatorsFromEnv, plainHttpRefusal, serveDashboard } from "../web/mod.ts";
 import { errorText } from "../routing/errors.ts";
-import { pollUntil } from "../routing/poll.ts";
+import { pollUntil, sleep as realSleep } from "../routing/poll.ts";
 
 /** Where a command's output goes (tests capture it). */
 export interface Io {
@@ -229,7 +229,7 @@ export function dashboardFleetOptions(
 export function buildCli(deps: CliDeps): Command {
   const { io } = deps;
   const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? realSleep;
   const program = new Command("lvsctl")
     .description("Operate the FULLNAT load-balancer cluster")
     .exitOverride()

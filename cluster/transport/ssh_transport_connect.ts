@@ -18,6 +18,7 @@ import {
 } from "./known_hosts.ts";
 import { type Backoff, backoffDelay, classifyConnectFailure } from "./ssh_transport_policy.ts";
 import { errorText } from "../../routing/errors.ts";
+import { sleep } from "../../routing/poll.ts";
 
 const BASE_HOSTKEY_ALGOS: ServerHostKeyAlgorithm[] = [
   "ssh-ed25519",
@@ -33,8 +34,6 @@ const BASE_HOSTKEY_ALGOS: ServerHostKeyAlgorithm[] = [
 export function where(node: NodeEndpoint): string {
   return `${node.user}@${node.host}:${node.port}`;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Failures of one attempt that another attempt may cure (see `classifyConnectFailure`). */
 const RETRYABLE = new WeakSet<object>();
