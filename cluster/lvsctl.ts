@@ -110,9 +110,7 @@ async function readTls(
       return text;
     } catch (e) {
       throw new CliError(
-        `Cannot read the dashboard's TLS ${what} ${path} (dashboard.tls.${what}): ${
-          (e as Error).message
-        }`,
+        `Cannot read the dashboard's TLS ${what} ${path} (dashboard.tls.${what}): ${errorText(e)}`,
         2,
       );
     }
@@ -276,7 +274,7 @@ export function buildCli(deps: CliDeps): Command {
               config: reply.status === 404 ? null : reply.body as AgentConfig,
             });
           } catch (e) {
-            observed.set(n.name, { kind: "unreachable", error: (e as Error).message });
+            observed.set(n.name, { kind: "unreachable", error: errorText(e) });
           }
         }));
       });

@@ -345,7 +345,7 @@ export async function setNodeDrained(
     n = findLabNode(model, node);
   } catch (e) {
     throw new RangeError(
-      `Cannot ${drained ? "drain" : "undrain"} ${node}: ${(e as Error).message}`,
+      `Cannot ${drained ? "drain" : "undrain"} ${node}: ${errorText(e)}`,
       {
         cause: e,
       },

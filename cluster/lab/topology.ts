@@ -12,6 +12,7 @@
 import { parse } from "yaml";
 import type { NodeRouting, RouterRouting } from "../../routing/model.ts";
 import { formatIpv4, parseIpv4 } from "../../routing/ipv4.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** The topology file, validated. */
 export interface LabTopology {
@@ -146,7 +147,7 @@ export function parseLabTopology(text: string, file = "lab-topology.yaml"): LabT
   try {
     doc = parse(text) as Record<string, unknown>;
   } catch (e) {
-    throw new SyntaxError(`Cannot parse ${file}: ${(e as Error).message}`, { cause: e });
+    throw new SyntaxError(`Cannot parse ${file}: ${errorText(e)}`, { cause: e });
   }
   if (!doc || typeof doc !== "object") throw new SyntaxError(`Cannot parse ${file}: not a mapping`);
   const errors: string[] = [];
