@@ -45,6 +45,8 @@ import { drainSummary } from "./spec/drain_progress.ts";
 import { watchDrain } from "./ops/drain.ts";
 import { rolloutLease } from "./spec/fleet_view.ts";
 import { FileAuditLog, operatorsFromEnv, plainHttpRefusal, serveDashboard } from "../web/mod.ts";
+import { errorText } from "../routing/errors.ts";
+import { pollUntil, sleep as realSleep } from "../routing/poll.ts";
 
 /** Where a command's output goes (tests capture it). */
 export interface Io {
@@ -114,9 +116,7 @@ async function readTls(
       return text;
     } catch (e) {
       throw new CliError(
-        `Cannot read the dashboard's TLS ${what} ${path} (dashboard.tls.${what}): ${
-          (e as Error).message
-        }`,
+        `Cannot read the dashboard's TLS ${what} ${path} (dashboard.tls.${what}): ${errorText(e)}`,
         2,
       );
     }
@@ -264,7 +264,7 @@ function cliContext(deps: CliDeps): CliContext {
     deps,
     io: deps.io,
     now: deps.now ?? Date.now,
-    sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+    sleep: deps.sleep ?? realSleep,
     clusterOpt: (c: Command) =>
       c.option("-c, --cluster <file>", "cluster file", DEFAULT_CLUSTER).option(
         "--json",
@@ -425,19 +425,27 @@ function addNodeCommands(
       const c = await load(o.cluster);
       const n = findNode(c, name);
       const vips = vipRoutes(c);
-      const deadline = now() + Number(o.timeout) * 1000;
       const routed = (st: AgentStatus) => st.routing.advertised.some((a) => vips.has(a));
       const final = await withTransport(c, async (t) => {
         let s = await undrainNode(t, n);
-        while (!routed(s) && now() < deadline) {
-          if (!o.json) {
-            io.err(`${name}: advertises ${s.routing.advertised.join(",") || "nothing"}`);
-          }
-          await sleep(500);
-          s = await agentCall<AgentStatus>(t, n, "GET", AGENT_PATHS.status);
-        }
-        if (!routed(s)) throw new CliError(`${name}: undrain not complete after ${o.timeout} s`, 1);
-        return s;
+        // The undrain answers with the status: the first look judges it, later ones read anew.
+        const done = await pollUntil(async (look) => {
+          if (look > 0) s = await agentCall<AgentStatus>(t, n, "GET", AGENT_PATHS.status);
+          return routed(s) ? s : null;
+        }, {
+          timeoutMs: Number(o.timeout) * 1000,
+          everyMs: 500,
+          now,
+          sleep: (ms) => {
+            // Before each pause, say what the node still advertises.
+            if (!o.json) {
+              io.err(`${name}: advertises ${s.routing.advertised.join(",") || "nothing"}`);
+            }
+            return sleep(ms);
+          },
+        });
+        if (!done) throw new CliError(`${name}: undrain not complete after ${o.timeout} s`, 1);
+        return done;
       });
       if (o.json) io.out(JSON.stringify(final));
       else {
@@ -614,7 +622,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     if (typeof ce.code === "string" && ce.code.startsWith("commander.")) {
       return ce.code === "commander.helpDisplayed" || ce.code === "commander.version" ? 0 : 2;
     }
-    deps.io.err(e instanceof Error ? e.message : String(e));
+    deps.io.err(errorText(e));
     return e instanceof CliError ? e.code : 1;
   }
 }

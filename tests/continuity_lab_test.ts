@@ -15,7 +15,7 @@ import { drainNode, nodeStatus, undrainNode } from "../cluster/transport/endpoin
 import { buildRelease } from "../cluster/ops/release.ts";
 import { startRollout } from "../cluster/ops/rollout.ts";
 import type { LoadSummary } from "../cluster/lab/load_client.ts";
-import { pollUntil } from "../cluster/lab/netns.ts";
+import { pollUntil, sleep } from "../routing/poll.ts";
 
 const isRoot = Deno.uid() === 0;
 const LOAD_CLIENT = new URL("../cluster/lab/load_client.ts", import.meta.url).pathname;
@@ -60,8 +60,6 @@ function startLoadClient(
   done.catch(() => {}); // awaited by the step; a step that fails first must not leave it dangling
   return done;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function hops(lab: RunningLab, want: string[]): Promise<void> {
   const ok = await pollUntil(

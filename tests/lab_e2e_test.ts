@@ -16,19 +16,12 @@ import type { AgentStatus } from "../dataplane/agent/api.ts";
 import { buildRelease } from "../cluster/ops/release.ts";
 import { writeManifest } from "../cluster/ops/release_manifest.ts";
 import { RolloutHaltedError, startRollout } from "../cluster/ops/rollout.ts";
+import { pollUntil } from "../routing/poll.ts";
 
 const isRoot = Deno.uid() === 0;
 
-async function until<T>(what: string, fn: () => Promise<T | null>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${ms / 1000} s waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function until<T>(what: string, fn: () => Promise<T | null>, ms = 30_000): Promise<T> {
+  return pollUntil(() => fn().catch(() => null), { timeoutMs: ms, everyMs: 200, what });
 }
 
 /** `n` requests from the client, each on a new connection; the /whoami answers. */

@@ -33,12 +33,13 @@ import { APP_CSS, APP_JS, FAVICON_SVG } from "./assets.ts";
 import { Auth, crossSiteReason, type OperatorToken } from "./auth.ts";
 import type { ActionPort, AuditLog, FleetReader } from "./fleet.ts";
 import { FleetCache, type FleetState } from "./fleet_cache.ts";
-import { errorMessage, Gate, SESSION_COOKIE } from "./gate.ts";
+import { Gate, SESSION_COOKIE } from "./gate.ts";
 import { FleetHistory } from "./history.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { renderDashboard, renderLogin } from "./page.ts";
 import { clockTime, type RegionName, REGIONS, renderRegions } from "./render.ts";
 import { type Sleep, sseStream, timerSleep } from "./sse.ts";
+import { errorText } from "../routing/errors.ts";
 
 /** Everything the dashboard is built from. */
 export interface DashboardDeps {
@@ -144,7 +145,7 @@ function dashboardParts(deps: DashboardDeps): Parts {
   // Summaries still counting when the server stops are recorded then.
   deps.shutdownSignal?.addEventListener("abort", () => {
     gate.flushDenials(true).catch((err) =>
-      console.error(`dashboard: cannot record refused requests: ${errorMessage(err)}`)
+      console.error(`dashboard: cannot record refused requests: ${errorText(err)}`)
     );
   }, { once: true });
   return { deps, clock, history, interval, sleep: deps.sleep ?? timerSleep, auth, gate, fleet };
@@ -167,7 +168,7 @@ function guardRoutes(app: Hono, deps: DashboardDeps): void {
 
   app.onError((err, c) => {
     console.error(`dashboard: ${c.req.method} ${c.req.path}: ${err.stack ?? err}`);
-    return c.json({ error: `Internal error: ${errorMessage(err)}` }, 500);
+    return c.json({ error: `Internal error: ${errorText(err)}` }, 500);
   });
 }
 
@@ -217,7 +218,7 @@ function loginRoutes(app: Hono, p: Parts): void {
       const body = await c.req.parseBody();
       token = typeof body["token"] === "string" ? body["token"].trim() : "";
     } catch (err) {
-      return c.html(renderLogin(`The login form could not be read: ${errorMessage(err)}`), 400);
+      return c.html(renderLogin(`The login form could not be read: ${errorText(err)}`), 400);
     }
     const op = auth.operatorForToken(token);
     if (op === null) {
@@ -237,7 +238,7 @@ async function startSession(c: Context, p: Parts, op: string): Promise<Response>
   } catch (err) {
     // Every session starts with an audit line; without the log there is no session.
     return c.html(
-      renderLogin(`Cannot log in: the audit log cannot be written (${errorMessage(err)}).`),
+      renderLogin(`Cannot log in: the audit log cannot be written (${errorText(err)}).`),
       503,
     );
   }
@@ -267,7 +268,7 @@ function logoutRoute(app: Hono, p: Parts): void {
       target: "dashboard",
       result: "ok",
       via: a.p.via,
-    }).catch((err) => console.error(`dashboard: cannot record a logout: ${errorMessage(err)}`));
+    }).catch((err) => console.error(`dashboard: cannot record a logout: ${errorText(err)}`));
     return c.redirect("/login", 303);
   });
 }

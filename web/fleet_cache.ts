@@ -16,7 +16,7 @@
  * @module
  */
 import type { AuditEntry, AuditLog, FleetReader, FleetSnapshot } from "./fleet.ts";
-import { errorMessage } from "./gate.ts";
+import { errorText } from "../routing/errors.ts";
 import type { FleetHistory } from "./history.ts";
 
 /** The fleet as last read, or why it could not be, and the newest audit entries. */
@@ -76,14 +76,14 @@ export class FleetCache {
       snapshot = await this.#o.reader.read();
       this.#o.history.record(snapshot);
     } catch (err) {
-      errors.push(`Cannot read the fleet state: ${errorMessage(err)}`);
+      errors.push(`Cannot read the fleet state: ${errorText(err)}`);
     }
     let audit: AuditEntry[] = [];
     try {
       await this.#o.beforeAudit?.();
       audit = await this.#o.audit.recent(this.#o.auditEntries ?? 10);
     } catch (err) {
-      errors.push(`Cannot read the audit log: ${errorMessage(err)}`);
+      errors.push(`Cannot read the audit log: ${errorText(err)}`);
     }
     return { snapshot, error: errors.length === 0 ? null : errors.join(" · "), audit };
   }

@@ -29,6 +29,7 @@ import { labDashboardStatus, startLabDashboard } from "./dashboard.ts";
 import { agentStatus, labAgentPaths } from "./nodes.ts";
 import type { AgentStatus } from "../../dataplane/agent/api.ts";
 import { loadClusterFile } from "../spec/cluster_file.ts";
+import { errorText } from "../../routing/errors.ts";
 
 const USAGE = `usage: deno task lab <command> [options]
   up [--network-only] [--nodes N] [--real-servers M] [--prefix P] [--no-bfd] [--no-management]
@@ -279,7 +280,7 @@ async function agentSummaries(model: LabModel): Promise<Record<string, unknown>>
           advertised: st.routing.advertised,
         }];
       } catch (e) {
-        return [n.name, { error: e instanceof Error ? e.message : String(e) }];
+        return [n.name, { error: errorText(e) }];
       }
     })),
   );
@@ -315,7 +316,7 @@ if (import.meta.main) {
   try {
     Deno.exit(await main(Deno.args));
   } catch (e) {
-    console.error(`lab: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(`lab: ${errorText(e)}`);
     Deno.exit(1);
   }
 }

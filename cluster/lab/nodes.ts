@@ -15,6 +15,7 @@
 import type { LabModel, LabNode } from "./topology.ts";
 import { type Host, must, RealHost } from "./netns.ts";
 import type { NodeFile } from "../../dataplane/agent/api.ts";
+import { pollUntil } from "../../routing/poll.ts";
 
 /** Where the lab keeps the SSH material lvsctl uses (fixed, so fixtures/lab.yaml can name it). */
 export function labSshPaths(model: LabModel): { dir: string; key: string; knownHosts: string } {
@@ -137,13 +138,8 @@ async function spawnIn(host: Host, ns: string, argv: string[], log: string): Pro
 }
 
 async function waitFor(what: string, fn: () => Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await fn().catch(() => false)) return;
-    if (Date.now() > deadline) {
-      throw new Error(`Cannot start the lab: ${what} within ${ms / 1000} s`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  if (!await pollUntil(async () => (await fn().catch(() => false)) || null, ms, 200)) {
+    throw new Error(`Cannot start the lab: ${what} within ${ms / 1000} s`);
   }
 }
 

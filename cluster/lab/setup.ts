@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { errorText } from "../../routing/errors.ts";
 
 /** Debian packages the data plane, the routing lab, the SSH transport and the browser tests use. */
 export const DEBIAN_PACKAGES: readonly string[] = [
@@ -100,7 +101,7 @@ if (import.meta.main) {
     await installDebianPackages();
     await installNpmDependencies();
   } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
+    console.error(errorText(e));
     Deno.exit(1);
   }
 }

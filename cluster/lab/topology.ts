@@ -22,6 +22,7 @@ import {
   routerRouting,
   switchNamespace,
 } from "./_lab_model.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** The topology file, validated. */
 export interface LabTopology {
@@ -156,7 +157,7 @@ export function parseLabTopology(text: string, file = "lab-topology.yaml"): LabT
   try {
     doc = parse(text) as Record<string, unknown>;
   } catch (e) {
-    throw new SyntaxError(`Cannot parse ${file}: ${(e as Error).message}`, { cause: e });
+    throw new SyntaxError(`Cannot parse ${file}: ${errorText(e)}`, { cause: e });
   }
   if (!doc || typeof doc !== "object") throw new SyntaxError(`Cannot parse ${file}: not a mapping`);
   const errors: string[] = [];

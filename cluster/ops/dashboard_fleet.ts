@@ -30,6 +30,7 @@ import {
   type RolloutView,
 } from "../../web/fleet.ts";
 import { RateMeter } from "../../web/rates.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** What the adapter needs. */
 export interface ClusterFleetOptions {
@@ -172,7 +173,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
     try {
       await act(this.options.transport, n);
     } catch (e) {
-      throw new ActionError(`Cannot ${verb} ${node}: ${(e as Error).message}`, {
+      throw new ActionError(`Cannot ${verb} ${node}: ${errorText(e)}`, {
         status: 502,
         cause: e,
       });
@@ -209,7 +210,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
                 ? new ActionError(e.message, { status: 409, cause: e })
                 : e instanceof LeaseError
                 ? new ActionError(e.message, { status: 503, cause: e })
-                : new ActionError(`Cannot start the rollout: ${(e as Error).message}`, {
+                : new ActionError(`Cannot start the rollout: ${errorText(e)}`, {
                   status: 400,
                   cause: e,
                 }),
@@ -240,7 +241,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
     try {
       release = await offeredRelease(this.options.releasesDir, request.release);
     } catch (e) {
-      throw new ActionError(`Cannot start the rollout: ${(e as Error).message}`, {
+      throw new ActionError(`Cannot start the rollout: ${errorText(e)}`, {
         status: 400,
         cause: e,
       });

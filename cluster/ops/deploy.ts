@@ -26,6 +26,8 @@ import { nodeConfigs } from "../spec/node_config.ts";
 import { DeletionGuardError, excessiveDeletions } from "../spec/deletion_guard.ts";
 import { type DeployPlan, planDeploy } from "../spec/plan.ts";
 import type { NodeTransport } from "../transport/transport.ts";
+import { errorText } from "../../routing/errors.ts";
+import { pollUntil, sleep } from "../../routing/poll.ts";
 
 /** One node's outcome. */
 export interface NodeDeployResult {
@@ -104,7 +106,6 @@ export async function deploy(
   opts: DeployOptions = {},
 ): Promise<DeployResult> {
   const t0 = Date.now();
-  const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const progress = opts.onProgress ?? (() => {});
   const configs = await nodeConfigs(cluster);
   const first = configs.values().next().value;
@@ -138,14 +139,16 @@ export async function deploy(
         );
       }
       progress(n.name, "applying");
+      // The apply answers with the node's status: the first look judges it, later ones read anew.
       let status = await applyNode(transport, n, configs.get(n.name)!, call);
-      const deadline = Date.now() + (opts.verifyTimeoutMs ?? 30_000);
       let problem = verified(status, hash, vips);
-      while (problem !== null && Date.now() < deadline) {
-        await sleep(250);
-        status = await nodeStatus(transport, n, call);
-        problem = verified(status, hash, vips);
-      }
+      await pollUntil(async (look) => {
+        if (look > 0) {
+          status = await nodeStatus(transport, n, call);
+          problem = verified(status, hash, vips);
+        }
+        return problem === null || null;
+      }, { timeoutMs: opts.verifyTimeoutMs ?? 30_000, everyMs: 250, sleep: opts.sleep ?? sleep });
       result.hash = status.config?.hash ?? null;
       result.advertised = status.routing.advertised;
       result.drained = status.drained;
@@ -153,7 +156,7 @@ export async function deploy(
       result.ok = true;
       progress(n.name, "done");
     } catch (e) {
-      result.error = e instanceof Error ? e.message : String(e);
+      result.error = errorText(e);
       progress(n.name, `failed: ${result.error}`);
     }
     result.ms = Date.now() - started;

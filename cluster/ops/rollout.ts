@@ -49,6 +49,8 @@ import {
   type RolloutStep,
   rolloutStep,
 } from "../../web/rollout_words.ts";
+import { errorText } from "../../routing/errors.ts";
+import { pollUntil } from "../../routing/poll.ts";
 
 /** One node's progress. */
 export interface NodeRollout {
@@ -198,23 +200,22 @@ class Runner {
   }
 
   async waitFor<T>(what: string, ms: number, fn: () => Promise<T | null>): Promise<T> {
-    const deadline = this.now + ms;
     let last = "";
-    for (;;) {
-      this.held();
+    const v = await pollUntil(async () => {
+      this.held(); // a lost lease ends the wait: pollUntil lets the error through
       try {
-        const v = await fn();
-        if (v !== null) return v;
+        return await fn();
       } catch (e) {
-        last = e instanceof Error ? e.message : String(e);
+        last = errorText(e);
+        return null;
       }
-      if (this.now >= deadline) {
-        throw new Error(
-          `${what} did not happen within ${Math.round(ms / 1000)} s${last ? ` (${last})` : ""}`,
-        );
-      }
-      await this.sleep(500);
+    }, { timeoutMs: ms, everyMs: 500, now: () => this.now, sleep: (pause) => this.sleep(pause) });
+    if (v === null) {
+      throw new Error(
+        `${what} did not happen within ${Math.round(ms / 1000)} s${last ? ` (${last})` : ""}`,
+      );
     }
+    return v;
   }
 
   /**
@@ -432,7 +433,7 @@ class Runner {
             try {
               await drainNode(transport, spec, await this.fenced(spec));
             } catch (e) {
-              nr.degraded = `draining it again failed: ${e instanceof Error ? e.message : e}`;
+              nr.degraded = `draining it again failed: ${errorText(e)}`;
             }
           }
         }

@@ -23,6 +23,7 @@ import {
   serviceKey,
   TIMEOUT_KEYS,
 } from "../../dataplane/agent/api.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** A health check of a real server (seconds in the file). */
 export interface CheckSpec {
@@ -721,7 +722,7 @@ export async function loadClusterFile(path: string): Promise<ClusterFile> {
     throw new ClusterFileError(path, [{
       line: 0,
       column: 0,
-      message: `cannot read: ${(e as Error).message}`,
+      message: `cannot read: ${errorText(e)}`,
     }], {
       cause: e,
     });

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import assert from "node:assert/strict";
 import { type DataPlaneConfig, validateConfig } from "../binding/config.ts";
 import type { PeerStats } from "../binding/types.ts";
 import {
@@ -19,6 +18,7 @@ import {
 } from "./agent.ts";
 import { HealthMonitor, type ProbeResult, type Timers } from "./health.ts";
 import { StateStore } from "./adapters/store.ts";
+import { pollUntil } from "../../routing/poll.ts";
 import { type NodeRouting, validateNodeRouting } from "../../routing/model.ts";
 
 /** Timers driven by hand: `advance()` runs every due callback and lets probes settle. */
@@ -232,11 +232,7 @@ export async function agentHarness(
 
 /** Waits (bounded) until `cond` holds: re-applies after a health change do file I/O. */
 export async function eventually(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new assert.AssertionError({ message: `never: ${what}` });
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await pollUntil(() => cond() || null, { timeoutMs: 5000, everyMs: 5, what });
 }
 
 /** Runs `fn` with a fresh temporary directory, removed afterwards. */

@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { DataPlane } from "../binding/dataplane.ts";
+import { pollUntil } from "../../routing/poll.ts";
 
 let P = "";
 let NS = { sw: "", client: "", rs: "" };
@@ -216,11 +217,14 @@ export function linkTest(
         });
         dp.start();
         // Wait for the real server to listen.
-        for (let i = 0; i < 100; i++) {
-          const ok = await inNs(NS.rs, ["sh", "-c", "ss -ltn | grep -c ':80 '"]).catch(() => "0");
-          if (Number(ok.trim()) > 0) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        await pollUntil(
+          async () => {
+            const ok = await inNs(NS.rs, ["sh", "-c", "ss -ltn | grep -c ':80 '"]).catch(() => "0");
+            return Number(ok.trim()) > 0 || null;
+          },
+          10_000,
+          100,
+        );
         const seen: { peer: string; toa: string }[] = [];
         for (let i = 0; i < 5; i++) {
           const body = await inNs(NS.client, [
