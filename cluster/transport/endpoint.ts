@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { errorText } from "../../routing/errors.ts";
 import type { NodeSpec } from "../spec/cluster_file.ts";
 import type { CallOptions, NodeEndpoint, NodeTransport } from "./transport.ts";
 import { TransportError } from "./transport.ts";
@@ -124,7 +125,7 @@ export async function observedConfigs(
       }
       return [n.name, { kind: "config", config: reply.body as AgentConfig }];
     } catch (e) {
-      return [n.name, { kind: "unreachable", error: (e as Error).message }];
+      return [n.name, { kind: "unreachable", error: errorText(e) }];
     }
   }));
   return new Map(results);
