@@ -45,6 +45,22 @@ snapshot_free(struct fnat_snapshot *s)
 	free(s);
 }
 
+size_t
+snapshot_bytes(const struct fnat_snapshot *s)
+{
+	size_t svcs = s->n_svcs ? s->n_svcs : 1, reals = s->n_reals ? s->n_reals : 1;
+	size_t b = sizeof(*s) + svcs * sizeof(*s->svcs) +
+		   reals * (sizeof(*s->reals) + sizeof(*s->sreals)) +
+		   (s->n_lips ? s->n_lips : 1) * sizeof(*s->lips) +
+		   (s->svc_mask + 1) * sizeof(*s->svc_map) +
+		   (s->addr_mask + 1) * (sizeof(*s->addr_keys) + sizeof(*s->addr_vals)) +
+		   s->n_workers * (svcs * sizeof(*s->sched) + reals * sizeof(*s->wrr));
+	for (uint32_t i = 0; i < s->n_svcs; i++)
+		if (s->svcs[i].maglev != NULL)
+			b += FNAT_MAGLEV_M * sizeof(uint16_t);
+	return b;
+}
+
 void
 snapshot_publish(struct fnat_dp *dp, struct fnat_snapshot *next)
 {
