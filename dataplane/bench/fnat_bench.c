@@ -787,7 +787,7 @@ struct cs_flow {
 static struct {
 	struct cs_flow *flows;
 	uint32_t n_flows;
-	volatile bool stop, paused;
+	volatile bool stop, paused; /* paused: the generator only drains */
 	volatile uint32_t probe_want; /* 0: no probe; else the probe real's index (+1) that
 				       * shows the new snapshot */
 	volatile uint64_t probe_seen_tsc;
@@ -832,7 +832,7 @@ cs_generator(void *arg)
 	uint64_t next_probe = 0, probe_gap = rte_get_tsc_hz() / 20000; /* 50 µs apart */
 	while (!cs.stop) {
 		cs_drain(out);
-		if (cs.paused || cs.sent - cs.received > CS_INFLIGHT) {
+		if (cs.paused || (int64_t)(cs.sent - cs.received) > CS_INFLIGHT) {
 			rte_pause();
 			continue;
 		}
@@ -1008,6 +1008,7 @@ cs_measure(const struct cs_config *c, uint32_t probe_want)
 {
 	struct cs_figures f = { 0 };
 	uint64_t hz = rte_get_tsc_hz();
+	/* Counters are reset while the generator is paused and the rings are empty. */
 	cs.probe_seen_tsc = 0;
 	cs.sent = cs.received = 0;
 	cs.paused = false;
@@ -1020,15 +1021,17 @@ cs_measure(const struct cs_config *c, uint32_t probe_want)
 		fprintf(stderr, "config_scale: fnat_apply: %s\n", strerror(-rc));
 		exit(1);
 	}
+	/* The control thread sleeps while it waits: the machine may have fewer cores than the
+	 * three busy threads (worker, generator, control). */
 	while (cs.probe_seen_tsc == 0 && rte_get_tsc_cycles() - t1 < 2 * hz)
-		rte_pause();
+		rte_delay_us_sleep(100);
 	uint64_t seen = cs.probe_seen_tsc;
 	rte_delay_us_sleep(100000); /* steady traffic after */
 	cs.paused = true;
 	uint64_t tp = rte_get_tsc_cycles();
 	while (cs.received < cs.sent && rte_get_tsc_cycles() - tp < hz / 2)
-		rte_pause();
-	rte_delay_us_sleep(1000);
+		rte_delay_us_sleep(100);
+	rte_delay_us_sleep(10000); /* late frames: then the rings are empty (or lost) */
 	cs.probe_want = 0;
 	f.apply_ms = (double)(t1 - t0) * 1e3 / (double)hz;
 	f.switch_ms = seen == 0 ? -1 : (double)(seen - t0) * 1e3 / (double)hz;
@@ -1073,6 +1076,7 @@ config_scale(uint32_t n_vips, uint32_t per_vip, uint32_t n_flows)
 	cs_open(n_flows);
 	fprintf(stderr, "config_scale: opened %u sessions in %.2f s\n", n_flows, now_s() - t0);
 	pthread_t gen;
+	cs.paused = true;
 	if (pthread_create(&gen, NULL, cs_generator, NULL) != 0) {
 		fprintf(stderr, "config_scale: pthread_create failed\n");
 		exit(1);
