@@ -28,6 +28,8 @@ export const DEBIAN_PACKAGES: readonly string[] = [
   "coreutils",
   "clang",
   "libclang-rt-14-dev",
+  "linux-perf", // profiling the data plane benchmarks (perf record -g)
+  "hping3", // the lab's SYN flood benchmark (deno task bench synflood-lab)
 ];
 
 /** The command that installs `missing` (what a non-root user is told to run). */
