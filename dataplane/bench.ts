@@ -3,6 +3,11 @@
  * (`build/fnat_bench`, one process and one worker per scenario) and prints a table, or with
  * `--json` one object `{"machine": ..., "scenarios": [...]}` on stdout.
  *
+ * Lab benchmarks (they build the network-namespace lab and take it down again; run them only
+ * under the lab lock, `flock /tmp/lab.lock deno task bench ...`):
+ *   `deno task bench deploy-scale [--vips N] [--reals M] [--json]`: cluster/lab/deploy_scale.ts
+ *   `deno task bench synflood-lab [--seconds S] [--json]`: cluster/lab/synflood_lab.ts
+ *
  * @module
  */
 
@@ -149,6 +154,20 @@ async function machine(): Promise<string> {
   const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
     .match(/^model name\s*:\s*(.+)$/m)?.[1] ?? "unknown CPU";
   return `${cpu}, ${navigator.hardwareConcurrency} cores, ${Deno.osRelease()}`;
+}
+
+/** Lab benchmarks: run as their own programs (the data plane does not import cluster/). */
+export const LAB_BENCHMARKS: Record<string, string> = {
+  "deploy-scale": "../cluster/lab/deploy_scale.ts",
+  "synflood-lab": "../cluster/lab/synflood_lab.ts",
+};
+
+if (import.meta.main && Deno.args[0] !== undefined && Deno.args[0] in LAB_BENCHMARKS) {
+  const script = new URL(LAB_BENCHMARKS[Deno.args[0]]!, import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, ...Deno.args.slice(1)],
+  }).output();
+  Deno.exit(out.code);
 }
 
 if (import.meta.main) {
