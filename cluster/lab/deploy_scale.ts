@@ -84,7 +84,9 @@ export function parseDeployOutput(stdout: string): {
   nodes: { node: string; ok: boolean; ms: number; error?: string }[];
 } {
   const line = stdout.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
-  if (line === undefined) throw new SyntaxError(`No JSON in lvsctl output: ${stdout.slice(0, 200)}`);
+  if (line === undefined) {
+    throw new SyntaxError(`No JSON in lvsctl output: ${stdout.slice(0, 200)}`);
+  }
   const r = JSON.parse(line) as {
     ok: boolean;
     ms: number;
@@ -156,7 +158,15 @@ if (import.meta.main) {
     }
     log(`deploying ${vips} VIPs x ${reals} real servers`);
     const t0 = Date.now();
-    const out = await run(["run", "-A", "cluster/lvsctl.ts", "deploy", "--cluster", file, "--json"]);
+    const out = await run([
+      "run",
+      "-A",
+      "cluster/lvsctl.ts",
+      "deploy",
+      "--cluster",
+      file,
+      "--json",
+    ]);
     const wallMs = Date.now() - t0;
     const d = parseDeployOutput(out.stdout);
     const result: DeployScaleResult = {
