@@ -31,6 +31,8 @@ export const DEBIAN_PACKAGES: readonly string[] = [
   "libclang-rt-14-dev",
   "libbpf-dev", // the XDP filter (BPF C) and libfnat's map filling
   "libxdp-dev", // the XDP filter's C test (AF_XDP socket)
+  "linux-perf", // profiling the data plane benchmarks (perf record -g)
+  "hping3", // the lab's SYN flood benchmark (deno task bench synflood-lab)
 ];
 
 /** The command that installs `missing` (what a non-root user is told to run). */

@@ -266,6 +266,8 @@ int snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uin
 		   const struct fnat_real_conf *reals, uint32_t n_reals, const uint32_t *lips,
 		   uint32_t n_lips, struct fnat_snapshot **out);
 void snapshot_free(struct fnat_snapshot *s);
+/* Bytes a snapshot holds (its arrays, maps, Maglev tables and per-worker scheduler state). */
+size_t snapshot_bytes(const struct fnat_snapshot *s);
 /* Publish a built snapshot and free the previous one once no worker reads it. */
 void snapshot_publish(struct fnat_dp *dp, struct fnat_snapshot *next);
 uint32_t default_timeout_ms(unsigned which);
