@@ -8,7 +8,10 @@
  * @module
  */
 
-/** Debian packages the data plane, the routing lab, the SSH transport and the browser tests use. */
+/**
+ * Debian packages the data plane, the routing lab, the SSH transport, the browser tests and the
+ * end-to-end benchmark (nginx real servers, wrk, the kernel's nftables FULLNAT peer, perf) use.
+ */
 export const DEBIAN_PACKAGES: readonly string[] = [
   "dpdk-dev",
   "libdpdk-dev",
@@ -28,6 +31,10 @@ export const DEBIAN_PACKAGES: readonly string[] = [
   "coreutils",
   "clang",
   "libclang-rt-14-dev",
+  "nginx",
+  "wrk",
+  "nftables",
+  "linux-perf",
 ];
 
 /** The command that installs `missing` (what a non-root user is told to run). */
