@@ -3,6 +3,10 @@
  * (`build/fnat_bench`, one process and one worker per scenario) and prints a table, or with
  * `--json` one object `{"machine": ..., "scenarios": [...]}` on stdout.
  *
+ * `deno task bench e2e [...]`: the end-to-end benchmark in the lab (data plane against the
+ * kernel's own FULLNAT, nginx and wrk), `cluster/lab/e2e_bench_run.ts`, run as its own process
+ * (the data plane does not import the cluster side). Run it under `flock /tmp/lab.lock`.
+ *
  * @module
  */
 
@@ -107,6 +111,19 @@ async function machine(): Promise<string> {
   const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
     .match(/^model name\s*:\s*(.+)$/m)?.[1] ?? "unknown CPU";
   return `${cpu}, ${navigator.hardwareConcurrency} cores, ${Deno.osRelease()}`;
+}
+
+/** The end-to-end benchmark's entry file. */
+export const E2E_BENCH = new URL("../cluster/lab/e2e_bench_run.ts", import.meta.url).pathname;
+
+if (import.meta.main && Deno.args[0] === "e2e") {
+  const status = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", E2E_BENCH, ...Deno.args.slice(1)],
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  Deno.exit(status.code);
 }
 
 if (import.meta.main) {
