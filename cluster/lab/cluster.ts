@@ -56,8 +56,12 @@ export interface StartLabOptions {
    * nothing else on the nodes: a peer (the kernel's own NAT, say) takes the data plane's place.
    */
   dataplane?: boolean;
-  /** Start the lab's HTTP real servers (default true); false leaves their namespaces empty. */
-  realServers?: boolean;
+  /**
+   * Start the lab's HTTP real servers (default true); false leaves their namespaces empty; a
+   * function starts the caller's own servers there once the network is up (before the agents,
+   * whose health checks must find them for the VIPs to be announced).
+   */
+  realServers?: boolean | ((model: LabModel) => Promise<void>);
 }
 
 /** A running client load. */
@@ -101,9 +105,11 @@ export async function startLab(opts: StartLabOptions = {}): Promise<RunningLab |
   const transport = new SshTransport({ timeoutMs: 30_000 });
   try {
     await labUp(model, { log });
+    const labRealServers = opts.realServers === undefined || opts.realServers === true;
+    if (typeof opts.realServers === "function") await opts.realServers(model);
     let deployed: DeployResult | undefined;
     if (cluster) {
-      await startLabNodes(model, { log, realServers: opts.realServers !== false });
+      await startLabNodes(model, { log, realServers: labRealServers });
       log(`deploying ${clusterFile} over SSH`);
       deployed = await deploy(cluster, transport, { verifyTimeoutMs: 60_000 });
       if (!deployed.ok) {
@@ -114,7 +120,7 @@ export async function startLab(opts: StartLabOptions = {}): Promise<RunningLab |
         );
       }
       log(`deployed ${deployed.hash} to ${deployed.nodes.length} nodes in ${deployed.ms} ms`);
-    } else if (opts.realServers !== false) {
+    } else if (labRealServers) {
       for (const rs of model.realServers) await startLabRealServer(model, rs.name, { log });
     }
     const vip0 = cluster?.vips[0]?.address ?? model.vips[0]!;

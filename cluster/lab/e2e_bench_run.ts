@@ -19,7 +19,7 @@
  */
 import { LAB_CLUSTER_FILE, type LabNetwork, startLab } from "./cluster.ts";
 import { DEFAULT_TOPOLOGY, labDown } from "./network.ts";
-import { parseLabTopology } from "./topology.ts";
+import { type LabModel, parseLabTopology } from "./topology.ts";
 import { must, namespacePids, RealHost } from "./netns.ts";
 import { inNamespace } from "./endpoints.ts";
 import { loadClusterFile } from "../spec/cluster_file.ts";
@@ -77,9 +77,14 @@ async function dataplanePid(namespace: string): Promise<number | null> {
 }
 
 /** Starts nginx in every real-server namespace (config, pid and logs in its state dir). */
-async function startNginx(lab: LabNetwork, port: number, log: (m: string) => void): Promise<void> {
-  for (const rs of lab.model.realServers) {
-    const ns = lab.model.namespaces.find((n) => n.name === rs.namespace)!;
+async function startNginx(
+  model: LabModel,
+  reals: Array<{ address: string; port: number }>,
+  log: (m: string) => void,
+): Promise<void> {
+  for (const rs of model.realServers) {
+    const port = reals.find((r) => r.address === rs.address)?.port ?? 80;
+    const ns = model.namespaces.find((n) => n.name === rs.namespace)!;
     const dir = `${ns.stateDir}/nginx`;
     await Deno.mkdir(dir, { recursive: true });
     const conf = `${dir}/nginx.conf`;
@@ -249,12 +254,12 @@ export async function runE2eBench(opts: E2eOptions): Promise<E2eReport> {
   const runs: E2eRun[] = [];
   for (const mode of ["dataplane", "kernel"] as const) {
     opts.log(`${mode}: building the lab`);
+    const realServers = (model: LabModel) => startNginx(model, vip.reals, opts.log);
     const lab = mode === "dataplane"
-      ? await startLab({ log: opts.log, realServers: false })
-      : await startLab({ log: opts.log, dataplane: false, realServers: false });
+      ? await startLab({ log: opts.log, realServers })
+      : await startLab({ log: opts.log, dataplane: false, realServers });
     try {
       if (mode === "kernel") await startKernelPeer(lab, vip, opts.log);
-      await startNginx(lab, vip.reals[0]?.port ?? vip.port, opts.log);
       await waitForReals(lab, url, lab.model.realServers.map((r) => r.name));
       opts.log(`${mode}: every real server answers through ${url}; warming up for 3 s`);
       await lab.client(wrkArgs("keepalive", url, { ...opts, seconds: 3 }));
