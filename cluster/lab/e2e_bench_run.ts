@@ -173,6 +173,7 @@ async function measure(
   const after = await ticks();
   const machineAfter = parseProcStat(await Deno.readTextFile("/proc/stat"));
   const pct = (t: number) => (100 * t) / hz / wall;
+  opts.log(`wrk said:\n${out.trimEnd()}`);
   const wrk = parseWrkOutput(out);
   return {
     mode,
