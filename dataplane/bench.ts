@@ -7,6 +7,8 @@
  * under the lab lock, `flock /tmp/lab.lock deno task bench ...`):
  *   `deno task bench deploy-scale [--vips N] [--reals M] [--json]`: cluster/lab/deploy_scale.ts
  *   `deno task bench synflood-lab [--seconds S] [--json]`: cluster/lab/synflood_lab.ts
+ *   `deno task bench e2e [--seconds S] [--json] [--profile FILE]`: the data plane against the
+ *   kernel's own FULLNAT (nftables), nginx and wrk: cluster/lab/e2e_bench_run.ts
  *
  * @module
  */
@@ -160,14 +162,18 @@ async function machine(): Promise<string> {
 export const LAB_BENCHMARKS: Record<string, string> = {
   "deploy-scale": "../cluster/lab/deploy_scale.ts",
   "synflood-lab": "../cluster/lab/synflood_lab.ts",
+  "e2e": "../cluster/lab/e2e_bench_run.ts",
 };
 
 if (import.meta.main && Deno.args[0] !== undefined && Deno.args[0] in LAB_BENCHMARKS) {
   const script = new URL(LAB_BENCHMARKS[Deno.args[0]]!, import.meta.url).pathname;
-  const out = await new Deno.Command(Deno.execPath(), {
+  const status = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", script, ...Deno.args.slice(1)],
-  }).output();
-  Deno.exit(out.code);
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  Deno.exit(status.code);
 }
 
 if (import.meta.main) {

@@ -192,6 +192,11 @@ export interface LabNodesOptions {
   log?: (msg: string) => void;
   /** The checkout every node runs as its first release. */
   repoRoot?: string;
+  /**
+   * Start the lab's HTTP real server in every real-server namespace (default true); false leaves
+   * the namespaces empty for a caller that runs its own servers there (the end-to-end benchmark).
+   */
+  realServers?: boolean;
 }
 
 /** Starts sshd, the agents (data planes) and the real servers of a lab that `labUp` built. */
@@ -276,7 +281,11 @@ export async function startLabNodes(model: LabModel, opts: LabNodesOptions = {})
   }
   await Deno.writeTextFile(ssh.knownHosts, known.join("\n") + "\n");
 
-  for (const rs of model.realServers) await startLabRealServer(model, rs.name, { host, log, repo });
+  if (opts.realServers !== false) {
+    for (const rs of model.realServers) {
+      await startLabRealServer(model, rs.name, { host, log, repo });
+    }
+  }
 
   for (const node of model.nodes) {
     const p = labAgentPaths(model, node);
