@@ -23,6 +23,8 @@ export interface ScenarioResult {
   packets?: number;
   connections?: number;
   seconds: number;
+  /** Share of the wall time the worker thread ran (rates are per CPU second of it). */
+  cpu_share?: number;
   note?: string;
   /** config_scale: the configuration applied (services, real servers) under `flows` sessions */
   vips?: number;
@@ -130,6 +132,7 @@ export function formatTable(results: ScenarioResult[]): string {
     "lost",
     "snapshot B",
     "seconds",
+    "cpu share",
   ];
   // config_scale: "full / one weight" for each apply figure
   const pair = (a?: number, b?: number, digits = 0) =>
@@ -145,6 +148,7 @@ export function formatTable(results: ScenarioResult[]): string {
     pair(r.lost, r.incr_lost),
     pair(r.snapshot_bytes, r.incr_snapshot_bytes),
     r.seconds.toFixed(2),
+    r.cpu_share?.toFixed(2) ?? "",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (cells: string[]) =>
