@@ -13,10 +13,11 @@ Deno.test("formatTable() aligns one row per scenario", () => {
     mpps_per_core: 9.51,
     sessions: 1e6,
     seconds: 2,
+    cpu_share: 0.5,
   }]);
   const lines = t.split("\n");
   assert.equal(lines.length, 3);
-  assert.match(lines[2]!, /^established_1m\s+9\.51\s+1,000,000\s+2\.00$/);
+  assert.match(lines[2]!, /^established_1m\s+9\.51\s+1,000,000\s+2\.00\s+0\.50$/);
 });
 
 Deno.test("formatTable() shows config_scale's full and incremental apply side by side", () => {
