@@ -133,6 +133,7 @@ fnat_sync_set(struct fnat_dp *dp, const struct fnat_sync_conf *conf)
 	__atomic_store_n(&dp->sync, next, __ATOMIC_RELEASE);
 	rte_rcu_qsbr_synchronize(dp->qs, RTE_QSBR_THRID_INVALID);
 	rte_free(prev);
+	(void)xdp_filter_update(dp); /* standby LIPs and the sync port */
 	return 0;
 }
 
