@@ -96,7 +96,7 @@ check_worker(struct fnat_dp *dp, struct fnat_worker *w)
 	uint32_t live = 0, closing = 0, waiting = 0;
 	uint32_t per_lip[FNAT_MAX_LIPS] = { 0 };
 	uint64_t per_svc[SVC_IDS] = { 0 }, per_real[REAL_IDS] = { 0 };
-	for (uint32_t i = 0; i < w->ct.slots; i++) {
+	for (uint32_t i = 0; i < w->ct.hwm; i++) {
 		struct fnat_conn *c = &w->ct.conns[i];
 		if (c->proto == 0)
 			continue;
@@ -119,8 +119,8 @@ check_worker(struct fnat_dp *dp, struct fnat_worker *w)
 	uint32_t slots = 0;
 	for (uint32_t b = 0; b <= w->ct.bucket_mask; b++)
 		for (int s = 0; s < FNAT_BUCKET_SLOTS; s++)
-			slots += w->ct.buckets[b].s[s].pos != FNAT_CONN_NONE;
-	if (slots != live)
+			slots += w->ct.buckets[b].s[s].ref != FNAT_CONN_NONE;
+	if (slots != 2 * live)
 		fuzz_fail("worker %u: %u index entries for %u sessions", w->id, slots, live);
 	if (live != w->ct.active || live != w->stats.traffic.sessions_active)
 		fuzz_fail("worker %u: %u sessions, table says %u, counter says %lu", w->id, live,
@@ -191,7 +191,7 @@ reset_worker(struct fnat_dp *dp, struct fnat_worker *w)
 	for (uint32_t i = 0; i < w->arp_wait_n; i++)
 		rte_pktmbuf_free(w->arp_wait[i].m);
 	w->arp_wait_n = 0;
-	for (uint32_t i = 0; i < w->ct.slots; i++)
+	for (uint32_t i = 0; i < w->ct.hwm; i++)
 		if (w->ct.conns[i].proto != 0)
 			conn_free(w, &w->ct.conns[i]);
 	worker_discard_flush(w);
@@ -202,6 +202,8 @@ reset_worker(struct fnat_dp *dp, struct fnat_worker *w)
 	/* (An ACK still kept in a free slot is an mbuf leak: the pool count below finds it.) */
 
 	/* Back to the state of a fresh worker. */
+	w->ct.hwm = 0;
+	w->ct.free_head = FNAT_CONN_NONE;
 	w->ct.rng = worker_rng0(w->id);
 	for (uint32_t l = 0; l < dp->n_lip_ids; l++) {
 		/* A full FIFO pool that gave out k ports got them back in entries 0..k-1. */

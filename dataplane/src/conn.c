@@ -5,25 +5,11 @@
 
 #include "conn.h"
 
-/* Homes for cap sessions: the table is full at cap sessions, a load of at most 4/5 of the home
- * slots, where two-choice cuckoo with two slots per bucket still places nearly every insert
- * on a short path (its threshold is near 0.9). */
-#define HOME_LOAD_NUM 4
-#define HOME_LOAD_DEN 5
-
-static uint32_t
-table_homes(uint32_t cap)
-{
-	uint64_t slots = ((uint64_t)cap * HOME_LOAD_DEN + HOME_LOAD_NUM - 1) / HOME_LOAD_NUM;
-	uint64_t homes = (slots + FNAT_HOME_CONNS - 1) / FNAT_HOME_CONNS;
-	return (uint32_t)(homes < 2 ? 2 : homes);
-}
-
-/* Server-side index buckets: one entry per session at a load of at most 3/4. */
+/* Index slots per session: two entries at a load of at most 3/4. */
 static uint32_t
 table_buckets(uint32_t cap)
 {
-	uint64_t slots = (uint64_t)cap * 4 / 3 + FNAT_BUCKET_SLOTS;
+	uint64_t slots = (uint64_t)cap * 8 / 3 + FNAT_BUCKET_SLOTS;
 	uint64_t buckets = (slots + FNAT_BUCKET_SLOTS - 1) / FNAT_BUCKET_SLOTS;
 	return (uint32_t)rte_align64pow2(buckets < 2 ? 2 : buckets);
 }
@@ -31,7 +17,7 @@ table_buckets(uint32_t cap)
 size_t
 conn_table_bytes(uint32_t cap)
 {
-	return (size_t)table_homes(cap) * FNAT_HOME_CONNS * sizeof(struct fnat_conn) +
+	return (size_t)cap * sizeof(struct fnat_conn) +
 	       (size_t)table_buckets(cap) * sizeof(struct fnat_bucket);
 }
 
@@ -53,24 +39,22 @@ big_alloc(size_t bytes)
 int
 conn_table_init(struct fnat_conn_table *t, uint32_t cap, uint32_t seed)
 {
-	if (cap == 0 || cap > (1u << 30))
+	if (cap == 0 || cap > (1u << 31))
 		return -EINVAL;
 	memset(t, 0, sizeof(*t));
-	uint32_t homes = table_homes(cap);
 	uint32_t nb = table_buckets(cap);
-	t->conns = big_alloc((size_t)homes * FNAT_HOME_CONNS * sizeof(struct fnat_conn));
+	t->conns = big_alloc((size_t)cap * sizeof(struct fnat_conn));
 	t->buckets = big_alloc((size_t)nb * sizeof(struct fnat_bucket));
-	t->homes = homes;
-	t->slots = homes * FNAT_HOME_CONNS;
-	t->bucket_mask = nb - 1;
 	if (t->conns == NULL || t->buckets == NULL) {
 		conn_table_free(t);
 		return -ENOMEM;
 	}
-	/* Empty index slots have pos = FNAT_CONN_NONE: 0xff bytes. Free sessions are zero
-	 * (proto 0): the fresh mapping already is. */
+	/* Empty slots have ref = FNAT_CONN_NONE: 0xff bytes. Sessions are zero (state NONE) and
+	 * enter the free list lazily (hwm): creating the table walks no session. */
 	memset(t->buckets, 0xff, (size_t)nb * sizeof(struct fnat_bucket));
 	t->cap = cap;
+	t->bucket_mask = nb - 1;
+	t->free_head = FNAT_CONN_NONE;
 	t->seed = seed;
 	t->rng = 0x2545f4914f6cdd1dull ^ seed;
 	t->bytes = conn_table_bytes(cap);
@@ -81,31 +65,40 @@ void
 conn_table_free(struct fnat_conn_table *t)
 {
 	if (t->conns != NULL)
-		munmap(t->conns, (size_t)t->slots * sizeof(struct fnat_conn));
+		munmap(t->conns, (size_t)t->cap * sizeof(struct fnat_conn));
 	if (t->buckets != NULL)
 		munmap(t->buckets, (size_t)(t->bucket_mask + 1) * sizeof(struct fnat_bucket));
 	t->conns = NULL;
 	t->buckets = NULL;
 }
 
-static inline uint64_t
-hash_of(const struct fnat_conn_table *t, const struct fnat_conn *c, int dir)
+/* A free session slot (the free list first, then never-used ones), or NULL when all are taken. */
+static struct fnat_conn *
+slot_take(struct fnat_conn_table *t)
 {
-	struct fnat_key k;
-	fnat_conn_key(c, dir, &k);
-	return fnat_key_hash(&k, t->seed);
+	struct fnat_conn *c;
+	if (t->free_head != FNAT_CONN_NONE) {
+		c = &t->conns[t->free_head];
+		t->free_head = c->aux;
+	} else if (t->hwm < t->cap) {
+		c = &t->conns[t->hwm++];
+	} else {
+		return NULL;
+	}
+	t->active++;
+	return c;
 }
 
-static inline uint32_t
-rng_next(struct fnat_conn_table *t)
+/* Give a slot back to the free list. */
+static void
+slot_give(struct fnat_conn_table *t, struct fnat_conn *c)
 {
-	t->rng ^= t->rng << 13;
-	t->rng ^= t->rng >> 7;
-	t->rng ^= t->rng << 17;
-	return (uint32_t)t->rng;
+	c->state = 0;
+	c->proto = 0;
+	c->aux = t->free_head;
+	t->free_head = conn_index(t, c);
+	t->active--;
 }
-
-/* ---- the server-side index ---- */
 
 static inline uint32_t
 alt_bucket(const struct fnat_conn_table *t, uint32_t b, uint32_t sig)
@@ -117,17 +110,17 @@ static int
 bucket_free_slot(const struct fnat_bucket *b)
 {
 	for (int i = 0; i < FNAT_BUCKET_SLOTS; i++)
-		if (b->s[i].pos == FNAT_CONN_NONE)
+		if (b->s[i].ref == FNAT_CONN_NONE)
 			return i;
 	return -1;
 }
 
-/* Insert (sig, pos) into one of its two buckets, displacing entries to their alternate bucket
+/* Insert (sig, ref) into one of its two buckets, displacing entries to their alternate bucket
  * along a bounded random walk when both are full (cuckoo hashing). A walk that gives up is
  * undone step by step, so a failed insert never loses an existing entry. */
 #define CUCKOO_STEPS 64
 static int
-index_add(struct fnat_conn_table *t, uint64_t hash, uint32_t pos)
+index_add(struct fnat_conn_table *t, uint64_t hash, uint32_t ref)
 {
 	struct {
 		uint32_t b;
@@ -145,152 +138,74 @@ index_add(struct fnat_conn_table *t, uint64_t hash, uint32_t pos)
 		}
 		if (i >= 0) {
 			t->buckets[b].s[i].sig = sig;
-			t->buckets[b].s[i].pos = pos;
+			t->buckets[b].s[i].ref = ref;
 			return 0;
 		}
 		/* Both full: evict a random entry of b; it moves on to its alternate bucket. */
-		int v = (int)(rng_next(t) % FNAT_BUCKET_SLOTS);
+		t->rng ^= t->rng << 13;
+		t->rng ^= t->rng >> 7;
+		t->rng ^= t->rng << 17;
+		int v = (int)(t->rng % FNAT_BUCKET_SLOTS);
 		struct fnat_slot victim = t->buckets[b].s[v];
 		t->buckets[b].s[v].sig = sig;
-		t->buckets[b].s[v].pos = pos;
+		t->buckets[b].s[v].ref = ref;
 		path[step].b = b;
 		path[step].i = v;
 		sig = victim.sig;
-		pos = victim.pos;
+		ref = victim.ref;
 		b = alt_bucket(t, b, sig);
 	}
-	/* Undo: each slot on the path gets back the entry it held; (sig, pos) carried at the
+	/* Undo: each slot on the path gets back the entry it held; (sig, ref) carried at the
 	 * end is exactly the entry evicted by the last step. */
 	for (int step = CUCKOO_STEPS - 1; step >= 0; step--) {
 		struct fnat_slot *s = &t->buckets[path[step].b].s[path[step].i];
 		struct fnat_slot cur = *s;
 		s->sig = sig;
-		s->pos = pos;
+		s->ref = ref;
 		sig = cur.sig;
-		pos = cur.pos;
+		ref = cur.ref;
 	}
 	return -ENOSPC;
 }
 
-/* The index slot that holds pos for a hash, or NULL. */
-static struct fnat_slot *
-index_slot(struct fnat_conn_table *t, uint64_t hash, uint32_t pos)
+static void
+index_del(struct fnat_conn_table *t, uint64_t hash, uint32_t ref)
 {
 	uint32_t sig = (uint32_t)(hash >> 32);
 	uint32_t b1 = (uint32_t)hash & t->bucket_mask;
 	uint32_t bs[2] = { b1, alt_bucket(t, b1, sig) };
 	for (int j = 0; j < 2; j++) {
 		struct fnat_bucket *b = &t->buckets[bs[j]];
-		for (int i = 0; i < FNAT_BUCKET_SLOTS; i++)
-			if (b->s[i].pos == pos && b->s[i].sig == sig)
-				return &b->s[i];
-	}
-	return NULL;
-}
-
-/* ---- homes ---- */
-
-static inline bool
-slot_free(const struct fnat_conn_table *t, uint32_t pos)
-{
-	return t->conns[pos].proto == 0;
-}
-
-/* The home a session at pos does not live in (its other choice). */
-static uint32_t
-other_home(const struct fnat_conn_table *t, uint32_t pos)
-{
-	uint32_t home[2];
-	conn_homes(t, hash_of(t, &t->conns[pos], FNAT_DIR_IN), home);
-	return home[0] == pos / FNAT_HOME_CONNS ? home[1] : home[0];
-}
-
-static int
-home_free_slot(const struct fnat_conn_table *t, uint32_t home)
-{
-	for (int i = 0; i < FNAT_HOME_CONNS; i++)
-		if (slot_free(t, home * FNAT_HOME_CONNS + (uint32_t)i))
-			return (int)(home * FNAT_HOME_CONNS + (uint32_t)i);
-	return -1;
-}
-
-/* Move the session at from into the free slot to; its index entry follows it. */
-static void
-move_session(struct fnat_conn_table *t, uint32_t from, uint32_t to)
-{
-	struct fnat_slot *s = index_slot(t, hash_of(t, &t->conns[from], FNAT_DIR_OUT), from);
-	t->conns[to] = t->conns[from];
-	t->conns[from].proto = 0;
-	t->conns[from].state = 0;
-	if (s != NULL)
-		s->pos = to;
-}
-
-/* A free slot in one of the homes, made by moving sessions to their other home when both are
- * full: a breadth-first search over homes (each reached once) for the shortest chain of moves
- * that ends in a free slot, carried out from its free end, so a search that finds no room
- * changes nothing. Returns the slot or -1. */
-#define ROOM_SEARCH_HOMES 512
-static int
-make_room(struct fnat_conn_table *t, const uint32_t home[2])
-{
-	for (int j = 0; j < 2; j++) {
-		int pos = home_free_slot(t, home[j]);
-		if (pos >= 0)
-			return pos;
-	}
-	struct {
-		uint32_t home;
-		uint32_t from;   /* the slot whose session would move into this home */
-		int32_t parent;  /* the queue entry holding that slot's home; -1 for a root */
-	} q[ROOM_SEARCH_HOMES];
-	uint32_t n = 0;
-	for (int j = 0; j < 2; j++)
-		q[n++] = (typeof(q[0])){ home[j], FNAT_CONN_NONE, -1 };
-	for (uint32_t e = 0; e < n; e++) {
-		for (uint32_t i = 0; i < FNAT_HOME_CONNS; i++) {
-			uint32_t v = q[e].home * FNAT_HOME_CONNS + i;
-			uint32_t next = other_home(t, v);
-			int room = home_free_slot(t, next);
-			if (room >= 0) {
-				/* Carry it out: v to the free slot, then each parent's slot into
-				 * the one just vacated, back to a root home. */
-				move_session(t, v, (uint32_t)room);
-				uint32_t hole = v;
-				for (int32_t a = (int32_t)e; q[a].parent >= 0; a = q[a].parent) {
-					move_session(t, q[a].from, hole);
-					hole = q[a].from;
-				}
-				return (int)hole;
+		for (int i = 0; i < FNAT_BUCKET_SLOTS; i++) {
+			if (b->s[i].ref == ref) {
+				b->s[i].ref = FNAT_CONN_NONE;
+				b->s[i].sig = UINT32_MAX;
+				return;
 			}
-			bool seen = false;
-			for (uint32_t s = 0; s < n && !seen; s++)
-				seen = q[s].home == next;
-			if (!seen && n < ROOM_SEARCH_HOMES)
-				q[n++] = (typeof(q[0])){ next, v, (int32_t)e };
 		}
 	}
-	return -1;
 }
 
 struct fnat_conn *
 conn_insert(struct fnat_conn_table *t, const struct fnat_conn *src, uint64_t h_in)
 {
-	if (t->active >= t->cap)
+	struct fnat_conn *c = slot_take(t);
+	if (c == NULL)
 		return NULL;
-	uint32_t home[2];
-	conn_homes(t, h_in, home);
-	int pos = make_room(t, home);
-	if (pos < 0)
-		return NULL;
-	struct fnat_conn *c = &t->conns[pos];
 	*c = *src;
-	if (index_add(t, hash_of(t, c, FNAT_DIR_OUT), (uint32_t)pos) < 0) {
-		c->proto = 0;
-		c->state = 0;
+	struct fnat_key k;
+	uint32_t idx = conn_index(t, c);
+	fnat_conn_key(c, FNAT_DIR_OUT, &k);
+	uint64_t h_out = fnat_key_hash(&k, t->seed);
+	if (index_add(t, h_in, idx << 1 | FNAT_DIR_IN) < 0) {
+		slot_give(t, c);
 		return NULL;
 	}
-	t->active++;
+	if (index_add(t, h_out, idx << 1 | FNAT_DIR_OUT) < 0) {
+		index_del(t, h_in, idx << 1 | FNAT_DIR_IN);
+		slot_give(t, c);
+		return NULL;
+	}
 	t->inserts++;
 	return c;
 }
@@ -298,55 +213,32 @@ conn_insert(struct fnat_conn_table *t, const struct fnat_conn *src, uint64_t h_i
 void
 conn_remove(struct fnat_conn_table *t, struct fnat_conn *c)
 {
-	uint32_t pos = (uint32_t)(c - t->conns);
-	struct fnat_slot *s = index_slot(t, hash_of(t, c, FNAT_DIR_OUT), pos);
-	if (s != NULL) {
-		s->pos = FNAT_CONN_NONE;
-		s->sig = UINT32_MAX;
-	}
-	c->proto = 0;
-	c->state = 0;
-	t->active--;
+	struct fnat_key k;
+	uint32_t idx = conn_index(t, c);
+	fnat_conn_key(c, FNAT_DIR_IN, &k);
+	index_del(t, fnat_key_hash(&k, t->seed), idx << 1 | FNAT_DIR_IN);
+	fnat_conn_key(c, FNAT_DIR_OUT, &k);
+	index_del(t, fnat_key_hash(&k, t->seed), idx << 1 | FNAT_DIR_OUT);
+	slot_give(t, c);
 }
 
 struct fnat_conn *
-conn_find(const struct fnat_conn_table *t, const struct fnat_key *k, uint64_t hash, int dir)
+conn_lookup(const struct fnat_conn_table *t, const struct fnat_key *k, uint64_t hash, int *dir)
 {
-	if (dir == FNAT_DIR_IN) {
-		uint32_t home[2];
-		conn_homes(t, hash, home);
-		for (int j = 0; j < 2; j++)
-			for (uint32_t i = 0; i < FNAT_HOME_CONNS; i++) {
-				struct fnat_conn *c = &t->conns[home[j] * FNAT_HOME_CONNS + i];
-				if (conn_key_matches(c, FNAT_DIR_IN, k))
-					return c;
-			}
-		return NULL;
-	}
 	uint32_t sig = (uint32_t)(hash >> 32);
 	uint32_t b1 = (uint32_t)hash & t->bucket_mask;
 	uint32_t bs[2] = { b1, alt_bucket(t, b1, sig) };
 	for (int j = 0; j < 2; j++) {
 		const struct fnat_bucket *b = &t->buckets[bs[j]];
 		for (int i = 0; i < FNAT_BUCKET_SLOTS; i++) {
-			if (b->s[i].sig != sig || b->s[i].pos == FNAT_CONN_NONE)
+			if (b->s[i].sig != sig || b->s[i].ref == FNAT_CONN_NONE)
 				continue;
-			struct fnat_conn *c = &t->conns[b->s[i].pos];
-			if (conn_key_matches(c, FNAT_DIR_OUT, k))
+			uint32_t ref = b->s[i].ref;
+			struct fnat_conn *c = &t->conns[ref >> 1];
+			if (conn_key_matches(c, (int)(ref & 1), k)) {
+				*dir = (int)(ref & 1);
 				return c;
-		}
-	}
-	return NULL;
-}
-
-struct fnat_conn *
-conn_lookup(const struct fnat_conn_table *t, const struct fnat_key *k, uint64_t hash, int *dir)
-{
-	for (int d = FNAT_DIR_IN; d <= FNAT_DIR_OUT; d++) {
-		struct fnat_conn *c = conn_find(t, k, hash, d);
-		if (c != NULL) {
-			*dir = d;
-			return c;
+			}
 		}
 	}
 	return NULL;

@@ -1,17 +1,10 @@
-/* Per-worker session table. A session lives in its home: one of two 128-byte buckets (two
- * 64-byte sessions each) that the hash of its client-side key (IN: client→VIP) picks, moved
- * between the two by cuckoo displacement when both are full. A packet from the client finds
- * its session with no index at all: both homes are prefetched from the key's hash, so the
- * lookup costs one memory access time (four lines fetched in parallel, none waiting on
- * another). The server-side key (OUT: real server→LIP) goes through a small index of
- * (signature, position) slots, 8 bytes per session, which stays largely in the last-level
- * cache; its bucket is prefetched, then the session.
+/* Per-worker session table: a fixed array of 64-byte sessions and a bucketised cuckoo index
+ * that finds a session from either direction (IN: client→VIP, OUT: real server→LIP).
  *
  * Single writer (the owning worker), no locks. Memory is allocated once, bounded by the table's
- * capacity: 64 bytes per home slot at a load of at most 4/5, plus the server-side index (see
- * conn_table_bytes()). Expiry is a sweep over the home slots (worker_expire_scan), not a timer
- * wheel. Sessions move only when a session is inserted: a pointer to a session is good until
- * the next conn_insert().
+ * capacity: 64 bytes per session plus 8 bytes per index slot, with 2 entries per session at
+ * a load of at most 3/4 (see conn_table_bytes()). Expiry is a sweep over the session array
+ * (conn_table_scan), not a timer wheel, so a session needs no timer links.
  */
 #ifndef FNAT_CONN_H
 #define FNAT_CONN_H
@@ -53,7 +46,7 @@ struct fnat_conn {
 	uint8_t sp_retries;
 	uint8_t pad;
 	union {
-		/* SYNPROXY pending slot while waiting for the RS */
+		/* free-list link when free; SYNPROXY pending slot while waiting for the RS */
 		uint32_t aux;
 		/* SYNPROXY once the real server answered: our SYN-ACK's TSval − the real
 		 * server's (0 without timestamps) */
@@ -63,13 +56,10 @@ struct fnat_conn {
 
 _Static_assert(sizeof(struct fnat_conn) == 64, "a session is one cache line");
 
-/** Sessions per home bucket: two cache lines, fetched together. */
-#define FNAT_HOME_CONNS 2
-
-/** Server-side index slot: signature and the session's position (FNAT_CONN_NONE: empty). */
+/** Index slot: signature and (session index << 1 | direction). */
 struct fnat_slot {
 	uint32_t sig;
-	uint32_t pos;
+	uint32_t ref;
 };
 
 #define FNAT_BUCKET_SLOTS 8
@@ -87,15 +77,15 @@ struct fnat_key {
 };
 
 struct fnat_conn_table {
-	struct fnat_conn *conns; /* slots sessions, FNAT_HOME_CONNS per home; proto 0 = free */
-	struct fnat_bucket *buckets; /* the server-side (OUT) index */
+	struct fnat_conn *conns;
+	struct fnat_bucket *buckets;
 	uint32_t cap;         /* sessions */
-	uint32_t homes;
-	uint32_t slots;       /* homes * FNAT_HOME_CONNS: the sweeps' end */
 	uint32_t bucket_mask;
+	uint32_t free_head;   /* free list through conn.aux */
 	uint32_t active;
-	uint32_t inserts;     /* sessions inserted so far (wraps): a burst's server-side lookups
-			       * made before it changed are stale for keys they did not find */
+	uint32_t hwm;         /* highest index ever used + 1 (the sweep's end) */
+	uint32_t inserts;     /* sessions indexed so far (wraps): a burst's lookups made before
+			       * it changed are stale for keys they did not find */
 	uint32_t seed;
 	size_t bytes;         /* memory held by the table */
 	uint64_t rng;         /* cuckoo victim choice */
@@ -132,84 +122,52 @@ fnat_conn_key(const struct fnat_conn *c, int dir, struct fnat_key *k)
 	k->proto = c->proto;
 }
 
-/** Memory a table of cap sessions takes (homes and the server-side index). */
+/** Memory a table of cap sessions takes (sessions and index). */
 size_t conn_table_bytes(uint32_t cap);
 
-/** Allocate a table for cap sessions (1 .. 2^30). Returns 0 or -ENOMEM/-EINVAL. */
+/** Allocate a table for cap sessions (1 .. 2^31). Returns 0 or -ENOMEM/-EINVAL. */
 int conn_table_init(struct fnat_conn_table *t, uint32_t cap, uint32_t seed);
 void conn_table_free(struct fnat_conn_table *t);
 
 /** Insert a copy of a filled session, found by both its keys from now on; h_in is the hash of
- * its IN key. Returns the session in the table, or NULL when the table is full (cap sessions,
- * or no room in either home nor along a displacement path, or no index slot): then nothing
- * changed but, possibly, where other sessions live. Other sessions may move: pointers to
- * them taken before are stale. */
+ * its IN key (the packet path has it). Returns the session in the table, or NULL when the table
+ * is full (cap sessions, or no index slot along a bounded displacement path: then nothing
+ * changed). */
 struct fnat_conn *conn_insert(struct fnat_conn_table *t, const struct fnat_conn *src,
 			      uint64_t h_in);
 
-/** Remove a session: it is no longer found and its slot is free. */
+/** Remove a session from the index and give it back to the free list. */
 void conn_remove(struct fnat_conn_table *t, struct fnat_conn *c);
 
-/** Find a session by a wire key in either direction; *dir receives the one that matched. */
+/** Find a session by a wire key; *dir receives the direction that matched. */
 struct fnat_conn *conn_lookup(const struct fnat_conn_table *t, const struct fnat_key *k,
 			      uint64_t hash, int *dir);
 
-/* fastrange: a 32-bit hash mapped onto [0, n) without a division. */
-static inline uint32_t
-conn_range(uint32_t h, uint32_t n)
-{
-	return (uint32_t)(((uint64_t)h * n) >> 32);
-}
-
-/** The two homes a key's hash picks (always different). The key hash is CRC-based, linear in
- * the key: mixed (a 64-bit finaliser) before it picks homes, or structured keys (sequential
- * ports and addresses) would crowd a few homes and cuckoo moves would give up early. */
+/** Prefetch the buckets a key hashes to (before conn_lookup of a burst). */
 static inline void
-conn_homes(const struct fnat_conn_table *t, uint64_t hash, uint32_t home[2])
+conn_prefetch(const struct fnat_conn_table *t, uint64_t hash)
 {
-	uint64_t m = hash;
-	m ^= m >> 33;
-	m *= 0xff51afd7ed558ccdull;
-	m ^= m >> 33;
-	m *= 0xc4ceb9fe1a85ec53ull;
-	m ^= m >> 33;
-	home[0] = conn_range((uint32_t)m, t->homes);
-	uint32_t h2 = conn_range((uint32_t)(m >> 32), t->homes);
-	home[1] = h2 != home[0] ? h2 : (h2 + 1 == t->homes ? 0 : h2 + 1);
+	/* Only the primary bucket: inserts try it first, so at the table's load nearly every
+	 * entry is there, and prefetching both would fill the miss queue for little gain. */
+	rte_prefetch0(&t->buckets[(uint32_t)hash & t->bucket_mask]);
 }
 
-/** Prefetch what finding a key in one direction reads first: for IN, both homes (the session
- * itself); for OUT, the index bucket the key hashes to. */
-static inline void
-conn_prefetch(const struct fnat_conn_table *t, uint64_t hash, int dir)
-{
-	if (dir == FNAT_DIR_IN) {
-		uint32_t home[2];
-		conn_homes(t, hash, home);
-		for (int j = 0; j < 2; j++)
-			for (int i = 0; i < FNAT_HOME_CONNS; i++)
-				rte_prefetch0(&t->conns[home[j] * FNAT_HOME_CONNS + i]);
-	} else {
-		/* Only the primary bucket: inserts try it first, so at the index's load nearly
-		 * every entry is there. */
-		rte_prefetch0(&t->buckets[(uint32_t)hash & t->bucket_mask]);
-	}
-}
-
-/** The first session whose signature matches in the server-side index (NULL if none),
- * without touching any session: stage two of a burst prefetches it before the key is
- * compared. */
+/** The first session whose signature matches in either bucket (NULL if none), without
+ * touching any session: stage two of a burst prefetches it before the key is compared. */
 static inline struct fnat_conn *
-conn_candidate_out(const struct fnat_conn_table *t, uint64_t hash)
+conn_candidate(const struct fnat_conn_table *t, uint64_t hash, uint32_t *ref_out)
 {
 	uint32_t sig = (uint32_t)(hash >> 32);
 	uint32_t b1 = (uint32_t)hash & t->bucket_mask;
 	uint32_t bs[2] = { b1, (b1 ^ (sig * 0x5bd1e995u)) & t->bucket_mask };
 	for (int j = 0; j < 2; j++) {
 		const struct fnat_bucket *b = &t->buckets[bs[j]];
-		for (int i = 0; i < FNAT_BUCKET_SLOTS; i++)
-			if (b->s[i].sig == sig && b->s[i].pos != FNAT_CONN_NONE)
-				return &t->conns[b->s[i].pos];
+		for (int i = 0; i < FNAT_BUCKET_SLOTS; i++) {
+			if (b->s[i].sig == sig && b->s[i].ref != FNAT_CONN_NONE) {
+				*ref_out = b->s[i].ref;
+				return &t->conns[b->s[i].ref >> 1];
+			}
+		}
 	}
 	return NULL;
 }
@@ -227,15 +185,10 @@ conn_key_matches(const struct fnat_conn *c, int dir, const struct fnat_key *k)
 	       c->lport == k->dport;
 }
 
-/** A session's position in the table (good until the next insert). */
 static inline uint32_t
 conn_index(const struct fnat_conn_table *t, const struct fnat_conn *c)
 {
 	return (uint32_t)(c - t->conns);
 }
-
-/** A session found by its key in one direction (homes for IN, the index for OUT). */
-struct fnat_conn *conn_find(const struct fnat_conn_table *t, const struct fnat_key *k,
-			    uint64_t hash, int dir);
 
 #endif /* FNAT_CONN_H */

@@ -34,7 +34,7 @@ worker_dump(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap)
 {
 	uint32_t n = 0;
 	uint32_t now = (uint32_t)dp_now_ms(w->dp);
-	for (uint32_t i = 0; i < w->ct.slots && n < cap; i++) {
+	for (uint32_t i = 0; i < w->ct.hwm && n < cap; i++) {
 		const struct fnat_conn *c = &w->ct.conns[i];
 		if (c->proto == 0)
 			continue;

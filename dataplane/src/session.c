@@ -280,11 +280,11 @@ worker_expire_scan(struct fnat_worker *w, uint32_t budget)
 {
 	const struct fnat_snapshot *s = dp_snapshot(w->dp);
 	struct fnat_conn_table *t = &w->ct;
-	if (t->slots == 0)
+	if (t->hwm == 0)
 		return;
 	uint32_t now = (uint32_t)w->now_ms;
-	for (uint32_t k = 0; k < budget && k < t->slots; k++) {
-		if (w->scan_pos >= t->slots)
+	for (uint32_t k = 0; k < budget && k < t->hwm; k++) {
+		if (w->scan_pos >= t->hwm)
 			w->scan_pos = 0;
 		struct fnat_conn *c = &t->conns[w->scan_pos++];
 		if (c->proto == 0)

@@ -483,7 +483,7 @@ forget_owner(struct fnat_worker *w, uint32_t node)
 {
 	struct fnat_conn_table *t = &w->sync->rt;
 	const struct fnat_snapshot *s = dp_snapshot(w->dp);
-	for (uint32_t i = 0; i < t->slots; i++) {
+	for (uint32_t i = 0; i < t->hwm; i++) {
 		struct fnat_conn *r = &t->conns[i];
 		if (r->proto == 0 || r->aux != node)
 			continue;
@@ -749,7 +749,7 @@ static void
 takeover_sweep(struct fnat_worker *w, const struct fnat_snapshot *s)
 {
 	struct fnat_conn_table *t = &w->sync->rt;
-	for (uint32_t i = 0; i < t->slots; i++) {
+	for (uint32_t i = 0; i < t->hwm; i++) {
 		struct fnat_conn *r = &t->conns[i];
 		if (r->proto != 0 && acting_for(w->dp, r->laddr) &&
 		    lport_owner(w->dp->n_workers, rte_be_to_cpu_16(r->lport)) == w->id)
@@ -780,13 +780,13 @@ sweep(struct fnat_worker *w, const struct fnat_sync_state *ss)
 	if (!sw->sweep_active)
 		return;
 	const struct fnat_conn_table *t = &w->ct;
-	uint32_t budget = dp->test_mode ? t->slots : SYNC_SWEEP_BUDGET;
-	for (uint32_t n = 0; n < budget && sw->sweep_pos < t->slots; n++) {
+	uint32_t budget = dp->test_mode ? t->hwm : SYNC_SWEEP_BUDGET;
+	for (uint32_t n = 0; n < budget && sw->sweep_pos < t->hwm; n++) {
 		const struct fnat_conn *c = &t->conns[sw->sweep_pos++];
 		if (c->proto != 0)
 			sync_record(w, c, FNAT_SYNC_OP_ADD);
 	}
-	if (sw->sweep_pos < t->slots)
+	if (sw->sweep_pos < t->hwm)
 		return;
 	sw->sweep_active = false;
 	if (sw->sweep_req != 0) {
@@ -800,16 +800,16 @@ expire_records(struct fnat_worker *w)
 {
 	struct fnat_sync_worker *sw = w->sync;
 	struct fnat_conn_table *t = &sw->rt;
-	if (t->slots == 0 || w->now_ms == sw->rt_last_scan_ms)
+	if (t->hwm == 0 || w->now_ms == sw->rt_last_scan_ms)
 		return;
 	uint64_t elapsed = w->now_ms - sw->rt_last_scan_ms;
 	uint32_t budget = w->dp->test_mode ?
-				  t->slots :
-				  (uint32_t)RTE_MIN((uint64_t)t->slots * elapsed / 1000 + 16, (uint64_t)65536);
+				  t->hwm :
+				  (uint32_t)RTE_MIN((uint64_t)t->hwm * elapsed / 1000 + 16, (uint64_t)65536);
 	sw->rt_last_scan_ms = w->now_ms;
 	uint32_t now = (uint32_t)w->now_ms;
-	for (uint32_t k = 0; k < budget && k < t->slots; k++) {
-		if (sw->rt_scan_pos >= t->slots)
+	for (uint32_t k = 0; k < budget && k < t->hwm; k++) {
+		if (sw->rt_scan_pos >= t->hwm)
 			sw->rt_scan_pos = 0;
 		struct fnat_conn *c = &t->conns[sw->rt_scan_pos++];
 		if (c->proto != 0 && (int32_t)(c->expire - now) <= 0) {

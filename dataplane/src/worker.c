@@ -131,7 +131,8 @@ struct pctx {
 	const struct fnat_svc *svc;
 	struct fnat_key key;
 	uint64_t hash;
-	struct fnat_conn *cand; /* OUT: signature match found in stage two, prefetched */
+	struct fnat_conn *cand; /* signature match found in stage two, prefetched */
+	uint32_t cand_ref;
 	uint8_t kind;
 	uint8_t tcp_flags;
 };
@@ -226,7 +227,7 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 		p->kind = P_IN;
 	}
 	p->hash = fnat_key_hash(&p->key, w->ct.seed);
-	conn_prefetch(&w->ct, p->hash, p->kind == P_IN ? FNAT_DIR_IN : FNAT_DIR_OUT);
+	conn_prefetch(&w->ct, p->hash);
 }
 
 static inline bool
@@ -242,21 +243,19 @@ static void
 forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, unsigned pidx,
 	uint32_t inserts)
 {
-	int v;
+	int dir, v;
 	struct fnat_conn *c;
-	if (p->kind == P_IN) {
-		/* Both homes were prefetched at stage one: the session, if any, is in them. */
-		c = conn_find(&w->ct, &p->key, p->hash, FNAT_DIR_IN);
-	} else if (p->cand == NULL) {
-		/* No signature matched in either bucket at stage two: no session then, unless
-		 * an earlier packet of this burst created it since. */
+	if (p->cand == NULL) {
+		/* No signature matched in either bucket at stage two: no session then. An earlier
+		 * packet of this burst may have created it since (two packets of one new flow),
+		 * and a second session would take a second LIP port. */
 		c = w->ct.inserts == inserts ? NULL :
-			conn_find(&w->ct, &p->key, p->hash, FNAT_DIR_OUT);
-	} else if (conn_key_matches(p->cand, FNAT_DIR_OUT, &p->key)) {
+			conn_lookup(&w->ct, &p->key, p->hash, &dir);
+	} else if (conn_key_matches(p->cand, (int)(p->cand_ref & 1), &p->key)) {
 		c = p->cand;
+		dir = (int)(p->cand_ref & 1);
 	} else {
-		/* An insert since stage two moved or replaced it: look again. */
-		c = conn_find(&w->ct, &p->key, p->hash, FNAT_DIR_OUT);
+		c = conn_lookup(&w->ct, &p->key, p->hash, &dir);
 	}
 	const struct fnat_sync_state *ss = sync_state(w->dp);
 	if (p->kind == P_OUT) {
@@ -350,19 +349,17 @@ worker_process_burst(struct fnat_worker *w, struct rte_mbuf **pkts, unsigned n, 
 			ctx[i].m = pkts[off + i];
 			classify(w, s, &ctx[i], pidx);
 		}
-		/* Stage two: the server-side index buckets are in cache now; find and prefetch
-		 * those sessions (a client's session needs no stage two: its homes are the
-		 * session slots themselves, prefetched at stage one). */
+		/* Stage two: the buckets are in cache now; find and prefetch the sessions. */
 		for (unsigned i = 0; i < k; i++) {
-			if (ctx[i].kind != P_OUT)
+			if (ctx[i].kind == P_DONE)
 				continue;
-			ctx[i].cand = conn_candidate_out(&w->ct, ctx[i].hash);
+			ctx[i].cand = conn_candidate(&w->ct, ctx[i].hash, &ctx[i].cand_ref);
 			if (ctx[i].cand != NULL)
 				rte_prefetch0(ctx[i].cand);
 		}
 		/* Stage three: translate, in order. A candidate found above is compared with
-		 * the key again (an earlier packet may have freed or moved it); a miss is
-		 * rechecked only when earlier packets created sessions. */
+		 * the key again (an earlier packet may have freed it); a miss is rechecked only
+		 * when earlier packets created sessions. */
 		uint32_t inserts = w->ct.inserts;
 		for (unsigned i = 0; i < k; i++)
 			if (ctx[i].kind != P_DONE)
@@ -411,12 +408,12 @@ worker_poll_once(struct fnat_worker *w)
 	if (dp->test_mode) {
 		/* Test clock: a full sweep whenever the clock moved (tests advance it on purpose). */
 		if (w->now_ms != w->last_scan_ms) {
-			worker_expire_scan(w, w->ct.slots);
+			worker_expire_scan(w, w->ct.hwm);
 			w->last_scan_ms = w->now_ms;
 		}
 	} else if (w->now_ms != w->last_scan_ms) {
 		uint64_t elapsed = w->now_ms - w->last_scan_ms;
-		uint64_t budget = (uint64_t)w->ct.slots * elapsed / 1000 + 16;
+		uint64_t budget = (uint64_t)w->ct.hwm * elapsed / 1000 + 16;
 		worker_expire_scan(w, (uint32_t)RTE_MIN(budget, (uint64_t)65536));
 		w->last_scan_ms = w->now_ms;
 	}

@@ -1,5 +1,5 @@
-/* Session table: both directions found, removal, capacity limits, a full table whose sessions
- * moved between homes, and that a failed insert loses no existing session. */
+/* Session table: both directions found, removal, capacity limits, a full table, churn at full
+ * load, and that a failed insert loses no existing session. */
 #include <stdlib.h>
 
 #include "check.h"
@@ -50,10 +50,6 @@ test_found_from_both_directions(void)
 	CHECK_EQ(dir, FNAT_DIR_IN);
 	CHECK(find(&t, c, FNAT_DIR_OUT, &dir) == c);
 	CHECK_EQ(dir, FNAT_DIR_OUT);
-	struct fnat_key k;
-	fnat_conn_key(c, FNAT_DIR_OUT, &k);
-	CHECK(conn_find(&t, &k, fnat_key_hash(&k, t.seed), FNAT_DIR_IN) == NULL);
-	CHECK(conn_find(&t, &k, fnat_key_hash(&k, t.seed), FNAT_DIR_OUT) == c);
 	struct fnat_conn other = *c;
 	other.cport++;
 	CHECK(find(&t, &other, FNAT_DIR_IN, &dir) == NULL);
@@ -94,8 +90,8 @@ test_capacity_is_a_hard_bound(void)
 	conn_table_free(&t);
 }
 
-/* Every session of a table filled to its capacity is found in both directions, where it is
- * now (inserts moved many of them from the home they were first put in). */
+/* Every session of a table filled to its capacity is found in both directions (many of the
+ * index entries were displaced by later inserts). */
 static void
 test_full_table_every_session_found(void)
 {
@@ -116,7 +112,7 @@ test_full_table_every_session_found(void)
 		if (in == NULL || find(&t, &want, FNAT_DIR_OUT, &dir) != in)
 			missing++;
 	}
-	for (uint32_t p = 0; p < t.slots; p++)
+	for (uint32_t p = 0; p < t.hwm; p++)
 		live += t.conns[p].proto != 0;
 	CHECK_EQ(missing, 0);
 	CHECK_EQ(live, N);
@@ -196,7 +192,7 @@ test_failed_insert_keeps_existing_entries(void)
 		if (c == NULL || find(&t, &want, FNAT_DIR_OUT, &dir) != c)
 			missing++;
 	}
-	for (uint32_t p = 0; p < t.slots; p++)
+	for (uint32_t p = 0; p < t.hwm; p++)
 		live += t.conns[p].proto != 0;
 	CHECK_EQ(missing, 0);
 	CHECK_EQ(live, ok);
