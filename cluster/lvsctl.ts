@@ -68,7 +68,7 @@ export interface CliDeps {
 const DEFAULT_CLUSTER = new URL("../fixtures/lab.yaml", import.meta.url).pathname;
 
 /** Exit code carried by an error. */
-export class CliError extends Error {
+class CliError extends Error {
   override name = "CliError";
   constructor(message: string, readonly code: number) {
     super(message);
@@ -242,7 +242,7 @@ interface CliContext {
 }
 
 /** Builds the command tree. Each action throws CliError for a non-zero exit. */
-export function buildCli(deps: CliDeps): Command {
+function buildCli(deps: CliDeps): Command {
   const { io } = deps;
   const program = new Command("lvsctl")
     .description("Operate the FULLNAT load-balancer cluster")

@@ -52,7 +52,7 @@ export interface Scenario {
   quickArgs: string[];
 }
 
-export const SCENARIOS: Scenario[] = [
+const SCENARIOS: Scenario[] = [
   {
     name: "baseline_l2fwd",
     args: ["baseline_l2fwd", "1000000", "30000000"],
@@ -164,7 +164,7 @@ async function machine(): Promise<string> {
 }
 
 /** Lab benchmarks: run as their own programs (the data plane does not import cluster/). */
-export const LAB_BENCHMARKS: Record<string, string> = {
+const LAB_BENCHMARKS: Record<string, string> = {
   "deploy-scale": "../cluster/lab/deploy_scale.ts",
   "synflood-lab": "../cluster/lab/synflood_lab.ts",
   "e2e": "../cluster/lab/e2e_bench_run.ts",

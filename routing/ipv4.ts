@@ -78,7 +78,7 @@ export function parseCidr(text: string): Cidr | null {
 }
 
 /** The network mask of a prefix length, as a number. */
-export function prefixMask(length: number): number {
+function prefixMask(length: number): number {
   return length === 0 ? 0 : (~0 << (32 - length)) >>> 0;
 }
 

@@ -36,7 +36,7 @@ function isTestFile(path: string): boolean {
 }
 
 /** The relative imports of a module, resolved to repository paths. */
-export function importsOf(path: string, text: string): string[] {
+function importsOf(path: string, text: string): string[] {
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
   const out: string[] = [];
   for (const m of text.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
@@ -51,7 +51,7 @@ export function importsOf(path: string, text: string): string[] {
 }
 
 /** The room a file lives in, for the dependency rule. */
-export function roomOf(path: string): string {
+function roomOf(path: string): string {
   if (path === "dataplane/agent/api.ts") return "dataplane/agent/api";
   if (path.startsWith("routing/bird/")) return "routing/bird";
   for (const r of ["dataplane/binding", "dataplane/testing", "dataplane/agent"]) {
@@ -74,7 +74,7 @@ const ALLOWED: Record<string, string[]> = {
 };
 
 /** Every import that breaks the rule, as "from -> to". */
-export async function layoutViolations(): Promise<string[]> {
+async function layoutViolations(): Promise<string[]> {
   const bad: string[] = [];
   for (const file of await sourceFiles()) {
     if (isTestFile(file)) continue;

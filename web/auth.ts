@@ -55,7 +55,7 @@ export interface AuthOptions {
 }
 
 /** Minimum operator token length. */
-export const MIN_TOKEN_LENGTH = 16;
+const MIN_TOKEN_LENGTH = 16;
 
 const enc = new TextEncoder();
 

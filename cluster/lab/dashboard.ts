@@ -13,7 +13,7 @@ import { pollUntil } from "../../routing/poll.ts";
 const LVSCTL = new URL("../lvsctl.ts", import.meta.url).pathname;
 
 /** Where the lab's dashboard keeps its files. */
-export function labDashboardDir(labStateDir: string): string {
+function labDashboardDir(labStateDir: string): string {
   return `${labStateDir}/dashboard`;
 }
 
@@ -135,7 +135,7 @@ export async function startLabDashboard(
 }
 
 /** Stops the lab's dashboard if it runs; true when one was stopped. */
-export async function stopLabDashboard(labStateDir: string): Promise<boolean> {
+async function stopLabDashboard(labStateDir: string): Promise<boolean> {
   const f = files(labStateDir);
   const pid = await readOr(f.pid, (s) => Number(s) || null, null as number | null);
   if (pid === null || !processAlive(pid)) return false;

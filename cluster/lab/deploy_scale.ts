@@ -16,7 +16,7 @@ import { LAB_CLUSTER_FILE } from "./cluster.ts";
 
 /** The largest configuration a data plane takes: 65,536 real-server ids (a session keeps a
  * 16-bit id), so 8,192 VIPs of 8 real servers. */
-export const DATAPLANE_MAX_REALS = 65536;
+const DATAPLANE_MAX_REALS = 65536;
 
 /** The lab's real servers (fixtures/lab.yaml): every generated VIP uses them, on several ports. */
 const LAB_REALS = ["10.77.0.101", "10.77.0.102", "10.77.0.103"];

@@ -142,7 +142,7 @@ export interface KernelFullnat {
 }
 
 /** The nftables table the kernel peer installs in each node namespace. */
-export const KERNEL_TABLE = "lvsbench";
+const KERNEL_TABLE = "lvsbench";
 
 /**
  * The nftables ruleset of the kernel peer: DNAT of VIP:port to a real chosen by a jhash of the

@@ -246,7 +246,7 @@ async function profileDataplane(lab: LabNetwork, url: string, opts: E2eOptions):
 }
 
 /** Runs both modes, each in its own lab that is removed before the next starts. */
-export async function runE2eBench(opts: E2eOptions): Promise<E2eReport> {
+async function runE2eBench(opts: E2eOptions): Promise<E2eReport> {
   const cluster = await loadClusterFile(LAB_CLUSTER_FILE);
   const vip = cluster.vips[0];
   if (!vip) throw new Error(`Cannot benchmark: ${LAB_CLUSTER_FILE} has no VIP`);
@@ -300,7 +300,7 @@ async function machine(): Promise<string> {
 }
 
 /** Parses the command line; throws `TypeError` on an unknown option or a bad value. */
-export function parseE2eArgs(args: string[]): Omit<E2eOptions, "log"> & { json: boolean } {
+function parseE2eArgs(args: string[]): Omit<E2eOptions, "log"> & { json: boolean } {
   const out: Omit<E2eOptions, "log"> & { json: boolean } = {
     json: false,
     seconds: 15,

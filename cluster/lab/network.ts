@@ -356,7 +356,7 @@ export async function setNodeDrained(
 }
 
 /** Whether a node's current BIRD config has its VIPs withdrawn. */
-export async function nodeDrained(model: LabModel, node: string): Promise<boolean> {
+async function nodeDrained(model: LabModel, node: string): Promise<boolean> {
   const n = model.nodes.find((x) => x.name === node);
   if (!n) return false;
   const text = await Deno.readTextFile(n.bird.config).catch(() => "");
@@ -386,7 +386,7 @@ export async function killBird(bird: LabBird): Promise<void> {
 }
 
 /** Whether a BIRD started by the lab is running. */
-export async function birdRunning(bird: LabBird): Promise<boolean> {
+async function birdRunning(bird: LabBird): Promise<boolean> {
   return (await ownPid(bird.pidFile, bird.config)) !== null;
 }
 

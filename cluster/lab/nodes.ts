@@ -18,7 +18,7 @@ import type { NodeFile } from "../../dataplane/agent/api.ts";
 import { pollUntil } from "../../routing/poll.ts";
 
 /** Where the lab keeps the SSH material lvsctl uses (fixed, so fixtures/lab.yaml can name it). */
-export function labSshPaths(model: LabModel): { dir: string; key: string; knownHosts: string } {
+function labSshPaths(model: LabModel): { dir: string; key: string; knownHosts: string } {
   const dir = `${model.stateDir}/ssh`;
   return { dir, key: `${dir}/id_ed25519`, knownHosts: `${dir}/known_hosts` };
 }
@@ -63,7 +63,7 @@ export function labVdev(uplink: string, port: LabPort): string {
 }
 
 /** The node file the lab writes for a node (data plane on the uplink, BIRD already running). */
-export function labNodeFile(model: LabModel, node: LabNode, port: LabPort = labPort()): NodeFile {
+function labNodeFile(model: LabModel, node: LabNode, port: LabPort = labPort()): NodeFile {
   const p = labAgentPaths(model, node);
   const prefixLen = model.segment.split("/")[1] ?? "24";
   const { vips: _v, lips: _l, drained: _d, ...routing } = node.routing;
@@ -94,7 +94,7 @@ export function labNodeFile(model: LabModel, node: LabNode, port: LabPort = labP
 }
 
 /** The sshd configuration of a node (keys only, root by key, stream-local forwarding, SFTP). */
-export function sshdConfig(opts: {
+function sshdConfig(opts: {
   listen: string;
   hostKey: string;
   authorizedKeys: string;

@@ -24,7 +24,7 @@ const ip = (d: Uint8Array, o: number) => `${d[o]}.${d[o + 1]}.${d[o + 2]}.${d[o 
 const u16 = (d: Uint8Array, o: number) => (d[o]! << 8) | d[o + 1]!;
 
 /** Delays (µs) from each flow's SYN to its record leaving the owner, from captured frames. */
-export function recordDelays(frames: PcapRecord[], vip: string): number[] {
+function recordDelays(frames: PcapRecord[], vip: string): number[] {
   const syns = new Map<string, Syn>();
   const delays: number[] = [];
   for (const f of frames) {

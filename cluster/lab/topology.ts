@@ -128,7 +128,7 @@ export interface LabModel {
 }
 
 /** Lab namespace prefixes: lower-case letters and digits ending in "-", at most 11 characters. */
-export const PREFIX_RULE = /^[a-z][a-z0-9]{0,9}-$/;
+const PREFIX_RULE = /^[a-z][a-z0-9]{0,9}-$/;
 
 function net24(what: string, text: unknown, errors: string[]): number {
   const m = /^([\d.]+)\/24$/.exec(String(text));
@@ -348,7 +348,7 @@ function checkLabSize(t: LabTopology): void {
 }
 
 /** Roles whose veths get TX checksum offload turned off (`ethtool -K IF tx off`). */
-export const TX_CHECKSUM_OFF_ROLES: readonly LabRole[] = ["client", "router", "node", "realserver"];
+const TX_CHECKSUM_OFF_ROLES: readonly LabRole[] = ["client", "router", "node", "realserver"];
 
 /**
  * The host commands (argv lists) that create the lab's namespaces, links, addresses, routes

@@ -124,7 +124,7 @@ export function defaultStateDir(): string {
 }
 
 /** Reads and checks the release at `path` (see `checkRelease`); throws ReleaseError. */
-export async function readCheckedRelease(
+async function readCheckedRelease(
   deps: Pick<RolloutDeps, "releases">,
   path: string,
 ): Promise<CheckedRelease> {

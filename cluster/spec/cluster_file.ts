@@ -121,7 +121,7 @@ export interface DeployPolicy {
 }
 
 /** The default `deploy:` block. */
-export const DEFAULT_DEPLOY_POLICY: DeployPolicy = { maxDeletionShare: 0.5 };
+const DEFAULT_DEPLOY_POLICY: DeployPolicy = { maxDeletionShare: 0.5 };
 
 /** A parsed, valid cluster file. */
 export interface ClusterFile {
@@ -297,7 +297,7 @@ type NodeSection = keyof typeof NODE_SECTIONS;
 type NodeDefaults = Partial<Record<NodeSection, YAMLMap>>;
 
 /** Placeholder replaced by the node's name in the agent's paths (`/run/{node}/agent.sock`). */
-export const NODE_NAME_PLACEHOLDER = "{node}";
+const NODE_NAME_PLACEHOLDER = "{node}";
 
 function readDefaults(r: Reader, top: YAMLMap): NodeDefaults {
   const n = r.field(top, "defaults");

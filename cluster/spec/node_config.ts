@@ -38,7 +38,7 @@ export function serviceOf(v: VipSpec): Service {
 }
 
 /** The agent's form of a check (milliseconds). */
-export function healthCheckOf(c: CheckSpec): HealthCheck {
+function healthCheckOf(c: CheckSpec): HealthCheck {
   const common = {
     intervalMs: c.interval * 1000,
     timeoutMs: c.timeout * 1000,
@@ -108,7 +108,7 @@ function standbyLipsOf(cluster: ClusterFile, node: NodeSpec): { lip: string; own
  * address, it sends from its first LIP, every other node is a peer (address, first LIP), and it
  * stands by for the LIPs of the nodes whose standby it is.
  */
-export function syncConfigOf(cluster: ClusterFile, node: NodeSpec): SyncConfig | undefined {
+function syncConfigOf(cluster: ClusterFile, node: NodeSpec): SyncConfig | undefined {
   if (!cluster.sync) return undefined;
   const { secret, port, refreshSeconds } = cluster.sync;
   const standby = standbyLipsOf(cluster, node);

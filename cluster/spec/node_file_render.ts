@@ -9,7 +9,7 @@ import type { NodeSpec } from "./cluster_file.ts";
 import type { NodeFile } from "../../dataplane/agent/api.ts";
 
 /** Where BIRD lives on a node unless the installer says otherwise (Debian's bird2 package). */
-export const BIRD_DEFAULTS = { socket: "/run/bird/bird.ctl", config: "/etc/bird/bird.conf" };
+const BIRD_DEFAULTS = { socket: "/run/bird/bird.ctl", config: "/etc/bird/bird.conf" };
 
 /** Renders the node file of `node`. */
 export function renderNodeFile(

@@ -19,7 +19,7 @@ import type { AgentStatus } from "../../dataplane/agent/api.ts";
  * peers forward for sessions this node lost when it restarted (`forwarded_no_session`: the peers'
  * records of them expire once the node stops refreshing them).
  */
-export const NORMAL_DROPS: readonly string[] = [
+const NORMAL_DROPS: readonly string[] = [
   "no_session",
   "neigh_unresolved",
   "no_service",

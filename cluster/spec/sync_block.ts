@@ -33,10 +33,10 @@ export interface SyncSpec {
 export type SecretFileReader = (path: string) => string;
 
 /** Defaults of the `sync:` block. */
-export const SYNC_DEFAULTS = { port: 1000, refreshSeconds: 10 } as const;
+const SYNC_DEFAULTS = { port: 1000, refreshSeconds: 10 } as const;
 
 /** The most peers a data plane syncs with (`FNAT_MAX_PEERS`): a cluster has one node more. */
-export const MAX_SYNC_NODES = 33;
+const MAX_SYNC_NODES = 33;
 
 /**
  * What is wrong with a secret, in words that never repeat it (it is a key); null when it is 32

@@ -59,7 +59,7 @@ export function syncViewOf(
 }
 
 /** What a node stands by for, in words ("" when it stands by for nothing). */
-export function standbyWords(view: SyncView): string {
+function standbyWords(view: SyncView): string {
   const lips = view.standby ?? [];
   if (lips.length === 0) return "";
   const acting = lips.filter((x) => x.acting);

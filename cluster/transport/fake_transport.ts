@@ -39,7 +39,7 @@ import {
 } from "./transport.ts";
 
 /** One fake node. */
-export class FakeNode {
+class FakeNode {
   release = "1.0.0";
   config: AgentConfig | null = null;
   drained = false;

@@ -49,7 +49,7 @@ export interface ByteDuplex {
 }
 
 /** Limits that keep a misbehaving peer from exhausting memory. */
-export const HTTP_LIMITS = { headerBytes: 64 * 1024, bodyBytes: 64 * 1024 * 1024 } as const;
+const HTTP_LIMITS = { headerBytes: 64 * 1024, bodyBytes: 64 * 1024 * 1024 } as const;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

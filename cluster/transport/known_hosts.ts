@@ -65,7 +65,7 @@ export type HostKeyVerdict =
 const dec = new TextDecoder();
 
 /** Reads the algorithm name at the start of an SSH wire-format key blob. */
-export function keyTypeOfBlob(blob: Uint8Array): string {
+function keyTypeOfBlob(blob: Uint8Array): string {
   if (blob.length < 4) throw new SyntaxError("Cannot read an SSH key blob: shorter than 4 bytes");
   const len = new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(0);
   if (len === 0 || len > 64 || 4 + len > blob.length) {
@@ -108,7 +108,7 @@ export function keyFingerprint(blob: Uint8Array): string {
 }
 
 /** `ssh-ed25519 SHA256:...`: a key's type and fingerprint for messages. */
-export function describeKey(key: PublicKey): string {
+function describeKey(key: PublicKey): string {
   return `${key.type} ${keyFingerprint(key.blob)}`;
 }
 

@@ -95,7 +95,7 @@ export async function connectNode(node: NodeEndpoint, o: ConnectOptions): Promis
 }
 
 /** What the node's host key is checked against: its pinned key or its known_hosts file. */
-export async function hostKeyExpectation(node: NodeEndpoint): Promise<HostKeyExpectation> {
+async function hostKeyExpectation(node: NodeEndpoint): Promise<HostKeyExpectation> {
   try {
     if (node.hostKey) return { kind: "pinned", key: parsePublicKey(node.hostKey) };
     if (node.knownHosts) {
@@ -125,7 +125,7 @@ export async function hostKeyExpectation(node: NodeEndpoint): Promise<HostKeyExp
 }
 
 /** Reads and checks the node's private key (unencrypted OpenSSH or PEM). */
-export async function readPrivateKey(node: NodeEndpoint): Promise<string> {
+async function readPrivateKey(node: NodeEndpoint): Promise<string> {
   let text: string;
   try {
     text = await Deno.readTextFile(node.keyFile);

@@ -223,7 +223,7 @@ function errCode(e: unknown): unknown {
 }
 
 /** `mkdir -p` over SFTP: creates each missing component of `dir` (mode 0755). */
-export async function sftpMkdirP(sftp: SFTPWrapper, dir: string): Promise<void> {
+async function sftpMkdirP(sftp: SFTPWrapper, dir: string): Promise<void> {
   const parts = dir.split("/");
   let path = dir.startsWith("/") ? "" : ".";
   for (const part of parts) {

@@ -22,7 +22,7 @@ export interface PortUnderTest {
 }
 
 /** Addresses of the suite: the node's LIP and two peers. */
-export const CONFORMANCE_NET = {
+const CONFORMANCE_NET = {
   lip: "10.0.0.100",
   node: "10.0.0.2",
   peers: [

@@ -79,7 +79,7 @@ export const FREE_LEASE: Readonly<LeaseState> = Object.freeze({
 export const LEASE_TTL_MS = { min: 1000, max: 3_600_000 } as const;
 
 /** Longest holder description. */
-export const MAX_HOLDER_LENGTH = 200;
+const MAX_HOLDER_LENGTH = 200;
 
 /** The lease is held by someone else, or a token is stale; `lease` is the current state. */
 export class LeaseConflictError extends AgentError {

@@ -33,7 +33,7 @@ export interface RoutingUnderTest {
 }
 
 /** Addresses the suite announces (documentation ranges: no lab uses them). */
-export const ROUTING_CONFORMANCE_NET = {
+const ROUTING_CONFORMANCE_NET = {
   vips: ["192.0.2.10", "192.0.2.11"],
   lip: "198.51.100.1",
   standbyLip: "198.51.100.2",

@@ -28,23 +28,23 @@ import type {
   WorkerStats,
 } from "./types.ts";
 
-export const MAX_PORTS = 4;
-export const MAX_WORKERS = 16;
-export const MAX_NEIGH = 64;
-export const TIMEOUT_COUNT = 9;
+const MAX_PORTS = 4;
+const MAX_WORKERS = 16;
+const MAX_NEIGH = 64;
+const TIMEOUT_COUNT = 9;
 
 /** fnat_options.flags */
-export const OPT_TEST_MODE = 1;
+const OPT_TEST_MODE = 1;
 /** fnat_service_conf.flags */
-export const SVC_TOA = 1, SVC_STRIP_TS = 2, SVC_EXPIRE_ON_REMOVE = 4, SVC_SYNPROXY = 8;
+const SVC_TOA = 1, SVC_STRIP_TS = 2, SVC_EXPIRE_ON_REMOVE = 4, SVC_SYNPROXY = 8;
 
-export const neighConf = defineStruct("fnat_neigh_conf", [
+const neighConf = defineStruct("fnat_neigh_conf", [
   ["addr", "u32"],
   ["mac", { array: "u8", length: 6 }],
   ["pad", { array: "u8", length: 2 }],
 ]);
 
-export const portConf = defineStruct("fnat_port_conf", [
+const portConf = defineStruct("fnat_port_conf", [
   ["port_id", "u16"],
   ["set_mac", "u8"],
   ["prefix_len", "u8"],
@@ -70,7 +70,7 @@ export const options = defineStruct("fnat_options", [
   ["neigh", { array: neighConf, length: MAX_NEIGH }],
 ]);
 
-export const serviceConf = defineStruct("fnat_service_conf", [
+const serviceConf = defineStruct("fnat_service_conf", [
   ["vip", "u32"],
   ["port", "u16"],
   ["proto", "u8"],
@@ -81,7 +81,7 @@ export const serviceConf = defineStruct("fnat_service_conf", [
   ["timeouts", { array: "u32", length: TIMEOUT_COUNT }],
 ]);
 
-export const realConf = defineStruct("fnat_real_conf", [
+const realConf = defineStruct("fnat_real_conf", [
   ["addr", "u32"],
   ["port", "u16"],
   ["pad", "u16"],
@@ -98,7 +98,7 @@ export const traffic = defineStruct("fnat_traffic", [
 ]);
 
 /** Drop reasons in the order of `enum fnat_drop` (names as `fnat_drop_name` reports them). */
-export const DROP_REASONS = [
+const DROP_REASONS = [
   "truncated_ethernet",
   "truncated_ipv4",
   "bad_ipv4_version",
@@ -205,19 +205,19 @@ export const sessionInfo = defineStruct("fnat_session_info", [
 ]);
 
 export const MAX_PEERS = 32;
-export const MAX_STANDBY = 64;
+const MAX_STANDBY = 64;
 
-export const syncStandby = defineStruct("fnat_sync_standby", [
+const syncStandby = defineStruct("fnat_sync_standby", [
   ["lip", "u32"],
   ["owner", "u32"],
 ]);
 
-export const syncPeer = defineStruct("fnat_sync_peer", [
+const syncPeer = defineStruct("fnat_sync_peer", [
   ["node", "u32"],
   ["addr", "u32"],
 ]);
 
-export const syncConf = defineStruct("fnat_sync_conf", [
+const syncConf = defineStruct("fnat_sync_conf", [
   ["node", "u32"],
   ["addr", "u32"],
   ["port", "u16"],
@@ -270,7 +270,7 @@ export function addrWord(ip: string): number {
 }
 
 /** The inverse of `addrWord`. */
-export function wordAddr(word: number): string {
+function wordAddr(word: number): string {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, word, true);
   return formatIpv4(b);
@@ -533,7 +533,7 @@ export function encodeSync(c: SyncConfig | undefined): Uint8Array {
 }
 
 /** The 16 key bytes of a 32-hex-digit secret. */
-export function hexKey(secret: string): Uint8Array {
+function hexKey(secret: string): Uint8Array {
   if (!/^[0-9a-fA-F]{32}$/.test(secret)) {
     throw new TypeError("Cannot use the sync secret: it must be 32 hex digits (128 bits)");
   }

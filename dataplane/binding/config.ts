@@ -150,7 +150,7 @@ function checkInt(what: string, value: number, min: number, max: number): void {
  * appears twice. Throws `TypeError`/`RangeError` naming the service and the value.
  */
 /** Checks a sync configuration (throws `TypeError`/`RangeError` saying what and the value). */
-export function validateSync(sync: SyncConfig, lips: ReadonlySet<string>): void {
+function validateSync(sync: SyncConfig, lips: ReadonlySet<string>): void {
   checkAddress("sync node address", sync.node);
   checkAddress("sync address", sync.address);
   if (!lips.has(sync.address)) {

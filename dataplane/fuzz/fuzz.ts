@@ -23,13 +23,13 @@ import { writeSeeds } from "./seeds.ts";
 
 const DATAPLANE = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 /** The harness binary `make fuzz` builds. */
-export const FUZZER = `${DATAPLANE}/build-fuzz/fnat_fuzz`;
+const FUZZER = `${DATAPLANE}/build-fuzz/fnat_fuzz`;
 /** Where crash inputs are kept (and replayed from). */
-export const CRASHES = `${DATAPLANE}/fuzz/crashes`;
+const CRASHES = `${DATAPLANE}/fuzz/crashes`;
 const BUILD = `${DATAPLANE}/build-fuzz`;
 
 /** The Debian packages the fuzz and sanitizer builds need besides the data plane's own. */
-export const FUZZ_PACKAGES = ["clang", "libclang-rt-14-dev"] as const;
+const FUZZ_PACKAGES = ["clang", "libclang-rt-14-dev"] as const;
 
 /** What a libFuzzer run printed, in numbers. */
 export interface FuzzStats {

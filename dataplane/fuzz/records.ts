@@ -24,7 +24,7 @@
 import { encodeTcpOptions, tcpFlagBits, type TcpOption } from "../testing/packet.ts";
 
 /** Record kinds (the high nibble of the header byte). */
-export const Kind = {
+const Kind = {
   raw: 0,
   fixed: 1,
   tcpIn: 2,
@@ -79,7 +79,7 @@ export interface Where {
 }
 
 /** The clock byte closest to `ms` from below: exact up to 99 ms, then 100 ms, then s². */
-export function clockByte(ms: number): number {
+function clockByte(ms: number): number {
   if (ms < 100) return Math.max(0, Math.floor(ms));
   if (ms < 10_000) return 99 + Math.floor(ms / 100);
   return Math.min(255, 199 + Math.floor(Math.sqrt(ms / 1000)));

@@ -243,7 +243,7 @@ function conversationSeeds(): [string, Uint8Array][] {
 }
 
 /** Every seed, by name. */
-export function seedInputs(): Map<string, Uint8Array> {
+function seedInputs(): Map<string, Uint8Array> {
   return new Map([...malformedSeeds(), ...fixtureSeeds(), ...conversationSeeds()]);
 }
 

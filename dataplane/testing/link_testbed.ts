@@ -88,7 +88,7 @@ async function setup(): Promise<void> {
 }
 
 /** The XDP filter the data plane's AF_XDP port runs with `xdp_prog=` (`make -C dataplane`). */
-export const XDP_PROG = `${ROOT}dataplane/build/fnat_xdp.o`;
+const XDP_PROG = `${ROOT}dataplane/build/fnat_xdp.o`;
 
 /** Three ICMP echoes to argv[1] (the image has no ping): prints "<n> replies". */
 const PING = `

@@ -38,9 +38,9 @@ export {
 /** EtherType values the data plane handles. */
 export const EtherType = { IPv4: 0x0800, ARP: 0x0806, VLAN: 0x8100 } as const;
 /** IP protocol numbers the data plane handles. */
-export const IpProto = { ICMP: 1, TCP: 6, UDP: 17 } as const;
+const IpProto = { ICMP: 1, TCP: 6, UDP: 17 } as const;
 /** TCP option kinds. TOA's kind is configurable in the data plane; 254 is the default. */
-export const TcpOptionKind = {
+const TcpOptionKind = {
   EOL: 0,
   NOP: 1,
   MSS: 2,
@@ -272,7 +272,7 @@ export function udpDatagram(spec: UdpSpec, ip: { src: string; dst: string }): Ui
 }
 
 /** Builds an ICMP message with its checksum. */
-export function icmpMessage(spec: IcmpSpec): Uint8Array {
+function icmpMessage(spec: IcmpSpec): Uint8Array {
   const payload = spec.payload ?? new Uint8Array();
   const m = new Uint8Array(8 + payload.length);
   m[0] = spec.type;
@@ -333,7 +333,7 @@ export function ipv4Packet(spec: Ipv4Spec, protocol: number, payload: Uint8Array
 }
 
 /** Builds an ARP packet (28 bytes) for IPv4 over Ethernet. */
-export function arpPacket(spec: ArpSpec): Uint8Array {
+function arpPacket(spec: ArpSpec): Uint8Array {
   const a = new Uint8Array(28);
   u16(a, 0, 1);
   u16(a, 2, EtherType.IPv4);

@@ -30,7 +30,7 @@ export function fromHex(text: string): Uint8Array {
 }
 
 /** Adds the bytes as big-endian 16-bit words to `acc` (one's complement, not yet folded). */
-export function sum16(data: Uint8Array, acc = 0): number {
+function sum16(data: Uint8Array, acc = 0): number {
   let s = acc;
   const n = data.length & ~1;
   for (let i = 0; i < n; i += 2) s += (data[i]! << 8) | data[i + 1]!;
@@ -73,7 +73,7 @@ export function l4Checksum(
 }
 
 /** TCP flag letters in tcpdump's order; bit i of the flags byte is letter i. */
-export const FLAG_LETTERS = "FSRPAUEC";
+const FLAG_LETTERS = "FSRPAUEC";
 
 /** Converts TCP flag bits (0x12) to letters in tcpdump's order ("SA"). */
 export function tcpFlagLetters(bits: number): string {

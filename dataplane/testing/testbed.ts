@@ -84,7 +84,7 @@ export function toClient(
 }
 
 /** Asserts that every checksum in the frame verifies. */
-export function assertChecksums(frame: Uint8Array, what = "frame"): void {
+function assertChecksums(frame: Uint8Array, what = "frame"): void {
   assert.deepEqual(
     badChecksums(parseFrame(frame)),
     [],

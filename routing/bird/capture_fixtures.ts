@@ -8,7 +8,7 @@
  */
 
 /** Sends one command on a fresh connection and returns the raw reply bytes as text. */
-export async function captureRaw(socket: string, command: string): Promise<string> {
+async function captureRaw(socket: string, command: string): Promise<string> {
   const conn = await Deno.connect({ transport: "unix", path: socket });
   try {
     const dec = new TextDecoder();

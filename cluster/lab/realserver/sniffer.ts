@@ -21,7 +21,7 @@ export interface Sniffer {
  * The BPF filter: TCP to `port`, not a SYN, with options present (data offset above 5 words),
  * so only packets that can carry TOA cross into user space.
  */
-export function toaFilter(port: number): string {
+function toaFilter(port: number): string {
   return `tcp dst port ${port} and (tcp[tcpflags] & tcp-syn) == 0 and (tcp[12] & 0xf0) > 0x50`;
 }
 
