@@ -88,7 +88,7 @@ test_port_of(uint16_t port_id)
 }
 
 struct rte_ring *
-test_port_ring(uint16_t port, uint16_t queue, bool tx)
+dp_test_port_ring(uint16_t port, uint16_t queue, bool tx)
 {
 	struct test_port *tp = test_port_of(port);
 	if (tp == NULL || queue >= tp->queues)
@@ -346,7 +346,7 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 	rc = snapshot_build(dp, NULL, 0, NULL, 0, NULL, 0, &dp->snap);
 	if (rc < 0)
 		goto err;
-	rc = icmp_round_init(dp);
+	rc = icmp_arp_round_init(dp);
 	if (rc < 0)
 		goto err;
 	for (uint32_t i = 0; i < opts->n_neigh; i++)
@@ -515,7 +515,7 @@ fnat_sessions(struct fnat_dp *dp, struct fnat_session_info *out, uint32_t cap)
 	for (uint32_t i = 0; i < dp->n_workers && n < cap; i++) {
 		struct fnat_worker *w = dp->workers[i];
 		if (!dp->running) {
-			n += worker_dump(w, out + n, cap - n);
+			n += dump_sessions(w, out + n, cap - n);
 			continue;
 		}
 		/* The worker fills a buffer of the request, never out: a worker that misses the

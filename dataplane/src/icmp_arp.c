@@ -1,5 +1,5 @@
 /* ARP for VIPs and LIPs (worker 0 learns neighbours), ping to a VIP or LIP, and ICMP errors
- * about a session translated to the other side. Worker threads only, but icmp_round_init. */
+ * about a session translated to the other side. Worker threads only, but icmp_arp_round_init. */
 #include <errno.h>
 #include <string.h>
 
@@ -51,13 +51,13 @@ arp_learn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct rte
 		return;
 	}
 	bool reply = ah->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-	enum neigh_source src = reply && arp_asked(dp, sip, w->now_ms) ? NEIGH_ANSWER :
+	enum neigh_source src = reply && output_arp_asked(dp, sip, w->now_ms) ? NEIGH_ANSWER :
 				for_us ? NEIGH_CLAIM : NEIGH_HEARD;
 	uint8_t known[RTE_ETHER_ADDR_LEN];
 	switch (neigh_learn(w, sip, sha, src, known)) {
 	case NEIGH_RECHECK:
 		/* Ask the known MAC directly: a spoofer elsewhere on the link does not see it. */
-		arp_ask(w, pidx, sip, known);
+		output_arp_ask(w, pidx, sip, known);
 		/* fall through */
 	case NEIGH_CONFLICT:
 		w->stats.arp_conflicts++;
@@ -73,7 +73,7 @@ arp_learn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct rte
 }
 
 void
-handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
+icmp_arp_handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
 {
 	struct fnat_dp *dp = w->dp;
 	if (rte_pktmbuf_data_len(m) < sizeof(struct rte_ether_hdr) + sizeof(struct rte_arp_hdr)) {
@@ -109,7 +109,7 @@ handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
 	/* Trim any Ethernet padding so the reply is exactly the ARP message. */
 	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - (uint32_t)(sizeof(*eh) + sizeof(*ah)));
 	w->stats.arp_replies++;
-	tx_frame(w, pidx, m);
+	output_tx_frame(w, pidx, m);
 }
 
 /* ---- ICMP ---- */
@@ -147,13 +147,13 @@ icmp_echo_reply(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *
 	ic->icmp_code = 0;
 	icmp_csum_set(ic, rte_be_to_cpu_16(ip->total_length) - 20u);
 	ip_answer(w, ip, me, peer);
-	int v = l2_send(w, pidx, m, peer);
+	int v = output_send(w, pidx, m, peer);
 	if (v < 0)
 		drop(w, m, -v);
 }
 
 int
-icmp_round_init(struct fnat_dp *dp)
+icmp_arp_round_init(struct fnat_dp *dp)
 {
 	static const struct rte_mbuf_dynfield origin = {
 		.name = "fnat_icmp_origin",
@@ -186,7 +186,7 @@ icmp_pass_round(struct fnat_worker *w, struct rte_mbuf *m)
 	uint32_t next = (w->id + 1) % dp->n_workers;
 	if (next == *origin)
 		return false;
-	handoff(w, m, next);
+	output_handoff(w, m, next);
 	return true;
 }
 
@@ -231,7 +231,7 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 		/* The quote's source port is our LIP port: the worker owning it has the session. */
 		uint32_t owner = lport_owner(w->dp->n_workers, rte_be_to_cpu_16(ports[0]));
 		if (owner != w->id) {
-			handoff(w, m, owner);
+			output_handoff(w, m, owner);
 			return;
 		}
 	}
@@ -278,13 +278,13 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 	icmp_csum_set(ic, l4len);
 	ip_answer(w, ip, osrc, odst);
 	w->stats.icmp_translated++;
-	int v = l2_send(w, pidx, m, odst);
+	int v = output_send(w, pidx, m, odst);
 	if (v < 0)
 		drop(w, m, -v);
 }
 
 void
-handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,
+icmp_arp_handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,
 	    struct rte_ipv4_hdr *ip, unsigned pidx, bool to_lip)
 {
 	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);

@@ -50,7 +50,7 @@ lport_busy(const struct fnat_worker *w, uint16_t lip_id, uint16_t port)
 }
 
 void
-lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool busy)
+session_lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool busy)
 {
 	if (lip_id >= FNAT_MAX_LIPS)
 		return;
@@ -72,7 +72,7 @@ lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool b
 }
 
 void
-conn_free(struct fnat_worker *w, struct fnat_conn *c)
+session_free(struct fnat_worker *w, struct fnat_conn *c)
 {
 	synproxy_conn_freed(w, c);
 	sync_record(w, c, FNAT_SYNC_OP_DEL);
@@ -81,14 +81,14 @@ conn_free(struct fnat_worker *w, struct fnat_conn *c)
 	/* An adopted session's port never left this node's pool (or is another node's): only
 	 * its busy mark goes. */
 	if (c->flags & FNAT_CONN_F_ADOPTED)
-		lport_busy_set(w, c->lip_id, c->lport, false);
+		session_lport_busy_set(w, c->lip_id, c->lport, false);
 	else
 		port_free(w, c->lip_id, c->lport);
 	conn_remove(&w->ct, c);
 }
 
 void
-conn_hand_back(struct fnat_worker *w, struct fnat_conn *c)
+session_hand_back(struct fnat_worker *w, struct fnat_conn *c)
 {
 	synproxy_conn_freed(w, c);
 	state_changed(w, c->state, FNAT_S_NONE);
@@ -160,7 +160,7 @@ schedule(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat
  * LIP:lport gets a larger ISN than its previous incarnation, so the real server's TIME_WAIT
  * socket accepts the new SYN. */
 uint32_t
-isn_target(const struct fnat_worker *w, const struct fnat_conn *c)
+session_isn(const struct fnat_worker *w, const struct fnat_conn *c)
 {
 	const uint64_t *key = w->dp->isn_key;
 	uint32_t h = rte_hash_crc_8byte(((uint64_t)c->laddr << 32) | c->raddr, (uint32_t)key[0]);
@@ -170,7 +170,7 @@ isn_target(const struct fnat_worker *w, const struct fnat_conn *c)
 }
 
 struct fnat_conn *
-conn_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
+session_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
 	    const struct fnat_key *k, uint64_t hash, int *reason)
 {
 	int ri = schedule(w, s, svc, k);
@@ -223,7 +223,7 @@ conn_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 }
 
 struct fnat_conn *
-conn_adopt(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_conn *rec,
+session_adopt(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_conn *rec,
 	   uint16_t lip_id, int *reason)
 {
 	const struct fnat_svc *svc = snap_svc(s, rec->vaddr, rec->vport, rec->proto);
@@ -259,7 +259,7 @@ conn_adopt(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fn
 		*reason = FNAT_DROP_TABLE_FULL;
 		return NULL;
 	}
-	lport_busy_set(w, lip_id, c->lport, true);
+	session_lport_busy_set(w, lip_id, c->lport, true);
 	state_changed(w, FNAT_S_NONE, c->state);
 	active_add(w, c, 1);
 	conn_touch(w, s, c);
@@ -275,11 +275,11 @@ send_rst_both(struct fnat_worker *w, const struct fnat_conn *c)
 {
 	uint32_t srv = c->c_ack;        /* the server's next sequence number, client space */
 	uint32_t cl = c->c_seq_end;     /* the client's next sequence number, client space */
-	struct rte_mbuf *m = make_tcp(w, c->laddr, c->raddr, c->lport, c->rport,
+	struct rte_mbuf *m = output_make_tcp(w, c->laddr, c->raddr, c->lport, c->rport,
 				      cl + c->seq_delta, srv - c->sp_delta,
 				      RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
 	send_own(w, m, c->raddr);
-	m = make_tcp(w, c->vaddr, c->caddr, c->vport, c->cport, srv, cl,
+	m = output_make_tcp(w, c->vaddr, c->caddr, c->vport, c->cport, srv, cl,
 		     RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
 	send_own(w, m, c->caddr);
 }
@@ -307,6 +307,6 @@ worker_expire_scan(struct fnat_worker *w, uint32_t budget)
 			continue;
 		if (c->state == FNAT_S_ESTABLISHED)
 			send_rst_both(w, c);
-		conn_free(w, c);
+		session_free(w, c);
 	}
 }

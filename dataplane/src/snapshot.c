@@ -21,7 +21,7 @@ static const uint32_t default_timeouts_s[FNAT_TO_MAX] = {
 #define MAX_TIMEOUT_S (20u * 24 * 3600)
 
 uint32_t
-default_timeout_ms(unsigned which)
+snapshot_default_timeout_ms(unsigned which)
 {
 	return default_timeouts_s[which] * 1000u;
 }

@@ -223,7 +223,7 @@ answer_syn(struct fnat_worker *w, const struct fnat_svc *svc, struct rte_mbuf *m
 	ip->time_to_live = ttl;
 	ip->hdr_checksum = (uint16_t)~csum_fold32(isum);
 	w->stats.syncookies_sent++;
-	return l2_send(w, pidx, m, client);
+	return output_send(w, pidx, m, client);
 }
 
 /* The SYN to the real server, with the options the cookie recorded. */
@@ -240,7 +240,7 @@ send_rs_syn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 	 * the client, not in what the real server may send. */
 	unsigned olen = write_syn_opts(optbuf, o->mss, &ro, (uint8_t)(o->wscale < 0 ? 0 : o->wscale),
 				       tsval, 0);
-	struct rte_mbuf *m = make_ipv4(w, c->laddr, c->raddr, IPPROTO_TCP, 20 + olen);
+	struct rte_mbuf *m = output_make_ipv4(w, c->laddr, c->raddr, IPPROTO_TCP, 20 + olen);
 	if (m == NULL)
 		return;
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
@@ -287,7 +287,7 @@ static void
 rst_to_client(struct fnat_worker *w, const struct fnat_conn *c)
 {
 	/* The client's view: our next sequence number is cookie + 1. */
-	send_own(w, make_tcp(w, c->vaddr, c->caddr, c->vport, c->cport, c->c_ack, c->c_seq_end,
+	send_own(w, output_make_tcp(w, c->vaddr, c->caddr, c->vport, c->cport, c->c_ack, c->c_seq_end,
 			     RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0),
 		 c->caddr);
 }
@@ -303,7 +303,7 @@ accept_ack(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fn
 	if (w->sp_free_n == 0)
 		return -FNAT_DROP_SYNPROXY_KEPT_FULL;
 	int reason;
-	struct fnat_conn *c = conn_create(w, s, svc, k, hash, &reason);
+	struct fnat_conn *c = session_create(w, s, svc, k, hash, &reason);
 	if (c == NULL)
 		return -reason;
 	uint32_t seq = rte_be_to_cpu_32(th->sent_seq);
@@ -315,7 +315,7 @@ accept_ack(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fn
 	c->c_ack = ack;
 	c->c_seq_end = seq;
 	/* The same ISN shift as without SYNPROXY (a reused LIP:lport stays acceptable). */
-	c->seq_delta = isn_target(w, c) - client_isn;
+	c->seq_delta = session_isn(w, c) - client_isn;
 	uint32_t slot = w->sp_free[--w->sp_free_n];
 	w->sp_kept[slot] = m;
 	c->aux = slot;
@@ -366,7 +366,7 @@ synproxy_in(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 		 * new handshake: never tried as a cookie, which a 21-bit MAC would accept once in
 		 * two million.) */
 		if (ack_cookie(w, k, th) >= 0) {
-			conn_free(w, c);
+			session_free(w, c);
 			*cp = NULL;
 			return accept_ack(w, s, svc, m, ip, k, hash);
 		}
@@ -457,7 +457,7 @@ synproxy_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_c
 	if (f & RTE_TCP_RST_FLAG) {
 		w->stats.synproxy_rs_failures++;
 		rst_to_client(w, c);
-		conn_free(w, c);
+		session_free(w, c);
 		discard(w, m);
 		return 0;
 	}

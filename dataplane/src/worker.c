@@ -30,7 +30,7 @@
 #include "worker_pvt.h"
 
 uint64_t
-dp_now_ms(const struct fnat_dp *dp)
+worker_now_ms(const struct fnat_dp *dp)
 {
 	if (dp->test_mode)
 		return dp->test_clock_ms;
@@ -151,9 +151,9 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	if (eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
 		if (w->id != 0)
-			handoff(w, m, 0);
+			output_handoff(w, m, 0);
 		else
-			handle_arp(w, m, pidx);
+			icmp_arp_handle_arp(w, m, pidx);
 		return;
 	}
 	if (eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
@@ -200,7 +200,7 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 		}
 	}
 	if (ip->next_proto_id == IPPROTO_ICMP) {
-		handle_icmp(w, s, m, ip, pidx, to_lip);
+		icmp_arp_handle_icmp(w, s, m, ip, pidx, to_lip);
 		return;
 	}
 	uint16_t *ports = (uint16_t *)(ip + 1);
@@ -214,7 +214,7 @@ classify(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, u
 	if (to_lip) {
 		uint32_t owner = lport_owner(w->dp->n_workers, rte_be_to_cpu_16(ports[1]));
 		if (owner != w->id) {
-			handoff(w, m, owner);
+			output_handoff(w, m, owner);
 			return;
 		}
 		p->kind = P_OUT;
@@ -290,7 +290,7 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 	if (p->key.proto == IPPROTO_TCP) {
 		/* A new SYN on a closing tuple starts a new session (the client reused its port). */
 		if (c != NULL && is_pure_syn(p->tcp_flags) && state_closing(c->state)) {
-			conn_free(w, c);
+			session_free(w, c);
 			c = NULL;
 		}
 		if (p->svc->flags & FNAT_SVC_F_SYNPROXY) {
@@ -305,18 +305,18 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 				drop(w, p->m, FNAT_DROP_NO_SESSION);
 				return;
 			}
-			c = conn_create(w, s, p->svc, &p->key, p->hash, &v);
+			c = session_create(w, s, p->svc, &p->key, p->hash, &v);
 			if (c == NULL) {
 				drop(w, p->m, v);
 				return;
 			}
-			c->seq_delta = isn_target(w, c) -
+			c->seq_delta = session_isn(w, c) -
 				       rte_be_to_cpu_32(((struct rte_tcp_hdr *)(p->ip + 1))->sent_seq);
 			/* Peers learn the owner at once (not seconds later), with the ISN shift. */
 			sync_record(w, c, FNAT_SYNC_OP_ADD);
 		}
 	} else if (c == NULL) {
-		c = conn_create(w, s, p->svc, &p->key, p->hash, &v);
+		c = session_create(w, s, p->svc, &p->key, p->hash, &v);
 		if (c == NULL) {
 			drop(w, p->m, v);
 			return;
@@ -324,7 +324,7 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pctx *p, un
 		sync_record(w, c, FNAT_SYNC_OP_ADD);
 	}
 	if ((c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[c->rs_id]) {
-		conn_free(w, c);
+		session_free(w, c);
 		drop(w, p->m, FNAT_DROP_NO_REAL);
 		return;
 	}
@@ -382,7 +382,7 @@ worker_poll_once(struct fnat_worker *w)
 	struct fnat_dp *dp = w->dp;
 	struct rte_mbuf *pkts[FNAT_BURST];
 	unsigned total = 0;
-	w->now_ms = dp_now_ms(dp);
+	w->now_ms = worker_now_ms(dp);
 	for (unsigned p = 0; p < dp->opts.n_ports; p++) {
 		if (w->id >= dp->rxq_count[p])
 			continue;
@@ -424,9 +424,9 @@ worker_poll_once(struct fnat_worker *w)
 	}
 	sync_poll(w);
 	if (w->arp_wait_n > 0)
-		worker_arp_wait_flush(w);
-	worker_discard_flush(w);
-	worker_tx_flush(w);
+		output_arp_wait_flush(w);
+	output_discard_flush(w);
+	output_tx_flush(w);
 	return total;
 }
 

@@ -11,56 +11,56 @@
 #include "fnat.h"
 
 /** Queue a finished frame for TX on a port (flushed at the end of the loop). */
-void tx_frame(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m);
+void output_tx_frame(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m);
 /** Fill in the MACs for an IPv4 destination and queue the frame; -reason when unresolved
  * (the caller still owns m then). */
-int l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst);
+int output_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst);
 /** The same through a given on-link next hop (a peer node: sync datagrams, forwarded frames). */
-int l2_send_via(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t nh);
+int output_send_via(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t nh);
 /** Send an ARP request for target on a port, broadcast or to a known MAC (a re-check); at
- * most one per target per second per worker, and remembered for arp_asked(). */
-void arp_ask(struct fnat_worker *w, unsigned pidx, uint32_t target, const uint8_t *unicast);
+ * most one per target per second per worker, and remembered for output_arp_asked(). */
+void output_arp_ask(struct fnat_worker *w, unsigned pidx, uint32_t target, const uint8_t *unicast);
 /** Whether any worker asked for target recently enough that a reply answers it. Worker 0. */
-bool arp_asked(const struct fnat_dp *dp, uint32_t target, uint64_t now);
+bool output_arp_asked(const struct fnat_dp *dp, uint32_t target, uint64_t now);
 /** Pass a packet to the worker that owns it. Consumes m. */
-void handoff(struct fnat_worker *w, struct rte_mbuf *m, uint32_t owner);
+void output_handoff(struct fnat_worker *w, struct rte_mbuf *m, uint32_t owner);
 /** Schedule a real server, take a LIP port and create an indexed session (`hash`: the key's
  * fnat_key_hash); NULL + reason. */
-struct fnat_conn *conn_create(struct fnat_worker *w, const struct fnat_snapshot *s,
+struct fnat_conn *session_create(struct fnat_worker *w, const struct fnat_snapshot *s,
 			      const struct fnat_svc *svc, const struct fnat_key *k, uint64_t hash,
 			      int *reason);
 /** Remove a session, give back its port, fix the counters. */
-void conn_free(struct fnat_worker *w, struct fnat_conn *c);
+void session_free(struct fnat_worker *w, struct fnat_conn *c);
 /** Carry on a session another node created, from its record (full state): the session is
  * indexed on this worker with this node's service and real-server ids; lip_id is this node's
  * id of its LIP, or FNAT_LIP_FOREIGN. NULL + reason when it cannot be. */
-struct fnat_conn *conn_adopt(struct fnat_worker *w, const struct fnat_snapshot *s,
+struct fnat_conn *session_adopt(struct fnat_worker *w, const struct fnat_snapshot *s,
 			     const struct fnat_conn *rec, uint16_t lip_id, int *reason);
 /** Let go of an adopted session another node claimed back (no DEL record: it lives on). */
-void conn_hand_back(struct fnat_worker *w, struct fnat_conn *c);
+void session_hand_back(struct fnat_worker *w, struct fnat_conn *c);
 /** Mark a port of this node's LIP lip_id busy (in use elsewhere) or free again. */
-void lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool busy);
+void session_lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool busy);
 /** Translate client→RS / RS→client and queue for TX; 0 or -reason (m not consumed then). */
 int xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
 	     struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx);
 int xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
 	      struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx);
 /** An Ethernet + IPv4 frame with l4len bytes of room for the L4 header (TTL 64, fresh id). */
-struct rte_mbuf *make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t proto,
+struct rte_mbuf *output_make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t proto,
 			   unsigned l4len);
 /** A bare TCP segment; seq/ack in host order, addresses and ports network order. */
-struct rte_mbuf *make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uint16_t sport,
+struct rte_mbuf *output_make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uint16_t sport,
 			  uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
 			  uint16_t window);
 /** The ISN a new session's SYN gets towards the real server (secure, per LIP:lport). */
-uint32_t isn_target(const struct fnat_worker *w, const struct fnat_conn *c);
+uint32_t session_isn(const struct fnat_worker *w, const struct fnat_conn *c);
 
 /** Registers the mbuf field and flag of ICMP errors going round the workers (control
  * thread, at create). 0 or -errno. */
-int icmp_round_init(struct fnat_dp *dp);
+int icmp_arp_round_init(struct fnat_dp *dp);
 /** ARP (worker 0) and ICMP for a VIP or LIP. Consume m. */
-void handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx);
-void handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,
+void icmp_arp_handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx);
+void icmp_arp_handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,
 		 struct rte_ipv4_hdr *ip, unsigned pidx, bool to_lip);
 
 /* ---- small helpers of the packet path ---- */
@@ -71,7 +71,7 @@ static inline void
 discard(struct fnat_worker *w, struct rte_mbuf *m)
 {
 	if (w->n_discard == RTE_DIM(w->discard))
-		worker_discard_flush(w);
+		output_discard_flush(w);
 	w->discard[w->n_discard++] = m;
 }
 
@@ -95,7 +95,7 @@ ignore(struct fnat_worker *w, struct rte_mbuf *m)
 static inline void
 send_own(struct fnat_worker *w, struct rte_mbuf *m, uint32_t dst)
 {
-	if (m != NULL && l2_send(w, 0, m, dst) < 0)
+	if (m != NULL && output_send(w, 0, m, dst) < 0)
 		rte_pktmbuf_free(m);
 }
 
@@ -130,7 +130,7 @@ timeout_of(const struct fnat_snapshot *s, const struct fnat_conn *c)
 	};
 	unsigned t = to_of_state[c->state];
 	const struct fnat_svc *svc = svc_of(s, c);
-	return svc != NULL ? svc->timeout_ms[t] : default_timeout_ms(t);
+	return svc != NULL ? svc->timeout_ms[t] : snapshot_default_timeout_ms(t);
 }
 
 static inline void

@@ -221,7 +221,7 @@ xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn 
 		udp_rewrite(ip, c->laddr, c->raddr, c->lport, c->rport);
 		conn_touch(w, s, c);
 		count_in(w, c, bytes);
-		return l2_send(w, pidx, m, c->raddr);
+		return output_send(w, pidx, m, c->raddr);
 	}
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
 	uint8_t f = th->tcp_flags;
@@ -248,7 +248,7 @@ xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn 
 	tcp_rewrite(ip, th, c->laddr, c->raddr, c->lport, c->rport, nseq, th->recv_ack, full);
 	conn_touch(w, s, c);
 	count_in(w, c, bytes);
-	return l2_send(w, pidx, m, c->raddr);
+	return output_send(w, pidx, m, c->raddr);
 }
 
 /* Real server → client. */
@@ -263,7 +263,7 @@ xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn
 		udp_rewrite(ip, c->vaddr, c->caddr, c->vport, c->cport);
 		conn_touch(w, s, c);
 		count_out(w, c, bytes);
-		return l2_send(w, pidx, m, c->caddr);
+		return output_send(w, pidx, m, c->caddr);
 	}
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
 	uint8_t f = th->tcp_flags;
@@ -298,5 +298,5 @@ xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn
 	tcp_rewrite(ip, th, c->vaddr, c->caddr, c->vport, c->cport, nseq, nack, full);
 	conn_touch(w, s, c);
 	count_out(w, c, bytes);
-	return l2_send(w, pidx, m, c->caddr);
+	return output_send(w, pidx, m, c->caddr);
 }
