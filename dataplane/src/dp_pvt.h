@@ -26,6 +26,7 @@
 #define FNAT_ARP_ASKED_SETS 64u        /* requests remembered per worker: sets of 4 targets */
 #define FNAT_ARP_ASKED_WAYS 4u
 #define FNAT_DEFAULT_SESSIONS (1u << 20)
+#define FNAT_CLOCK_START_MS 1000u /* the data plane's clock at start (0 stays "never") */
 #define FNAT_SP_KEPT 16384u /* SYNPROXY ACKs kept per worker (the mbuf pool has room for them) */
 /* The snapshot's address map: a value with FNAT_ADDR_LIP set is a LIP (its index in the low
  * bits); otherwise the index + 1 of a service on that VIP. */
@@ -267,13 +268,13 @@ uint32_t snapshot_default_timeout_ms(unsigned which);
 /* worker.c */
 int worker_loop(void *arg);
 unsigned worker_poll_once(struct fnat_worker *w);
-void worker_process_burst(struct fnat_worker *w, struct rte_mbuf **pkts, unsigned n,
-			  uint16_t port);
+/* The data plane's clock in ms (the test clock in test mode). */
+uint64_t worker_now_ms(const struct fnat_dp *dp);
+
+/* output.c: the end of a poll */
 void output_tx_flush(struct fnat_worker *w);
 void output_arp_wait_flush(struct fnat_worker *w);
 void output_discard_flush(struct fnat_worker *w);
-void worker_expire_scan(struct fnat_worker *w, uint32_t budget);
-uint64_t worker_now_ms(const struct fnat_dp *dp);
 
 /* dump.c: session listings. The control thread posts a request and collects it; the worker
  * serves it from its loop (dump_take + dump_finish). */

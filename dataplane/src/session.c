@@ -1,5 +1,6 @@
-/* Session life cycle on a worker: scheduling, LIP ports, creation, freeing, the ISN shift and
- * the expiry sweep (with RST to both sides for an established session). Worker threads only. */
+/* Session life cycle on a worker: the session stage of the pipeline, scheduling, LIP ports,
+ * creation, freeing, a packet held while a session waits, the ISN shift and the RSTs of an
+ * expired established session. Worker threads only. */
 #include <errno.h>
 #include <string.h>
 
@@ -17,7 +18,6 @@
 #include "csum.h"
 #include "dp_pvt.h"
 #include "sync.h"
-#include "synproxy.h"
 #include "tcpopt.h"
 #include "worker_pvt.h"
 
@@ -72,9 +72,42 @@ session_lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be
 }
 
 void
+session_hold(struct fnat_worker *w, struct fnat_conn *c, struct rte_mbuf *m)
+{
+	uint32_t slot = w->sp_free[--w->sp_free_n];
+	w->sp_kept[slot] = m;
+	c->aux = slot;
+}
+
+struct rte_mbuf *
+session_held(const struct fnat_worker *w, const struct fnat_conn *c)
+{
+	return w->sp_kept[c->aux];
+}
+
+struct rte_mbuf *
+session_unhold(struct fnat_worker *w, struct fnat_conn *c)
+{
+	struct rte_mbuf *m = w->sp_kept[c->aux];
+	w->sp_kept[c->aux] = NULL;
+	w->sp_free[w->sp_free_n++] = c->aux;
+	return m;
+}
+
+/* A session going away frees the packet it holds. */
+static void
+unhold_freed(struct fnat_worker *w, struct fnat_conn *c)
+{
+	if (!(c->flags & FNAT_CONN_F_SP_WAIT_RS))
+		return;
+	rte_pktmbuf_free(session_unhold(w, c));
+	c->flags &= (uint8_t)~FNAT_CONN_F_SP_WAIT_RS;
+}
+
+void
 session_free(struct fnat_worker *w, struct fnat_conn *c)
 {
-	synproxy_conn_freed(w, c);
+	unhold_freed(w, c);
 	sync_record(w, c, FNAT_SYNC_OP_DEL);
 	state_changed(w, c->state, FNAT_S_NONE);
 	active_add(w, c, -1);
@@ -90,7 +123,7 @@ session_free(struct fnat_worker *w, struct fnat_conn *c)
 void
 session_hand_back(struct fnat_worker *w, struct fnat_conn *c)
 {
-	synproxy_conn_freed(w, c);
+	unhold_freed(w, c);
 	state_changed(w, c->state, FNAT_S_NONE);
 	active_add(w, c, -1);
 	conn_remove(&w->ct, c);
@@ -268,45 +301,66 @@ session_adopt(struct fnat_worker *w, const struct fnat_snapshot *s, const struct
 	return c;
 }
 
-/* An established session that times out: RST to both sides, so neither keeps a half-open
- * socket (the real server would otherwise hold it until its own keepalive). */
-static void
-send_rst_both(struct fnat_worker *w, const struct fnat_conn *c)
+void
+session_rst_both(struct fnat_worker *w, const struct fnat_conn *c)
 {
 	uint32_t srv = c->c_ack;        /* the server's next sequence number, client space */
 	uint32_t cl = c->c_seq_end;     /* the client's next sequence number, client space */
 	struct rte_mbuf *m = output_make_tcp(w, c->laddr, c->raddr, c->lport, c->rport,
-				      cl + c->seq_delta, srv - c->sp_delta,
-				      RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
+					     cl + c->seq_delta, srv - c->sp_delta,
+					     RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
 	send_own(w, m, c->raddr);
 	m = output_make_tcp(w, c->vaddr, c->caddr, c->vport, c->cport, srv, cl,
-		     RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
+			    RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
 	send_own(w, m, c->caddr);
 }
 
-void
-worker_expire_scan(struct fnat_worker *w, uint32_t budget)
+/* ---- the session stage ---- */
+
+static inline bool
+is_pure_syn(uint8_t f)
 {
-	const struct fnat_snapshot *s = dp_snapshot(w->dp);
-	struct fnat_conn_table *t = &w->ct;
-	if (t->hwm == 0)
-		return;
-	uint32_t now = (uint32_t)w->now_ms;
-	for (uint32_t k = 0; k < budget && k < t->hwm; k++) {
-		if (w->scan_pos >= t->hwm)
-			w->scan_pos = 0;
-		struct fnat_conn *c = &t->conns[w->scan_pos++];
-		if (c->proto == 0)
-			continue;
-		bool removed = (c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[c->rs_id];
-		if (c->flags & FNAT_CONN_F_SP_WAIT_RS) {
-			if (synproxy_timer(w, s, c))
-				continue;
+	return (f & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG)) ==
+	       RTE_TCP_SYN_FLAG;
+}
+
+int
+session_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
+{
+	int reason;
+	if (p->key.proto == IPPROTO_TCP) {
+		/* A new SYN on a closing tuple starts a new session (the client reused its port). */
+		if (p->c != NULL && is_pure_syn(p->tcp_flags) && state_closing(p->c->state)) {
+			session_free(w, p->c);
+			p->c = NULL;
 		}
-		if ((int32_t)(c->expire - now) > 0 && !removed)
-			continue;
-		if (c->state == FNAT_S_ESTABLISHED)
-			send_rst_both(w, c);
-		session_free(w, c);
+		if ((p->svc->flags & FNAT_SVC_F_SYNPROXY) || p->c != NULL)
+			return PKT_CONTINUE; /* SYNPROXY creates its sessions itself */
+		if (!is_pure_syn(p->tcp_flags))
+			return PKT_DROP(FNAT_DROP_NO_SESSION);
+		p->c = session_create(w, s, p->svc, &p->key, p->hash, &reason);
+		if (p->c == NULL)
+			return PKT_DROP(reason);
+		p->c->seq_delta = session_isn(w, p->c) - rte_be_to_cpu_32(pkt_tcp(p->ip)->sent_seq);
+		/* Peers learn the owner at once (not seconds later), with the ISN shift. */
+		sync_record(w, p->c, FNAT_SYNC_OP_ADD);
+		return PKT_CONTINUE;
 	}
+	if (p->c == NULL) {
+		p->c = session_create(w, s, p->svc, &p->key, p->hash, &reason);
+		if (p->c == NULL)
+			return PKT_DROP(reason);
+		sync_record(w, p->c, FNAT_SYNC_OP_ADD);
+	}
+	return PKT_CONTINUE;
+}
+
+int
+session_serving(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
+{
+	if ((p->c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[p->c->rs_id]) {
+		session_free(w, p->c);
+		return PKT_DROP(FNAT_DROP_NO_REAL);
+	}
+	return PKT_CONTINUE;
 }

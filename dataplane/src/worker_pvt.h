@@ -1,4 +1,5 @@
-/* Packet-path helpers shared by worker.c and synproxy.c. Worker thread only. */
+/* The packet path's shared parts: the pipeline's packet context and verdicts, and the helpers
+ * its stages share. Worker threads only. */
 #ifndef FNAT_WORKER_PVT_H
 #define FNAT_WORKER_PVT_H
 
@@ -9,6 +10,79 @@
 
 #include "dp_pvt.h"
 #include "fnat.h"
+#include "hdr.h"
+
+/* ---- the pipeline (worker.c runs it) ----
+ *
+ * Every stage takes the packet's context and returns a verdict the worker acts on: PKT_CONTINUE
+ * (on to the next stage), PKT_SEND (p->m is ready for p->dst: straight to the send stage),
+ * PKT_CONSUMED (the stage took the packet: answered, forwarded, kept or freed it),
+ * PKT_RESUME (SYNPROXY: a client packet it kept resumes client→RS in p->m, in place of the
+ * consumed one) or PKT_DROP(reason) (negative; the worker drops and counts it under reason). A stage never
+ * calls a later stage: what comes next is the worker's to decide. Packets a stage makes itself
+ * (an RST, the SYN towards a real server, ARP and ICMP) go out through output.c directly. */
+enum pkt_verdict {
+	PKT_CONTINUE = 0,
+	PKT_SEND = 1,
+	PKT_CONSUMED = 2,
+	PKT_RESUME = 3,
+};
+/* A drop verdict and back (reason 0, a truncated Ethernet header, is a reason too). */
+#define PKT_DROP(reason) (-1 - (int)(reason))
+#define PKT_DROP_REASON(v) ((int)(-1 - (v)))
+
+enum pkt_kind { PKT_DONE, PKT_IN, PKT_OUT };
+
+/* Sequence-space shifts the translate stage applies as given, on top of the session's ISN
+ * shift: it does not know why they are there. The SYNPROXY stage sets them for every TCP
+ * packet (zero outside SYNPROXY). They are handed over per packet rather than read by xlate.c
+ * from the session because only SYNPROXY knows when its session fields hold a shift (while it
+ * waits for the real server, sp_delta holds the cookie instead). */
+struct pkt_shift {
+	bool acks;       /* client→RS: acknowledgement and SACK blocks move down by ack */
+	uint32_t ack;
+	uint32_t tsecr;  /* client→RS (with acks): TSecr moves down by tsecr (0: unchanged) */
+	uint32_t seq;    /* RS→client: the sequence number moves up by seq */
+	uint32_t tsval;  /* RS→client: TSval moves up by tsval (0: unchanged) */
+};
+
+/* One packet on its way through the pipeline. */
+struct pkt {
+	struct rte_mbuf *m;
+	struct rte_ipv4_hdr *ip;
+	const struct fnat_svc *svc; /* PKT_IN: the service of its VIP:port */
+	struct fnat_conn *c;        /* the session, from the lookup on (NULL: none yet) */
+	struct fnat_key key;
+	uint64_t hash;              /* fnat_key_hash of key */
+	struct fnat_conn *cand;     /* the burst lookup's signature match, prefetched */
+	uint32_t cand_ref;
+	uint32_t dst;               /* where the send stage sends m (network order) */
+	struct pkt_shift shift;
+	uint16_t pidx;              /* the port index it came in on (and goes out of) */
+	uint8_t kind;               /* enum pkt_kind */
+	uint8_t tcp_flags;
+};
+
+/* The TCP header of a packet the pipeline validated (IPv4 without options). */
+static inline struct rte_tcp_hdr *
+pkt_tcp(const struct rte_ipv4_hdr *ip)
+{
+	return (struct rte_tcp_hdr *)(uintptr_t)(ip + 1);
+}
+
+/* ---- stages in other files, in pipeline order ---- */
+
+/* session.c: the session stage, client→VIP: a new session for a SYN (or any UDP datagram),
+ * a closing one given up for a new SYN on its tuple; SYNPROXY services create theirs in the
+ * SYNPROXY stage. Then, after SYNPROXY, whether the session's real server still serves. */
+int session_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
+int session_serving(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
+/* xlate.c: the hop (TTL) and the FULLNAT translation in each direction; the translation sets
+ * p->dst. */
+int xlate_hop(struct pkt *p);
+int xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
+int xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
+
 
 /** Queue a finished frame for TX on a port (flushed at the end of the loop). */
 void output_tx_frame(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m);
@@ -38,13 +112,19 @@ struct fnat_conn *session_adopt(struct fnat_worker *w, const struct fnat_snapsho
 			     const struct fnat_conn *rec, uint16_t lip_id, int *reason);
 /** Let go of an adopted session another node claimed back (no DEL record: it lives on). */
 void session_hand_back(struct fnat_worker *w, struct fnat_conn *c);
+/** A session can hold one packet while it waits (SYNPROXY keeps the client's ACK there until
+ * the real server answers): a per-worker slot named by c->aux, FNAT_CONN_F_SP_WAIT_RS set while
+ * it holds one (the holder sets and clears the flag; freeing the session frees the packet).
+ * session_hold needs a free slot (w->sp_free_n > 0); session_held looks (NULL: none);
+ * session_unhold takes the packet back and frees the slot. */
+void session_hold(struct fnat_worker *w, struct fnat_conn *c, struct rte_mbuf *m);
+struct rte_mbuf *session_held(const struct fnat_worker *w, const struct fnat_conn *c);
+struct rte_mbuf *session_unhold(struct fnat_worker *w, struct fnat_conn *c);
+/** An established session that times out: RST to both sides, so neither keeps a half-open
+ * socket (the real server would otherwise hold it until its own keepalive). */
+void session_rst_both(struct fnat_worker *w, const struct fnat_conn *c);
 /** Mark a port of this node's LIP lip_id busy (in use elsewhere) or free again. */
 void session_lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool busy);
-/** Translate client→RS / RS→client and queue for TX; 0 or -reason (m not consumed then). */
-int xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
-	     struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx);
-int xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
-	      struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx);
 /** An Ethernet + IPv4 frame with l4len bytes of room for the L4 header (TTL 64, fresh id). */
 struct rte_mbuf *output_make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t proto,
 			   unsigned l4len);
