@@ -16,7 +16,6 @@
 #define HDR_IPV4_VERSION_IHL 0x45 /* version 4, IHL 5: the first byte of a header we write */
 #define HDR_IPV4_TTL 64        /* TTL of the packets the data plane makes itself */
 #define HDR_TCP_LEN 20u        /* TCP without options */
-#define HDR_TCP_OPT_MAX 40u    /* the option space: a data offset of 15 words less HDR_TCP_LEN */
 #define HDR_UDP_LEN 8u
 #define HDR_ICMP_LEN 8u        /* type, code, checksum and the 4-byte rest of the header */
 

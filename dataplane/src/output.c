@@ -15,7 +15,6 @@
 
 #include "csum.h"
 #include "dp_pvt.h"
-#include "synproxy.h"
 #include "tcpopt.h"
 #include "worker_pvt.h"
 
@@ -209,8 +208,7 @@ output_make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t prot
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->dp->pool);
 	if (m == NULL)
 		return NULL;
-	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(sizeof(struct rte_ether_hdr) + 20 +
-								 l4len));
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HDR_ETH_LEN + HDR_IPV4_LEN + l4len));
 	if (p == NULL) {
 		rte_pktmbuf_free(m);
 		return NULL;
@@ -218,12 +216,12 @@ output_make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t prot
 	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)p;
 	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
-	ip->version_ihl = 0x45;
+	ip->version_ihl = HDR_IPV4_VERSION_IHL;
 	ip->type_of_service = 0;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + l4len));
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(HDR_IPV4_LEN + l4len));
 	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
 	ip->fragment_offset = 0;
-	ip->time_to_live = 64;
+	ip->time_to_live = HDR_IPV4_TTL;
 	ip->next_proto_id = proto;
 	ip->src_addr = src;
 	ip->dst_addr = dst;
@@ -237,17 +235,16 @@ struct rte_mbuf *
 output_make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
 	 uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window)
 {
-	struct rte_mbuf *m = output_make_ipv4(w, src, dst, IPPROTO_TCP, 20);
+	struct rte_mbuf *m = output_make_ipv4(w, src, dst, IPPROTO_TCP, HDR_TCP_LEN);
 	if (m == NULL)
 		return NULL;
-	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
-							  sizeof(struct rte_ether_hdr));
-	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, HDR_ETH_LEN);
+	struct rte_tcp_hdr *th = pkt_tcp(ip);
 	th->src_port = sport;
 	th->dst_port = dport;
 	th->sent_seq = rte_cpu_to_be_32(seq);
 	th->recv_ack = rte_cpu_to_be_32(ack);
-	th->data_off = 5 << 4;
+	th->data_off = hdr_tcp_data_off(HDR_TCP_LEN);
 	th->tcp_flags = flags;
 	th->rx_win = rte_cpu_to_be_16(window);
 	th->tcp_urp = 0;

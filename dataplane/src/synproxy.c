@@ -43,7 +43,6 @@
 #define SP_ACK_STORM 16         /* identical ACKs tolerated in a row */
 #define SP_WINDOW 65535
 #define SP_WSCALE_DEFAULT 7     /* our window scale when not configured (Linux's usual) */
-#define SP_WSCALE_MAX 14        /* RFC 7323's largest; a larger configured value turns it off */
 #define SP_MINUTE_MS 60000u
 
 /* The cookie's fields (see the drawing above). */
@@ -60,11 +59,6 @@
 #define OPTS_WSCALE_NONE 15u
 #define OPTS_SACK_SHIFT 1
 #define OPTS_TS_SHIFT 0
-/* Option lengths written in SYN and SYN-ACK. */
-#define OPTLEN_MSS 4
-#define OPTLEN_SACK_PERM 2
-#define OPTLEN_TS 10
-#define OPTLEN_WSCALE 3
 
 static const uint16_t mss_table[8] = { 536, 1220, 1300, 1380, 1420, 1440, 1452, 1460 };
 
@@ -111,7 +105,7 @@ opts_encode(const struct tcpopt_syn *o)
 {
 	uint32_t mi = 0;
 	for (uint32_t i = 0; i < RTE_DIM(mss_table); i++)
-		if (o->mss == 0 ? mss_table[i] <= mss_table[0] : mss_table[i] <= o->mss)
+		if (o->mss == 0 ? mss_table[i] <= TCPOPT_MSS_DEFAULT : mss_table[i] <= o->mss)
 			mi = i;
 	uint32_t ws = o->wscale < 0 ? OPTS_WSCALE_NONE : (uint32_t)o->wscale;
 	return mi << OPTS_MSS_SHIFT | ws << OPTS_WSCALE_SHIFT |
@@ -136,19 +130,19 @@ write_syn_opts(uint8_t *p, uint16_t mss, const struct tcpopt_syn *o, uint8_t wsc
 {
 	unsigned n = 0;
 	p[n++] = TCPOPT_MSS;
-	p[n++] = OPTLEN_MSS;
+	p[n++] = TCPOLEN_MSS;
 	p[n++] = (uint8_t)(mss >> 8);
 	p[n++] = (uint8_t)mss;
 	if (o->ts) {
 		if (o->sack_perm) {
 			p[n++] = TCPOPT_SACK_PERM;
-			p[n++] = OPTLEN_SACK_PERM;
+			p[n++] = TCPOLEN_SACK_PERM;
 		} else {
 			p[n++] = TCPOPT_NOP;
 			p[n++] = TCPOPT_NOP;
 		}
 		p[n++] = TCPOPT_TS;
-		p[n++] = OPTLEN_TS;
+		p[n++] = TCPOLEN_TS;
 		uint32_t v = rte_cpu_to_be_32(tsval), e = rte_cpu_to_be_32(tsecr);
 		memcpy(&p[n], &v, 4);
 		memcpy(&p[n + 4], &e, 4);
@@ -157,12 +151,12 @@ write_syn_opts(uint8_t *p, uint16_t mss, const struct tcpopt_syn *o, uint8_t wsc
 		p[n++] = TCPOPT_NOP;
 		p[n++] = TCPOPT_NOP;
 		p[n++] = TCPOPT_SACK_PERM;
-		p[n++] = OPTLEN_SACK_PERM;
+		p[n++] = TCPOLEN_SACK_PERM;
 	}
 	if (o->wscale >= 0) {
 		p[n++] = TCPOPT_NOP;
 		p[n++] = TCPOPT_WSCALE;
-		p[n++] = OPTLEN_WSCALE;
+		p[n++] = TCPOLEN_WSCALE;
 		p[n++] = wscale;
 	}
 	return n;
@@ -198,7 +192,7 @@ answer_syn(struct fnat_worker *w, struct pkt *p)
 	 * either). The real server's own scale is not rewritten (as in DPVS and the kernel's
 	 * FULLNAT): configure the real servers' scale to match. */
 	uint8_t ws = opt->sp_wscale == 0 ? SP_WSCALE_DEFAULT : opt->sp_wscale;
-	if (ws > SP_WSCALE_MAX)
+	if (ws > TCPOPT_WSCALE_MAX)
 		o.wscale = -1;
 	uint8_t ttl = opt->sp_ttl == 0 ? HDR_IPV4_TTL : opt->sp_ttl;
 	uint32_t opts = opts_encode(&o);
@@ -210,7 +204,7 @@ answer_syn(struct fnat_worker *w, struct pkt *p)
 				  ((svc->flags & FNAT_SVC_F_TOA) ? TOA_LEN : 0));
 	if (opt->sp_mss != 0 && opt->sp_mss < mss)
 		mss = opt->sp_mss;
-	uint8_t optbuf[HDR_TCP_OPT_MAX];
+	uint8_t optbuf[TCPOPT_SPACE];
 	unsigned olen = write_syn_opts(optbuf, mss, &o, ws, (uint32_t)w->now_ms, o.ts_val);
 	unsigned thlen = HDR_TCP_LEN + olen;
 	unsigned want = HDR_ETH_LEN + HDR_IPV4_LEN + thlen;
@@ -279,7 +273,7 @@ send_rs_syn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 	struct tcpopt_syn ro = *o;
 	if (strips_ts(svc))
 		ro.ts = false;
-	uint8_t optbuf[HDR_TCP_OPT_MAX];
+	uint8_t optbuf[TCPOPT_SPACE];
 	/* The client's MSS as the cookie recorded it: TOA's room is in the MSS our SYN-ACK gave
 	 * the client, not in what the real server may send. */
 	unsigned olen = write_syn_opts(optbuf, o->mss, &ro, (uint8_t)(o->wscale < 0 ? 0 : o->wscale),

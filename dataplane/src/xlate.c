@@ -111,7 +111,7 @@ toa_insert(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr **ipp,
 	struct rte_ipv4_hdr *ip = *ipp;
 	struct rte_tcp_hdr *th = *thp;
 	unsigned doff = hdr_tcp_len(th);
-	uint8_t opts[HDR_TCP_OPT_MAX];
+	uint8_t opts[TCPOPT_SPACE];
 	int n = tcpopt_build_with_toa(hdr_tcp_opts(th), doff - HDR_TCP_LEN, w->dp->toa_kind,
 				      c->cport, c->caddr, opts);
 	if (n < 0)
