@@ -297,7 +297,7 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 
 void
 icmp_arp_handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,
-	    struct rte_ipv4_hdr *ip, unsigned pidx, bool to_lip)
+		     struct rte_ipv4_hdr *ip, unsigned pidx, bool to_lip)
 {
 	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
 	switch (ic->icmp_type) {

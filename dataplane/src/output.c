@@ -208,7 +208,8 @@ output_make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t prot
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->dp->pool);
 	if (m == NULL)
 		return NULL;
-	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HDR_ETH_LEN + HDR_IPV4_LEN + l4len));
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HDR_ETH_LEN + HDR_IPV4_LEN +
+								 l4len));
 	if (p == NULL) {
 		rte_pktmbuf_free(m);
 		return NULL;
@@ -233,7 +234,7 @@ output_make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t prot
 /* A bare TCP segment (no options) ready for output_send; seq/ack host order. */
 struct rte_mbuf *
 output_make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
-	 uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window)
+		uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window)
 {
 	struct rte_mbuf *m = output_make_ipv4(w, src, dst, IPPROTO_TCP, HDR_TCP_LEN);
 	if (m == NULL)

@@ -204,7 +204,7 @@ session_isn(const struct fnat_worker *w, const struct fnat_conn *c)
 
 struct fnat_conn *
 session_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
-	    const struct fnat_key *k, uint64_t hash, int *reason)
+	       const struct fnat_key *k, uint64_t hash, int *reason)
 {
 	int ri = schedule(w, s, svc, k);
 	if (ri < 0) {
@@ -257,7 +257,7 @@ session_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struc
 
 struct fnat_conn *
 session_adopt(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_conn *rec,
-	   uint16_t lip_id, int *reason)
+	      uint16_t lip_id, int *reason)
 {
 	const struct fnat_svc *svc = snap_svc(s, rec->vaddr, rec->vport, rec->proto);
 	if (svc == NULL) {
@@ -329,7 +329,8 @@ session_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
 {
 	int reason;
 	if (p->key.proto == IPPROTO_TCP) {
-		/* A new SYN on a closing tuple starts a new session (the client reused its port). */
+		/* A new SYN on a closing tuple starts a new session (the client reused its
+		 * port). */
 		if (p->c != NULL && is_pure_syn(p->tcp_flags) && state_closing(p->c->state)) {
 			session_free(w, p->c);
 			p->c = NULL;
@@ -351,16 +352,6 @@ session_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
 		if (p->c == NULL)
 			return PKT_DROP(reason);
 		sync_record(w, p->c, FNAT_SYNC_OP_ADD);
-	}
-	return PKT_CONTINUE;
-}
-
-int
-session_serving(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
-{
-	if ((p->c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[p->c->rs_id]) {
-		session_free(w, p->c);
-		return PKT_DROP(FNAT_DROP_NO_REAL);
 	}
 	return PKT_CONTINUE;
 }

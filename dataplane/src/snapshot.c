@@ -339,10 +339,10 @@ add_lips(struct fnat_dp *dp, struct fnat_snapshot *s, const uint32_t *lips, uint
 static void
 link_sched_state(struct fnat_snapshot *s, uint32_t total_reals)
 {
+	uint32_t row = total_reals ? total_reals : 1;
 	for (uint32_t w = 0; w < s->n_workers; w++)
 		for (uint32_t i = 0; i < s->n_svcs; i++)
-			s->sched[w * s->n_svcs + i].wrr_cur =
-				&s->wrr[w * (total_reals ? total_reals : 1) + s->svcs[i].first_real];
+			s->sched[w * s->n_svcs + i].wrr_cur = &s->wrr[w * row + s->svcs[i].first_real];
 }
 
 /* Build stage 5, once the snapshot is complete: commit the registry. Ids not in the new

@@ -235,7 +235,7 @@ tx_send(struct fnat_worker *w, const struct fnat_sync_state *ss, uint8_t type, u
 	for (uint32_t i = 0; i < ss->conf.n_peers; i++) {
 		const struct fnat_sync_peer *p = &ss->conf.peers[i];
 		struct rte_mbuf *m = output_make_ipv4(w, ss->conf.addr, p->addr, IPPROTO_UDP,
-					       (unsigned)(sizeof(struct rte_udp_hdr) + len));
+						      (unsigned)(sizeof(struct rte_udp_hdr) + len));
 		if (m == NULL)
 			continue;
 		struct rte_udp_hdr *uh = rte_pktmbuf_mtod_offset(

@@ -276,8 +276,8 @@ send_rs_syn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 	uint8_t optbuf[TCPOPT_SPACE];
 	/* The client's MSS as the cookie recorded it: TOA's room is in the MSS our SYN-ACK gave
 	 * the client, not in what the real server may send. */
-	unsigned olen = write_syn_opts(optbuf, o->mss, &ro, (uint8_t)(o->wscale < 0 ? 0 : o->wscale),
-				       tsval, 0);
+	uint8_t ws = (uint8_t)(o->wscale < 0 ? 0 : o->wscale);
+	unsigned olen = write_syn_opts(optbuf, o->mss, &ro, ws, tsval, 0);
 	struct rte_mbuf *m = output_make_ipv4(w, c->laddr, c->raddr, IPPROTO_TCP,
 					      HDR_TCP_LEN + olen);
 	if (m == NULL)
@@ -376,8 +376,7 @@ is_pure_ack(uint8_t f)
 	       RTE_TCP_ACK_FLAG;
 }
 
-/* Client→VIP on a SYNPROXY service. */
-static int
+int
 synproxy_service_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
 {
 	struct rte_tcp_hdr *th = pkt_tcp(p->ip);
@@ -436,29 +435,6 @@ synproxy_service_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct
 	return PKT_CONTINUE;
 }
 
-/* The client's acknowledgements (SACK blocks, TSecr) of a SYNPROXY session go back into the
- * real server's space. */
-static inline void
-shift_in(struct pkt *p)
-{
-	const struct fnat_conn *c = p->c;
-	p->shift.acks = (c->flags & FNAT_CONN_F_SYNPROXY) != 0;
-	p->shift.ack = c->sp_delta;
-	p->shift.tsecr = c->ts_delta;
-}
-
-int
-synproxy_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
-{
-	if (p->svc->flags & FNAT_SVC_F_SYNPROXY) {
-		int v = synproxy_service_in(w, s, p);
-		if (v != PKT_CONTINUE)
-			return v;
-	}
-	shift_in(p);
-	return PKT_CONTINUE;
-}
-
 /* The timestamp offset of a session: the client took the TSval of our SYN-ACK (echoed in its
  * kept ACK) for the server's clock, so the real server's (in its SYN-ACK) is moved onto it. 0 when
  * either side has no timestamps (none were negotiated). */
@@ -475,9 +451,7 @@ ts_delta_of(const struct rte_tcp_hdr *rs_synack, const struct rte_mbuf *ack)
 	return cl.ts ? cl.ts_ecr - rs.ts_val : 0;
 }
 
-/* RS→client on a session waiting for the real server: its SYN-ACK (which releases the kept
- * ACK) or RST; anything else is ignored. */
-static int
+int
 synproxy_wait_out(struct fnat_worker *w, struct pkt *p)
 {
 	struct fnat_conn *c = p->c;
@@ -508,26 +482,8 @@ synproxy_wait_out(struct fnat_worker *w, struct pkt *p)
 		return PKT_CONSUMED;
 	p->m = ack;
 	p->ip = rte_pktmbuf_mtod_offset(ack, struct rte_ipv4_hdr *, HDR_ETH_LEN);
-	shift_in(p);
+	synproxy_shift_in(p);
 	return PKT_RESUME;
-}
-
-int
-synproxy_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
-{
-	RTE_SET_USED(s);
-	const struct fnat_conn *c = p->c;
-	/* sp_delta is the real server's sequence shift (0 unless SYNPROXY set it; a peer's record
-	 * carries it as it is). */
-	p->shift.seq = c->sp_delta;
-	p->shift.tsval = 0;
-	if (!(c->flags & FNAT_CONN_F_SYNPROXY))
-		return PKT_CONTINUE;
-	if (c->flags & FNAT_CONN_F_SP_WAIT_RS)
-		return synproxy_wait_out(w, p);
-	/* The real server's TSval onto the clock our SYN-ACK showed the client. */
-	p->shift.tsval = c->ts_delta;
-	return PKT_CONTINUE;
 }
 
 bool

@@ -44,7 +44,8 @@ tcpopt_parse_syn(const uint8_t *opt, unsigned len, struct tcpopt_syn *out)
 		if (kind == TCPOPT_MSS && olen == TCPOLEN_MSS)
 			out->mss = (uint16_t)(opt[i + 2] << 8 | opt[i + 3]);
 		else if (kind == TCPOPT_WSCALE && olen == TCPOLEN_WSCALE)
-			out->wscale = (int8_t)(opt[i + 2] > TCPOPT_WSCALE_MAX ? TCPOPT_WSCALE_MAX : opt[i + 2]);
+			out->wscale = (int8_t)(opt[i + 2] > TCPOPT_WSCALE_MAX ? TCPOPT_WSCALE_MAX :
+									 opt[i + 2]);
 		else if (kind == TCPOPT_SACK_PERM && olen == TCPOLEN_SACK_PERM)
 			out->sack_perm = true;
 		else if (kind == TCPOPT_TS && olen == TCPOLEN_TS) {

@@ -335,7 +335,7 @@ pipeline_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p
 	uint8_t state = c->state, flags = c->flags;
 	v = xlate_hop(p);
 	if (v == PKT_CONTINUE && c->proto == IPPROTO_TCP)
-		v = synproxy_out(w, s, p);
+		v = synproxy_out(w, p);
 	if (v == PKT_RESUME) {
 		/* The real server's SYN-ACK released the client's kept ACK: on to the real server.
 		 * Whatever becomes of it, the session changed. */

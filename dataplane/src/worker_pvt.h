@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "csum.h"
 #include "dp_pvt.h"
 #include "fnat.h"
 #include "hdr.h"
@@ -18,9 +19,9 @@
  * (on to the next stage), PKT_SEND (p->m is ready for p->dst: straight to the send stage),
  * PKT_CONSUMED (the stage took the packet: answered, forwarded, kept or freed it),
  * PKT_RESUME (SYNPROXY: a client packet it kept resumes client→RS in p->m, in place of the
- * consumed one) or PKT_DROP(reason) (negative; the worker drops and counts it under reason). A stage never
- * calls a later stage: what comes next is the worker's to decide. Packets a stage makes itself
- * (an RST, the SYN towards a real server, ARP and ICMP) go out through output.c directly. */
+ * consumed one) or PKT_DROP(reason) (negative; the worker drops and counts it under reason).
+ * A stage never calls a later stage: what comes next is the worker's to decide. Packets a stage
+ * makes itself (an RST, the SYN towards a real server, ARP, ICMP) go out through output.c. */
 enum pkt_verdict {
 	PKT_CONTINUE = 0,
 	PKT_SEND = 1,
@@ -72,14 +73,36 @@ pkt_tcp(const struct rte_ipv4_hdr *ip)
 
 /* ---- stages in other files, in pipeline order ---- */
 
+/* The translate stage's first step, inline (every forwarded packet takes it): the hop, TTL
+ * decremented with the checksum updated. */
+static inline int
+xlate_hop(struct pkt *p)
+{
+	struct rte_ipv4_hdr *ip = p->ip;
+	if (ip->time_to_live <= 1)
+		return PKT_DROP(FNAT_DROP_TTL_EXCEEDED);
+	uint16_t old = *(uint16_t *)&ip->time_to_live;
+	ip->time_to_live--;
+	csum_replace2(&ip->hdr_checksum, old, *(uint16_t *)&ip->time_to_live);
+	return PKT_CONTINUE;
+}
+
 /* session.c: the session stage, client→VIP: a new session for a SYN (or any UDP datagram),
  * a closing one given up for a new SYN on its tuple; SYNPROXY services create theirs in the
  * SYNPROXY stage. Then, after SYNPROXY, whether the session's real server still serves. */
 int session_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
-int session_serving(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
-/* xlate.c: the hop (TTL) and the FULLNAT translation in each direction; the translation sets
- * p->dst. */
-int xlate_hop(struct pkt *p);
+/** Remove a session, give back its port, fix the counters. */
+void session_free(struct fnat_worker *w, struct fnat_conn *c);
+static inline int
+session_serving(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
+{
+	if ((p->c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[p->c->rs_id]) {
+		session_free(w, p->c);
+		return PKT_DROP(FNAT_DROP_NO_REAL);
+	}
+	return PKT_CONTINUE;
+}
+/* xlate.c: the FULLNAT translation in each direction (after xlate_hop); it sets p->dst. */
 int xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
 int xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
 
@@ -101,15 +124,13 @@ void output_handoff(struct fnat_worker *w, struct rte_mbuf *m, uint32_t owner);
 /** Schedule a real server, take a LIP port and create an indexed session (`hash`: the key's
  * fnat_key_hash); NULL + reason. */
 struct fnat_conn *session_create(struct fnat_worker *w, const struct fnat_snapshot *s,
-			      const struct fnat_svc *svc, const struct fnat_key *k, uint64_t hash,
-			      int *reason);
-/** Remove a session, give back its port, fix the counters. */
-void session_free(struct fnat_worker *w, struct fnat_conn *c);
+				 const struct fnat_svc *svc, const struct fnat_key *k,
+				 uint64_t hash, int *reason);
 /** Carry on a session another node created, from its record (full state): the session is
  * indexed on this worker with this node's service and real-server ids; lip_id is this node's
  * id of its LIP, or FNAT_LIP_FOREIGN. NULL + reason when it cannot be. */
 struct fnat_conn *session_adopt(struct fnat_worker *w, const struct fnat_snapshot *s,
-			     const struct fnat_conn *rec, uint16_t lip_id, int *reason);
+				const struct fnat_conn *rec, uint16_t lip_id, int *reason);
 /** Let go of an adopted session another node claimed back (no DEL record: it lives on). */
 void session_hand_back(struct fnat_worker *w, struct fnat_conn *c);
 /** A session can hold one packet while it waits (SYNPROXY keeps the client's ACK there until
@@ -127,11 +148,11 @@ void session_rst_both(struct fnat_worker *w, const struct fnat_conn *c);
 void session_lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool busy);
 /** An Ethernet + IPv4 frame with l4len bytes of room for the L4 header (TTL 64, fresh id). */
 struct rte_mbuf *output_make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t proto,
-			   unsigned l4len);
+				  unsigned l4len);
 /** A bare TCP segment; seq/ack in host order, addresses and ports network order. */
 struct rte_mbuf *output_make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uint16_t sport,
-			  uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-			  uint16_t window);
+				 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+				 uint16_t window);
 /** The ISN a new session's SYN gets towards the real server (secure, per LIP:lport). */
 uint32_t session_isn(const struct fnat_worker *w, const struct fnat_conn *c);
 
@@ -141,7 +162,7 @@ int icmp_arp_round_init(struct fnat_dp *dp);
 /** ARP (worker 0) and ICMP for a VIP or LIP. Consume m. */
 void icmp_arp_handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx);
 void icmp_arp_handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,
-		 struct rte_ipv4_hdr *ip, unsigned pidx, bool to_lip);
+			  struct rte_ipv4_hdr *ip, unsigned pidx, bool to_lip);
 
 /* ---- small helpers of the packet path ---- */
 

@@ -76,17 +76,6 @@ tcp_state_out(struct fnat_conn *c, uint8_t f)
 
 /* ---- translation ---- */
 
-static inline bool
-ttl_dec(struct rte_ipv4_hdr *ip)
-{
-	if (ip->time_to_live <= 1)
-		return false;
-	uint16_t old = *(uint16_t *)&ip->time_to_live;
-	ip->time_to_live--;
-	csum_replace2(&ip->hdr_checksum, old, *(uint16_t *)&ip->time_to_live);
-	return true;
-}
-
 /* Rewrite the IPv4 addresses, updating the IP checksum and (when l4csum is given) the L4
  * checksum's pseudo-header part. */
 static inline void
@@ -228,12 +217,6 @@ shift_acks(struct rte_tcp_hdr *th, unsigned doff, uint32_t ack, uint32_t tsecr)
 	if (tsecr != 0)
 		changed |= tcpopt_shift_ts(opt, doff - HDR_TCP_LEN, 0, (uint32_t)-tsecr);
 	return changed;
-}
-
-int
-xlate_hop(struct pkt *p)
-{
-	return ttl_dec(p->ip) ? PKT_CONTINUE : PKT_DROP(FNAT_DROP_TTL_EXCEEDED);
 }
 
 /* Client → real server (after xlate_hop). */
