@@ -390,7 +390,7 @@ forward(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p, uin
 	int dir;
 	struct fnat_conn *c;
 	if (p->cand == NULL) {
-		/* No signature matched in either bucket at stage two: no session then. An earlier
+		/* No signature matched in either bucket at step two: no session then. An earlier
 		 * packet of this burst may have created it since (two packets of one new flow),
 		 * and a second session would take a second LIP port. */
 		c = w->ct.inserts == inserts ? NULL :
@@ -423,7 +423,7 @@ worker_process_burst(struct fnat_worker *w, struct rte_mbuf **pkts, unsigned n, 
 			ctx[i].pidx = pidx;
 			rx_stages(w, s, &ctx[i]);
 		}
-		/* Stage two: the buckets are in cache now; find and prefetch the sessions. */
+		/* Step two: the buckets are in cache now; find and prefetch the sessions. */
 		for (unsigned i = 0; i < k; i++) {
 			if (ctx[i].kind == PKT_DONE)
 				continue;
@@ -431,7 +431,7 @@ worker_process_burst(struct fnat_worker *w, struct rte_mbuf **pkts, unsigned n, 
 			if (ctx[i].cand != NULL)
 				rte_prefetch0(ctx[i].cand);
 		}
-		/* Stage three: translate, in order. A candidate found above is compared with
+		/* Step three: owner to send, in order. A candidate found above is compared with
 		 * the key again (an earlier packet may have freed it); a miss is rechecked only
 		 * when earlier packets created sessions. */
 		uint32_t inserts = w->ct.inserts;
