@@ -239,7 +239,7 @@ tx_send(struct fnat_worker *w, const struct fnat_sync_state *ss, uint8_t type, u
 		if (m == NULL)
 			continue;
 		struct rte_udp_hdr *uh = rte_pktmbuf_mtod_offset(
-			m, struct rte_udp_hdr *, sizeof(struct rte_ether_hdr) + 20);
+			m, struct rte_udp_hdr *, HDR_ETH_LEN + HDR_IPV4_LEN);
 		uh->src_port = ss->port_be;
 		uh->dst_port = ss->port_be;
 		uh->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*uh) + len));
@@ -531,7 +531,7 @@ static inline const uint8_t *
 payload_of(const struct rte_mbuf *m, size_t *body)
 {
 	const struct rte_udp_hdr *uh = rte_pktmbuf_mtod_offset(
-		m, const struct rte_udp_hdr *, sizeof(struct rte_ether_hdr) + 20);
+		m, const struct rte_udp_hdr *, HDR_ETH_LEN + HDR_IPV4_LEN);
 	*body = rte_be_to_cpu_16(uh->dgram_len) - sizeof(*uh) - FNAT_SYNC_MAC_LEN;
 	return (const uint8_t *)(uh + 1);
 }
