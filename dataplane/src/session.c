@@ -325,7 +325,7 @@ is_pure_syn(uint8_t f)
 }
 
 int
-session_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
+session_in_slow(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
 {
 	int reason;
 	if (p->key.proto == IPPROTO_TCP) {

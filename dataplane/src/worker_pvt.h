@@ -71,7 +71,43 @@ pkt_tcp(const struct rte_ipv4_hdr *ip)
 	return (struct rte_tcp_hdr *)(uintptr_t)(ip + 1);
 }
 
-/* ---- stages in other files, in pipeline order ---- */
+/* Closing sessions (TIME_WAIT, CLOSE) are counted apart, like IPVS's InActConn: a drain waits
+ * for the others. Call with the state before a change. */
+static inline bool
+state_closing(uint8_t s)
+{
+	return s == FNAT_S_TIME_WAIT || s == FNAT_S_CLOSE;
+}
+
+/* ---- stages in other files, in pipeline order (owner: sync.h; SYNPROXY: synproxy.h) ---- */
+
+/* session.c: the session stage, client→VIP: a new session for a SYN (or any UDP datagram),
+ * a closing one given up for a new SYN on its tuple; SYNPROXY services create theirs in the
+ * SYNPROXY stage. Inline in front: most packets have a session that is not closing, and
+ * nothing to do here. */
+int session_in_slow(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
+static inline int
+session_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
+{
+	if (p->c != NULL && (p->key.proto != IPPROTO_TCP || !state_closing(p->c->state)))
+		return PKT_CONTINUE;
+	return session_in_slow(w, s, p);
+}
+
+/** Remove a session, give back its port, fix the counters. */
+void session_free(struct fnat_worker *w, struct fnat_conn *c);
+
+/* The session stage's check after SYNPROXY: a session whose real server left the
+ * configuration goes with it when its service says so (expire-on-remove). */
+static inline int
+session_serving(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
+{
+	if ((p->c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[p->c->rs_id]) {
+		session_free(w, p->c);
+		return PKT_DROP(FNAT_DROP_NO_REAL);
+	}
+	return PKT_CONTINUE;
+}
 
 /* The translate stage's first step, inline (every forwarded packet takes it): the hop, TTL
  * decremented with the checksum updated. */
@@ -87,21 +123,6 @@ xlate_hop(struct pkt *p)
 	return PKT_CONTINUE;
 }
 
-/* session.c: the session stage, client→VIP: a new session for a SYN (or any UDP datagram),
- * a closing one given up for a new SYN on its tuple; SYNPROXY services create theirs in the
- * SYNPROXY stage. Then, after SYNPROXY, whether the session's real server still serves. */
-int session_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
-/** Remove a session, give back its port, fix the counters. */
-void session_free(struct fnat_worker *w, struct fnat_conn *c);
-static inline int
-session_serving(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
-{
-	if ((p->c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[p->c->rs_id]) {
-		session_free(w, p->c);
-		return PKT_DROP(FNAT_DROP_NO_REAL);
-	}
-	return PKT_CONTINUE;
-}
 /* xlate.c: the FULLNAT translation in each direction (after xlate_hop); it sets p->dst. */
 int xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
 int xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
@@ -262,14 +283,6 @@ count_out(struct fnat_worker *w, const struct fnat_conn *c, uint32_t bytes)
 	w->rs_ctr[c->rs_id].bytes_out += bytes;
 }
 
-
-/* Closing sessions (TIME_WAIT, CLOSE) are counted apart, like IPVS's InActConn: a drain waits
- * for the others. Call with the state before a change. */
-static inline bool
-state_closing(uint8_t s)
-{
-	return s == FNAT_S_TIME_WAIT || s == FNAT_S_CLOSE;
-}
 
 static inline void
 state_changed(struct fnat_worker *w, uint8_t old, uint8_t now)
