@@ -43,7 +43,7 @@ export {
   nextHealth,
   realProber,
 } from "./dataplane/agent/health.ts";
-export { effectiveConfig, realKey } from "./dataplane/agent/effective.ts";
+export { effectiveConfig, serviceRealKey } from "./dataplane/agent/effective.ts";
 export {
   type AgentReply,
   type CallOptions,
@@ -75,7 +75,9 @@ export {
   type VipSpec,
 } from "./cluster/spec/cluster_file.ts";
 export { configHash, nodeConfigs } from "./cluster/spec/node_config.ts";
-export { type DeployPlan, planDeploy } from "./cluster/spec/plan.ts";
+export { type DeployPlan, type PlanChange, planDeploy } from "./cluster/spec/plan.ts";
+export { describeChange, planLines } from "./cluster/spec/plan_render.ts";
+export { DeletionGuardError, excessiveDeletions } from "./cluster/spec/deletion_guard.ts";
 export { deploy, type DeployResult } from "./cluster/ops/deploy.ts";
 export {
   resumeRollout,

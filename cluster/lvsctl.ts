@@ -11,16 +11,22 @@
 import { Command } from "commander";
 import { type ClusterFile, ClusterFileError, loadClusterFile } from "./spec/cluster_file.ts";
 import { nodeConfigs } from "./spec/node_config.ts";
-import { type Observed, planDeploy } from "./spec/plan.ts";
+import { planDeploy } from "./spec/plan.ts";
+import { planLines } from "./spec/plan_render.ts";
+import {
+  DeletionGuardError,
+  describeDeletions,
+  excessiveDeletions,
+} from "./spec/deletion_guard.ts";
 import { deploy } from "./ops/deploy.ts";
 import {
   agentCall,
   drainNode,
-  endpointOf,
   fleetStatuses,
+  observedConfigs,
   undrainNode,
 } from "./transport/endpoint.ts";
-import { AGENT_PATHS, type AgentConfig, type AgentStatus } from "../dataplane/agent/api.ts";
+import { AGENT_PATHS, type AgentStatus } from "../dataplane/agent/api.ts";
 import type { NodeTransport } from "./transport/transport.ts";
 import { SshTransport } from "./transport/ssh_transport.ts";
 import {
@@ -39,6 +45,8 @@ import { drainSummary } from "./spec/drain_progress.ts";
 import { watchDrain } from "./ops/drain.ts";
 import { rolloutLease } from "./spec/fleet_view.ts";
 import { FileAuditLog, operatorsFromEnv, plainHttpRefusal, serveDashboard } from "../web/mod.ts";
+import { errorText } from "../routing/errors.ts";
+import { pollUntil, sleep as realSleep } from "../routing/poll.ts";
 
 /** Where a command's output goes (tests capture it). */
 export interface Io {
@@ -108,9 +116,7 @@ async function readTls(
       return text;
     } catch (e) {
       throw new CliError(
-        `Cannot read the dashboard's TLS ${what} ${path} (dashboard.tls.${what}): ${
-          (e as Error).message
-        }`,
+        `Cannot read the dashboard's TLS ${what} ${path} (dashboard.tls.${what}): ${errorText(e)}`,
         2,
       );
     }
@@ -223,11 +229,21 @@ export function dashboardFleetOptions(
   return { cluster, transport, stateDir: o.stateDir, ...(releasesDir ? { releasesDir } : {}) };
 }
 
+/** What every command group shares: the dependencies, the clock of waits and two helpers. */
+interface CliContext {
+  deps: CliDeps;
+  io: Io;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  /** Adds `--cluster FILE` and `--json` to a command. */
+  clusterOpt: (c: Command) => Command;
+  /** Runs `fn` with a transport to the cluster's nodes, closed afterwards. */
+  withTransport: <T>(cluster: ClusterFile, fn: (t: NodeTransport) => Promise<T>) => Promise<T>;
+}
+
 /** Builds the command tree. Each action throws CliError for a non-zero exit. */
 export function buildCli(deps: CliDeps): Command {
   const { io } = deps;
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const program = new Command("lvsctl")
     .description("Operate the FULLNAT load-balancer cluster")
     .exitOverride()
@@ -235,20 +251,38 @@ export function buildCli(deps: CliDeps): Command {
       writeOut: (s) => io.out(s.trimEnd()),
       writeErr: (s) => io.err(s.trimEnd()),
     });
-  const clusterOpt = (c: Command) =>
-    c.option("-c, --cluster <file>", "cluster file", DEFAULT_CLUSTER).option(
-      "--json",
-      "JSON output",
-    );
-  const withTransport = async <T>(cluster: ClusterFile, fn: (t: NodeTransport) => Promise<T>) => {
-    const t = deps.transport(cluster);
-    try {
-      return await fn(t);
-    } finally {
-      await t.close();
-    }
-  };
+  const ctx = cliContext(deps);
+  addConfigCommands(program, ctx);
+  addNodeCommands(program, ctx);
+  addUpgradeCommand(program, ctx);
+  addDashboardCommand(program, ctx);
+  return program;
+}
 
+function cliContext(deps: CliDeps): CliContext {
+  return {
+    deps,
+    io: deps.io,
+    now: deps.now ?? Date.now,
+    sleep: deps.sleep ?? realSleep,
+    clusterOpt: (c: Command) =>
+      c.option("-c, --cluster <file>", "cluster file", DEFAULT_CLUSTER).option(
+        "--json",
+        "JSON output",
+      ),
+    withTransport: async <T>(cluster: ClusterFile, fn: (t: NodeTransport) => Promise<T>) => {
+      const t = deps.transport(cluster);
+      try {
+        return await fn(t);
+      } finally {
+        await t.close();
+      }
+    },
+  };
+}
+
+/** `validate`, `plan` and `deploy`: the cluster file and the configuration it gives the nodes. */
+function addConfigCommands(program: Command, { io, clusterOpt, withTransport }: CliContext): void {
   clusterOpt(
     program.command("validate").description(
       "check a cluster file; every problem with its position",
@@ -264,40 +298,42 @@ export function buildCli(deps: CliDeps): Command {
     .action(async (o: { cluster: string; json?: boolean }) => {
       const c = await load(o.cluster);
       const desired = await nodeConfigs(c);
-      const observed = new Map<string, Observed>();
-      await withTransport(c, async (t) => {
-        await Promise.all(c.nodes.map(async (n) => {
-          try {
-            const reply = await t.agent(endpointOf(n), "GET", AGENT_PATHS.config);
-            observed.set(n.name, {
-              kind: "config",
-              config: reply.status === 404 ? null : reply.body as AgentConfig,
-            });
-          } catch (e) {
-            observed.set(n.name, { kind: "unreachable", error: (e as Error).message });
-          }
-        }));
-      });
+      const observed = await withTransport(c, (t) => observedConfigs(t, c.nodes));
       const plan = planDeploy(desired, observed);
       if (o.json) return io.out(JSON.stringify(plan));
-      io.out(`desired configuration ${plan.hash}`);
-      for (const n of plan.nodes) {
-        io.out(`${n.node}: ${n.action}${n.error ? ` (${n.error})` : ""}`);
-        for (const ch of n.changes) io.out(`  ${ch}`);
+      for (const line of planLines(plan)) io.out(line);
+      const over = excessiveDeletions(plan, c.deploy.maxDeletionShare);
+      if (over.length > 0) {
+        io.out(
+          `WARNING: deploy refuses this push without --allow-deletions: ${
+            describeDeletions(over, c.deploy.maxDeletionShare)
+          }`,
+        );
       }
     });
 
   clusterOpt(program.command("deploy").description("push the VIPs to every node and verify"))
     .option("--concurrency <n>", "nodes pushed at once", "8")
-    .action(async (o: { cluster: string; json?: boolean; concurrency: string }) => {
+    .option(
+      "--allow-deletions",
+      "push even when it removes more of a node's VIPs or real servers than the cluster " +
+        "file's deploy.maxDeletionShare (default 0.5)",
+    )
+    .action(async (
+      o: { cluster: string; json?: boolean; concurrency: string; allowDeletions?: boolean },
+    ) => {
       const c = await load(o.cluster);
       const result = await withTransport(c, (t) =>
         deploy(c, t, {
           concurrency: Number(o.concurrency),
+          allowDeletions: o.allowDeletions ?? false,
           ...(o.json
             ? {}
             : { onProgress: (node: string, msg: string) => io.err(`${node}: ${msg}`) }),
-        }));
+        })).catch((e) => {
+          if (e instanceof DeletionGuardError) throw new CliError(e.message, 1);
+          throw e;
+        });
       if (o.json) io.out(JSON.stringify(result));
       else {
         io.out(
@@ -320,7 +356,13 @@ export function buildCli(deps: CliDeps): Command {
       }
       if (!result.ok) throw new CliError("deploy failed on some nodes", 1);
     });
+}
 
+/** `status`, `drain`, `undrain` and `node-file`: the fleet and one node at a time. */
+function addNodeCommands(
+  program: Command,
+  { io, now, sleep, clusterOpt, withTransport }: CliContext,
+): void {
   clusterOpt(program.command("status").description("the fleet at a glance (like ipvsadm -ln)"))
     .action(async (o: { cluster: string; json?: boolean }) => {
       const c = await load(o.cluster);
@@ -383,19 +425,27 @@ export function buildCli(deps: CliDeps): Command {
       const c = await load(o.cluster);
       const n = findNode(c, name);
       const vips = vipRoutes(c);
-      const deadline = now() + Number(o.timeout) * 1000;
       const routed = (st: AgentStatus) => st.routing.advertised.some((a) => vips.has(a));
       const final = await withTransport(c, async (t) => {
         let s = await undrainNode(t, n);
-        while (!routed(s) && now() < deadline) {
-          if (!o.json) {
-            io.err(`${name}: advertises ${s.routing.advertised.join(",") || "nothing"}`);
-          }
-          await sleep(500);
-          s = await agentCall<AgentStatus>(t, n, "GET", AGENT_PATHS.status);
-        }
-        if (!routed(s)) throw new CliError(`${name}: undrain not complete after ${o.timeout} s`, 1);
-        return s;
+        // The undrain answers with the status: the first look judges it, later ones read anew.
+        const done = await pollUntil(async (look) => {
+          if (look > 0) s = await agentCall<AgentStatus>(t, n, "GET", AGENT_PATHS.status);
+          return routed(s) ? s : null;
+        }, {
+          timeoutMs: Number(o.timeout) * 1000,
+          everyMs: 500,
+          now,
+          sleep: (ms) => {
+            // Before each pause, say what the node still advertises.
+            if (!o.json) {
+              io.err(`${name}: advertises ${s.routing.advertised.join(",") || "nothing"}`);
+            }
+            return sleep(ms);
+          },
+        });
+        if (!done) throw new CliError(`${name}: undrain not complete after ${o.timeout} s`, 1);
+        return done;
       });
       if (o.json) io.out(JSON.stringify(final));
       else {
@@ -411,7 +461,13 @@ export function buildCli(deps: CliDeps): Command {
     const c = await load(o.cluster);
     io.out(JSON.stringify(renderNodeFile(findNode(c, name)), null, 2));
   });
+}
 
+/** `upgrade`: the rolling upgrade (see `ops/rollout.ts`), started or resumed. */
+function addUpgradeCommand(
+  program: Command,
+  { deps, io, clusterOpt, withTransport }: CliContext,
+): void {
   clusterOpt(
     program.command("upgrade").description(
       "rolling upgrade: per node drain, ship the release, restart, health gate, undrain",
@@ -477,6 +533,10 @@ export function buildCli(deps: CliDeps): Command {
         throw e;
       }
     });
+}
+
+/** `dashboard`: serves the web dashboard until SIGINT or SIGTERM. */
+function addDashboardCommand(program: Command, { deps, io, clusterOpt }: CliContext): void {
   clusterOpt(
     program.command("dashboard").description(
       "serve the web dashboard (operator token from LVS_DASHBOARD_TOKEN, audit log in the state dir)",
@@ -549,7 +609,6 @@ export function buildCli(deps: CliDeps): Command {
         await transport.close();
       },
     );
-  return program;
 }
 
 /** Runs the CLI; returns the exit code. */
@@ -563,7 +622,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     if (typeof ce.code === "string" && ce.code.startsWith("commander.")) {
       return ce.code === "commander.helpDisplayed" || ce.code === "commander.version" ? 0 : 2;
     }
-    deps.io.err(e instanceof Error ? e.message : String(e));
+    deps.io.err(errorText(e));
     return e instanceof CliError ? e.code : 1;
   }
 }

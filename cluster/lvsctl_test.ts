@@ -265,6 +265,56 @@ Deno.test("lvsctl upgrade: two concurrent runs from two state directories, one u
   }
 });
 
+Deno.test("lvsctl upgrade --resume --json continues a state an earlier release saved and prints the shared words", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lvsctl-upgrade-" });
+  try {
+    const lab = parseClusterFile(
+      await Deno.readTextFile(new URL("../fixtures/lab.yaml", import.meta.url)),
+      "lab.yaml",
+    );
+    const fake = new FakeTransport(lab.nodes.map((n) => n.name));
+    for (const [name, cfg] of await nodeConfigs(lab)) fake.node(name).config = cfg;
+    const clock = new ManualClock();
+    fake.clock = clock.now;
+    const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+    const rel = await buildRelease({ repo, version: "2.0.0-old", out: `${dir}/rel.tar.gz` });
+    fake.node("node1").release = "2.0.0-old";
+    // The words of the release before: node2 stopped at its health gate ("gating").
+    await Deno.mkdir(`${dir}/state`);
+    await Deno.writeTextFile(
+      `${dir}/state/rollout.json`,
+      JSON.stringify({
+        id: "r1",
+        release: rel.path,
+        version: "2.0.0-old",
+        sha256: rel.sha256,
+        batch: 1,
+        status: "halted",
+        startedAt: 0,
+        updatedAt: 0,
+        error: "node2: OSPF adjacency Init",
+        nodes: [
+          { node: "node1", step: "done" },
+          { node: "node2", step: "gating" },
+          { node: "node3", step: "pending" },
+        ],
+      }),
+    );
+    const out: string[] = [], err: string[] = [];
+    const code = await runCli(
+      ["upgrade", "--resume", "--json", "--state-dir", `${dir}/state`],
+      { io: { out: (s) => out.push(s), err: (s) => err.push(s) }, transport: () => fake, clock },
+    );
+    assert.equal(code, 0, err.join("\n"));
+    const state = JSON.parse(out.join("\n"));
+    assert.equal(state.status, "completed");
+    assert.deepEqual(state.nodes.map((n: { step: string }) => n.step), ["done", "done", "done"]);
+    assert.ok(!fake.calls.includes("node1 POST /v1/drain"), "node1 was done already");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("lvsctl dashboard refuses plain HTTP on a non-loopback address without --insecure, and names a TLS file it cannot read", async () => {
   const h = harness();
   const dir = await Deno.makeTempDir({ prefix: "lvsctl-dash-" });
@@ -316,4 +366,35 @@ Deno.test("lvsctl status names the holder of the rollout lease", async () => {
     text,
     /rollout lease: held by "lvsctl by bob@ops2 pid 7 \(rollout r9\)" on node1 for 60 s more/,
   );
+});
+
+Deno.test("lvsctl deploy refuses to remove 3 of 4 VIPs (exit 1, nothing pushed) unless --allow-deletions", async () => {
+  const lab = await loadClusterFile(LAB_FILE);
+  const v = lab.vips[0]!;
+  const four = { ...lab, vips: [0, 1, 2, 3].map((i) => ({ ...v, port: v.port + i })) };
+  const fake = new FakeTransport(lab.nodes.map((n) => n.name));
+  for (const [name, cfg] of await nodeConfigs(four)) fake.node(name).config = cfg;
+  const out: string[] = [], err: string[] = [];
+  const run = (args: string[]) =>
+    runCli([...args, "--cluster", LAB_FILE], {
+      io: { out: (s) => out.push(s), err: (s) => err.push(s) },
+      transport: () => fake,
+    });
+  const applies = () => fake.calls.filter((c) => c.endsWith("POST /v1/apply"));
+
+  assert.equal(await run(["plan"]), 0);
+  assert.ok(out.includes("  remove VIP 10.77.100.1:81/tcp mh"), out.join("\n"));
+  assert.match(out.at(-1)!, /^WARNING: deploy refuses this push without --allow-deletions: /);
+
+  assert.equal(await run(["deploy"]), 1);
+  assert.match(
+    err.at(-1)!,
+    /^Refusing to deploy: node1 would remove 3 of 4 VIPs \(75%\); .*over the limit of 50% \(deploy\.maxDeletionShare 0\.5 in the cluster file\); nothing was pushed/,
+  );
+  assert.deepEqual(applies(), []);
+  assert.equal(fake.node("node1").config!.dataplane.services.length, 4);
+
+  assert.equal(await run(["deploy", "--allow-deletions"]), 0, err.join("\n"));
+  assert.equal(applies().length, 3);
+  assert.equal(fake.node("node1").config!.dataplane.services.length, 1);
 });

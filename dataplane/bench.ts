@@ -3,6 +3,13 @@
  * (`build/fnat_bench`, one process and one worker per scenario) and prints a table, or with
  * `--json` one object `{"machine": ..., "scenarios": [...]}` on stdout.
  *
+ * Lab benchmarks (they build the network-namespace lab and take it down again; run them only
+ * under the lab lock, `flock /tmp/lab.lock deno task bench ...`):
+ *   `deno task bench deploy-scale [--vips N] [--reals M] [--json]`: cluster/lab/deploy_scale.ts
+ *   `deno task bench synflood-lab [--seconds S] [--json]`: cluster/lab/synflood_lab.ts
+ *   `deno task bench e2e [--seconds S] [--json] [--profile FILE]`: the data plane against the
+ *   kernel's own FULLNAT (nftables), nginx and wrk: cluster/lab/e2e_bench_run.ts
+ *
  * @module
  */
 
@@ -16,7 +23,26 @@ export interface ScenarioResult {
   packets?: number;
   connections?: number;
   seconds: number;
+  /** Share of the wall time the worker thread ran (rates are per CPU second of it). */
+  cpu_share?: number;
   note?: string;
+  /** config_scale: the configuration applied (services, real servers) under `flows` sessions */
+  vips?: number;
+  reals?: number;
+  flows?: number;
+  /** config_scale: the fnat_apply call, ms; the probe seeing the worker on the new snapshot,
+   * ms after the call; established packets sent and lost; bytes of the snapshot. `incr_`: the
+   * same for a second apply that changes one real server's weight. */
+  apply_ms?: number;
+  switch_ms?: number;
+  lost?: number;
+  snapshot_bytes?: number;
+  incr_apply_ms?: number;
+  incr_switch_ms?: number;
+  incr_packets?: number;
+  incr_lost?: number;
+  incr_snapshot_bytes?: number;
+  drops?: number;
 }
 
 /** A scenario: the benchmark's arguments. */
@@ -77,6 +103,13 @@ export const SCENARIOS: Scenario[] = [
     args: ["new_connections_synproxy", "2000000"],
     quickArgs: ["new_connections_synproxy", "100000"],
   },
+  {
+    // VIPS REALS_PER_VIP FLOWS. 8,192 x 8 is the most a snapshot holds (65,536 real-server
+    // ids: a session keeps a 16-bit id), so 10,000 VIPs x 8 is out of reach.
+    name: "config_scale",
+    args: ["config_scale", "8192", "8", "10000"],
+    quickArgs: ["config_scale", "1000", "8", "2000"],
+  },
 ];
 
 /** Parses the last JSON line the benchmark printed. */
@@ -88,18 +121,39 @@ export function parseResult(stdout: string): ScenarioResult {
 
 /** A plain-text table of results. */
 export function formatTable(results: ScenarioResult[]): string {
-  const head = ["scenario", "Mpps/core", "conn/s/core", "sessions", "B/session", "seconds"];
+  const head = [
+    "scenario",
+    "Mpps/core",
+    "conn/s/core",
+    "sessions",
+    "B/session",
+    "apply ms",
+    "switch ms",
+    "lost",
+    "snapshot B",
+    "seconds",
+    "cpu share",
+  ];
+  // config_scale: "full / one weight" for each apply figure
+  const pair = (a?: number, b?: number, digits = 0) =>
+    a === undefined ? "" : `${a.toFixed(digits)} / ${b?.toFixed(digits) ?? "?"}`;
   const rows = results.map((r) => [
     r.name,
     r.mpps_per_core?.toFixed(2) ?? "",
     r.connections_per_second_per_core?.toLocaleString("en-US") ?? "",
-    r.sessions?.toLocaleString("en-US") ?? "",
+    (r.sessions ?? r.flows)?.toLocaleString("en-US") ?? "",
     r.bytes_per_session?.toString() ?? "",
+    pair(r.apply_ms, r.incr_apply_ms, 1),
+    pair(r.switch_ms, r.incr_switch_ms, 1),
+    pair(r.lost, r.incr_lost),
+    pair(r.snapshot_bytes, r.incr_snapshot_bytes),
     r.seconds.toFixed(2),
+    r.cpu_share?.toFixed(2) ?? "",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
+      .trimEnd();
   return [fmt(head), fmt(widths.map((w) => "-".repeat(w))), ...rows.map(fmt)].join("\n");
 }
 
@@ -107,6 +161,24 @@ async function machine(): Promise<string> {
   const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
     .match(/^model name\s*:\s*(.+)$/m)?.[1] ?? "unknown CPU";
   return `${cpu}, ${navigator.hardwareConcurrency} cores, ${Deno.osRelease()}`;
+}
+
+/** Lab benchmarks: run as their own programs (the data plane does not import cluster/). */
+export const LAB_BENCHMARKS: Record<string, string> = {
+  "deploy-scale": "../cluster/lab/deploy_scale.ts",
+  "synflood-lab": "../cluster/lab/synflood_lab.ts",
+  "e2e": "../cluster/lab/e2e_bench_run.ts",
+};
+
+if (import.meta.main && Deno.args[0] !== undefined && Deno.args[0] in LAB_BENCHMARKS) {
+  const script = new URL(LAB_BENCHMARKS[Deno.args[0]]!, import.meta.url).pathname;
+  const status = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, ...Deno.args.slice(1)],
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  Deno.exit(status.code);
 }
 
 if (import.meta.main) {

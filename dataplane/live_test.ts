@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { parseFrame } from "./testing/packet.ts";
 import { bringUp, fromClient, fromReal, NET, oneService } from "./testing/testbed.ts";
 import type { DataPlaneConfig, RealServer } from "./binding/config.ts";
+import { pollUntil } from "../routing/poll.ts";
 
 const dp = bringUp({ testMode: false });
 const real = (i: number, weight = 1): RealServer => ({
@@ -23,11 +24,14 @@ const enc = (s: string) => new TextEncoder().encode(s);
 /** Collects until `n` frames arrived (workers run on their own threads) or a generous deadline. */
 async function collectN(n: number, what: string): Promise<Uint8Array[]> {
   const got: Uint8Array[] = [];
-  const deadline = Date.now() + 20_000;
-  while (got.length < n && Date.now() < deadline) {
-    got.push(...dp.collect());
-    if (got.length < n) await new Promise((r) => setTimeout(r, 5));
-  }
+  await pollUntil(
+    () => {
+      got.push(...dp.collect());
+      return got.length >= n || null;
+    },
+    20_000,
+    5,
+  );
   assert.equal(got.length, n, `${what}: ${got.length} of ${n} frames came out`);
   return got;
 }

@@ -16,19 +16,12 @@ import type { AgentStatus } from "../dataplane/agent/api.ts";
 import { buildRelease } from "../cluster/ops/release.ts";
 import { writeManifest } from "../cluster/ops/release_manifest.ts";
 import { RolloutHaltedError, startRollout } from "../cluster/ops/rollout.ts";
+import { pollUntil } from "../routing/poll.ts";
 
 const isRoot = Deno.uid() === 0;
 
-async function until<T>(what: string, fn: () => Promise<T | null>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${ms / 1000} s waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function until<T>(what: string, fn: () => Promise<T | null>, ms = 30_000): Promise<T> {
+  return pollUntil(() => fn().catch(() => null), { timeoutMs: ms, everyMs: 200, what });
 }
 
 /** `n` requests from the client, each on a new connection; the /whoami answers. */
@@ -231,7 +224,7 @@ Deno.test({
             console.log(
               `rolling upgrade of 3 nodes: ${ms} ms; client requests ok ${ok}, failed ${failed}`,
             );
-            assert.equal(state.status, "done");
+            assert.equal(state.status, "completed");
             const s = await statuses(lab);
             assert.deepEqual(s.map((x) => x.release), ["0.9.0-e2e", "0.9.0-e2e", "0.9.0-e2e"]);
             assert.deepEqual(s.map((x) => x.drained), [false, false, false]);

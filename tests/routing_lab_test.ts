@@ -15,13 +15,8 @@ import {
   startBird,
   waitForNextHops,
 } from "../cluster/lab/network.ts";
-import {
-  HostCommandError,
-  listNamespaces,
-  pollUntil,
-  processAlive,
-  RealHost,
-} from "../cluster/lab/netns.ts";
+import { HostCommandError, listNamespaces, processAlive, RealHost } from "../cluster/lab/netns.ts";
+import { pollUntil } from "../routing/poll.ts";
 import type { LabModel } from "../cluster/lab/topology.ts";
 import { withBird } from "../routing/bird/bird_client.ts";
 import { BirdError } from "../routing/bird_reply.ts";

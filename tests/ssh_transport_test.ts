@@ -7,14 +7,8 @@ import assert from "node:assert/strict";
 import { SshTransport } from "../cluster/transport/ssh_transport.ts";
 import { transportConformance } from "../cluster/transport/transport_conformance.ts";
 import { type NodeEndpoint, TransportError } from "../cluster/transport/transport.ts";
-import {
-  must,
-  namespacePids,
-  pollUntil,
-  processAlive,
-  RealHost,
-  signal,
-} from "../cluster/lab/netns.ts";
+import { must, namespacePids, processAlive, RealHost, signal } from "../cluster/lab/netns.ts";
+import { pollUntil } from "../routing/poll.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 const host = new RealHost();

@@ -23,6 +23,7 @@ import { ActionError, type ActionPort, type AuditLog, type FleetReader } from ".
 import { FleetHistory } from "../web/history.ts";
 import { MemoryFleet } from "../web/memory_fleet.ts";
 import { type DashboardServer, serveDashboard } from "../web/server.ts";
+import { pollUntil } from "../routing/poll.ts";
 
 /** The fleet the scenario runs against. */
 export interface FleetHarness {
@@ -103,11 +104,8 @@ async function nodeState(page: Page, node: string): Promise<string | null> {
 
 /** Polls until `ok` (the router converges a moment after the page updates: OSPF, MinLSInterval). */
 async function eventually(ok: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const held = await pollUntil(async () => (await ok()) || null, ms, 200);
+  assert.ok(held, `timed out waiting until ${what}`);
 }
 
 async function waitForState(page: Page, node: string, state: string): Promise<void> {
@@ -188,11 +186,12 @@ async function scenario(
       );
     const before = await read();
     const firstId = Number(await page.locator("#live").getAttribute("data-event-id"));
-    const deadline = Date.now() + WAIT.timeout;
-    while ((await read()) === before) {
-      assert.ok(Date.now() < deadline, `the counters of ${n} did not change: ${before}`);
-      await page.waitForTimeout(250);
-    }
+    const changed = await pollUntil(async () => (await read()) !== before || null, {
+      timeoutMs: WAIT.timeout,
+      everyMs: 250,
+      sleep: (ms) => page.waitForTimeout(ms),
+    });
+    assert.ok(changed, `the counters of ${n} did not change: ${before}`);
     const lastId = Number(await page.locator("#live").getAttribute("data-event-id"));
     assert.ok(lastId > firstId, `event ids grow (${firstId} -> ${lastId})`);
     await page.locator("figure.chart svg path.line").first().waitFor(WAIT);

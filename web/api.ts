@@ -7,7 +7,8 @@
  */
 import { Hono } from "hono";
 import { ActionError, type ActionPort, type AuditLog, type FleetSnapshot } from "./fleet.ts";
-import { errorMessage, type Gate } from "./gate.ts";
+import type { Gate } from "./gate.ts";
+import { errorText } from "../routing/errors.ts";
 import type { FleetHistory } from "./history.ts";
 import type { SessionTable } from "./sessions.ts";
 
@@ -79,7 +80,7 @@ export function createApi(d: ApiDeps): Hono {
       await gate.flushDenials();
       return c.json({ entries: await d.audit.recent(limit) });
     } catch (err) {
-      return c.json({ error: `Cannot read the audit log: ${errorMessage(err)}` }, 503);
+      return c.json({ error: `Cannot read the audit log: ${errorText(err)}` }, 503);
     }
   });
 
@@ -139,7 +140,7 @@ export function createApi(d: ApiDeps): Hono {
       return c.json({ rollout });
     } catch (err) {
       return c.json(
-        { error: `Cannot read rollout ${id}: ${errorMessage(err)}` },
+        { error: `Cannot read rollout ${id}: ${errorText(err)}` },
         err instanceof ActionError ? err.status : 502,
       );
     }

@@ -11,9 +11,12 @@
  *   `POST /api/rollouts/{id}/resume`, `GET /api/sessions`, `POST /api/sessions/{id}/revoke` —
  *   bearer token or session cookie (+ CSRF); 401 otherwise
  *
+ * - `GET /metrics` Prometheus text exposition (public unless `metricsPublic: false`)
+ *
  * Sessions are kept server-side (`sessions.ts`): logout and revocation end a session at once,
  * also its live stream. Anonymous refusals reach the audit log aggregated per address and minute.
- * - `GET /metrics` Prometheus text exposition (public unless `metricsPublic: false`)
+ * Every route reads the fleet through one {@link FleetCache}; {@link createDashboard} returns it
+ * beside the app, so the server's sampler shares those reads.
  *
  * @example
  * ```ts
@@ -23,18 +26,20 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createApi } from "./api.ts";
 import { APP_CSS, APP_JS, FAVICON_SVG } from "./assets.ts";
 import { Auth, crossSiteReason, type OperatorToken } from "./auth.ts";
-import type { ActionPort, AuditEntry, AuditLog, FleetReader, FleetSnapshot } from "./fleet.ts";
-import { errorMessage, Gate, SESSION_COOKIE } from "./gate.ts";
+import type { ActionPort, AuditLog, FleetReader } from "./fleet.ts";
+import { FleetCache, type FleetState } from "./fleet_cache.ts";
+import { Gate, SESSION_COOKIE } from "./gate.ts";
 import { FleetHistory } from "./history.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { renderDashboard, renderLogin } from "./page.ts";
 import { clockTime, type RegionName, REGIONS, renderRegions } from "./render.ts";
 import { type Sleep, sseStream, timerSleep } from "./sse.ts";
+import { errorText } from "../routing/errors.ts";
 
 /** Everything the dashboard is built from. */
 export interface DashboardDeps {
@@ -63,69 +68,91 @@ export interface DashboardDeps {
   shutdownSignal?: AbortSignal;
 }
 
-/** The fleet as last read, or why it could not be. */
-interface FleetState {
-  snapshot: FleetSnapshot | null;
-  error: string | null;
-  audit: AuditEntry[];
-}
-
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
   "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/** The dashboard: its app and the fleet cache the app reads through. */
+export interface Dashboard {
+  app: Hono;
+  /** The one shared fleet read; the server's sampler reads through it too. */
+  fleet: FleetCache;
+}
+
+/** What the route stages share, built once per app from its dependencies. */
+interface Parts {
+  deps: DashboardDeps;
+  clock: () => number;
+  history: FleetHistory;
+  /** Interval between server-sent events. */
+  interval: number;
+  sleep: Sleep;
+  auth: Auth;
+  gate: Gate;
+  fleet: FleetCache;
+}
+
 /** Builds the dashboard app. Throws RangeError when no usable operator token is configured. */
 export function createApp(deps: DashboardDeps): Hono {
+  return createDashboard(deps).app;
+}
+
+/** Builds the dashboard app and its fleet cache (see {@link createApp}). */
+export function createDashboard(deps: DashboardDeps): Dashboard {
+  const parts = dashboardParts(deps);
+  const app = new Hono();
+  guardRoutes(app, deps);
+  assetRoutes(app);
+  loginRoutes(app, parts);
+  logoutRoute(app, parts);
+  pageRoute(app, parts);
+  eventRoute(app, parts);
+  app.route(
+    "/api",
+    createApi({
+      gate: parts.gate,
+      actions: deps.actions,
+      audit: deps.audit,
+      history: parts.history,
+      fleetState: () => parts.fleet.read(),
+      sessions: parts.auth.sessions,
+    }),
+  );
+  metricsRoute(app, parts);
+  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
+  return { app, fleet: parts.fleet };
+}
+
+/** Defaults, authentication, the gate and the fleet cache, wired to each other. */
+function dashboardParts(deps: DashboardDeps): Parts {
   const clock = deps.clock ?? (() => Date.now());
   const history = deps.history ?? new FleetHistory({ clock });
   const interval = deps.eventIntervalMs ?? 1000;
-  const sleep = deps.sleep ?? timerSleep;
   const auth = new Auth({
     operators: deps.operators,
     clock,
     ...(deps.sessionSecret ? { secret: deps.sessionSecret } : {}),
   });
-  const loginFailures = new Map<string, number[]>();
-  let eventSeq = 0;
-  let cache: { at: number; state: Promise<FleetState> } | null = null;
-
-  /** Reads the fleet and the audit tail; concurrent callers within half an interval share one read. */
-  function fleetState(): Promise<FleetState> {
-    const now = clock();
-    if (cache !== null && now - cache.at < Math.min(500, interval / 2)) return cache.state;
-    const state = (async (): Promise<FleetState> => {
-      let snapshot: FleetSnapshot | null = null;
-      let error: string | null = null;
-      try {
-        snapshot = await deps.reader.read();
-        history.record(snapshot);
-      } catch (err) {
-        error = `Cannot read the fleet state: ${errorMessage(err)}`;
-      }
-      let audit: AuditEntry[] = [];
-      try {
-        await gate.flushDenials();
-        audit = await deps.audit.recent(10);
-      } catch (err) {
-        error = [error, `Cannot read the audit log: ${errorMessage(err)}`].filter((x) => x).join(
-          " · ",
-        );
-      }
-      return { snapshot, error, audit };
-    })();
-    cache = { at: now, state };
-    return state;
-  }
-
-  const gate = new Gate({ auth, audit: deps.audit, clock, afterAction: () => (cache = null) });
+  // Concurrent callers within half an event interval (at most 500 ms) share one read.
+  const fleet: FleetCache = new FleetCache({
+    reader: deps.reader,
+    audit: deps.audit,
+    history,
+    clock,
+    ttlMs: Math.min(500, interval / 2),
+    beforeAudit: () => gate.flushDenials(),
+  });
+  const gate = new Gate({ auth, audit: deps.audit, clock, afterAction: () => fleet.forget() });
   // Summaries still counting when the server stops are recorded then.
   deps.shutdownSignal?.addEventListener("abort", () => {
     gate.flushDenials(true).catch((err) =>
-      console.error(`dashboard: cannot record refused requests: ${errorMessage(err)}`)
+      console.error(`dashboard: cannot record refused requests: ${errorText(err)}`)
     );
   }, { once: true });
+  return { deps, clock, history, interval, sleep: deps.sleep ?? timerSleep, auth, gate, fleet };
+}
 
-  const app = new Hono();
-
+/** Refuses other Host names, sets the security headers, and answers errors as JSON. */
+function guardRoutes(app: Hono, deps: DashboardDeps): void {
   app.use("*", async (c, next) => {
     const host = new URL(c.req.url).host;
     if (deps.allowedHosts !== undefined && !deps.allowedHosts.includes(host)) {
@@ -141,9 +168,12 @@ export function createApp(deps: DashboardDeps): Hono {
 
   app.onError((err, c) => {
     console.error(`dashboard: ${c.req.method} ${c.req.path}: ${err.stack ?? err}`);
-    return c.json({ error: `Internal error: ${errorMessage(err)}` }, 500);
+    return c.json({ error: `Internal error: ${errorText(err)}` }, 500);
   });
+}
 
+/** The stylesheet, the script and the icon. */
+function assetRoutes(app: Hono): void {
   app.get("/assets/app.css", (c) => {
     c.header("Cache-Control", "max-age=300");
     return c.body(APP_CSS, 200, { "Content-Type": "text/css; charset=utf-8" });
@@ -157,6 +187,12 @@ export function createApp(deps: DashboardDeps): Hono {
     c.header("Cache-Control", "max-age=86400");
     return c.body(FAVICON_SVG, 200, { "Content-Type": "image/svg+xml" });
   });
+}
+
+/** The login form and its answer, with a lockout after ten failures a minute from one address. */
+function loginRoutes(app: Hono, p: Parts): void {
+  const { auth, gate, clock } = p;
+  const loginFailures = new Map<string, number[]>();
 
   app.get("/login", async (c) => {
     if (await auth.verifySession(getCookie(c, SESSION_COOKIE))) return c.redirect("/", 303);
@@ -182,7 +218,7 @@ export function createApp(deps: DashboardDeps): Hono {
       const body = await c.req.parseBody();
       token = typeof body["token"] === "string" ? body["token"].trim() : "";
     } catch (err) {
-      return c.html(renderLogin(`The login form could not be read: ${errorMessage(err)}`), 400);
+      return c.html(renderLogin(`The login form could not be read: ${errorText(err)}`), 400);
     }
     const op = auth.operatorForToken(token);
     if (op === null) {
@@ -190,26 +226,36 @@ export function createApp(deps: DashboardDeps): Hono {
       await gate.deny(c, "login", "dashboard", "anonymous", 401, "wrong operator token");
       return c.html(renderLogin("That operator token is not valid."), 401);
     }
-    try {
-      await gate.record({ who: op, action: "login", target: "dashboard", result: "ok", via: "ui" });
-    } catch (err) {
-      // Every session starts with an audit line; without the log there is no session.
-      return c.html(
-        renderLogin(`Cannot log in: the audit log cannot be written (${errorMessage(err)}).`),
-        503,
-      );
-    }
-    gate.count("login", "ok");
-    const from = gate.remote(c) === undefined ? undefined : gate.source(c);
-    setCookie(c, SESSION_COOKIE, await auth.issueSession(op, from), {
-      httpOnly: true,
-      sameSite: "Strict",
-      path: "/",
-      secure: deps.secureCookies ?? new URL(c.req.url).protocol === "https:",
-    });
-    return c.redirect("/", 303);
+    return await startSession(c, p, op);
   });
+}
 
+/** Records the login, then sets the session cookie (no audit line, no session). */
+async function startSession(c: Context, p: Parts, op: string): Promise<Response> {
+  const { auth, gate, deps } = p;
+  try {
+    await gate.record({ who: op, action: "login", target: "dashboard", result: "ok", via: "ui" });
+  } catch (err) {
+    // Every session starts with an audit line; without the log there is no session.
+    return c.html(
+      renderLogin(`Cannot log in: the audit log cannot be written (${errorText(err)}).`),
+      503,
+    );
+  }
+  gate.count("login", "ok");
+  const from = gate.remote(c) === undefined ? undefined : gate.source(c);
+  setCookie(c, SESSION_COOKIE, await auth.issueSession(op, from), {
+    httpOnly: true,
+    sameSite: "Strict",
+    path: "/",
+    secure: deps.secureCookies ?? new URL(c.req.url).protocol === "https:",
+  });
+  return c.redirect("/", 303);
+}
+
+/** `POST /logout`: ends the session on the server and records it. */
+function logoutRoute(app: Hono, p: Parts): void {
+  const { auth, gate } = p;
   app.post("/logout", async (c) => {
     const a = await gate.authorize(c, "logout", "dashboard");
     if (a instanceof Response) return a;
@@ -222,39 +268,52 @@ export function createApp(deps: DashboardDeps): Hono {
       target: "dashboard",
       result: "ok",
       via: a.p.via,
-    }).catch((err) => console.error(`dashboard: cannot record a logout: ${errorMessage(err)}`));
+    }).catch((err) => console.error(`dashboard: cannot record a logout: ${errorText(err)}`));
     return c.redirect("/login", 303);
   });
+}
 
+/** Every page region, rendered from one fleet read for one viewer. */
+function regionsFor(p: Parts, state: FleetState, csrf: string, sid: string | null) {
+  return renderRegions({
+    ...state,
+    history: p.history,
+    now: p.clock(),
+    csrf,
+    sessions: p.auth.sessions.list(),
+    currentSession: sid === null ? null : p.auth.sessions.idOf(sid),
+  });
+}
+
+/** `GET /`: the dashboard page for a session, else a redirect to the login. */
+function pageRoute(app: Hono, p: Parts): void {
+  const { auth, clock } = p;
   app.get("/", async (c) => {
     const session = await auth.verifySession(getCookie(c, SESSION_COOKIE));
     if (session === null) return c.redirect("/login", 303);
-    const state = await fleetState();
+    const state = await p.fleet.read();
     const csrf = await auth.csrfToken(session);
-    const regions = renderRegions({
-      ...state,
-      history,
-      now: clock(),
-      csrf,
-      sessions: auth.sessions.list(),
-      currentSession: auth.sessions.idOf(session.sid),
-    });
     return c.html(renderDashboard({
       cluster: state.snapshot?.cluster ?? "unknown cluster",
       operator: session.operator,
       csrf,
-      regions,
+      regions: regionsFor(p, state, csrf, session.sid),
       time: clockTime(clock()),
     }));
   });
+}
 
+/** `GET /events`: the page regions that changed, one event per interval, until the session ends. */
+function eventRoute(app: Hono, p: Parts): void {
+  const { auth, gate, clock, deps } = p;
+  let eventSeq = 0;
   app.get("/events", async (c) => {
-    const p = await gate.principal(c);
-    if (p === null || p === "bad-bearer") {
+    const who = await gate.principal(c);
+    if (who === null || who === "bad-bearer") {
       return gate.unauthorized(c, "log in to receive live updates");
     }
-    const csrf = p.session ? await auth.csrfToken(p.session) : "";
-    const sid = p.session?.sid ?? null;
+    const csrf = who.session ? await auth.csrfToken(who.session) : "";
+    const sid = who.session?.sid ?? null;
     const sent: Partial<Record<RegionName, string>> = {};
     // A revoked or logged-out session's stream ends; so does every stream at shutdown.
     const ended = new AbortController();
@@ -262,8 +321,8 @@ export function createApp(deps: DashboardDeps): Hono {
       ? AbortSignal.any([deps.shutdownSignal, ended.signal])
       : ended.signal;
     const stream = sseStream({
-      intervalMs: interval,
-      sleep,
+      intervalMs: p.interval,
+      sleep: p.sleep,
       signal,
       preamble: "retry: 3000\n\n",
       next: async () => {
@@ -271,15 +330,8 @@ export function createApp(deps: DashboardDeps): Hono {
           ended.abort();
           return { event: "ended", data: "the session ended (logged out or revoked)" };
         }
-        const state = await fleetState();
-        const all = renderRegions({
-          ...state,
-          history,
-          now: clock(),
-          csrf,
-          sessions: auth.sessions.list(),
-          currentSession: sid === null ? null : auth.sessions.idOf(sid),
-        });
+        const state = await p.fleet.read();
+        const all = regionsFor(p, state, csrf, sid);
         // Only the regions that changed since this client's previous event (all of them first).
         const regions: Partial<typeof all> = {};
         for (const k of REGIONS) if (all[k] !== sent[k]) regions[k] = sent[k] = all[k];
@@ -298,27 +350,19 @@ export function createApp(deps: DashboardDeps): Hono {
       },
     });
   });
+}
 
-  app.route(
-    "/api",
-    createApi({
-      gate,
-      actions: deps.actions,
-      audit: deps.audit,
-      history,
-      fleetState,
-      sessions: auth.sessions,
-    }),
-  );
-
+/** `GET /metrics`: the fleet and the dashboard's action counters (a token unless public). */
+function metricsRoute(app: Hono, p: Parts): void {
+  const { gate } = p;
   app.get("/metrics", async (c) => {
-    if (deps.metricsPublic === false) {
-      const p = await gate.principal(c);
-      if (p === null || p === "bad-bearer") {
+    if (p.deps.metricsPublic === false) {
+      const who = await gate.principal(c);
+      if (who === null || who === "bad-bearer") {
         return gate.unauthorized(c, "metrics need an operator token");
       }
     }
-    const state = await fleetState();
+    const state = await p.fleet.read();
     const actions = [...gate.counts].map(([k, n]) => {
       const [action, result] = k.split("\u0000") as [string, string];
       return { action, result, count: n };
@@ -331,7 +375,4 @@ export function createApp(deps: DashboardDeps): Hono {
       },
     );
   });
-
-  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
-  return app;
 }

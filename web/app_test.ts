@@ -658,3 +658,26 @@ Deno.test("operators list the sessions and revoke one: its cookie and its live s
   await anon.body?.cancel();
   assert.equal((await app.request("/api/sessions")).status, 401);
 });
+
+Deno.test("pages, /metrics and the API share one fleet read per half interval; an action makes the next one fresh", async () => {
+  const { app, fleet, clock } = setup();
+  const reads = () => fleet.calls.filter((c) => c.method === "read").length;
+  const node2 = async () => {
+    const body = await (await app.request("/api/fleet", { headers: bearer() })).json();
+    return body.nodes.find((n: { name: string }) => n.name === "node2").state;
+  };
+  assert.equal(await node2(), "active");
+  await (await app.request("/metrics")).body?.cancel();
+  assert.equal(reads(), 1);
+  const drain = await app.request("/api/nodes/node2/drain", { method: "POST", headers: bearer() });
+  assert.equal(drain.status, 200);
+  await drain.body?.cancel();
+  assert.equal(await node2(), "draining", "the action's effect shows at once");
+  assert.equal(reads(), 2);
+  clock.now += 499;
+  await node2();
+  assert.equal(reads(), 2);
+  clock.now += 1;
+  await node2();
+  assert.equal(reads(), 3);
+});

@@ -17,6 +17,7 @@
  * @module
  */
 import type { AuditEntry, AuditLog } from "./fleet.ts";
+import { errorText } from "../routing/errors.ts";
 
 /** Longest value of each text field of an entry (see {@link boundedEntry}). */
 export const AUDIT_FIELD_LIMITS = {
@@ -166,7 +167,7 @@ export class FileAuditLog implements AuditLog {
       }
     } catch (err) {
       throw new AuditLogError(
-        `Cannot append to the audit log ${this.path}: ${(err as Error).message}`,
+        `Cannot append to the audit log ${this.path}: ${errorText(err)}`,
         this.path,
         { cause: err },
       );
@@ -219,7 +220,7 @@ export class FileAuditLog implements AuditLog {
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
       throw new AuditLogError(
-        `Cannot read the audit log ${path}: ${(err as Error).message}`,
+        `Cannot read the audit log ${path}: ${errorText(err)}`,
         path,
         { cause: err },
       );

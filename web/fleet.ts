@@ -21,6 +21,7 @@
  *
  * @module
  */
+import type { RolloutStatus, RolloutStep } from "./rollout_words.ts";
 
 /** Lifecycle state of one load-balancer node, as the orchestrator sees it. */
 export type NodeState = "active" | "draining" | "drained" | "upgrading" | "down";
@@ -168,20 +169,6 @@ export interface VipView {
   reals: readonly RealView[];
 }
 
-/** Progress of one node within a rolling upgrade. */
-export type RolloutStep =
-  | "pending"
-  | "draining"
-  | "shipping"
-  | "restarting"
-  | "health-gate"
-  | "undraining"
-  | "done"
-  | "failed";
-
-/** State of a whole rolling upgrade. */
-export type RolloutState = "running" | "halted" | "completed";
-
 /** One node's line in a rollout. */
 export interface RolloutNodeProgress {
   node: string;
@@ -199,7 +186,7 @@ export interface RolloutView {
   /** The release being rolled out (path or version string). */
   release: string;
   batchSize: number;
-  state: RolloutState;
+  state: RolloutStatus;
   /** Operator who started it. */
   startedBy: string;
   startedAt: number;

@@ -14,6 +14,7 @@ import { ActionError, type AuditEntry, type AuditLog } from "./fleet.ts";
 import { boundedEntry } from "./audit.ts";
 import { DenialAggregator } from "./denials.ts";
 import { renderResult } from "./page.ts";
+import { errorText } from "../routing/errors.ts";
 
 /** Who is making a request and how they proved it. */
 export interface Principal {
@@ -32,11 +33,6 @@ export interface ActionOutcome {
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = "lvs_session";
-
-/** The message of anything thrown. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** Authentication, CSRF protection, audit and action counters for one app. */
 export class Gate {
@@ -141,7 +137,7 @@ export class Gate {
         });
       }
     } catch (err) {
-      console.error(`dashboard: cannot record a denied ${action}: ${errorMessage(err)}`);
+      console.error(`dashboard: cannot record a denied ${action}: ${errorText(err)}`);
     }
     if (status === 401) return this.unauthorized(c, why);
     return c.json({ error: `Refused: ${why}` }, 403);
@@ -180,7 +176,7 @@ export class Gate {
       }
     } catch (err) {
       return c.json({
-        error: `Cannot ${action} ${target}: the request body is not valid (${errorMessage(err)})`,
+        error: `Cannot ${action} ${target}: the request body is not valid (${errorText(err)})`,
       }, 400);
     }
     if (p.via === "ui") {
@@ -222,7 +218,7 @@ export class Gate {
     } catch (err) {
       return fail(
         503,
-        `${label} was not started: the audit log cannot be written (${errorMessage(err)})`,
+        `${label} was not started: the audit log cannot be written (${errorText(err)})`,
       );
     }
     let out: ActionOutcome;
@@ -230,13 +226,13 @@ export class Gate {
       out = await run();
     } catch (err) {
       const status = err instanceof ActionError ? err.status : 502;
-      const text = `${label} failed: ${errorMessage(err)}`;
+      const text = `${label} failed: ${errorText(err)}`;
       try {
         await this.record({ ...base, result: "error", message: text });
       } catch (auditErr) {
         return fail(
           status,
-          `${text} (and the audit log cannot be written: ${errorMessage(auditErr)})`,
+          `${text} (and the audit log cannot be written: ${errorText(auditErr)})`,
         );
       }
       return fail(status, text);
@@ -248,7 +244,7 @@ export class Gate {
     try {
       await this.record({ ...base, result: "ok", message: out.message });
     } catch (err) {
-      text += ` (but the audit log cannot be written: ${errorMessage(err)})`;
+      text += ` (but the audit log cannot be written: ${errorText(err)})`;
     }
     if (html) return c.html(renderResult(true, text));
     return c.json({ ok: true, message: text, ...out.body }, out.status ?? 200);

@@ -24,11 +24,11 @@ import {
   type NodeView,
   type RolloutNodeProgress,
   type RolloutRequest,
-  type RolloutStep,
   type RolloutView,
   type SyncView,
   type VipView,
 } from "./fleet.ts";
+import { ROLLOUT_STEPS, type RolloutStep } from "./rollout_words.ts";
 
 /** Options of {@link MemoryFleet}. */
 export interface MemoryFleetOptions {
@@ -82,14 +82,10 @@ interface SyncSim {
   in: Map<string, number>;
 }
 
-const STEPS: readonly RolloutStep[] = [
-  "draining",
-  "shipping",
-  "restarting",
-  "health-gate",
-  "undraining",
-  "done",
-];
+/** The steps a node goes through after `pending`, in order (`failed` ends it anywhere). */
+const STEPS: readonly RolloutStep[] = ROLLOUT_STEPS.filter((s) =>
+  s !== "pending" && s !== "failed"
+);
 
 /** Version string from a release path: `/srv/lvs-1.4.2.tar.gz` → `1.4.2`. */
 export function releaseVersion(release: string): string {

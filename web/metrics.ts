@@ -19,10 +19,14 @@ import {
   type FleetSnapshot,
   hashVerdict,
   NODE_STATES,
+  type NodeView,
   realKey,
-  type RolloutState,
+  type RolloutView,
+  type SyncView,
   vipKey,
+  type VipView,
 } from "./fleet.ts";
+import { ROLLOUT_STATUSES } from "./rollout_words.ts";
 
 /** Content type of the text exposition format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -81,11 +85,25 @@ class Exposition {
   }
 }
 
-const ROLLOUT_STATES: readonly RolloutState[] = ["running", "halted", "completed"];
-
 /** Renders the snapshot (null when the fleet could not be read) and the dashboard's figures. */
 export function renderMetrics(snapshot: FleetSnapshot | null, figures: DashboardFigures): string {
   const x = new Exposition();
+  dashboardFamilies(x, snapshot, figures);
+  if (snapshot === null) return x.text();
+  nodeFamilies(x, snapshot);
+  dataPlaneFamilies(x, snapshot.nodes);
+  syncFamilies(x, snapshot.nodes);
+  realFamilies(x, snapshot.vips);
+  rolloutFamilies(x, snapshot.rollouts);
+  return x.text();
+}
+
+/** Whether the fleet could be read, and the actions this dashboard handled. */
+function dashboardFamilies(
+  x: Exposition,
+  snapshot: FleetSnapshot | null,
+  figures: DashboardFigures,
+): void {
   x.family("lvs_dashboard_fleet_up", "gauge", "1 if the dashboard could read the fleet state.", [
     [{}, figures.fleetUp && snapshot !== null ? 1 : 0],
   ]);
@@ -95,10 +113,11 @@ export function renderMetrics(snapshot: FleetSnapshot | null, figures: Dashboard
     "Operator actions handled by this dashboard, by action and result.",
     figures.actions.map((a) => [{ action: a.action, result: a.result }, a.count]),
   );
-  if (snapshot === null) return x.text();
+}
 
+/** Each node's agent, lifecycle state, release and config hash, and its OSPF view. */
+function nodeFamilies(x: Exposition, snapshot: FleetSnapshot): void {
   const nodes = snapshot.nodes;
-  const live = nodes.filter((n) => n.reachable && n.stats !== null);
   const verdict = hashVerdict(snapshot);
   x.family("lvs_node_up", "gauge", "1 if the node's agent answered.", [
     ...nodes.map((n): [Labels, number] => [{ node: n.name }, n.reachable ? 1 : 0]),
@@ -144,6 +163,11 @@ export function renderMetrics(snapshot: FleetSnapshot | null, figures: Dashboard
     "1 if the node announces every router-facing VIP.",
     ospf.map((n) => [{ node: n.name }, n.ospf!.vipsAdvertised ? 1 : 0]),
   );
+}
+
+/** Sessions, packets, drops and SYNPROXY cookies of each node whose data plane reported. */
+function dataPlaneFamilies(x: Exposition, nodes: readonly NodeView[]): void {
+  const live = nodes.filter((n) => n.reachable && n.stats !== null);
   x.family(
     "lvs_node_sessions",
     "gauge",
@@ -192,8 +216,12 @@ export function renderMetrics(snapshot: FleetSnapshot | null, figures: Dashboard
       live.map((n) => [{ node: n.name }, n.stats!.synCookies[key]]),
     );
   }
+}
+
+/** Session sync of each node that runs it: records, losses, standby takeovers, forwarding. */
+function syncFamilies(x: Exposition, nodes: readonly NodeView[]): void {
   const syncing = nodes.filter((n) => n.reachable && n.sync !== null);
-  const perNode = (pick: (s: NonNullable<typeof nodes[number]["sync"]>) => number) =>
+  const perNode = (pick: (s: SyncView) => number) =>
     syncing.map((n): [Labels, number] => [{ node: n.name }, pick(n.sync!)]);
   x.family(
     "lvs_sync_synced",
@@ -254,8 +282,12 @@ export function renderMetrics(snapshot: FleetSnapshot | null, figures: Dashboard
       ])
     ),
   );
+}
+
+/** Real-server health and weight on each node, and the weight the cluster file gives. */
+function realFamilies(x: Exposition, vips: readonly VipView[]): void {
   const realSamples = (pick: (h: { up: boolean; weight: number }) => number) =>
-    snapshot.vips.flatMap((v) =>
+    vips.flatMap((v) =>
       v.reals.flatMap((r) =>
         r.health.map((h): [Labels, number] => [
           { node: h.node, vip: vipKey(v), real: realKey(r) },
@@ -279,18 +311,18 @@ export function renderMetrics(snapshot: FleetSnapshot | null, figures: Dashboard
     "lvs_real_configured_weight",
     "gauge",
     "Weight of the real server in the cluster file.",
-    snapshot.vips.flatMap((v) =>
+    vips.flatMap((v) =>
       v.reals.map((r): [Labels, number] => [{ vip: vipKey(v), real: realKey(r) }, r.weight])
     ),
   );
+}
+
+/** Rollouts the orchestrator remembers, counted by status. */
+function rolloutFamilies(x: Exposition, rollouts: readonly RolloutView[]): void {
   x.family(
     "lvs_rollouts",
     "gauge",
     "Rollouts the orchestrator remembers, by state.",
-    ROLLOUT_STATES.map((s) => [
-      { state: s },
-      snapshot.rollouts.filter((r) => r.state === s).length,
-    ]),
+    ROLLOUT_STATUSES.map((s) => [{ state: s }, rollouts.filter((r) => r.state === s).length]),
   );
-  return x.text();
 }

@@ -4,14 +4,14 @@
  *
  * @module
  */
-export { createApp, type DashboardDeps } from "./app.ts";
+export { createApp, createDashboard, type Dashboard, type DashboardDeps } from "./app.ts";
+export { FleetCache, type FleetCacheOptions, type FleetState } from "./fleet_cache.ts";
 export {
   type DashboardServer,
   isLoopback,
   plainHttpRefusal,
   serveDashboard,
   type ServeOptions,
-  sharedReader,
 } from "./server.ts";
 export {
   ActionError,
@@ -30,13 +30,19 @@ export {
   type RealView,
   type RolloutNodeProgress,
   type RolloutRequest,
-  type RolloutState,
-  type RolloutStep,
   type RolloutView,
   type SynCookieCounters,
   type SyncView,
   type VipView,
 } from "./fleet.ts";
+export {
+  ROLLOUT_STATUSES,
+  ROLLOUT_STEPS,
+  type RolloutStatus,
+  rolloutStatus,
+  type RolloutStep,
+  rolloutStep,
+} from "./rollout_words.ts";
 export {
   AUDIT_FIELD_LIMITS,
   AuditLogError,

@@ -1,7 +1,8 @@
 /**
- * The dashboard's I/O shell: serves {@link createApp} with `Deno.serve` (HTTPS when given a
- * certificate and key; then session cookies are `Secure`) and samples the fleet into the history
- * on a timer, so the charts fill even while nobody watches. Plain HTTP is served only on a
+ * The dashboard's I/O shell: serves {@link createDashboard}'s app with `Deno.serve` (HTTPS when
+ * given a certificate and key; then session cookies are `Secure`) and samples the fleet into the
+ * history on a timer, so the charts fill even while nobody watches. The sampler reads through the
+ * app's fleet cache (`fleet_cache.ts`), so it shares reads with the pages and live streams. Plain HTTP is served only on a
  * loopback address (or a tunnel to it) unless the caller says `insecure`: operator tokens and
  * session cookies must not cross a network in clear text.
  *
@@ -17,8 +18,7 @@
  *
  * @module
  */
-import { createApp, type DashboardDeps } from "./app.ts";
-import type { FleetReader, FleetSnapshot } from "./fleet.ts";
+import { createDashboard, type Dashboard, type DashboardDeps } from "./app.ts";
 import { FleetHistory } from "./history.ts";
 
 /** Options of {@link serveDashboard}. */
@@ -70,27 +70,6 @@ export interface DashboardServer {
   shutdown(): Promise<void>;
 }
 
-/**
- * A reader that shares one read among callers within `ttlMs` (the sampler and every live page
- * read through it, so the orchestrator is asked about once per interval, not once per client).
- */
-export function sharedReader(reader: FleetReader, clock: () => number, ttlMs: number): FleetReader {
-  let last: { at: number; read: Promise<FleetSnapshot> } | null = null;
-  return {
-    read() {
-      const now = clock();
-      if (last !== null && now - last.at < ttlMs) return last.read;
-      const read = reader.read();
-      last = { at: now, read };
-      // A failed read is not kept: the next caller tries again.
-      read.catch(() => {
-        if (last?.read === read) last = null;
-      });
-      return read;
-    },
-  };
-}
-
 /** Host values a browser sends for this listener; null for a wildcard address (any host). */
 function hostsFor(hostname: string, port: number): string[] | null {
   if (hostname === "0.0.0.0" || hostname === "::" || hostname === "[::]") return null;
@@ -117,11 +96,10 @@ export function serveDashboard(options: ServeOptions): DashboardServer {
   const clock = options.deps.clock ?? (() => Date.now());
   const history = options.deps.history ?? new FleetHistory({ clock });
   const every = options.sampleIntervalMs ?? history.intervalMs;
-  const reader = sharedReader(options.deps.reader, clock, Math.max(100, every / 2));
   const stop = new AbortController();
   const urlHost = hostname.includes(":") ? `[${hostname}]` : hostname;
   // Assigned right after Deno.serve returns, before any request can be handled.
-  const ref: { app?: ReturnType<typeof createApp> } = {};
+  const ref: { dashboard?: Dashboard } = {};
   const server = Deno.serve({
     port: options.port,
     hostname,
@@ -130,26 +108,24 @@ export function serveDashboard(options: ServeOptions): DashboardServer {
     onListen: (addr) => options.onListen?.(`${scheme}://${urlHost}:${addr.port}/`),
   }, (req, info) => {
     const a = info.remoteAddr as Deno.NetAddr;
-    return ref.app!.fetch(req, { remote: `${a.hostname}:${a.port}` });
+    return ref.dashboard!.app.fetch(req, { remote: `${a.hostname}:${a.port}` });
   });
   const port = server.addr.port;
   // Refuse other Host names (DNS rebinding) unless the caller chose its own list.
   const allowedHosts = options.deps.allowedHosts ?? hostsFor(hostname, port);
-  ref.app = createApp({
+  const dashboard = ref.dashboard = createDashboard({
     ...options.deps,
     secureCookies: options.deps.secureCookies ?? options.tls !== undefined,
-    reader,
     history,
     shutdownSignal: stop.signal,
     ...(allowedHosts === null ? {} : { allowedHosts }),
   });
 
-  // The sampler: one read per interval keeps the ten-minute history complete.
+  // The sampler: one read per interval keeps the ten-minute history complete (the cache records
+  // each read it makes into the history).
   const timer = setInterval(() => {
-    reader.read().then((s) => history.record(s), (err) => {
-      console.error(
-        `dashboard: sampling the fleet failed: ${err instanceof Error ? err.message : err}`,
-      );
+    dashboard.fleet.read().then((s) => {
+      if (s.snapshot === null) console.error(`dashboard: sampling the fleet failed: ${s.error}`);
     });
   }, every);
 

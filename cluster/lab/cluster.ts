@@ -15,7 +15,7 @@ import {
   waitForNextHops,
 } from "./network.ts";
 import { buildLabModel, type LabModel, parseLabTopology } from "./topology.ts";
-import { startLabNodes } from "./nodes.ts";
+import { startLabNodes, startLabRealServer } from "./nodes.ts";
 import { type ClusterFile, loadClusterFile } from "../spec/cluster_file.ts";
 import { deploy, type DeployResult } from "../ops/deploy.ts";
 import { SshTransport } from "../transport/ssh_transport.ts";
@@ -25,13 +25,9 @@ import { inNamespace } from "./endpoints.ts";
 /** The lab's cluster file (prefix `lvl-`, paths under /run/lvs-lab/lvl-). */
 export const LAB_CLUSTER_FILE = new URL("../../fixtures/lab.yaml", import.meta.url).pathname;
 
-/** A running lab with its fleet deployed. */
-export interface RunningLab {
+/** The lab's network as tests and benchmarks drive it: namespaces, BIRD, the client. */
+export interface LabNetwork {
   model: LabModel;
-  cluster: ClusterFile;
-  clusterFile: string;
-  transport: NodeTransport;
-  deployed: DeployResult;
   /** Names of the nodes the router currently sends the VIP to (kernel ECMP next hops). */
   nextHops(vip?: string): Promise<string[]>;
   /** Runs `argv` in the client namespace and returns stdout. */
@@ -39,6 +35,33 @@ export interface RunningLab {
   /** A client that keeps requesting `/whoami` from the VIP; counts successes and failures. */
   startLoad(intervalMs?: number): LabLoad;
   close(): Promise<void>;
+}
+
+/** A running lab with its fleet deployed. */
+export interface RunningLab extends LabNetwork {
+  cluster: ClusterFile;
+  clusterFile: string;
+  transport: NodeTransport;
+  deployed: DeployResult;
+}
+
+/** Options of `startLab`. */
+export interface StartLabOptions {
+  log?: Log;
+  nodes?: number;
+  clusterFile?: string;
+  /**
+   * Run every node's agent with the data plane, sshd, and deploy the cluster file (default
+   * true). `false` builds the same network with the nodes' BIRD announcing the VIPs and LIPs but
+   * nothing else on the nodes: a peer (the kernel's own NAT, say) takes the data plane's place.
+   */
+  dataplane?: boolean;
+  /**
+   * Start the lab's HTTP real servers (default true); false leaves their namespaces empty; a
+   * function starts the caller's own servers there once the network is up (before the agents,
+   * whose health checks must find them for the VIPs to be announced).
+   */
+  realServers?: boolean | ((model: LabModel) => Promise<void>);
 }
 
 /** A running client load. */
@@ -61,31 +84,46 @@ async function run(argv: string[]): Promise<{ code: number; stdout: string; stde
 /**
  * Builds the lab (removing any previous one of the same prefix), starts sshd, agents and real
  * servers, and deploys the lab's cluster file over SSH. Tears everything down if a step fails.
+ * With `dataplane: false`, only the network: namespaces, links, BIRD (see `StartLabOptions`).
+ *
+ * @example
+ * ```ts
+ * const net = await startLab({ dataplane: false, realServers: false });
+ * try { await net.nextHops(); } finally { await net.close(); }
+ * ```
  */
-export async function startLab(
-  opts: { log?: Log; nodes?: number; clusterFile?: string } = {},
-): Promise<RunningLab> {
+export function startLab(opts: StartLabOptions & { dataplane: false }): Promise<LabNetwork>;
+export function startLab(opts?: StartLabOptions): Promise<RunningLab>;
+export async function startLab(opts: StartLabOptions = {}): Promise<RunningLab | LabNetwork> {
   const log = opts.log ?? (() => {});
   const topology = parseLabTopology(await Deno.readTextFile(DEFAULT_TOPOLOGY), DEFAULT_TOPOLOGY);
   const model = buildLabModel(topology, opts.nodes ? { nodes: opts.nodes } : {});
   const stateRoot = model.stateDir.slice(0, -model.prefix.length - 1);
   const clusterFile = opts.clusterFile ?? LAB_CLUSTER_FILE;
-  const cluster = await loadClusterFile(clusterFile);
+  const withDataplane = opts.dataplane !== false;
+  const cluster = withDataplane ? await loadClusterFile(clusterFile) : undefined;
   const transport = new SshTransport({ timeoutMs: 30_000 });
   try {
     await labUp(model, { log });
-    await startLabNodes(model, { log });
-    log(`deploying ${clusterFile} over SSH`);
-    const deployed = await deploy(cluster, transport, { verifyTimeoutMs: 60_000 });
-    if (!deployed.ok) {
-      throw new Error(
-        `Cannot deploy the lab: ${
-          deployed.nodes.filter((n) => !n.ok).map((n) => `${n.node}: ${n.error}`).join("; ")
-        }`,
-      );
+    const labRealServers = opts.realServers === undefined || opts.realServers === true;
+    if (typeof opts.realServers === "function") await opts.realServers(model);
+    let deployed: DeployResult | undefined;
+    if (cluster) {
+      await startLabNodes(model, { log, realServers: labRealServers });
+      log(`deploying ${clusterFile} over SSH`);
+      deployed = await deploy(cluster, transport, { verifyTimeoutMs: 60_000 });
+      if (!deployed.ok) {
+        throw new Error(
+          `Cannot deploy the lab: ${
+            deployed.nodes.filter((n) => !n.ok).map((n) => `${n.node}: ${n.error}`).join("; ")
+          }`,
+        );
+      }
+      log(`deployed ${deployed.hash} to ${deployed.nodes.length} nodes in ${deployed.ms} ms`);
+    } else if (labRealServers) {
+      for (const rs of model.realServers) await startLabRealServer(model, rs.name, { log });
     }
-    log(`deployed ${deployed.hash} to ${deployed.nodes.length} nodes in ${deployed.ms} ms`);
-    const vip0 = cluster.vips[0]?.address ?? model.vips[0]!;
+    const vip0 = cluster?.vips[0]?.address ?? model.vips[0]!;
     // OSPF adjacencies form in a few seconds (dead interval, DR election): wait until the
     // router spreads the VIP over every node.
     const converged = await waitForNextHops(model, vip0, model.nodes.length, 60_000);
@@ -101,12 +139,8 @@ export async function startLab(
       if (r.code !== 0) throw new Error(`${argv.join(" ")} in the client: ${r.stderr.trim()}`);
       return r.stdout;
     };
-    return {
+    const network: LabNetwork = {
       model,
-      cluster,
-      clusterFile,
-      transport,
-      deployed,
       async nextHops(vip = vip0) {
         const hops = await kernelNextHops(model, vip);
         return hops.map((h) => byAddress.get(h.gateway) ?? h.gateway).sort();
@@ -148,6 +182,8 @@ export async function startLab(
         await labDown(model.prefix, stateRoot, { log });
       },
     };
+    if (!cluster || !deployed) return network;
+    return { ...network, cluster, clusterFile, transport, deployed };
   } catch (e) {
     await transport.close().catch(() => {});
     await labDown(model.prefix, stateRoot, { log }).catch(() => {});

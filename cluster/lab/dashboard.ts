@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { pollUntil, processAlive, signal } from "./netns.ts";
+import { processAlive, signal } from "./netns.ts";
+import { pollUntil } from "../../routing/poll.ts";
 
 const LVSCTL = new URL("../lvsctl.ts", import.meta.url).pathname;
 

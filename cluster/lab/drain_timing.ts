@@ -28,7 +28,8 @@ import {
   startBird,
   waitForNextHops,
 } from "./network.ts";
-import { pollUntil, RealHost } from "./netns.ts";
+import { RealHost } from "./netns.ts";
+import { pollUntil } from "../../routing/poll.ts";
 import { withBird } from "../../routing/bird/bird_client.ts";
 import { parseBfdSessions } from "../../routing/parse_show.ts";
 import type { LabModel } from "./topology.ts";
@@ -207,11 +208,8 @@ async function measure(
   await change();
   const commandMs = performance.now() - t0;
   let birdMs = -1, kernelMs = -1;
-  while (birdMs < 0 || kernelMs < 0) {
-    const now = performance.now() - t0;
-    if (now > timeoutMs) {
-      throw new Error(`Router did not reach ${want} next hops for ${vip} within ${timeoutMs} ms`);
-    }
+  // The bound counts from before the change, like the times.
+  const reached = await pollUntil(async () => {
     const [b, k] = await Promise.all([
       birdMs < 0 ? birdNextHops(model, vip) : Promise.resolve(null),
       kernelMs < 0 ? kernelNextHops(model, vip) : Promise.resolve(null),
@@ -219,7 +217,10 @@ async function measure(
     const at = performance.now() - t0;
     if (b && b.length === want) birdMs = at;
     if (k && k.length === want) kernelMs = at;
-    await new Promise((r) => setTimeout(r, 5));
+    return (birdMs >= 0 && kernelMs >= 0) || null;
+  }, { timeoutMs: timeoutMs - commandMs, everyMs: 5 });
+  if (!reached) {
+    throw new Error(`Router did not reach ${want} next hops for ${vip} within ${timeoutMs} ms`);
   }
   return { commandMs, birdMs, kernelMs };
 }

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { errorText } from "../../routing/errors.ts";
 
 /** What a run counted. */
 export interface LoadSummary {
@@ -156,7 +157,7 @@ async function longLived(o: LoadOptions, c: Counters, until: number, startDelayM
     );
   } catch (e) {
     c.summary.long.failedToOpen++;
-    c.reason(`open: ${(e as Error).message}`);
+    c.reason(`open: ${errorText(e)}`);
     return;
   }
   c.summary.long.opened++;
@@ -172,7 +173,7 @@ async function longLived(o: LoadOptions, c: Counters, until: number, startDelayM
     }
   } catch (e) {
     c.summary.long.broken++;
-    c.reason(`long: ${(e as Error).message}`);
+    c.reason(`long: ${errorText(e)}`);
   } finally {
     try {
       conn.close();
@@ -202,7 +203,7 @@ async function oneShot(o: LoadOptions, c: Counters): Promise<void> {
     if (ms > 1000) c.impaired(start, ms);
   } catch (e) {
     c.summary.new.failed++;
-    c.reason(`new: ${(e as Error).message}`);
+    c.reason(`new: ${errorText(e)}`);
     c.impaired(start, -1);
   } finally {
     try {
@@ -267,7 +268,7 @@ if (import.meta.main) {
       ));
     console.log(JSON.stringify(s));
   } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
+    console.error(errorText(e));
     Deno.exit(2);
   }
 }

@@ -86,18 +86,3 @@ export function signal(pid: number, sig: Deno.Signal): void {
     Deno.kill(pid, sig);
   } catch { /* gone */ }
 }
-
-/** Polls `check` every `everyMs` until it returns a value or `timeoutMs` passes (then null). */
-export async function pollUntil<T>(
-  check: () => Promise<T | null | undefined> | T | null | undefined,
-  timeoutMs: number,
-  everyMs = 50,
-): Promise<T | null> {
-  const end = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== null && v !== undefined) return v;
-    if (performance.now() >= end) return null;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}

@@ -29,11 +29,11 @@ import {
   listNamespaces,
   must,
   namespacePids,
-  pollUntil,
   processAlive,
   RealHost,
   signal,
 } from "./netns.ts";
+import { pollUntil } from "../../routing/poll.ts";
 
 export {
   findLabNode,
@@ -51,6 +51,7 @@ export {
   type RootAddress,
 } from "./endpoints.ts";
 import { findLabNode, labStateDir, managementConflict, type RootAddress } from "./endpoints.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** A lab cannot be built or changed as asked (the message says what and why). */
 export class LabError extends Error {
@@ -344,7 +345,7 @@ export async function setNodeDrained(
     n = findLabNode(model, node);
   } catch (e) {
     throw new RangeError(
-      `Cannot ${drained ? "drain" : "undrain"} ${node}: ${(e as Error).message}`,
+      `Cannot ${drained ? "drain" : "undrain"} ${node}: ${errorText(e)}`,
       {
         cause: e,
       },
@@ -461,7 +462,7 @@ export async function labStatus(model: LabModel, host: Host = new RealHost()): P
         router.kernelNextHops[vip] = await kernelNextHops(model, vip, host);
       }
     } catch (e) {
-      router.error = e instanceof Error ? e.message : String(e);
+      router.error = errorText(e);
     }
   }
   return {

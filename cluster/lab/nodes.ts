@@ -2,7 +2,8 @@
  * The lab's machines come alive: in every node namespace an sshd on the management address (host
  * key generated for the lab, pinned in the lab's known_hosts), the agent supervisor running the
  * node's current release (first release: this checkout) with the DPDK data plane on
- * `net_af_packet` over the node's uplink, and in every real-server namespace the lab HTTP real
+ * `net_af_packet` (or, with LVS_LAB_PORT=af_xdp, `net_af_xdp` with the XDP filter) over the
+ * node's uplink, and in every real-server namespace the lab HTTP real
  * server. lvsctl then reaches the nodes exactly as in production: SSH to the management address,
  * the agent's socket through stream-local forwarding.
  *
@@ -14,6 +15,7 @@
 import type { LabModel, LabNode } from "./topology.ts";
 import { type Host, must, RealHost } from "./netns.ts";
 import type { NodeFile } from "../../dataplane/agent/api.ts";
+import { pollUntil } from "../../routing/poll.ts";
 
 /** Where the lab keeps the SSH material lvsctl uses (fixed, so fixtures/lab.yaml can name it). */
 export function labSshPaths(model: LabModel): { dir: string; key: string; knownHosts: string } {
@@ -39,8 +41,29 @@ export function labAgentPaths(model: LabModel, node: LabNode): {
   };
 }
 
+/** How a lab node's data plane reaches its uplink (see `cluster/spec/vdev.ts`). */
+export type LabPort = "af_packet" | "af_xdp";
+
+/**
+ * The port kind of the lab's nodes: `LVS_LAB_PORT` (af_packet or af_xdp), af_packet when unset.
+ * af_packet stays the default: AF_XDP with the XDP filter (generic XDP on the veth) is
+ * selectable and tested (dataplane/af_xdp_filter_test.ts) but not yet measured in the lab.
+ */
+export function labPort(env: string | undefined = Deno.env.get("LVS_LAB_PORT")): LabPort {
+  if (env === undefined || env === "" || env === "af_packet") return "af_packet";
+  if (env === "af_xdp") return "af_xdp";
+  throw new Error(`LVS_LAB_PORT must be af_packet or af_xdp, got ${JSON.stringify(env)}`);
+}
+
+/** The vdev of a lab node's data plane on `uplink`. */
+export function labVdev(uplink: string, port: LabPort): string {
+  return port === "af_xdp"
+    ? `net_af_xdp0,iface=${uplink},start_queue=0,queue_count=1,xdp_prog=fnat`
+    : `net_af_packet0,iface=${uplink},qpairs=1`;
+}
+
 /** The node file the lab writes for a node (data plane on the uplink, BIRD already running). */
-export function labNodeFile(model: LabModel, node: LabNode): NodeFile {
+export function labNodeFile(model: LabModel, node: LabNode, port: LabPort = labPort()): NodeFile {
   const p = labAgentPaths(model, node);
   const prefixLen = model.segment.split("/")[1] ?? "24";
   const { vips: _v, lips: _l, drained: _d, ...routing } = node.routing;
@@ -54,7 +77,7 @@ export function labNodeFile(model: LabModel, node: LabNode): NodeFile {
         noHuge: true,
         noPci: true,
         memoryMb: 256,
-        vdevs: [`net_af_packet0,iface=${node.uplink},qpairs=1`],
+        vdevs: [labVdev(node.uplink, port)],
       },
       workers: 1,
       portAddress: `${node.address}/${prefixLen}`,
@@ -115,13 +138,8 @@ async function spawnIn(host: Host, ns: string, argv: string[], log: string): Pro
 }
 
 async function waitFor(what: string, fn: () => Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await fn().catch(() => false)) return;
-    if (Date.now() > deadline) {
-      throw new Error(`Cannot start the lab: ${what} within ${ms / 1000} s`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  if (!await pollUntil(async () => (await fn().catch(() => false)) || null, ms, 200)) {
+    throw new Error(`Cannot start the lab: ${what} within ${ms / 1000} s`);
   }
 }
 
@@ -174,6 +192,11 @@ export interface LabNodesOptions {
   log?: (msg: string) => void;
   /** The checkout every node runs as its first release. */
   repoRoot?: string;
+  /**
+   * Start the lab's HTTP real server in every real-server namespace (default true); false leaves
+   * the namespaces empty for a caller that runs its own servers there (the end-to-end benchmark).
+   */
+  realServers?: boolean;
 }
 
 /** Starts sshd, the agents (data planes) and the real servers of a lab that `labUp` built. */
@@ -258,7 +281,11 @@ export async function startLabNodes(model: LabModel, opts: LabNodesOptions = {})
   }
   await Deno.writeTextFile(ssh.knownHosts, known.join("\n") + "\n");
 
-  for (const rs of model.realServers) await startLabRealServer(model, rs.name, { host, log, repo });
+  if (opts.realServers !== false) {
+    for (const rs of model.realServers) {
+      await startLabRealServer(model, rs.name, { host, log, repo });
+    }
+  }
 
   for (const node of model.nodes) {
     const p = labAgentPaths(model, node);

@@ -7,8 +7,12 @@
  *
  * @module
  */
+import { errorText } from "../../routing/errors.ts";
 
-/** Debian packages the data plane, the routing lab, the SSH transport and the browser tests use. */
+/**
+ * Debian packages the data plane, the routing lab, the SSH transport, the browser tests and the
+ * end-to-end benchmark (nginx real servers, wrk, the kernel's nftables FULLNAT peer, perf) use.
+ */
 export const DEBIAN_PACKAGES: readonly string[] = [
   "dpdk-dev",
   "libdpdk-dev",
@@ -28,6 +32,13 @@ export const DEBIAN_PACKAGES: readonly string[] = [
   "coreutils",
   "clang",
   "libclang-rt-14-dev",
+  "libbpf-dev", // the XDP filter (BPF C) and libfnat's map filling
+  "libxdp-dev", // the XDP filter's C test (AF_XDP socket)
+  "linux-perf", // profiling the data plane benchmarks (perf record -g)
+  "hping3", // the lab's SYN flood benchmark (deno task bench synflood-lab)
+  "nginx", // real servers of the end-to-end benchmark (deno task bench e2e)
+  "wrk", // its load generator
+  "nftables", // the kernel FULLNAT peer it is compared with
 ];
 
 /** The command that installs `missing` (what a non-root user is told to run). */
@@ -98,7 +109,7 @@ if (import.meta.main) {
     await installDebianPackages();
     await installNpmDependencies();
   } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
+    console.error(errorText(e));
     Deno.exit(1);
   }
 }

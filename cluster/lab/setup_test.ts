@@ -14,8 +14,20 @@ Deno.test("missingPackages() lists what dpkg does not report as fully installed"
   ]);
 });
 
-Deno.test("the package list names the data plane, routing, SSH and browser dependencies", () => {
-  for (const p of ["libdpdk-dev", "bird2", "openssh-server", "chromium", "iproute2"]) {
+Deno.test("the package list names the data plane, routing, SSH, browser and benchmark dependencies", () => {
+  for (
+    const p of [
+      "libdpdk-dev",
+      "bird2",
+      "openssh-server",
+      "chromium",
+      "iproute2",
+      "nginx",
+      "wrk",
+      "nftables",
+      "linux-perf",
+    ]
+  ) {
     assert.ok(DEBIAN_PACKAGES.includes(p), p);
   }
 });

@@ -11,7 +11,18 @@
  */
 import { parse } from "yaml";
 import type { NodeRouting, RouterRouting } from "../../routing/model.ts";
-import { formatIpv4, parseIpv4 } from "../../routing/ipv4.ts";
+import { parseIpv4 } from "../../routing/ipv4.ts";
+import {
+  clientNamespace,
+  labNames,
+  labNode,
+  labRealServer,
+  managementHostSide,
+  routerNamespace,
+  routerRouting,
+  switchNamespace,
+} from "./_lab_model.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** The topology file, validated. */
 export interface LabTopology {
@@ -146,7 +157,7 @@ export function parseLabTopology(text: string, file = "lab-topology.yaml"): LabT
   try {
     doc = parse(text) as Record<string, unknown>;
   } catch (e) {
-    throw new SyntaxError(`Cannot parse ${file}: ${(e as Error).message}`, { cause: e });
+    throw new SyntaxError(`Cannot parse ${file}: ${errorText(e)}`, { cause: e });
   }
   if (!doc || typeof doc !== "object") throw new SyntaxError(`Cannot parse ${file}: not a mapping`);
   const errors: string[] = [];
@@ -253,13 +264,6 @@ export interface LabOverrides {
   dead?: number;
 }
 
-function host(net: string, h: number, what: string): string {
-  if (h < 1 || h > 254) {
-    throw new RangeError(`Cannot address ${what}: host number ${h} is outside 1-254 of ${net}`);
-  }
-  return formatIpv4(parseIpv4(net.split("/")[0]!)! + h);
-}
-
 /**
  * Builds the lab model from a topology and overrides (pure).
  *
@@ -270,6 +274,47 @@ function host(net: string, h: number, what: string): string {
  * ```
  */
 export function buildLabModel(topology: LabTopology, overrides: LabOverrides = {}): LabModel {
+  const t = withOverrides(topology, overrides);
+  checkLabSize(t);
+  const b = labNames(t);
+  const router = routerNamespace(b);
+  const nodes = Array.from({ length: t.nodes }, (_, k) => labNode(b, k + 1));
+  const realServers = Array.from({ length: t.realServers }, (_, k) => labRealServer(b, k + 1));
+  const management = t.management ? managementHostSide(b, t.management) : undefined;
+  const sw = switchNamespace(b, [
+    ...router.switchPorts,
+    ...nodes.flatMap((n) => n.switchPorts),
+    ...realServers.flatMap((r) => r.switchPorts),
+    ...(management ? [management.switchPort] : []),
+  ]);
+  return {
+    prefix: t.prefix,
+    stateDir: b.dir,
+    vips: t.vips,
+    segment: t.segment,
+    namespaces: [
+      sw,
+      clientNamespace(b),
+      router.namespace,
+      ...nodes.map((n) => n.namespace),
+      ...realServers.map((r) => r.namespace),
+    ],
+    client: { namespace: b.cl, address: b.clientAddr, gateway: b.routerClientAddr },
+    router: {
+      namespace: b.rt,
+      address: b.routerAddr,
+      clientAddress: b.routerClientAddr,
+      bird: router.bird,
+      routing: routerRouting(b, router.bird),
+    },
+    nodes: nodes.map((n) => n.node),
+    realServers: realServers.map((r) => r.realServer),
+    ...(management ? { management: management.model } : {}),
+  };
+}
+
+/** The topology with the overrides applied (BFD and the management network may be dropped). */
+function withOverrides(topology: LabTopology, overrides: LabOverrides): LabTopology {
   const t: LabTopology = {
     ...topology,
     ...(overrides.prefix !== undefined ? { prefix: overrides.prefix } : {}),
@@ -284,6 +329,11 @@ export function buildLabModel(topology: LabTopology, overrides: LabOverrides = {
   };
   if (overrides.bfd === false) delete t.ospf.bfd;
   if (overrides.management === false) delete t.management;
+  return t;
+}
+
+/** Throws RangeError for a prefix that breaks {@linkcode PREFIX_RULE} or too many namespaces. */
+function checkLabSize(t: LabTopology): void {
   if (!PREFIX_RULE.test(t.prefix)) {
     throw new RangeError(
       `Cannot build lab: prefix ${JSON.stringify(t.prefix)} must match ${PREFIX_RULE}`,
@@ -295,247 +345,6 @@ export function buildLabModel(topology: LabTopology, overrides: LabOverrides = {
   if (!Number.isInteger(t.realServers) || t.realServers < 0 || t.realServers > 50) {
     throw new RangeError(`Cannot build lab: real servers ${t.realServers} must be 0-50`);
   }
-  const p = t.prefix;
-  const dir = `${t.stateDir}/${p}`;
-  const len = (net: string) => net.split("/")[1];
-  const seg = (h: number, what: string) => host(t.segment, h, what);
-  const birdFiles = (ns: string): LabBird => ({
-    config: `${dir}/${ns}/bird.conf`,
-    socket: `${dir}/${ns}/bird.ctl`,
-    pidFile: `${dir}/${ns}/bird.pid`,
-    logFile: `${dir}/${ns}/bird.log`,
-  });
-  const base: Array<[string, string]> = [
-    ["net.ipv6.conf.all.disable_ipv6", "1"],
-    ["net.ipv6.conf.default.disable_ipv6", "1"],
-    ["net.ipv4.conf.all.accept_redirects", "0"],
-  ];
-  const sw = `${p}sw`, cl = `${p}client`, rt = `${p}router`;
-  const routerAddr = seg(t.routerHost, "the router");
-  const routerClientAddr = host(t.clientNet, 1, "the router's client side");
-  const clientAddr = host(t.clientNet, t.clientHost, "the client");
-  const bfdOn = t.ospf.bfd !== undefined;
-  const namespaces: LabNamespace[] = [];
-  const swIfs: LabInterface[] = [{ name: "br0", addresses: [], kind: "bridge" }];
-  if (t.management) swIfs.push({ name: "br1", addresses: [], kind: "bridge" });
-  namespaces.push({
-    name: sw,
-    role: "switch",
-    stateDir: `${dir}/${sw}`,
-    interfaces: swIfs,
-    routes: [],
-    sysctls: base,
-  });
-  namespaces.push({
-    name: cl,
-    role: "client",
-    stateDir: `${dir}/${cl}`,
-    interfaces: [{
-      name: "eth0",
-      addresses: [`${clientAddr}/${len(t.clientNet)}`],
-      peer: { namespace: rt, name: "eth0" },
-      kind: "veth",
-    }],
-    routes: [{ dst: "default", via: routerClientAddr }],
-    sysctls: base,
-  });
-  const routerBird = birdFiles(rt);
-  namespaces.push({
-    name: rt,
-    role: "router",
-    stateDir: `${dir}/${rt}`,
-    interfaces: [
-      {
-        name: "eth0",
-        addresses: [`${routerClientAddr}/${len(t.clientNet)}`],
-        peer: { namespace: cl, name: "eth0" },
-        kind: "veth",
-      },
-      {
-        name: "eth1",
-        addresses: [`${routerAddr}/${len(t.segment)}`],
-        peer: { namespace: sw, name: "rtr" },
-        kind: "veth",
-      },
-    ],
-    routes: [],
-    sysctls: [
-      ...base,
-      ["net.ipv4.ip_forward", "1"],
-      ["net.ipv4.fib_multipath_hash_policy", "1"],
-      ["net.ipv4.conf.all.send_redirects", "0"],
-      ["net.ipv4.conf.default.send_redirects", "0"],
-      ["net.ipv4.conf.eth0.send_redirects", "0"],
-      ["net.ipv4.conf.eth1.send_redirects", "0"],
-    ],
-    bird: routerBird,
-  });
-  swIfs.push({
-    name: "rtr",
-    addresses: [],
-    peer: { namespace: rt, name: "eth1" },
-    bridge: "br0",
-    kind: "veth",
-  });
-  const lipBase = parseIpv4(t.lipBase)!;
-  const nodes: LabNode[] = [];
-  for (let i = 1; i <= t.nodes; i++) {
-    const name = `node${i}`, ns = `${p}${name}`;
-    const address = seg(t.nodeHostBase + i, name);
-    const lips = Array.from(
-      { length: t.lipsPerNode },
-      (_, k) => formatIpv4(lipBase + (i - 1) * t.lipsPerNode + k + 1),
-    );
-    const bird = birdFiles(ns);
-    const ifs: LabInterface[] = [
-      {
-        name: "eth0",
-        addresses: [`${address}/${len(t.segment)}`],
-        peer: { namespace: sw, name: `n${i}` },
-        kind: "veth",
-      },
-    ];
-    swIfs.push({
-      name: `n${i}`,
-      addresses: [],
-      peer: { namespace: ns, name: "eth0" },
-      bridge: "br0",
-      kind: "veth",
-    });
-    let mgmtAddress: string | undefined;
-    if (t.management) {
-      mgmtAddress = host(t.management.subnet, t.management.nodeHostBase + i, `${name} management`);
-      ifs.push({
-        name: "mgmt0",
-        addresses: [`${mgmtAddress}/24`],
-        peer: { namespace: sw, name: `m${i}` },
-        kind: "veth",
-      });
-      swIfs.push({
-        name: `m${i}`,
-        addresses: [],
-        peer: { namespace: ns, name: "mgmt0" },
-        bridge: "br1",
-        kind: "veth",
-      });
-    }
-    namespaces.push({
-      name: ns,
-      role: "node",
-      index: i,
-      stateDir: `${dir}/${ns}`,
-      interfaces: ifs,
-      routes: [{ dst: "default", via: routerAddr }],
-      sysctls: base,
-      bird,
-    });
-    nodes.push({
-      name,
-      namespace: ns,
-      index: i,
-      address,
-      uplink: "eth0",
-      lips,
-      ...(mgmtAddress ? { mgmtAddress } : {}),
-      bird,
-      routing: {
-        node: name,
-        routerId: address,
-        area: t.ospf.area,
-        uplink: {
-          name: "eth0",
-          hello: t.ospf.hello,
-          dead: t.ospf.dead,
-          ...(t.ospf.retransmit !== undefined ? { retransmit: t.ospf.retransmit } : {}),
-          cost: t.ospf.cost,
-          priority: 0,
-          bfd: bfdOn,
-        },
-        vips: t.vips,
-        lips,
-        drained: false,
-        ...(t.ospf.bfd ? { bfd: t.ospf.bfd } : {}),
-        logFile: bird.logFile,
-      },
-    });
-  }
-  const realServers: LabModel["realServers"] = [];
-  for (let i = 1; i <= t.realServers; i++) {
-    const name = `rs${i}`, ns = `${p}${name}`;
-    const address = seg(t.realServerHostBase + i, name);
-    namespaces.push({
-      name: ns,
-      role: "realserver",
-      index: i,
-      stateDir: `${dir}/${ns}`,
-      interfaces: [{
-        name: "eth0",
-        addresses: [`${address}/${len(t.segment)}`],
-        peer: { namespace: sw, name: `rs${i}` },
-        kind: "veth",
-      }],
-      routes: [{ dst: "default", via: routerAddr }],
-      sysctls: base,
-    });
-    swIfs.push({
-      name: `rs${i}`,
-      addresses: [],
-      peer: { namespace: ns, name: "eth0" },
-      bridge: "br0",
-      kind: "veth",
-    });
-    realServers.push({ name, namespace: ns, index: i, address });
-  }
-  let management: LabModel["management"];
-  if (t.management) {
-    management = {
-      hostInterface: `${p}mgmt`,
-      hostAddress: host(t.management.subnet, t.management.hostHost, "the management host side"),
-      subnet: t.management.subnet,
-    };
-    swIfs.push({
-      name: "host",
-      addresses: [],
-      peer: { namespace: "", name: management.hostInterface },
-      bridge: "br1",
-      kind: "veth",
-    });
-  }
-  return {
-    prefix: p,
-    stateDir: dir,
-    vips: t.vips,
-    segment: t.segment,
-    namespaces,
-    client: { namespace: cl, address: clientAddr, gateway: routerClientAddr },
-    router: {
-      namespace: rt,
-      address: routerAddr,
-      clientAddress: routerClientAddr,
-      bird: routerBird,
-      routing: {
-        name: "router",
-        routerId: routerAddr,
-        area: t.ospf.area,
-        interfaces: [{
-          name: "eth1",
-          hello: t.ospf.hello,
-          dead: t.ospf.dead,
-          cost: t.ospf.cost,
-          ...(t.ospf.routerWait !== undefined ? { wait: t.ospf.routerWait } : {}),
-          ...(t.ospf.retransmit !== undefined ? { retransmit: t.ospf.retransmit } : {}),
-          priority: 100,
-          bfd: bfdOn,
-        }],
-        stubInterfaces: ["eth0"],
-        ...(t.ospf.bfd ? { bfd: t.ospf.bfd } : {}),
-        logFile: routerBird.logFile,
-      },
-    },
-    nodes,
-    realServers,
-    ...(management ? { management } : {}),
-  };
 }
 
 /** Roles whose veths get TX checksum offload turned off (`ethtool -K IF tx off`). */

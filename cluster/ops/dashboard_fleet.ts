@@ -27,10 +27,10 @@ import {
   type FleetReader,
   type FleetSnapshot,
   type RolloutRequest,
-  type RolloutStep,
   type RolloutView,
 } from "../../web/fleet.ts";
 import { RateMeter } from "../../web/rates.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** What the adapter needs. */
 export interface ClusterFleetOptions {
@@ -53,30 +53,20 @@ export interface ClusterFleetOptions {
   releasesDir?: string;
 }
 
-const STEP: Record<string, RolloutStep> = {
-  pending: "pending",
-  draining: "draining",
-  shipping: "shipping",
-  restarting: "restarting",
-  gating: "health-gate",
-  done: "done",
-  failed: "failed",
-};
-
 /** A rollout's state as the dashboard shows it. */
 export function rolloutView(s: RolloutState, startedBy: string): RolloutView {
   return {
     id: s.id,
     release: `${s.version} (${s.release})`,
     batchSize: s.batch,
-    state: s.status === "done" ? "completed" : s.status,
+    state: s.status,
     startedBy,
     startedAt: s.startedAt,
     updatedAt: s.updatedAt,
     error: s.status === "halted" ? s.error ?? "halted" : null,
     nodes: s.nodes.map((n) => ({
       node: n.node,
-      step: STEP[n.step] ?? "pending",
+      step: n.step,
       message: n.degraded ? `${n.error}; degraded: ${n.degraded}` : n.error ?? null,
       startedAt: n.startedAt ?? null,
       finishedAt: n.finishedAt ?? null,
@@ -183,7 +173,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
     try {
       await act(this.options.transport, n);
     } catch (e) {
-      throw new ActionError(`Cannot ${verb} ${node}: ${(e as Error).message}`, {
+      throw new ActionError(`Cannot ${verb} ${node}: ${errorText(e)}`, {
         status: 502,
         cause: e,
       });
@@ -220,7 +210,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
                 ? new ActionError(e.message, { status: 409, cause: e })
                 : e instanceof LeaseError
                 ? new ActionError(e.message, { status: 503, cause: e })
-                : new ActionError(`Cannot start the rollout: ${(e as Error).message}`, {
+                : new ActionError(`Cannot start the rollout: ${errorText(e)}`, {
                   status: 400,
                   cause: e,
                 }),
@@ -251,7 +241,7 @@ export class ClusterFleet implements FleetReader, ActionPort {
     try {
       release = await offeredRelease(this.options.releasesDir, request.release);
     } catch (e) {
-      throw new ActionError(`Cannot start the rollout: ${(e as Error).message}`, {
+      throw new ActionError(`Cannot start the rollout: ${errorText(e)}`, {
         status: 400,
         cause: e,
       });

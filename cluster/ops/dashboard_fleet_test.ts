@@ -93,6 +93,42 @@ Deno.test("rolloutView() names a failed node that could not be drained again as 
   assert.match(view.error ?? "", /degraded: draining it again failed/);
 });
 
+Deno.test("ClusterFleet shows a rollout lvsctl saved, in the shared words, also one saved in an earlier release's", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dash-fleet-" });
+  try {
+    const fake = new FakeTransport(LAB.nodes.map((n) => n.name));
+    for (const [name, cfg] of await nodeConfigs(LAB)) fake.node(name).config = cfg;
+    const saved = (status: string, steps: string[]) =>
+      Deno.writeTextFile(
+        `${dir}/rollout.json`,
+        JSON.stringify({
+          id: "r7",
+          release: "/srv/lvs-2.tar.gz",
+          version: "2",
+          sha256: "ab".repeat(32),
+          batch: 1,
+          status,
+          startedAt: 1,
+          updatedAt: 2,
+          nodes: ["node1", "node2", "node3"].map((node, i) => ({ node, step: steps[i] })),
+        }),
+      );
+    const shown = async () => {
+      const fleet = new ClusterFleet({ cluster: LAB, transport: fake, stateDir: dir });
+      const r = (await fleet.read()).rollouts[0]!;
+      return [r.state, ...r.nodes.map((n) => n.step)];
+    };
+    await saved("running", ["done", "health-gate", "pending"]);
+    assert.deepEqual(await shown(), ["running", "done", "health-gate", "pending"]);
+    await saved("running", ["done", "gating", "pending"]); // an earlier release's words
+    assert.deepEqual(await shown(), ["running", "done", "health-gate", "pending"]);
+    await saved("done", ["done", "done", "done"]);
+    assert.deepEqual(await shown(), ["completed", "done", "done", "done"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("ClusterFleet rolls out only releases from its releases directory", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dash-fleet-" });
   try {

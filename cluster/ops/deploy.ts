@@ -2,12 +2,18 @@
  * `lvsctl deploy`: push the cluster file's VIPs to every node and verify.
  *
  * 1. The file was validated before this runs (an invalid file pushes nothing).
- * 2. Every node's configuration is pushed in parallel (at most `concurrency` at once); the agent
+ * 2. Every node is asked for the configuration it holds, and the deploy is planned (`plan.ts`).
+ *    If the plan removes more than the cluster file's `deploy.maxDeletionShare` of any node's
+ *    VIPs or of its real servers, nothing is pushed: `DeletionGuardError` (Seesaw's guard
+ *    against a truncated or wrong file), unless `allowDeletions`. A node whose configuration
+ *    cannot be read is not pushed either (what it would lose is unknown) and fails, unless
+ *    `allowDeletions`.
+ * 3. Every node's configuration is pushed in parallel (at most `concurrency` at once); the agent
  *    applies it atomically (data plane, then BIRD, rolled back together when BIRD refuses), so a
  *    node ends up with the old or the new configuration, never half of each.
- * 3. Then every node is asked again: it must report the VIP-set hash of this file and its BIRD
+ * 4. Then every node is asked again: it must report the VIP-set hash of this file and its BIRD
  *    must advertise each VIP (unless the node is drained), within `verifyTimeoutMs`.
- * 4. A node that failed is reported with its error; nodes that succeeded keep the new
+ * 5. A node that failed is reported with its error; nodes that succeeded keep the new
  *    configuration (like a keepalived reload on the nodes it reached), and the result is not ok,
  *    so the caller exits non-zero and the operator re-runs deploy once the node is fixed.
  *
@@ -15,9 +21,13 @@
  */
 import type { AgentStatus } from "../../dataplane/agent/api.ts";
 import type { ClusterFile, NodeSpec } from "../spec/cluster_file.ts";
-import { applyNode, nodeStatus } from "../transport/endpoint.ts";
+import { applyNode, nodeStatus, observedConfigs } from "../transport/endpoint.ts";
 import { nodeConfigs } from "../spec/node_config.ts";
+import { DeletionGuardError, excessiveDeletions } from "../spec/deletion_guard.ts";
+import { type DeployPlan, planDeploy } from "../spec/plan.ts";
 import type { NodeTransport } from "../transport/transport.ts";
+import { errorText } from "../../routing/errors.ts";
+import { pollUntil, sleep } from "../../routing/poll.ts";
 
 /** One node's outcome. */
 export interface NodeDeployResult {
@@ -38,6 +48,8 @@ export interface DeployResult {
   version: string;
   nodes: NodeDeployResult[];
   ms: number;
+  /** What the push was planned to change (from what the nodes reported before it). */
+  plan: DeployPlan;
 }
 
 /** Options of `deploy`. */
@@ -46,6 +58,8 @@ export interface DeployOptions {
   /** How long nodes may take to report the hash and advertise the VIPs. */
   verifyTimeoutMs?: number;
   callTimeoutMs?: number;
+  /** Push even when the plan removes more than `deploy.maxDeletionShare` (`--allow-deletions`). */
+  allowDeletions?: boolean;
   onProgress?: (node: string, message: string) => void;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -82,14 +96,16 @@ export function verified(status: AgentStatus, hash: string, vips: string[]): str
   return null;
 }
 
-/** Pushes the cluster file to every node and verifies; see the module doc. */
+/**
+ * Pushes the cluster file to every node and verifies; see the module doc. Throws
+ * `DeletionGuardError`, having pushed nothing, when the push removes too much.
+ */
 export async function deploy(
   cluster: ClusterFile,
   transport: NodeTransport,
   opts: DeployOptions = {},
 ): Promise<DeployResult> {
   const t0 = Date.now();
-  const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const progress = opts.onProgress ?? (() => {});
   const configs = await nodeConfigs(cluster);
   const first = configs.values().next().value;
@@ -97,6 +113,13 @@ export async function deploy(
   const version = first?.version ?? "";
   const vips = [...new Set(cluster.vips.map((v) => v.address))];
   const call = { timeoutMs: opts.callTimeoutMs ?? 30_000 };
+  const plan = planDeploy(configs, await observedConfigs(transport, cluster.nodes, call));
+  const share = cluster.deploy.maxDeletionShare;
+  const excessive = excessiveDeletions(plan, share);
+  if (excessive.length > 0 && !opts.allowDeletions) throw new DeletionGuardError(excessive, share);
+  const unread = new Map(
+    plan.nodes.filter((n) => n.action === "unreachable").map((n) => [n.node, n.error ?? ""]),
+  );
 
   const nodes = await mapLimit(cluster.nodes, opts.concurrency ?? 8, async (n: NodeSpec) => {
     const started = Date.now();
@@ -109,15 +132,23 @@ export async function deploy(
       ms: 0,
     };
     try {
-      progress(n.name, "applying");
-      let status = await applyNode(transport, n, configs.get(n.name)!, call);
-      const deadline = Date.now() + (opts.verifyTimeoutMs ?? 30_000);
-      let problem = verified(status, hash, vips);
-      while (problem !== null && Date.now() < deadline) {
-        await sleep(250);
-        status = await nodeStatus(transport, n, call);
-        problem = verified(status, hash, vips);
+      if (unread.has(n.name) && !opts.allowDeletions) {
+        throw new Error(
+          `not pushed: cannot read its configuration to count what the push removes ` +
+            `(${unread.get(n.name)})`,
+        );
       }
+      progress(n.name, "applying");
+      // The apply answers with the node's status: the first look judges it, later ones read anew.
+      let status = await applyNode(transport, n, configs.get(n.name)!, call);
+      let problem = verified(status, hash, vips);
+      await pollUntil(async (look) => {
+        if (look > 0) {
+          status = await nodeStatus(transport, n, call);
+          problem = verified(status, hash, vips);
+        }
+        return problem === null || null;
+      }, { timeoutMs: opts.verifyTimeoutMs ?? 30_000, everyMs: 250, sleep: opts.sleep ?? sleep });
       result.hash = status.config?.hash ?? null;
       result.advertised = status.routing.advertised;
       result.drained = status.drained;
@@ -125,7 +156,7 @@ export async function deploy(
       result.ok = true;
       progress(n.name, "done");
     } catch (e) {
-      result.error = e instanceof Error ? e.message : String(e);
+      result.error = errorText(e);
       progress(n.name, `failed: ${result.error}`);
     }
     result.ms = Date.now() - started;
@@ -137,5 +168,6 @@ export async function deploy(
     version,
     nodes,
     ms: Date.now() - t0,
+    plan,
   };
 }

@@ -11,6 +11,7 @@ import type { NodeSpec } from "../spec/cluster_file.ts";
 import { drainLine, forwardedInSince, liveSessions } from "../spec/drain_progress.ts";
 import { nodeStatus } from "../transport/endpoint.ts";
 import type { NodeTransport } from "../transport/transport.ts";
+import { pollUntil } from "../../routing/poll.ts";
 
 /** What the watch needs. */
 export interface DrainWatch {
@@ -52,14 +53,16 @@ export async function watchDrain(first: AgentStatus, w: DrainWatch): Promise<Dra
   const settled = (s: AgentStatus) => liveSessions(s) <= w.threshold;
   let prev = first;
   let forwarded: number | null = first.sync ? 0 : null;
-  while (!(withdrawn(prev) && settled(prev)) && w.now() - start < w.timeoutMs) {
-    await w.sleep(w.pollMs ?? 1000);
-    const cur = await nodeStatus(w.transport, w.node);
-    const fwd = forwardedInSince(prev, cur);
-    if (fwd !== null) forwarded = (forwarded ?? 0) + fwd;
-    await w.onProgress?.(drainLine(w.node.name, prev, cur), cur);
-    prev = cur;
-  }
+  await pollUntil(async (look) => {
+    if (look > 0) {
+      const cur = await nodeStatus(w.transport, w.node);
+      const fwd = forwardedInSince(prev, cur);
+      if (fwd !== null) forwarded = (forwarded ?? 0) + fwd;
+      await w.onProgress?.(drainLine(w.node.name, prev, cur), cur);
+      prev = cur;
+    }
+    return (withdrawn(prev) && settled(prev)) || null;
+  }, { timeoutMs: w.timeoutMs, everyMs: w.pollMs ?? 1000, now: w.now, sleep: w.sleep });
   return {
     status: prev,
     withdrawn: withdrawn(prev),

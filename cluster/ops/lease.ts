@@ -38,6 +38,7 @@ import type { NodeSpec } from "../spec/cluster_file.ts";
 import { endpointOf } from "../transport/endpoint.ts";
 import type { NodeTransport } from "../transport/transport.ts";
 import { type Clock, realClock } from "./clock.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** The lease could not be taken or kept. */
 export class LeaseError extends Error {
@@ -136,10 +137,6 @@ export async function acquireClusterLease(o: ClusterLeaseOptions): Promise<Clust
   }
   lease.startRenewing();
   return lease;
-}
-
-function errorOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** A held cluster lease. Made by {@linkcode acquireClusterLease}. */
@@ -250,7 +247,7 @@ export class ClusterLease {
         : `${reply.status} ${b?.error ?? JSON.stringify(reply.body)}`;
       return { node: node.name, ok: false, holder, error };
     } catch (e) {
-      return { node: node.name, ok: false, holder: null, error: errorOf(e) };
+      return { node: node.name, ok: false, holder: null, error: errorText(e) };
     }
   }
 

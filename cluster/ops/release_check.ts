@@ -15,6 +15,7 @@
 import { checkReleaseVersion, releaseEntryProblems } from "../../dataplane/agent/api.ts";
 import type { ReleaseContents } from "./release_reader.ts";
 import { manifestPath } from "./release_manifest.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** A release a rollout may ship, with what every node verifies. */
 export interface CheckedRelease {
@@ -53,7 +54,7 @@ export function checkRelease(path: string, r: ReleaseContents): CheckedRelease {
     try {
       checkReleaseVersion(r.version);
     } catch (e) {
-      problems.push((e as Error).message);
+      problems.push(errorText(e));
     }
   }
   const refused = releaseEntryProblems(r.entries);

@@ -14,6 +14,7 @@ import {
   TAR_LISTING_OPTIONS,
 } from "../../dataplane/agent/api.ts";
 import { readManifest, sha256File } from "./release_manifest.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** What a release tarball holds, as read. */
 export interface ReleaseContents {
@@ -51,7 +52,7 @@ export class TarReleaseReader implements ReleaseReader {
     try {
       await Deno.stat(path);
     } catch (e) {
-      throw new Error(`Cannot read release ${path}: ${(e as Error).message}`, { cause: e });
+      throw new Error(`Cannot read release ${path}: ${errorText(e)}`, { cause: e });
     }
     const listing = await tar(path, TAR_LISTING_OPTIONS);
     if (!listing.ok) {

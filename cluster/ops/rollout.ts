@@ -43,21 +43,19 @@ import { drainSummary } from "../spec/drain_progress.ts";
 import { watchDrain } from "./drain.ts";
 import { badDrops, trafficSigns } from "../spec/rollout_gate.ts";
 import type { NodeTransport } from "../transport/transport.ts";
-
-/** Where a node is in the rollout. */
-export type NodeStep =
-  | "pending"
-  | "draining"
-  | "shipping"
-  | "restarting"
-  | "gating"
-  | "done"
-  | "failed";
+import {
+  type RolloutStatus,
+  rolloutStatus,
+  type RolloutStep,
+  rolloutStep,
+} from "../../web/rollout_words.ts";
+import { errorText } from "../../routing/errors.ts";
+import { pollUntil } from "../../routing/poll.ts";
 
 /** One node's progress. */
 export interface NodeRollout {
   node: string;
-  step: NodeStep;
+  step: RolloutStep;
   error?: string;
   /** Why a failed node is degraded: it could not be drained again, so it may still serve. */
   degraded?: string;
@@ -73,7 +71,7 @@ export interface RolloutState {
   /** The sha256 of the release tarball, checked at the start and by every node. */
   sha256: string;
   batch: number;
-  status: "running" | "halted" | "done";
+  status: RolloutStatus;
   startedAt: number;
   updatedAt: number;
   error?: string;
@@ -135,12 +133,18 @@ export async function readCheckedRelease(
 
 const stateFile = (dir: string) => `${dir}/rollout.json`;
 
-/** The last rollout's state, or null. */
+/** The last rollout's state, or null; one saved by an earlier release reads in today's words. */
 export async function loadRolloutState(dir: string): Promise<RolloutState | null> {
   try {
-    return JSON.parse(await Deno.readTextFile(stateFile(dir))) as RolloutState;
+    const s = JSON.parse(await Deno.readTextFile(stateFile(dir))) as RolloutState;
+    return {
+      ...s,
+      status: rolloutStatus(s.status),
+      nodes: s.nodes.map((n) => ({ ...n, step: rolloutStep(n.step) })),
+    };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
+    if (e instanceof RangeError) throw new RangeError(`${stateFile(dir)}: ${e.message}`);
     throw e;
   }
 }
@@ -196,23 +200,22 @@ class Runner {
   }
 
   async waitFor<T>(what: string, ms: number, fn: () => Promise<T | null>): Promise<T> {
-    const deadline = this.now + ms;
     let last = "";
-    for (;;) {
-      this.held();
+    const v = await pollUntil(async () => {
+      this.held(); // a lost lease ends the wait: pollUntil lets the error through
       try {
-        const v = await fn();
-        if (v !== null) return v;
+        return await fn();
       } catch (e) {
-        last = e instanceof Error ? e.message : String(e);
+        last = errorText(e);
+        return null;
       }
-      if (this.now >= deadline) {
-        throw new Error(
-          `${what} did not happen within ${Math.round(ms / 1000)} s${last ? ` (${last})` : ""}`,
-        );
-      }
-      await this.sleep(500);
+    }, { timeoutMs: ms, everyMs: 500, now: () => this.now, sleep: (pause) => this.sleep(pause) });
+    if (v === null) {
+      throw new Error(
+        `${what} did not happen within ${Math.round(ms / 1000)} s${last ? ` (${last})` : ""}`,
+      );
     }
+    return v;
   }
 
   /**
@@ -248,12 +251,28 @@ class Runner {
     );
   }
 
+  /**
+   * One node's upgrade, stage by stage: drain (and hand its sessions to the standby), ship the
+   * release, restart the agent into it, pass the health gate, undrain and watch traffic return.
+   * Any stage throws to halt the rollout at this node.
+   */
   async upgradeNode(n: NodeSpec, nr: NodeRollout, hash: string): Promise<void> {
+    const vips = new Set(this.deps.cluster.vips.map((v) => `${v.address}/32`));
+    nr.startedAt = this.now;
+    await this.drain(n, nr, vips);
+    await this.ship(n, nr);
+    await this.restart(n, nr);
+    await this.healthGate(n, nr, hash);
+    await this.undrainAndWatch(n, vips);
+    nr.step = "done";
+    nr.finishedAt = this.now;
+    await this.progress(`${n.name}: done (release ${this.state.version})`);
+  }
+
+  /** Stage 1: the node withdraws its VIPs and its sessions drain (or hand over to its standby). */
+  async drain(n: NodeSpec, nr: NodeRollout, vips: Set<string>): Promise<void> {
     const { transport, cluster } = this.deps;
     const policy = cluster.rollout;
-    const vips = new Set(cluster.vips.map((v) => `${v.address}/32`));
-    nr.startedAt = this.now;
-
     nr.step = "draining";
     await this.progress(`${n.name}: draining`);
     await drainNode(transport, n, await this.fenced(n));
@@ -281,7 +300,11 @@ class Runner {
     });
     await this.progress(drained.settled ? summary : `${summary}; going on`);
     await this.handOver(n, drained.status.counters?.sessions ?? 0);
+  }
 
+  /** Stage 2: upload the release tarball; the node checks it and switches `current` to it. */
+  async ship(n: NodeSpec, nr: NodeRollout): Promise<void> {
+    const { transport } = this.deps;
     nr.step = "shipping";
     await this.progress(`${n.name}: shipping release ${this.state.version}`);
     await this.#lease?.confirm(n);
@@ -296,7 +319,12 @@ class Runner {
       throw new Error(`${n.name}: the node refused to switch to the release: ${r.stderr.trim()}`);
     }
     this.held();
+  }
 
+  /** Stage 3: restart the agent and wait until it answers as the new release. */
+  async restart(n: NodeSpec, nr: NodeRollout): Promise<void> {
+    const { transport, cluster } = this.deps;
+    const policy = cluster.rollout;
     nr.step = "restarting";
     await this.progress(`${n.name}: restarting the agent`);
     await agentCall(transport, n, "POST", AGENT_PATHS.restart, undefined, await this.fenced(n));
@@ -308,8 +336,13 @@ class Runner {
         return s.release === this.state.version ? s : null;
       },
     );
+  }
 
-    nr.step = "gating";
+  /** Stage 4: the node runs the desired configuration, OSPF is Full, every real server is up. */
+  async healthGate(n: NodeSpec, nr: NodeRollout, hash: string): Promise<void> {
+    const { transport, cluster } = this.deps;
+    const policy = cluster.rollout;
+    nr.step = "health-gate";
     await this.progress(`${n.name}: health gate`);
     const gateDeadlineMs = policy.healthGateTimeout * 1000;
     await this.waitFor(
@@ -330,6 +363,16 @@ class Runner {
         return s;
       },
     );
+  }
+
+  /**
+   * Stage 5: undrain, wait for the VIPs to be announced again, and watch a few seconds: traffic
+   * must reach the node and its drop counters must not rise.
+   */
+  async undrainAndWatch(n: NodeSpec, vips: Set<string>): Promise<void> {
+    const { transport, cluster } = this.deps;
+    const policy = cluster.rollout;
+    const gateDeadlineMs = policy.healthGateTimeout * 1000;
     const before = await undrainNode(transport, n, await this.fenced(n));
     await this.waitFor(`${n.name}: VIPs announced again`, 30_000, async () => {
       const s = await nodeStatus(transport, n);
@@ -358,9 +401,6 @@ class Runner {
         );
       }
     }
-    nr.step = "done";
-    nr.finishedAt = this.now;
-    await this.progress(`${n.name}: done (release ${this.state.version})`);
   }
 
   async run(): Promise<RolloutState> {
@@ -393,7 +433,7 @@ class Runner {
             try {
               await drainNode(transport, spec, await this.fenced(spec));
             } catch (e) {
-              nr.degraded = `draining it again failed: ${e instanceof Error ? e.message : e}`;
+              nr.degraded = `draining it again failed: ${errorText(e)}`;
             }
           }
         }
@@ -405,7 +445,7 @@ class Runner {
         throw new RolloutHaltedError(this.state);
       }
     }
-    this.state.status = "done";
+    this.state.status = "completed";
     await this.progress(`rollout ${this.state.id} done: every node runs ${this.state.version}`);
     return this.state;
   }
@@ -469,7 +509,7 @@ export async function startRollout(
 export async function resumeRollout(deps: RolloutDeps): Promise<RolloutState> {
   const state = await loadRolloutState(deps.stateDir);
   if (!state) throw new Error(`No rollout to resume in ${deps.stateDir}`);
-  if (state.status === "done") throw new Error(`Rollout ${state.id} is already done`);
+  if (state.status === "completed") throw new Error(`Rollout ${state.id} is already done`);
   const release = await readCheckedRelease(deps, state.release);
   if (release.sha256 !== state.sha256 || release.version !== state.version) {
     throw new Error(

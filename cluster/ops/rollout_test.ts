@@ -56,7 +56,7 @@ Deno.test("startRollout() drains, ships, restarts, gates and undrains every node
   const { dir, fake, rel, deps } = await setup();
   try {
     const state = await startRollout(deps, { release: rel.path });
-    assert.equal(state.status, "done");
+    assert.equal(state.status, "completed");
     assert.deepEqual(state.nodes.map((n) => n.step), ["done", "done", "done"]);
     for (const n of fake.nodes.values()) {
       assert.equal(n.release, "2.0.0-test");
@@ -104,7 +104,7 @@ Deno.test("a node failing its health gate halts the rollout, drained; resume fin
     fake.node("node2").adjacency = "Full"; // fixed by the operator
     fake.node("node2").adjacencyAfterRestart = "Full";
     const done = await resumeRollout(deps);
-    assert.equal(done.status, "done");
+    assert.equal(done.status, "completed");
     assert.deepEqual([...fake.nodes.values()].map((n) => n.release), [
       "2.0.0-test",
       "2.0.0-test",
@@ -130,7 +130,7 @@ Deno.test("a rollout is refused while another holder's lease runs on the nodes, 
     assert.ok(!fake.calls.some((c) => / POST \/v1\/drain/.test(c)), "nothing was drained");
     clock.pause(60_000);
     const state = await startRollout(deps, { release: rel.path });
-    assert.equal(state.status, "done");
+    assert.equal(state.status, "completed");
     assert.equal(fake.node("node1").lease.token, 2, "taken over with a new token");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -204,7 +204,7 @@ Deno.test("the lease is renewed by its timer through a drain far longer than its
       return orig();
     };
     const state = await startRollout(deps, { release: rel.path });
-    assert.equal(state.status, "done");
+    assert.equal(state.status, "completed");
     assert.ok(clock.now() - start > 600_000);
     const answers = await Promise.all(tries);
     assert.ok(answers.length >= 15, `bob tried ${answers.length} times during the drain`);
@@ -343,6 +343,64 @@ Deno.test("a node that receives other bytes than the checked release refuses to 
   }
 });
 
+Deno.test("a state saved by an earlier release (steps 'gating', status 'done') loads in today's words and resumes", async () => {
+  const { dir, fake, rel, deps } = await setup();
+  try {
+    const sha256 = await sha256File(rel.path);
+    // Written by the release before the words were shared with the dashboard: the process
+    // stopped while node2 was at its health gate.
+    const old = (status: string, steps: string[]) =>
+      JSON.stringify({
+        id: "r1",
+        release: rel.path,
+        version: "2.0.0-test",
+        sha256,
+        batch: 1,
+        status,
+        startedAt: 0,
+        updatedAt: 0,
+        nodes: ["node1", "node2", "node3"].map((node, i) => ({ node, step: steps[i] })),
+      });
+    await Deno.mkdir(deps.stateDir, { recursive: true });
+    await Deno.writeTextFile(
+      `${deps.stateDir}/rollout.json`,
+      old("running", ["done", "gating", "pending"]),
+    );
+    const loaded = await loadRolloutState(deps.stateDir);
+    assert.equal(loaded?.status, "running");
+    assert.deepEqual(loaded?.nodes.map((n) => n.step), ["done", "health-gate", "pending"]);
+
+    fake.node("node1").release = "2.0.0-test";
+    const done = await resumeRollout(deps);
+    assert.equal(done.status, "completed");
+    assert.deepEqual(done.nodes.map((n) => n.step), ["done", "done", "done"]);
+    assert.ok(!fake.calls.includes("node1 POST /v1/drain"), "a node done then is not redone");
+    assert.equal(fake.node("node3").release, "2.0.0-test");
+    const saved = JSON.parse(await Deno.readTextFile(`${deps.stateDir}/rollout.json`));
+    assert.equal(saved.status, "completed", "saved again in today's words");
+
+    await Deno.writeTextFile(
+      `${deps.stateDir}/rollout.json`,
+      old("done", ["done", "done", "done"]),
+    );
+    assert.equal((await loadRolloutState(deps.stateDir))?.status, "completed");
+    await assert.rejects(resumeRollout(deps), /Rollout r1 is already done/);
+
+    await Deno.writeTextFile(
+      `${deps.stateDir}/rollout.json`,
+      old("halted", ["done", "exploded", "pending"]),
+    );
+    await assert.rejects(
+      loadRolloutState(deps.stateDir),
+      (e) =>
+        e instanceof RangeError && e.message.includes("rollout.json") &&
+        e.message.includes('rollout step "exploded"'),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("resumeRollout() refuses a release file that changed since the rollout started", async () => {
   const { dir, fake, rel, releases, deps } = await setup();
   try {
@@ -367,7 +425,7 @@ Deno.test("a node that only forwards frames to their sessions' owners after undr
     for (const n of fake.nodes.values()) n.traffic = "forwards";
     fake.node("node3").traffic = "forwarded";
     const state = await startRollout(deps, { release: rel.path });
-    assert.equal(state.status, "done");
+    assert.equal(state.status, "completed");
     assert.deepEqual(state.nodes.map((n) => n.step), ["done", "done", "done"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -401,7 +459,7 @@ Deno.test("frames forwarded for sessions lost in the restart do not fail the gat
       }
       return orig();
     };
-    assert.equal((await startRollout(deps, { release: rel.path })).status, "done");
+    assert.equal((await startRollout(deps, { release: rel.path })).status, "completed");
     reason = "sync_auth"; // a node with another cluster secret
     n1.release = "1.0.0";
     const err = await startRollout(deps, { release: rel.path }).catch((e) => e);

@@ -82,6 +82,25 @@ export class Reader {
     return v;
   }
 
+  /** A number in `min..max`, fractions allowed; `dflt` when absent. */
+  fraction(
+    m: YAMLMap,
+    key: string,
+    what: string,
+    min: number,
+    max: number,
+    dflt: number,
+  ): number | undefined {
+    const n = this.field(m, key);
+    if (n === null) return dflt;
+    const v = isScalar(n) ? n.value : undefined;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
+      this.at(n, `${what}: "${key}" must be a number in ${min}..${max}, got ${String(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+
   bool(m: YAMLMap, key: string, what: string, dflt: boolean): boolean {
     const n = this.field(m, key);
     if (n === null) return dflt;

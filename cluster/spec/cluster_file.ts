@@ -14,6 +14,7 @@
 import { isScalar, LineCounter, type Node, parseDocument, YAMLMap } from "yaml";
 import { isIpv4, parseCidr } from "../../routing/ipv4.ts";
 import { type Problem, Reader } from "./_yaml_reader.ts";
+import { vdevProblem } from "./vdev.ts";
 import { readSyncBlock, type SecretFileReader, type SyncSpec } from "./sync_block.ts";
 import {
   DEFAULT_AGENT_SOCKET,
@@ -22,6 +23,7 @@ import {
   serviceKey,
   TIMEOUT_KEYS,
 } from "../../dataplane/agent/api.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** A health check of a real server (seconds in the file). */
 export interface CheckSpec {
@@ -109,12 +111,25 @@ export interface RolloutPolicy {
   healthGateTimeout: number;
 }
 
+/** How `lvsctl deploy` guards a push. */
+export interface DeployPolicy {
+  /**
+   * The largest share (0..1) of a node's VIPs, or of its real servers, one push may remove;
+   * a push removing more is refused unless `--allow-deletions` is given. Default 0.5.
+   */
+  maxDeletionShare: number;
+}
+
+/** The default `deploy:` block. */
+export const DEFAULT_DEPLOY_POLICY: DeployPolicy = { maxDeletionShare: 0.5 };
+
 /** A parsed, valid cluster file. */
 export interface ClusterFile {
   cluster: string;
   nodes: NodeSpec[];
   vips: VipSpec[];
   rollout: RolloutPolicy;
+  deploy: DeployPolicy;
   dashboard: DashboardSpec;
   /** Session sync between the nodes; absent: off (see `sync_block.ts`). */
   sync?: SyncSpec;
@@ -340,6 +355,7 @@ interface NodeIdentity {
   lips: { value: string; node: Node }[];
 }
 
+/** One entry of `nodes:`: its spec when it is valid, and what the cross-node checks need always. */
 function readNode(
   r: Reader,
   node: Node,
@@ -359,6 +375,25 @@ function readNode(
     "dataplane",
   ]);
   if (!m) return { id };
+  const name = readNodeName(r, m, what, id);
+  const w = name ? `node ${name}` : what;
+  const address = r.addr(m, "address", w);
+  const ssh = readSsh(r, section(r, m, "ssh", w, defaults), w);
+  const agent = readAgent(r, section(r, m, "agent", w, defaults, { optional: true }), w, name);
+  const lips = readLips(r, m, w, id);
+  const ospf = readOspf(r, section(r, m, "ospf", w, defaults), w);
+  const dataplane = readDataplane(r, section(r, m, "dataplane", w, defaults), w);
+  if (!name || !address || !ssh || !ospf || !dataplane) return { id };
+  const standby = r.str(m, "standby", w, { optional: true });
+  if (standby !== undefined) id.standby = { value: standby, node: r.field(m, "standby")! };
+  return {
+    spec: { name, address, ssh, agent, lips, ospf, dataplane, ...(standby ? { standby } : {}) },
+    id,
+  };
+}
+
+/** The node's name (lower-case letters, digits and -), recorded in `id` for the cross-node checks. */
+function readNodeName(r: Reader, m: YAMLMap, what: string, id: NodeIdentity): string | undefined {
   const name = r.str(m, "name", what);
   if (name !== undefined && !/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
     r.at(
@@ -367,10 +402,11 @@ function readNode(
     );
   }
   if (name !== undefined) id.name = { value: name, node: r.field(m, "name")! };
-  const w = name ? `node ${name}` : what;
-  const address = r.addr(m, "address", w);
-  const ssh = readSsh(r, section(r, m, "ssh", w, defaults), w);
-  const agent = readAgent(r, section(r, m, "agent", w, defaults, { optional: true }), w, name);
+  return name;
+}
+
+/** The node's LIPs (at least one, each IPv4), recorded in `id` for the cross-node checks. */
+function readLips(r: Reader, m: YAMLMap, w: string, id: NodeIdentity): string[] {
   const lips: string[] = [];
   r.seq(m, "lips", w).forEach((ln) => {
     const v = isScalar(ln) ? ln.value : undefined;
@@ -382,15 +418,7 @@ function readNode(
   if (lips.length === 0 && r.field(m, "lips") !== null) {
     r.at(r.field(m, "lips"), `${w}: at least one LIP`);
   }
-  const ospf = readOspf(r, section(r, m, "ospf", w, defaults), w);
-  const dataplane = readDataplane(r, section(r, m, "dataplane", w, defaults), w);
-  if (!name || !address || !ssh || !ospf || !dataplane) return { id };
-  const standby = r.str(m, "standby", w, { optional: true });
-  if (standby !== undefined) id.standby = { value: standby, node: r.field(m, "standby")! };
-  return {
-    spec: { name, address, ssh, agent, lips, ospf, dataplane, ...(standby ? { standby } : {}) },
-    id,
-  };
+  return lips;
 }
 
 function readSsh(r: Reader, sm: YAMLMap | null, w: string): NodeSpec["ssh"] | undefined {
@@ -475,6 +503,11 @@ function readDataplane(
     );
   }
   const gateway = r.addr(dm, "gateway", `${w}.dataplane`, { optional: true });
+  const vdevWhy = vdev === undefined ? undefined : vdevProblem(vdev);
+  if (vdevWhy) {
+    r.at(r.field(dm, "vdev"), `${w}.dataplane: "vdev" ${vdevWhy}`);
+    return undefined;
+  }
   if (!vdev || workers === undefined || !portAddress) return undefined;
   return { vdev, workers, lcores, portAddress, ...(gateway ? { gateway } : {}) };
 }
@@ -505,35 +538,31 @@ function checkNodeIdentities(r: Reader, ids: NodeIdentity[]): Map<string, string
   return lipOwner;
 }
 
-/**
- * Parses and validates a cluster file. Throws `ClusterFileError` with every problem found
- * (syntax errors included), each with its line and column.
- */
-export function parseClusterFile(
-  text: string,
-  file = "cluster.yaml",
-  opts: ParseOptions = {},
-): ClusterFile {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
-  const r = new Reader(lc);
-  for (const e of doc.errors) {
-    const pos = lc.linePos(e.pos[0]);
-    r.problems.push({ line: pos.line, column: pos.col, message: e.message.split("\n")[0]! });
-  }
-  if (doc.errors.length > 0) throw new ClusterFileError(file, r.problems);
-  const top = r.map(doc.contents as Node, "the file", [
-    "cluster",
-    "defaults",
-    "nodes",
-    "vips",
-    "rollout",
-    "dashboard",
-    "sync",
-  ]);
-  if (!top) throw new ClusterFileError(file, r.problems);
-  const cluster = r.str(top, "cluster", "the file", { optional: true }) ?? "cluster";
+function readDeploy(r: Reader, top: YAMLMap): DeployPolicy {
+  const n = r.field(top, "deploy");
+  if (n === null) return { ...DEFAULT_DEPLOY_POLICY };
+  const m = r.map(n, "deploy", ["maxDeletionShare"]);
+  if (!m) return { ...DEFAULT_DEPLOY_POLICY };
+  const share = r.fraction(
+    m,
+    "maxDeletionShare",
+    "deploy",
+    0,
+    1,
+    DEFAULT_DEPLOY_POLICY.maxDeletionShare,
+  );
+  return { maxDeletionShare: share ?? DEFAULT_DEPLOY_POLICY.maxDeletionShare };
+}
 
+/**
+ * The `nodes:` list (with the `defaults:` block underneath): the valid nodes, how many entries
+ * the list has (valid or not), and each LIP's owner; names and LIPs are checked across nodes, and each `standby`
+ * must name another node.
+ */
+function readNodes(
+  r: Reader,
+  top: YAMLMap,
+): { nodes: NodeSpec[]; entries: number; lipOwner: Map<string, string> } {
   const defaults = readDefaults(r, top);
   const nodes: NodeSpec[] = [];
   const ids: NodeIdentity[] = [];
@@ -547,6 +576,12 @@ export function parseClusterFile(
     r.at(r.field(top, "nodes"), "at least one node is required");
   }
   const lipOwner = checkNodeIdentities(r, ids);
+  checkStandbys(r, ids);
+  return { nodes, entries: nodeNodes.length, lipOwner };
+}
+
+/** Each node's `standby` names another node of the file. */
+function checkStandbys(r: Reader, ids: NodeIdentity[]): void {
   for (const id of ids) {
     if (!id.standby) continue;
     const who = id.name ? `node ${id.name.value}` : "a node";
@@ -556,7 +591,10 @@ export function parseClusterFile(
       r.at(id.standby.node, `${who}: "standby" ${JSON.stringify(id.standby.value)} is not a node`);
     }
   }
+}
 
+/** The `vips:` list: each service once, no VIP that is also a LIP. */
+function readVips(r: Reader, top: YAMLMap, lipOwner: Map<string, string>): VipSpec[] {
   const vips: VipSpec[] = [];
   const vipNodes = r.seq(top, "vips", "the file");
   const keys = new Set<string>();
@@ -571,7 +609,11 @@ export function parseClusterFile(
     }
     vips.push(v);
   });
+  return vips;
+}
 
+/** The `rollout:` policy, defaults filled in; `batch` at most `validNodes`. */
+function readRollout(r: Reader, top: YAMLMap, validNodes: number): RolloutPolicy {
   let rollout: RolloutPolicy = {
     batch: 1,
     drainTimeout: 60,
@@ -588,13 +630,18 @@ export function parseClusterFile(
     ]);
     if (rm) {
       rollout = {
-        batch: r.num(rm, "batch", "rollout", 1, Math.max(1, nodes.length), 1) ?? 1,
+        batch: r.num(rm, "batch", "rollout", 1, Math.max(1, validNodes), 1) ?? 1,
         drainTimeout: r.num(rm, "drainTimeout", "rollout", 0, 86400, 60) ?? 60,
         sessionThreshold: r.num(rm, "sessionThreshold", "rollout", 0, 1e9, 0) ?? 0,
         healthGateTimeout: r.num(rm, "healthGateTimeout", "rollout", 1, 86400, 120) ?? 120,
       };
     }
   }
+  return rollout;
+}
+
+/** The `dashboard:` block: where it listens, its TLS files, the releases it offers. */
+function readDashboard(r: Reader, top: YAMLMap): DashboardSpec {
   let dashboard: DashboardSpec = { listen: "127.0.0.1:8080" };
   const dn = r.field(top, "dashboard");
   if (dn !== null) {
@@ -621,9 +668,47 @@ export function parseClusterFile(
       }
     }
   }
-  const sync = readSyncBlock(r, top, nodeNodes.length, opts.readSecretFile);
+  return dashboard;
+}
+
+/**
+ * Parses and validates a cluster file. Throws `ClusterFileError` with every problem found
+ * (syntax errors included), each with its line and column.
+ */
+export function parseClusterFile(
+  text: string,
+  file = "cluster.yaml",
+  opts: ParseOptions = {},
+): ClusterFile {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  const r = new Reader(lc);
+  for (const e of doc.errors) {
+    const pos = lc.linePos(e.pos[0]);
+    r.problems.push({ line: pos.line, column: pos.col, message: e.message.split("\n")[0]! });
+  }
+  if (doc.errors.length > 0) throw new ClusterFileError(file, r.problems);
+  const top = r.map(doc.contents as Node, "the file", [
+    "cluster",
+    "defaults",
+    "nodes",
+    "vips",
+    "rollout",
+    "deploy",
+    "dashboard",
+    "sync",
+  ]);
+  if (!top) throw new ClusterFileError(file, r.problems);
+  const cluster = r.str(top, "cluster", "the file", { optional: true }) ?? "cluster";
+
+  const { nodes, entries, lipOwner } = readNodes(r, top);
+  const vips = readVips(r, top, lipOwner);
+  const rollout = readRollout(r, top, nodes.length);
+  const deploy = readDeploy(r, top);
+  const dashboard = readDashboard(r, top);
+  const sync = readSyncBlock(r, top, entries, opts.readSecretFile);
   if (r.problems.length > 0) throw new ClusterFileError(file, r.problems);
-  return { cluster, nodes, vips, rollout, dashboard, ...(sync ? { sync } : {}) };
+  return { cluster, nodes, vips, rollout, deploy, dashboard, ...(sync ? { sync } : {}) };
 }
 
 /**
@@ -637,7 +722,7 @@ export async function loadClusterFile(path: string): Promise<ClusterFile> {
     throw new ClusterFileError(path, [{
       line: 0,
       column: 0,
-      message: `cannot read: ${(e as Error).message}`,
+      message: `cannot read: ${errorText(e)}`,
     }], {
       cause: e,
     });

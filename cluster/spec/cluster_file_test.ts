@@ -240,3 +240,24 @@ Deno.test("parseClusterFile() reads dashboard.tls and reports a half-given one w
     `${line}:8 dashboard.tls: "key" is required`,
   ]);
 });
+
+Deno.test("parseClusterFile() reads deploy.maxDeletionShare, 0.5 when absent", () => {
+  assert.equal(parseClusterFile(base).deploy.maxDeletionShare, 0.5);
+  assert.equal(
+    parseClusterFile(`${base}deploy:\n  maxDeletionShare: 0.25\n`).deploy.maxDeletionShare,
+    0.25,
+  );
+  assert.equal(
+    parseClusterFile(`${base}deploy: { maxDeletionShare: 1 }\n`).deploy.maxDeletionShare,
+    1,
+  );
+  assert.deepEqual(problems(`${base}deploy:\n  maxDeletionShare: 1.5\n`), [
+    '15:21 deploy: "maxDeletionShare" must be a number in 0..1, got 1.5',
+  ]);
+  assert.deepEqual(problems(`${base}deploy:\n  maxDeletionShare: half\n`), [
+    '15:21 deploy: "maxDeletionShare" must be a number in 0..1, got half',
+  ]);
+  assert.deepEqual(problems(`${base}deploy:\n  maxDeletions: 2\n`), [
+    '15:3 deploy: unknown key "maxDeletions" (expected one of maxDeletionShare)',
+  ]);
+});

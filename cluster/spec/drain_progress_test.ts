@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { AgentStatus } from "../../dataplane/agent/api.ts";
+import { type AgentStatus, NO_SYNC_COUNTERS } from "../../dataplane/agent/api.ts";
 import { drainLine, drainSummary, forwardedInSince } from "./drain_progress.ts";
 
 function status(sessions: number, forwardedIn?: number): AgentStatus {
@@ -27,15 +27,7 @@ function status(sessions: number, forwardedIn?: number): AgentStatus {
       synced: true,
       unanswered: [],
       peers: [],
-      recordsSent: 0,
-      datagramsSent: 0,
-      recordsReceived: 0,
-      datagramsReceived: 0,
-      lost: 0,
-      recordsActive: 0,
-      recordsFull: 0,
-      recordsExpired: 0,
-      forwardedOut: 0,
+      ...NO_SYNC_COUNTERS,
       forwardedIn,
     };
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type AgentStatus, realKey, type Service } from "../../dataplane/agent/api.ts";
+import { type AgentStatus, type Service, serviceRealKey } from "../../dataplane/agent/api.ts";
 import type {
   FleetSnapshot,
   NodeState,
@@ -15,6 +15,7 @@ import type {
   RolloutView,
   VipView,
 } from "../../web/fleet.ts";
+import type { RolloutStep } from "../../web/rollout_words.ts";
 import { type ForwardRates, syncViewOf } from "./sync_view.ts";
 
 /** One node as observed: its agent's status, or why it could not be read. */
@@ -40,7 +41,13 @@ export interface FleetInput {
   forwardRates?: ReadonlyMap<string, ForwardRates>;
 }
 
-const UPGRADE_STEPS = new Set(["shipping", "restarting", "health-gate", "draining", "undraining"]);
+const UPGRADE_STEPS: ReadonlySet<RolloutStep> = new Set([
+  "shipping",
+  "restarting",
+  "health-gate",
+  "draining",
+  "undraining",
+]);
 
 /** The state a node shows: down, upgrading, draining (sessions left), drained or active. */
 export function nodeState(
@@ -111,7 +118,7 @@ function vipView(svc: Service, nodes: readonly NodeObservation[]): VipView {
     synproxy: svc.synproxy ?? false,
     toa: svc.toa ?? svc.protocol === "tcp",
     reals: svc.reals.map((r) => {
-      const key = realKey(svc, r);
+      const key = serviceRealKey(svc, r);
       const health: RealHealthOnNode[] = nodes.filter((n) => n.status).map((n) => {
         const h = n.status!.health.find((x) => x.key === key);
         const up = h?.up ?? true;

@@ -14,8 +14,8 @@
 import {
   type AgentConfig,
   type HealthCheck,
-  realKey,
   type Service,
+  serviceRealKey,
   type SyncConfig,
   type Timeouts,
 } from "../../dataplane/agent/api.ts";
@@ -145,7 +145,7 @@ export async function nodeConfigs(cluster: ClusterFile): Promise<Map<string, Age
   const services = cluster.vips.map(serviceOf);
   const checks = cluster.vips.flatMap((v) =>
     v.reals.filter((r) => r.check !== undefined).map((r) => ({
-      key: realKey({ vip: v.address, port: v.port, protocol: v.protocol }, r),
+      key: serviceRealKey({ vip: v.address, port: v.port, protocol: v.protocol }, r),
       address: r.address,
       port: r.port,
       check: healthCheckOf(r.check!),

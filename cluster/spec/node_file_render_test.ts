@@ -16,7 +16,7 @@ Deno.test("renderNodeFile() gives the agent a node file it accepts, from the clu
   assert.equal(parsed.stateDir, "/var/lib/lvs-agent/state");
   assert.deepEqual(parsed.dataplane.eal, {
     lcores: "0-4",
-    vdevs: ["net_af_xdp0,iface=ens1f0,queue_count=4"],
+    vdevs: ["net_af_xdp0,iface=ens1f0,queue_count=4,xdp_prog=fnat"],
     noPci: true,
   });
   assert.equal(parsed.dataplane.workers, 4);

@@ -1,31 +1,63 @@
 /**
  * Desired versus observed: what `lvsctl deploy` would change on each node. Pure: it takes the
  * desired configurations and what each node reported (its applied configuration, or the error
- * reaching it) and returns per-node changes, VIPs and real servers added, removed or modified.
+ * reaching it) and returns per-node changes as data (VIPs and real servers added, removed,
+ * reweighted or modified; LIPs, sync and health checks), so callers can count and cap deletions
+ * (`deletion_guard.ts`). `plan_render.ts` puts the changes in words.
  *
  * @example
  * ```ts
  * const plan = planDeploy(desired, observed);
- * plan.nodes.find((n) => n.node === "node1")?.changes; // ["add VIP 10.0.0.1:80/tcp", ...]
+ * plan.nodes.find((n) => n.node === "node1")?.changes[0];
+ * // { node: "node1", subject: "vip", kind: "add", vip: "10.0.0.1:80/tcp", to: {...} }
  * ```
  *
  * @module
  */
 import { type AgentConfig, type Service, serviceKey } from "../../dataplane/agent/api.ts";
 import { canonicalJson } from "./node_config.ts";
-import { diffSync } from "./sync_diff.ts";
+import { diffSync, type SyncChange } from "./sync_diff.ts";
 
 /** What a node reported. */
 export type Observed =
   | { kind: "config"; config: AgentConfig | null }
   | { kind: "unreachable"; error: string };
 
+/** A VIP's settings without its real servers. */
+export type VipSettings = Omit<Service, "reals">;
+
+/**
+ * One change of a node's configuration, without the node. `vip` is the service key
+ * (`10.0.0.1:80/tcp`), `real` the real server's `address:port`; `from`/`to` the old and new value.
+ */
+export type ChangeBody =
+  /** A VIP with its real servers (`to.reals`) comes. */
+  | { subject: "vip"; kind: "add"; vip: string; to: Service }
+  /** A VIP with its real servers (`from.reals`) goes. */
+  | { subject: "vip"; kind: "remove"; vip: string; from: Service }
+  | { subject: "vip"; kind: "modify"; vip: string; from: VipSettings; to: VipSettings }
+  | { subject: "real"; kind: "add"; vip: string; real: string; to: number }
+  | { subject: "real"; kind: "remove"; vip: string; real: string; from: number }
+  | { subject: "real"; kind: "reweight"; vip: string; real: string; from: number; to: number }
+  | { subject: "lips"; kind: "modify"; from: string[]; to: string[] }
+  /** The number of health checks (their settings are compared in full). */
+  | { subject: "checks"; kind: "modify"; from: number; to: number }
+  /** Nothing else differs: only the configuration's version or hash. */
+  | { subject: "config"; kind: "modify"; from: string | null; to: string }
+  | SyncChange;
+
+/** One change of the plan: what changes on which node. */
+export type PlanChange = ChangeBody & { node: string };
+
 /** One node's part of the plan. */
 export interface NodePlan {
   node: string;
   /** in-sync: nothing to do; apply: push the configuration; unreachable: cannot tell. */
   action: "in-sync" | "apply" | "unreachable";
-  changes: string[];
+  /** Deletions first. */
+  changes: PlanChange[];
+  /** What the node holds now (null when unreachable): VIPs, and real servers over all VIPs. */
+  current: { vips: number; reals: number } | null;
   currentHash: string | null;
   desiredHash: string;
   error?: string;
@@ -37,41 +69,59 @@ export interface DeployPlan {
   nodes: NodePlan[];
 }
 
-function describeService(s: Service): string {
-  return `${serviceKey(s)} ${s.scheduler}${s.synproxy ? " synproxy" : ""}${
-    s.toa === false ? " no-toa" : ""
-  }`;
-}
-
-/** The changes that turn `from` into `to`, in words, deletions first. */
-export function diffServices(from: Service[], to: Service[]): string[] {
+/** The changes that turn `from` into `to`, deletions first. */
+export function diffServices(from: Service[], to: Service[]): ChangeBody[] {
   const a = new Map(from.map((s) => [serviceKey(s), s]));
   const b = new Map(to.map((s) => [serviceKey(s), s]));
-  const out: string[] = [];
-  for (const [k, s] of a) if (!b.has(k)) out.push(`remove VIP ${describeService(s)}`);
-  for (const [k, s] of b) {
-    const old = a.get(k);
+  const out: ChangeBody[] = [];
+  for (const [vip, s] of a) {
+    if (!b.has(vip)) out.push({ subject: "vip", kind: "remove", vip, from: s });
+  }
+  for (const [vip, s] of b) {
+    const old = a.get(vip);
     if (!old) {
-      out.push(`add VIP ${describeService(s)} with ${s.reals.length} real servers`);
+      out.push({ subject: "vip", kind: "add", vip, to: s });
       continue;
     }
     const { reals: oldReals, ...oldRest } = old;
     const { reals: newReals, ...newRest } = s;
     if (canonicalJson(oldRest) !== canonicalJson(newRest)) {
-      out.push(`modify VIP ${describeService(old)} -> ${describeService(s)}`);
+      out.push({ subject: "vip", kind: "modify", vip, from: oldRest, to: newRest });
     }
     const ra = new Map(oldReals.map((r) => [`${r.address}:${r.port}`, r]));
     const rb = new Map(newReals.map((r) => [`${r.address}:${r.port}`, r]));
-    for (const [rk] of ra) if (!rb.has(rk)) out.push(`remove real ${rk} from ${k}`);
-    for (const [rk, r] of rb) {
-      const o = ra.get(rk);
-      if (!o) out.push(`add real ${rk} weight ${r.weight} to ${k}`);
+    for (const [real, r] of ra) {
+      if (!rb.has(real)) out.push({ subject: "real", kind: "remove", vip, real, from: r.weight });
+    }
+    for (const [real, r] of rb) {
+      const o = ra.get(real);
+      if (!o) out.push({ subject: "real", kind: "add", vip, real, to: r.weight });
       else if (o.weight !== r.weight) {
-        out.push(`weight of ${rk} in ${k}: ${o.weight} -> ${r.weight}`);
+        out.push({ subject: "real", kind: "reweight", vip, real, from: o.weight, to: r.weight });
       }
     }
   }
   return out;
+}
+
+/** The changes of one node's whole configuration (`have` null: nothing applied yet). */
+function diffConfig(have: AgentConfig | null, want: AgentConfig): ChangeBody[] {
+  const changes = diffServices(have?.dataplane.services ?? [], want.dataplane.services);
+  const lipsHave = have?.dataplane.localAddresses ?? [];
+  const lipsWant = want.dataplane.localAddresses;
+  if (lipsHave.join(",") !== lipsWant.join(",")) {
+    changes.push({ subject: "lips", kind: "modify", from: [...lipsHave], to: [...lipsWant] });
+  }
+  changes.push(...diffSync(have?.dataplane.sync, want.dataplane.sync));
+  if (canonicalJson(have?.checks ?? []) !== canonicalJson(want.checks)) {
+    changes.push({
+      subject: "checks",
+      kind: "modify",
+      from: have?.checks.length ?? 0,
+      to: want.checks.length,
+    });
+  }
+  return changes;
 }
 
 /** Plans a deploy: per node, what would change. */
@@ -89,6 +139,7 @@ export function planDeploy(
         node,
         action: "unreachable",
         changes: [],
+        current: null,
         currentHash: null,
         desiredHash: want.hash,
         error: seen.error,
@@ -96,19 +147,17 @@ export function planDeploy(
       continue;
     }
     const have = seen.config;
-    const changes = diffServices(have?.dataplane.services ?? [], want.dataplane.services);
-    const lipsHave = (have?.dataplane.localAddresses ?? []).join(",");
-    const lipsWant = want.dataplane.localAddresses.join(",");
-    if (lipsHave !== lipsWant) changes.push(`LIPs ${lipsHave || "(none)"} -> ${lipsWant}`);
-    changes.push(...diffSync(have?.dataplane.sync, want.dataplane.sync));
-    if (canonicalJson(have?.checks ?? []) !== canonicalJson(want.checks)) {
-      changes.push(`health checks: ${have?.checks.length ?? 0} -> ${want.checks.length}`);
-    }
+    const services = have?.dataplane.services ?? [];
+    const changes = diffConfig(have, want);
     const inSync = have !== null && have.hash === want.hash && changes.length === 0;
+    if (!inSync && changes.length === 0) {
+      changes.push({ subject: "config", kind: "modify", from: have?.hash ?? null, to: want.hash });
+    }
     nodes.push({
       node,
       action: inSync ? "in-sync" : "apply",
-      changes: inSync ? [] : changes.length > 0 ? changes : ["configuration version/hash only"],
+      changes: inSync ? [] : changes.map((c) => ({ ...c, node })),
+      current: { vips: services.length, reals: services.reduce((n, s) => n + s.reals.length, 0) },
       currentHash: have?.hash ?? null,
       desiredHash: want.hash,
     });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { AgentStatus } from "../../dataplane/agent/api.ts";
+import { type AgentStatus, NO_SYNC_COUNTERS } from "../../dataplane/agent/api.ts";
 import { badDrops, trafficSigns } from "./rollout_gate.ts";
 
 function status(
@@ -31,14 +31,7 @@ function status(
           synced: true,
           unanswered: [],
           peers: [],
-          recordsSent: 0,
-          datagramsSent: 0,
-          recordsReceived: 0,
-          datagramsReceived: 0,
-          lost: 0,
-          recordsActive: 0,
-          recordsFull: 0,
-          recordsExpired: 0,
+          ...NO_SYNC_COUNTERS,
           forwardedOut: fwd.out,
           forwardedIn: fwd.in,
         },

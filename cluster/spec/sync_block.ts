@@ -15,6 +15,7 @@
  */
 import type { YAMLMap } from "yaml";
 import type { Reader } from "./_yaml_reader.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** Session sync settings shared by every node. */
 export interface SyncSpec {
@@ -107,7 +108,7 @@ function readSecret(
   try {
     text = readSecretFile(path);
   } catch (e) {
-    r.at(at, `sync: cannot read "secretFile" ${path}: ${e instanceof Error ? e.message : e}`);
+    r.at(at, `sync: cannot read "secretFile" ${path}: ${errorText(e)}`);
     return undefined;
   }
   const problem = secretProblem(text);

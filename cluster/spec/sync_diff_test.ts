@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
-import { diffSync } from "./sync_diff.ts";
+import { describeSyncChange, diffSync, type SyncChange } from "./sync_diff.ts";
 import type { SyncConfig } from "../../dataplane/agent/api.ts";
 
 const SECRET = "0123456789abcdef0123456789abcdef";
+const words = (from: SyncConfig | undefined, to: SyncConfig | undefined): string[] =>
+  diffSync(from, to).map(describeSyncChange);
+
 const sync: SyncConfig = {
   node: "10.0.0.11",
   address: "10.0.0.100",
@@ -16,14 +19,14 @@ const sync: SyncConfig = {
 };
 
 Deno.test("diffSync() says sync turns on or off, with the node, its address, port and peers", () => {
-  assert.deepEqual(diffSync(undefined, undefined), []);
-  assert.deepEqual(diffSync(undefined, sync), [
+  assert.deepEqual(words(undefined, undefined), []);
+  assert.deepEqual(words(undefined, sync), [
     "sync on: 10.0.0.11 from 10.0.0.100, port 1000, refresh 10 s, peers 10.0.0.12, 10.0.0.13",
   ]);
-  assert.deepEqual(diffSync(sync, undefined), [
+  assert.deepEqual(words(sync, undefined), [
     "sync off (was 10.0.0.11 from 10.0.0.100, port 1000, refresh 10 s, peers 10.0.0.12, 10.0.0.13)",
   ]);
-  assert.deepEqual(diffSync(sync, structuredClone(sync)), []);
+  assert.deepEqual(words(sync, structuredClone(sync)), []);
 });
 
 Deno.test("diffSync() names each change, and a new secret without showing it", () => {
@@ -38,7 +41,7 @@ Deno.test("diffSync() names each change, and a new secret without showing it", (
       address: "10.0.0.104",
     }],
   };
-  const got = diffSync(sync, to);
+  const got = words(sync, to);
   assert.deepEqual(got, [
     "sync address 10.0.0.100 -> 10.0.0.103",
     "sync port 1000 -> 999",
@@ -49,5 +52,27 @@ Deno.test("diffSync() names each change, and a new secret without showing it", (
     "sync peer 10.0.0.14 added (sync address 10.0.0.104)",
   ]);
   assert.ok(!got.join("\n").includes("ffff"), "the secret is never printed");
-  assert.deepEqual(diffSync(sync, { ...sync, secret: SECRET.toUpperCase() }), [], "case only");
+  assert.deepEqual(words(sync, { ...sync, secret: SECRET.toUpperCase() }), [], "case only");
+});
+
+Deno.test("diffSync() returns data: the secret is in none of it", () => {
+  const to: SyncConfig = { ...sync, secret: "f".repeat(32), peers: [sync.peers[0]!] };
+  const got: SyncChange[] = diffSync(sync, to);
+  assert.deepEqual(got, [
+    { subject: "sync", kind: "modify", setting: "secret" },
+    { subject: "sync-peer", kind: "remove", peer: "10.0.0.13", from: "10.0.0.102" },
+  ]);
+  const on = JSON.stringify(diffSync(undefined, sync));
+  assert.ok(!on.includes(SECRET), on);
+  assert.deepEqual(diffSync(undefined, sync)[0], {
+    subject: "sync",
+    kind: "add",
+    to: {
+      node: "10.0.0.11",
+      address: "10.0.0.100",
+      port: 1000,
+      refreshSeconds: 10,
+      peers: ["10.0.0.12", "10.0.0.13"],
+    },
+  });
 });

@@ -5,10 +5,12 @@
  *
  * @module
  */
+import { errorText } from "../../routing/errors.ts";
 import type { NodeSpec } from "../spec/cluster_file.ts";
 import type { CallOptions, NodeEndpoint, NodeTransport } from "./transport.ts";
 import { TransportError } from "./transport.ts";
 import { AGENT_PATHS, type AgentConfig, type AgentStatus } from "../../dataplane/agent/api.ts";
+import type { Observed } from "../spec/plan.ts";
 
 /** The transport endpoint of a node. */
 export function endpointOf(n: NodeSpec): NodeEndpoint {
@@ -98,6 +100,32 @@ export async function fleetStatuses(
       return [n.name, await nodeStatus(t, n, opts)];
     } catch (e) {
       return [n.name, e instanceof Error ? e : new Error(String(e))];
+    }
+  }));
+  return new Map(results);
+}
+
+/**
+ * Every node's applied configuration (null before its first apply), or the error reaching it,
+ * in parallel: what `planDeploy` compares the cluster file with.
+ */
+export async function observedConfigs(
+  t: NodeTransport,
+  nodes: NodeSpec[],
+  opts?: CallOptions,
+): Promise<Map<string, Observed>> {
+  const results = await Promise.all(nodes.map(async (n): Promise<[string, Observed]> => {
+    try {
+      const reply = await t.agent(endpointOf(n), "GET", AGENT_PATHS.config, undefined, opts);
+      if (reply.status === 404) return [n.name, { kind: "config", config: null }];
+      if (reply.status < 200 || reply.status > 299) {
+        const msg = (reply.body as { error?: string } | null)?.error ??
+          JSON.stringify(reply.body);
+        throw new Error(`${n.name}: GET ${AGENT_PATHS.config}: ${reply.status} ${msg}`);
+      }
+      return [n.name, { kind: "config", config: reply.body as AgentConfig }];
+    } catch (e) {
+      return [n.name, { kind: "unreachable", error: errorText(e) }];
     }
   }));
   return new Map(results);

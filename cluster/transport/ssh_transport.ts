@@ -45,6 +45,7 @@ import {
   openStreamLocal,
   sftpAtomicWrite,
 } from "./ssh_transport_io.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** Tuning for {@linkcode SshTransport}; every field has a production default. */
 export interface SshTransportOptions {
@@ -91,16 +92,12 @@ interface Conn {
   end(): void;
 }
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** `e` as an I/O failure of `what` on a node (a TransportError already is one and stays as it is). */
 function ioError(
   node: NodeEndpoint,
   what: string,
   e: unknown,
-  detail = message(e),
+  detail = errorText(e),
 ): TransportError {
   if (e instanceof TransportError) return e;
   return new TransportError(node.name, "io", `Cannot ${what} on node ${node.name}: ${detail}`, {
@@ -173,7 +170,7 @@ export class SshTransport implements NodeTransport {
             node.name,
             "agent",
             `Cannot ${what} of node ${node.name}: the agent socket ${node.agentSocket} ` +
-              `cannot be opened over SSH (${message(e)})`,
+              `cannot be opened over SSH (${errorText(e)})`,
             { cause: e },
           ),
       );
@@ -192,7 +189,7 @@ export class SshTransport implements NodeTransport {
           node.name,
           bad ? "agent" : "io",
           `Cannot ${what} of node ${node.name}: ${bad ? "bad HTTP answer" : "the stream failed"}` +
-            ` (${ctx.phase}): ${message(e)}`,
+            ` (${ctx.phase}): ${errorText(e)}`,
           { cause: e },
         );
       }
@@ -219,14 +216,14 @@ export class SshTransport implements NodeTransport {
         file = await Deno.open(localPath, { read: true });
         mode = ((await file.stat()).mode ?? 0o644) & 0o777;
       } catch (e) {
-        throw new TransportError(node.name, "io", `Cannot ${what}: ${message(e)}`, { cause: e });
+        throw new TransportError(node.name, "io", `Cannot ${what}: ${errorText(e)}`, { cause: e });
       }
       try {
         const sftp = await this.#openChannel(
           node,
           ctx,
           openSftp,
-          (e) => ioError(node, what, e, `the SFTP subsystem cannot be started (${message(e)})`),
+          (e) => ioError(node, what, e, `the SFTP subsystem cannot be started (${errorText(e)})`),
         );
         // On a deadline the upload stops between writes and removes its temporary file; the
         // session is ended after a grace period in case the server stopped answering.
@@ -266,7 +263,7 @@ export class SshTransport implements NodeTransport {
         node,
         ctx,
         (c) => openExec(c, remote),
-        (e) => ioError(node, what, e, `the server refused the session (${message(e)})`),
+        (e) => ioError(node, what, e, `the server refused the session (${errorText(e)})`),
       );
       ctx.phase = "running the command";
       try {
@@ -375,7 +372,7 @@ export class SshTransport implements NodeTransport {
       try {
         return await open(client);
       } catch (e) {
-        const stale = !conn.alive || /Not connected|No response/i.test(message(e));
+        const stale = !conn.alive || /Not connected|No response/i.test(errorText(e));
         if (stale && !reopened) {
           reopened = true;
           this.#drop(node.name, conn);

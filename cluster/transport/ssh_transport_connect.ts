@@ -17,6 +17,8 @@ import {
   verifyHostKey,
 } from "./known_hosts.ts";
 import { type Backoff, backoffDelay, classifyConnectFailure } from "./ssh_transport_policy.ts";
+import { errorText } from "../../routing/errors.ts";
+import { sleep } from "../../routing/poll.ts";
 
 const BASE_HOSTKEY_ALGOS: ServerHostKeyAlgorithm[] = [
   "ssh-ed25519",
@@ -32,12 +34,6 @@ const BASE_HOSTKEY_ALGOS: ServerHostKeyAlgorithm[] = [
 export function where(node: NodeEndpoint): string {
   return `${node.user}@${node.host}:${node.port}`;
 }
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Failures of one attempt that another attempt may cure (see `classifyConnectFailure`). */
 const RETRYABLE = new WeakSet<object>();
@@ -116,7 +112,7 @@ export async function hostKeyExpectation(node: NodeEndpoint): Promise<HostKeyExp
     throw new TransportError(
       node.name,
       "hostkey",
-      `Cannot check the host key of node ${node.name}: ${message(e)}`,
+      `Cannot check the host key of node ${node.name}: ${errorText(e)}`,
       { cause: e },
     );
   }
@@ -137,7 +133,7 @@ export async function readPrivateKey(node: NodeEndpoint): Promise<string> {
     throw new TransportError(
       node.name,
       "auth",
-      `Cannot read the private key file ${node.keyFile} for node ${node.name}: ${message(e)}`,
+      `Cannot read the private key file ${node.keyFile} for node ${node.name}: ${errorText(e)}`,
       { cause: e },
     );
   }
@@ -186,7 +182,7 @@ function connectOnce(
         case "hostkey":
           text = `Refusing node ${node.name} (${node.host}:${node.port}): ${
             unreadable !== null
-              ? `the host key it offered cannot be read (${message(unreadable)})`
+              ? `the host key it offered cannot be read (${errorText(unreadable)})`
               : describeRefusal(verdict as Extract<HostKeyVerdict, { ok: false }>)
           }; nothing was sent`;
           break;
@@ -246,7 +242,7 @@ function connectOnce(
       // back our next packet until the server's delayed ACK, adding ~40 ms per exchange.
       client.setNoDelay(true);
     } catch (e) {
-      fail({ level: "client-config", message: message(e) });
+      fail({ level: "client-config", message: errorText(e) });
     }
   });
 }

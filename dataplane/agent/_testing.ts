@@ -4,7 +4,6 @@
  *
  * @module
  */
-import assert from "node:assert/strict";
 import { type DataPlaneConfig, validateConfig } from "../binding/config.ts";
 import type { PeerStats } from "../binding/types.ts";
 import {
@@ -19,6 +18,8 @@ import {
 } from "./agent.ts";
 import { HealthMonitor, type ProbeResult, type Timers } from "./health.ts";
 import { StateStore } from "./adapters/store.ts";
+import { pollUntil } from "../../routing/poll.ts";
+import { type NodeRouting, validateNodeRouting } from "../../routing/model.ts";
 
 /** Timers driven by hand: `advance()` runs every due callback and lets probes settle. */
 export class ManualTimers implements Timers {
@@ -133,30 +134,65 @@ export class FakeDataPlane implements DataPlanePort {
   }
 }
 
-/** Records every announcement; `failNext` makes the next one throw (as BIRD refusing it). */
+/** The routing model the fake checks announcements against, as `BirdRouting` renders them. */
+const FAKE_NODE_ROUTING: Omit<NodeRouting, "vips" | "lips" | "standbyLips"> = {
+  node: "fake",
+  routerId: "10.0.0.2",
+  uplink: { name: "eth0", hello: 10, dead: 40, cost: 10, priority: 0, bfd: false },
+  drained: false,
+};
+
+/**
+ * Records every announcement; `failNext` makes the next one throw (as BIRD refusing it). Held to
+ * `BirdRouting` by the routing port conformance suite: it refuses what BIRD's configuration
+ * cannot carry (RangeError, the last announcement kept), reports the node's VIPs, LIPs and
+ * standby LIPs as /32 stub networks, and `announcedBy` gives its own stub networks for its own
+ * router id.
+ */
 export class FakeRouting implements RoutingPort {
   announced: Array<{ vips: string[]; lips: string[]; standbyLips?: string[] }> = [];
   failNext: string | undefined;
+  #advertised: string[] = [];
+  constructor(readonly routerId = FAKE_NODE_ROUTING.routerId) {}
   announce(routes: { vips: string[]; lips: string[]; standbyLips?: string[] }): Promise<void> {
     if (this.failNext) {
       const msg = this.failNext;
       this.failNext = undefined;
       return Promise.reject(new Error(msg));
     }
+    let valid;
+    try {
+      valid = validateNodeRouting({
+        ...FAKE_NODE_ROUTING,
+        routerId: this.routerId,
+        vips: routes.vips,
+        lips: routes.lips,
+        standbyLips: routes.standbyLips ?? [],
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
     this.announced.push(structuredClone(routes));
+    this.#advertised = [...valid.vips, ...valid.lips, ...valid.standbyLips];
     return Promise.resolve();
   }
   /** What other routers announce, by router id (scripted by the test). */
   others = new Map<string, string[]>();
   announcedBy(routerIds: string[]): Promise<Map<string, string[]>> {
-    return Promise.resolve(new Map(routerIds.map((id) => [id, [...(this.others.get(id) ?? [])]])));
+    return Promise.resolve(
+      new Map(
+        routerIds.map((id) => [
+          id,
+          [...(id === this.routerId ? this.#advertised : this.others.get(id) ?? [])],
+        ]),
+      ),
+    );
   }
   status(): Promise<RoutingStatus> {
-    const last = this.announced.at(-1) ?? { vips: [], lips: [] };
     return Promise.resolve({
       adjacency: "Full",
       neighbor: "10.0.0.1",
-      advertised: [...last.vips, ...last.lips].map((a) => `${a}/32`),
+      advertised: [...this.#advertised],
     });
   }
   get last(): { vips: string[]; lips: string[]; standbyLips?: string[] } | undefined {
@@ -196,11 +232,7 @@ export async function agentHarness(
 
 /** Waits (bounded) until `cond` holds: re-applies after a health change do file I/O. */
 export async function eventually(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new assert.AssertionError({ message: `never: ${what}` });
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await pollUntil(() => cond() || null, { timeoutMs: 5000, everyMs: 5, what });
 }
 
 /** Runs `fn` with a fresh temporary directory, removed afterwards. */

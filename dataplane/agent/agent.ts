@@ -27,6 +27,7 @@ import type { AgentState, StateStore } from "./adapters/store.ts";
 import { type AgentConfig, checkAgentConfig } from "./agent_config.ts";
 import { AgentError } from "./agent_error.ts";
 import type { LeaseView } from "./lease.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** How long a (re)joining node waits for its peers' snapshots by default (ms). */
 export const DEFAULT_SYNC_WAIT_MS = 3000;
@@ -201,7 +202,7 @@ export class Agent {
     this.#monitor = deps.health(() => {
       // A health transition re-derives weights and routes; errors surface in status().
       void this.#serial(() => this.#reconcile()).catch((e) => {
-        this.#lastError = `re-apply after a health change failed: ${errText(e)}`;
+        this.#lastError = `re-apply after a health change failed: ${errorText(e)}`;
       });
     });
   }
@@ -288,14 +289,14 @@ export class Agent {
       saved = await this.deps.store.load();
     } catch (e) {
       // Not knowing whether the node was drained, it stays out of the router.
-      return await this.#idle(`the saved state is unreadable: ${errText(e)}`, true);
+      return await this.#idle(`the saved state is unreadable: ${errorText(e)}`, true);
     }
     if (!saved) {
       // Announce the (empty) route set so BIRD runs with a known configuration.
       try {
         await this.deps.routing.announce({ vips: [], lips: [] });
       } catch (e) {
-        this.#degraded = `BIRD refused the empty route set at start: ${errText(e)}`;
+        this.#degraded = `BIRD refused the empty route set at start: ${errorText(e)}`;
       }
       return;
     }
@@ -304,7 +305,7 @@ export class Agent {
     } catch (e) {
       return await this.#idle(
         `the saved configuration ${saved.version} in ${this.deps.store.path} is invalid: ${
-          errText(e)
+          errorText(e)
         }`,
         saved.drained,
       );
@@ -321,7 +322,7 @@ export class Agent {
       await this.#idle(
         `re-applying the saved configuration ${saved.version} failed (retried every ${
           RESTORE_RETRY_MS / 1000
-        } s): ${errText(e)}`,
+        } s): ${errorText(e)}`,
         drained,
       );
     }
@@ -343,12 +344,12 @@ export class Agent {
     try {
       await this.deps.dataplane.apply(IDLE);
     } catch (e) {
-      problems.push(`idling the data plane failed too: ${errText(e)}`);
+      problems.push(`idling the data plane failed too: ${errorText(e)}`);
     }
     try {
       await this.deps.routing.announce({ vips: [], lips: [] });
     } catch (e) {
-      problems.push(`withdrawing every route failed too: ${errText(e)}`);
+      problems.push(`withdrawing every route failed too: ${errorText(e)}`);
     }
     this.#config = undefined;
     this.#effective = undefined;
@@ -406,7 +407,7 @@ export class Agent {
       await this.deps.dataplane.apply(next.dataplane);
     } catch (e) {
       throw new AgentError(
-        `Cannot apply configuration ${config.version}: the data plane refused it: ${errText(e)}`,
+        `Cannot apply configuration ${config.version}: the data plane refused it: ${errorText(e)}`,
         400,
         { cause: e },
       );
@@ -417,7 +418,7 @@ export class Agent {
       // After the apply: the data plane knows its peers now. A refused request still ends in
       // the bounded wait; the reason shows in status().
       await this.deps.dataplane.requestSync().catch((e) => {
-        requestError = `Cannot ask the peers for their sessions: ${errText(e)}`;
+        requestError = `Cannot ask the peers for their sessions: ${errorText(e)}`;
       });
     }
     try {
@@ -429,7 +430,7 @@ export class Agent {
           : {}),
       });
     } catch (e) {
-      await this.#rollBack(config, previous, `BIRD refused the routes: ${errText(e)}`, e);
+      await this.#rollBack(config, previous, `BIRD refused the routes: ${errorText(e)}`, e);
     }
     const state: AgentState<AgentConfig> = {
       version: config.version,
@@ -486,7 +487,9 @@ export class Agent {
           this.#unanswered = [...verdict.answering, ...verdict.unheard];
           await this.#reconcile();
         }).catch((e) => {
-          this.#lastError = `announcing the VIPs after the peers' snapshots failed: ${errText(e)}`;
+          this.#lastError = `announcing the VIPs after the peers' snapshots failed: ${
+            errorText(e)
+          }`;
         });
       },
     });
@@ -508,7 +511,7 @@ export class Agent {
     try {
       await this.deps.dataplane.apply(previous?.dataplane ?? IDLE);
     } catch (e) {
-      const failed = `putting the data plane back to ${back} failed too: ${errText(e)}`;
+      const failed = `putting the data plane back to ${back} failed too: ${errorText(e)}`;
       this.#effective = undefined;
       this.#degraded =
         `configuration ${config.version}: ${reason}; ${failed}; the data plane and BIRD disagree: apply a configuration (lvsctl deploy) to repair the node`;
@@ -528,13 +531,13 @@ export class Agent {
     try {
       ({ sync: syncCounters, ...counters } = await this.deps.dataplane.counters());
     } catch (e) {
-      countersError = errText(e);
+      countersError = errorText(e);
     }
     let routing: RoutingStatus;
     try {
       routing = await this.deps.routing.status();
     } catch (e) {
-      routing = { adjacency: "unknown", neighbor: "", advertised: [], error: errText(e) };
+      routing = { adjacency: "unknown", neighbor: "", advertised: [], error: errorText(e) };
     }
     const status: AgentStatus = {
       node: this.deps.node,
@@ -572,7 +575,7 @@ export class Agent {
     try {
       status.peers = await this.deps.dataplane.peers();
     } catch (e) {
-      status.error = `Cannot read the sync peers: ${errText(e)}`;
+      status.error = `Cannot read the sync peers: ${errorText(e)}`;
     }
     const standby = this.#config?.dataplane.sync?.standby ?? [];
     if (standby.length > 0) {
@@ -599,7 +602,3 @@ export const NO_SYNC_COUNTERS: Readonly<SyncCounters> = {
   forwardedOut: 0,
   forwardedIn: 0,
 };
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}

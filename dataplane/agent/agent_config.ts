@@ -9,6 +9,7 @@ import { type DataPlaneConfig, validateConfig } from "../binding/config.ts";
 import type { HealthCheck } from "./health.ts";
 import { healthTargetsProblem } from "./health_validate.ts";
 import { AgentError } from "./agent_error.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** A configuration pushed by lvsctl. */
 export interface AgentConfig {
@@ -17,12 +18,8 @@ export interface AgentConfig {
   /** Content hash of the VIP set, identical on every node for the same VIPs. */
   hash: string;
   dataplane: DataPlaneConfig;
-  /** Health checks by real key (see `realKey`); reals without one are always up. */
+  /** Health checks by real key (see `serviceRealKey`); reals without one are always up. */
   checks: Array<{ key: string; address: string; port: number; check: HealthCheck }>;
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /**
@@ -54,7 +51,7 @@ export function checkAgentConfig(config: AgentConfig): void {
   try {
     validateConfig(config.dataplane);
   } catch (e) {
-    refuse(errText(e), e);
+    refuse(errorText(e), e);
   }
   const problem = healthTargetsProblem(config.checks);
   if (problem !== null) refuse(problem);

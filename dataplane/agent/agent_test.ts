@@ -10,7 +10,7 @@ import {
 } from "./_testing.ts";
 import { HealthMonitor } from "./health.ts";
 import { StateStore } from "./adapters/store.ts";
-import { realKey } from "./effective.ts";
+import { serviceRealKey } from "./effective.ts";
 
 const HASH = "sha256:" + "ab".repeat(32);
 const service = {
@@ -29,7 +29,7 @@ const config: AgentConfig = {
   hash: HASH,
   dataplane: { localAddresses: ["10.20.1.1"], services: [service] },
   checks: service.reals.map((r) => ({
-    key: realKey(service, r),
+    key: serviceRealKey(service, r),
     address: r.address,
     port: r.port,
     check,

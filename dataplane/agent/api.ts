@@ -35,6 +35,7 @@ export type {
   SyncCounters,
   SyncStatus,
 } from "./agent.ts";
+export { NO_SYNC_COUNTERS } from "./agent.ts";
 export { checkAgentConfig } from "./agent_config.ts";
 export { AgentError } from "./agent_error.ts";
 export {
@@ -55,7 +56,7 @@ export {
   releaseLease,
   renewLease,
 } from "./lease.ts";
-export { realKey } from "./effective.ts";
+export { serviceRealKey } from "./effective.ts";
 export type { HealthCheck } from "./health.ts";
 export { type NodeFile, parseNodeFile } from "./node_file.ts";
 export { checkReleaseVersion, readReleaseVersion } from "./release.ts";

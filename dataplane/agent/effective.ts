@@ -16,8 +16,9 @@ import {
   serviceKey,
 } from "../binding/config.ts";
 
-/** The identity of one real server of one service: `vip:port/proto/rs:port`. */
-export function realKey(
+/** The identity of one real server of one service, `vip:port/proto/rs:port`: the key of its health
+ * check and health state (the dashboard's `realKey` is the bare `rs:port`). */
+export function serviceRealKey(
   s: Pick<Service, "vip" | "port" | "protocol">,
   r: Pick<RealServer, "address" | "port">,
 ): string {
@@ -55,7 +56,7 @@ export interface Effective {
  * Computes the effective configuration.
  *
  * @param desired the configuration pushed by lvsctl
- * @param isUp health of each real by {@linkcode realKey}; a real without an entry counts as up
+ * @param isUp health of each real by {@linkcode serviceRealKey}; a real without an entry counts as up
  * @param hold whether the node is drained, or waits for its peers' sessions
  *
  * @example
@@ -72,7 +73,9 @@ export function effectiveConfig(
 ): Effective {
   const services = desired.services.map((s) => ({
     ...s,
-    reals: s.reals.map((r) => (isUp.get(realKey(s, r)) === false ? { ...r, weight: 0 } : { ...r })),
+    reals: s.reals.map((
+      r,
+    ) => (isUp.get(serviceRealKey(s, r)) === false ? { ...r, weight: 0 } : { ...r })),
   }));
   // A VIP may carry several services (ports/protocols): it stays announced while any of them
   // can take a new session, since withdrawing the /32 would take all of them away.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { DataPlaneConfig } from "../binding/config.ts";
-import { effectiveConfig, realKey } from "./effective.ts";
+import { effectiveConfig, serviceRealKey } from "./effective.ts";
 
 const desired: DataPlaneConfig = {
   localAddresses: ["10.20.1.1", "10.20.1.2"],
@@ -26,7 +26,7 @@ const desired: DataPlaneConfig = {
 };
 const rs = (vip: number, i: number) => {
   const s = desired.services[vip]!;
-  return realKey(s, s.reals[i]!);
+  return serviceRealKey(s, s.reals[i]!);
 };
 
 Deno.test("effectiveConfig() gives a failed real server weight 0 and keeps the others", () => {

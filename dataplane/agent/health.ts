@@ -10,6 +10,7 @@
  * @module
  */
 import { validateHealthTargets } from "./health_validate.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** How one real server is checked. */
 export type HealthCheck =
@@ -100,10 +101,6 @@ export type Prober = (
   check: HealthCheck,
 ) => Promise<ProbeResult>;
 
-function message(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-}
-
 async function withTimeout<T>(
   ms: number,
   what: string,
@@ -141,7 +138,7 @@ export async function tcpProbe(
   } catch (e) {
     // A connect that completes after the timeout must still be closed.
     connecting.then((c) => c.close(), () => {});
-    return { ok: false, error: message(e) };
+    return { ok: false, error: errorText(e) };
   } finally {
     conn?.close();
   }
@@ -164,7 +161,7 @@ export async function httpProbe(
       ? { ok: true, error: "" }
       : { ok: false, error: `GET ${url} answered ${status}, expected ${check.expectStatus}` };
   } catch (e) {
-    return { ok: false, error: message(e) };
+    return { ok: false, error: errorText(e) };
   }
 }
 
@@ -259,7 +256,7 @@ export class HealthMonitor {
     try {
       result = await this.prober(target, target.check);
     } catch (e) {
-      result = { ok: false, error: message(e) };
+      result = { ok: false, error: errorText(e) };
     }
     // The target may have been replaced or removed while the probe ran.
     if (this.#stopped || this.#targets.get(key) !== entry) return;

@@ -26,6 +26,7 @@ import {
   releaseLease,
   renewLease,
 } from "./lease.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** Where the lease is persisted (`adapters/lease_store.ts`, or a test double). */
 export interface LeaseStorePort {
@@ -55,7 +56,7 @@ export class LeaseKeeper {
     try {
       return new LeaseKeeper(store, now, (await store.load()) ?? { ...FREE_LEASE }, null);
     } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
+      const why = errorText(e);
       return new LeaseKeeper(
         store,
         now,
@@ -118,9 +119,7 @@ export class LeaseKeeper {
           await this.store.save(state);
         } catch (e) {
           throw new AgentError(
-            `Cannot ${what}: the lease cannot be saved to ${this.store.path}: ${
-              e instanceof Error ? e.message : String(e)
-            }`,
+            `Cannot ${what}: the lease cannot be saved to ${this.store.path}: ${errorText(e)}`,
             500,
             { cause: e },
           );

@@ -19,6 +19,7 @@ import { LeaseKeeper } from "./lease_keeper.ts";
 import { BirdRouting } from "../../routing/bird/bird_routing.ts";
 import { readReleaseVersion } from "./release.ts";
 import type { AgentConfig } from "./agent.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** The release this agent runs from: the VERSION file of the tree it was started in. */
 async function releaseVersion(): Promise<string> {
@@ -97,7 +98,7 @@ if (import.meta.main) {
   try {
     await main(Deno.args);
   } catch (e) {
-    console.error(`lvs-agent: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(`lvs-agent: ${errorText(e)}`);
     Deno.exit(1);
   }
 }

@@ -19,6 +19,7 @@
 import type { EalOptions } from "../binding/types.ts";
 import type { NodeRouting } from "../../routing/model.ts";
 import { DEFAULT_AGENT_SOCKET } from "./api.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** The data plane part of a node file. */
 export interface NodeDataPlane {
@@ -63,7 +64,7 @@ export function parseNodeFile(text: string, file = "node file"): NodeFile {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new SyntaxError(`Cannot read ${file}: ${(e as Error).message}`, { cause: e });
+    throw new SyntaxError(`Cannot read ${file}: ${errorText(e)}`, { cause: e });
   }
   const problems: string[] = [];
   const need = (path: string, v: unknown, type: "string" | "number" | "object") => {

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { errorText } from "../../routing/errors.ts";
 
 /** Delay before the next start: none after a long run, doubling after quick crashes. */
 export function restartDelay(previousMs: number, ranMs: number): number {
@@ -69,12 +70,12 @@ async function supervise(root: string, args: string[]): Promise<void> {
       release = pick.release;
     } catch (e) {
       delay = restartDelay(delay, 0);
-      console.error(`supervisor: ${(e as Error).message}; trying again in ${delay} ms`);
+      console.error(`supervisor: ${errorText(e)}; trying again in ${delay} ms`);
       await new Promise((r) => setTimeout(r, delay));
       continue;
     }
     await markRunning(root, release).catch((e) =>
-      console.error(`supervisor: cannot record ${release} as running: ${(e as Error).message}`)
+      console.error(`supervisor: cannot record ${release} as running: ${errorText(e)}`)
     );
     child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", agentEntry(release), ...args],

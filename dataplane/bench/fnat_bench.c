@@ -4,13 +4,14 @@
  *
  * usage: fnat_bench SCENARIO [SESSIONS]
  *   baseline_l2fwd | established | new_connections | synflood | ackflood |
- *   new_connections_synproxy | sessions_memory
+ *   new_connections_synproxy | sessions_memory | config_scale VIPS REALS_PER_VIP FLOWS
  *
  * Frames are marked with good IP/L4 checksums the way a NIC's RX offload marks them; every
  * scenario pays the same generation cost (template copy + a few stores per frame), so the
  * baseline is the in-run ceiling.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,28 @@ static double
 now_s(void)
 {
 	return (double)rte_get_tsc_cycles() / (double)rte_get_tsc_hz();
+}
+
+/* A measured window's start: wall time and this thread's CPU time. Rates are per CPU second of
+ * the worker thread ("per core"), so a benchmark that shares its core with other work on a
+ * busy machine still reports what one core does; cpu_share in the output says how much of the
+ * wall time the thread ran. */
+struct mark {
+	double wall, cpu;
+};
+
+static double
+thread_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct mark
+mark_now(void)
+{
+	return (struct mark){ now_s(), thread_cpu_s() };
 }
 
 static uint64_t
@@ -230,10 +253,21 @@ alloc_burst(struct rte_mbuf **in, unsigned n)
 
 struct result {
 	const char *name;
-	double mpps, cps, seconds;
+	double mpps, cps, seconds, cpu_share;
 	uint64_t packets, sessions, bytes_per_session, connections;
 	const char *note;
 };
+
+/* The window since m: its wall seconds, and the CPU seconds rates are computed from. */
+static double
+window(struct result *r, struct mark m)
+{
+	struct mark e = mark_now();
+	double cpu = e.cpu - m.cpu, wall = e.wall - m.wall;
+	r->seconds = wall;
+	r->cpu_share = wall > 0 ? cpu / wall : 0;
+	return cpu > 0 ? cpu : wall;
+}
 
 static void
 print_result(const struct result *r)
@@ -252,6 +286,8 @@ print_result(const struct result *r)
 	if (r->connections > 0)
 		printf(",\"connections\":%lu", (unsigned long)r->connections);
 	printf(",\"seconds\":%.3f", r->seconds);
+	if (r->cpu_share > 0)
+		printf(",\"cpu_share\":%.2f", r->cpu_share);
 	if (r->note != NULL)
 		printf(",\"note\":\"%s\"", r->note);
 	printf("}\n");
@@ -359,7 +395,7 @@ traffic(const char *name, uint32_t n, uint64_t packets, bool l2fwd)
 		       RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 10);
 	struct rte_mbuf *in[BURST], *out[BURST * 4];
 	uint64_t done = 0, forwarded = 0;
-	double t0 = now_s();
+	struct mark t0 = mark_now();
 	while (done < packets) {
 		if (rte_pktmbuf_alloc_bulk(pool(), in, BURST) != 0)
 			break;
@@ -404,9 +440,8 @@ traffic(const char *name, uint32_t n, uint64_t packets, bool l2fwd)
 		rte_pktmbuf_free_bulk(out, got);
 		done += BURST;
 	}
-	double dt = now_s() - t0;
-	struct result r = { .name = name, .seconds = dt, .packets = done, .sessions = l2fwd ? 0 : n };
-	r.mpps = (double)done / dt / 1e6;
+	struct result r = { .name = name, .packets = done, .sessions = l2fwd ? 0 : n };
+	r.mpps = (double)done / window(&r, t0) / 1e6;
 	if (forwarded != done) {
 		fprintf(stderr, "%s: %lu of %lu packets came out\n", name, (unsigned long)forwarded,
 			(unsigned long)done);
@@ -435,11 +470,10 @@ pass_time_wait(struct rte_mbuf **out)
 }
 
 static struct result
-connections_result(const char *name, double t0, uint64_t done)
+connections_result(const char *name, struct mark t0, uint64_t done)
 {
-	double dt = now_s() - t0;
-	struct result r = { .name = name, .seconds = dt, .connections = done };
-	r.cps = (double)done / dt;
+	struct result r = { .name = name, .connections = done };
+	r.cps = (double)done / window(&r, t0);
 	r.sessions = fnat_session_count(dp);
 	return r;
 }
@@ -455,7 +489,7 @@ connections(const char *name, uint64_t total)
 	uint16_t lport[BURST];
 	uint64_t done = 0;
 	uint32_t cp = 0;
-	double t0 = now_s();
+	struct mark t0 = mark_now();
 	while (done < total) {
 		for (int phase = 0; phase < 8; phase++) {
 			alloc_burst(in, BURST);
@@ -556,7 +590,7 @@ flood(const char *name, uint64_t packets, bool syn)
 	unsigned len = syn ? SYN_LEN : 54;
 	struct rte_mbuf *in[BURST], *out[BURST * 4];
 	uint64_t done = 0, answered = 0;
-	double t0 = now_s();
+	struct mark t0 = mark_now();
 	while (done < packets) {
 		if (rte_pktmbuf_alloc_bulk(pool(), in, BURST) != 0)
 			break;
@@ -576,9 +610,8 @@ flood(const char *name, uint64_t packets, bool syn)
 		rte_pktmbuf_free_bulk(out, got);
 		done += BURST;
 	}
-	double dt = now_s() - t0;
-	struct result r = { .name = name, .seconds = dt, .packets = done };
-	r.mpps = (double)done / dt / 1e6;
+	struct result r = { .name = name, .packets = done };
+	r.mpps = (double)done / window(&r, t0) / 1e6;
 	r.sessions = fnat_session_count(dp);
 	/* A forged ACK passes a 21-bit cookie MAC with probability 2^-21 (Linux: 2^-24 or so):
 	 * a handful per ten million is expected; more would be a bug. */
@@ -603,7 +636,7 @@ connections_synproxy(const char *name, uint64_t total)
 	uint16_t lport[BURST];
 	uint64_t done = 0;
 	uint32_t cp = 0;
-	double t0 = now_s();
+	struct mark t0 = mark_now();
 	while (done < total) {
 		for (int phase = 0; phase < 8; phase++) {
 			alloc_burst(in, BURST);
@@ -694,18 +727,20 @@ sessions_memory(uint32_t n)
 		return r;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		struct fnat_conn *c = conn_alloc(&t);
-		c->caddr = caddr_of(i);
-		c->cport = cport_of(i);
-		c->vaddr = VIP;
-		c->vport = RTE_BE16(80);
-		c->laddr = rte_cpu_to_be_32(LIP_BASE + 1 + i / 64000);
-		c->lport = rte_cpu_to_be_16((uint16_t)(1024 + i % 64000));
-		c->raddr = RIP;
-		c->rport = RTE_BE16(8080);
-		c->proto = 6;
-		c->state = FNAT_S_ESTABLISHED;
-		if (conn_insert(&t, c) != 0) {
+		struct fnat_conn c = { 0 };
+		c.caddr = caddr_of(i);
+		c.cport = cport_of(i);
+		c.vaddr = VIP;
+		c.vport = RTE_BE16(80);
+		c.laddr = rte_cpu_to_be_32(LIP_BASE + 1 + i / 64000);
+		c.lport = rte_cpu_to_be_16((uint16_t)(1024 + i % 64000));
+		c.raddr = RIP;
+		c.rport = RTE_BE16(8080);
+		c.proto = 6;
+		c.state = FNAT_S_ESTABLISHED;
+		struct fnat_key k;
+		fnat_conn_key(&c, FNAT_DIR_IN, &k);
+		if (conn_insert(&t, &c, fnat_key_hash(&k, t.seed)) == NULL) {
 			fprintf(stderr, "insert failed at %u\n", i);
 			r.note = "the index refused a session";
 			break;
@@ -763,6 +798,357 @@ sync_note(uint64_t connections, uint32_t n_peers)
 	return note;
 }
 
+/* ---- config_scale: a large configuration applied while established flows keep flowing ----
+ *
+ * Not in test mode: the worker runs on its own lcore (as in production), the control thread
+ * (main) calls fnat_apply, and a generator pthread plays the NIC and the network: it feeds
+ * packets of established sessions into the port's RX ring, drains its TX ring and counts what
+ * came out. A probe SYN per generator round, to a service whose answer changes with the new
+ * snapshot, shows when the worker runs on it. */
+
+#define CS_VIP_BASE 0x64400000u    /* 100.64.0.0 + i: the services' VIPs */
+#define CS_REAL_BASE 0xac100000u   /* 172.16.0.0 + 8 i + r: their real servers (via GW) */
+#define CS_PROBE_VIP 0xc0000263u   /* 192.0.2.99: the probe service */
+#define CS_PROBE_REAL 0x0a0a0000u  /* 10.10.0.0 + r: its real servers */
+#define CS_LIPS 4
+#define CS_INFLIGHT 1024           /* frames the generator has in the rings at most */
+
+struct cs_flow {
+	uint32_t raddr, laddr;
+	uint16_t rport, lport;
+};
+
+static struct {
+	struct cs_flow *flows;
+	uint32_t n_flows;
+	volatile bool stop, paused; /* paused: the generator only drains */
+	volatile uint32_t probe_want; /* 0: no probe; else the probe real's index (+1) that
+				       * shows the new snapshot */
+	volatile uint64_t probe_seen_tsc;
+	volatile uint64_t sent, received, probes;
+} cs;
+
+/* Moves one burst: generator side only. Returns frames taken from TX. */
+static unsigned
+cs_drain(struct rte_mbuf **out)
+{
+	unsigned got = rte_ring_dequeue_burst(tx, (void **)out, BURST * 4, NULL);
+	uint64_t est = 0;
+	for (unsigned j = 0; j < got; j++) {
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(out[j], struct rte_ipv4_hdr *, 14);
+		uint32_t d = rte_be_to_cpu_32(ip->dst_addr);
+		if ((d & 0xffffff00u) == CS_PROBE_REAL) {
+			uint32_t want = cs.probe_want;
+			if (want != 0 && d - CS_PROBE_REAL == want - 1 && cs.probe_seen_tsc == 0)
+				cs.probe_seen_tsc = rte_get_tsc_cycles();
+		} else {
+			est++;
+		}
+	}
+	rte_pktmbuf_free_bulk(out, got);
+	__atomic_fetch_add(&cs.received, est, __ATOMIC_RELAXED);
+	return got;
+}
+
+static void *
+cs_generator(void *arg)
+{
+	RTE_SET_USED(arg);
+	uint8_t fin[FRAME_LEN], fout[FRAME_LEN], fsyn[FRAME_LEN];
+	make_tcp_frame(fin, GW_MAC, 0, VIP, 0, RTE_BE16(80), 2000, 5011,
+		       RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 10);
+	make_tcp_frame(fout, RS_MAC, 0, 0, 0, 0, 5011, 2000, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
+		       10);
+	make_tcp_frame(fsyn, GW_MAC, 0, rte_cpu_to_be_32(CS_PROBE_VIP), 0, RTE_BE16(80), 1, 0,
+		       RTE_TCP_SYN_FLAG, 0);
+	struct rte_mbuf *in[BURST + 1], *out[BURST * 4];
+	uint32_t probe_port = 0;
+	uint64_t next_probe = 0, probe_gap = rte_get_tsc_hz() / 20000; /* 50 µs apart */
+	while (!cs.stop) {
+		cs_drain(out);
+		if (cs.paused || (int64_t)(cs.sent - cs.received) > CS_INFLIGHT) {
+			rte_pause();
+			continue;
+		}
+		bool probe = cs.probe_want != 0 && cs.probe_seen_tsc == 0 &&
+			     rte_get_tsc_cycles() >= next_probe;
+		if (probe)
+			next_probe = rte_get_tsc_cycles() + probe_gap;
+		unsigned k = BURST + (probe ? 1 : 0);
+		if (rte_pktmbuf_alloc_bulk(pool(), in, k) != 0) {
+			rte_pause();
+			continue;
+		}
+		for (unsigned j = 0; j < BURST; j++) {
+			uint64_t r = rng();
+			uint32_t i = (uint32_t)(((r >> 32) * (uint64_t)cs.n_flows) >> 32);
+			const struct cs_flow *fl = &cs.flows[i];
+			struct rte_mbuf *m = in[j];
+			struct rte_ipv4_hdr *ip;
+			if (r & 1) {
+				frame_mbuf(m, fin, FRAME_LEN);
+				ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+				ip->src_addr = caddr_of(i);
+				((struct rte_tcp_hdr *)(ip + 1))->src_port = cport_of(i);
+			} else {
+				frame_mbuf(m, fout, FRAME_LEN);
+				ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+				ip->src_addr = fl->raddr;
+				ip->dst_addr = fl->laddr;
+				struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+				th->src_port = fl->rport;
+				th->dst_port = fl->lport;
+			}
+		}
+		if (probe) { /* a new client each time: a SYN of a new session */
+			frame_mbuf(in[BURST], fsyn, 54);
+			struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(in[BURST],
+									  struct rte_ipv4_hdr *, 14);
+			ip->src_addr = rte_cpu_to_be_32(0x0c000000u + probe_port / 60000);
+			((struct rte_tcp_hdr *)(ip + 1))->src_port =
+				rte_cpu_to_be_16((uint16_t)(1024 + probe_port % 60000));
+			probe_port++;
+		}
+		unsigned q = rte_ring_enqueue_burst(rx, (void **)in, k, NULL);
+		if (q < k)
+			rte_pktmbuf_free_bulk(&in[q], k - q);
+		unsigned est = RTE_MIN(q, (unsigned)BURST);
+		__atomic_fetch_add(&cs.sent, est, __ATOMIC_RELAXED);
+		if (probe && q == k)
+			cs.probes++;
+	}
+	return NULL;
+}
+
+/* Control thread: enqueue k frames and wait (1 s at most) for `want` to come out. */
+static unsigned
+cs_exchange(struct rte_mbuf **in, unsigned k, struct rte_mbuf **out, unsigned want)
+{
+	if (rte_ring_enqueue_burst(rx, (void **)in, k, NULL) != k) {
+		fprintf(stderr, "config_scale: RX ring full\n");
+		exit(1);
+	}
+	unsigned got = 0;
+	double t0 = now_s();
+	while (got < want && now_s() - t0 < 1.0)
+		got += rte_ring_dequeue_burst(tx, (void **)&out[got], BURST * 4 - got, NULL);
+	return got;
+}
+
+/* Open n sessions to the first service (its 8 real servers in turn): SYN, SYN-ACK, ACK, and a
+ * reply (which ends TOA insertion). */
+static void
+cs_open(uint32_t n)
+{
+	cs.flows = calloc(n, sizeof(*cs.flows));
+	cs.n_flows = n;
+	uint8_t f[FRAME_LEN];
+	struct rte_mbuf *in[BURST], *out[BURST * 4];
+	for (uint32_t base = 0; base < n; base += BURST) {
+		unsigned k = RTE_MIN((uint32_t)BURST, n - base);
+		for (int phase = 0; phase < 4; phase++) {
+			alloc_burst(in, k);
+			for (unsigned j = 0; j < k; j++) {
+				uint32_t i = base + j;
+				const struct cs_flow *fl = &cs.flows[i];
+				if (phase == 0 || phase == 2)
+					make_tcp_frame(f, GW_MAC, caddr_of(i), VIP, cport_of(i),
+						       RTE_BE16(80), phase ? 1001 : 1000,
+						       phase ? 5001 : 0,
+						       phase ? RTE_TCP_ACK_FLAG : RTE_TCP_SYN_FLAG, 0);
+				else
+					make_tcp_frame(f, RS_MAC, fl->raddr, fl->laddr, fl->rport,
+						       fl->lport, phase == 1 ? 5000 : 5001,
+						       phase == 1 ? 0 : 1001,
+						       phase == 1 ? RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG :
+								    RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
+						       phase == 3 ? 10 : 0);
+				frame_mbuf(in[j], f, phase == 3 ? FRAME_LEN : 54);
+			}
+			unsigned got = cs_exchange(in, k, out, k);
+			if (got != k) {
+				fprintf(stderr, "config_scale: open phase %d: %u of %u out at %u\n",
+					phase, got, k, base);
+				exit(1);
+			}
+			for (unsigned j = 0; j < got && phase == 0; j++) {
+				struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+					out[j], struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+				struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+				/* Frames leave in order: the j-th SYN in is the j-th out. */
+				cs.flows[base + j] = (struct cs_flow){ ip->dst_addr, ip->src_addr,
+								       th->dst_port, th->src_port };
+			}
+			rte_pktmbuf_free_bulk(out, got);
+		}
+	}
+}
+
+/* The configuration: service 0 is the established flows' (VIP:80, 8 real servers), the probe
+ * service (probe_weights) and n_vips - 2 more, each with reals_per_vip real servers. */
+struct cs_config {
+	struct fnat_service_conf *svcs;
+	struct fnat_real_conf *reals;
+	uint32_t n_svcs, n_reals;
+	uint32_t lips[CS_LIPS];
+};
+
+static void
+cs_config_make(struct cs_config *c, uint32_t n_vips, uint32_t per_vip)
+{
+	c->n_svcs = n_vips;
+	c->n_reals = n_vips * per_vip;
+	c->svcs = calloc(n_vips, sizeof(*c->svcs));
+	c->reals = calloc(c->n_reals, sizeof(*c->reals));
+	for (uint32_t i = 0; i < n_vips; i++) {
+		struct fnat_service_conf *s = &c->svcs[i];
+		s->vip = i == 0 ? VIP :
+			 i == 1 ? rte_cpu_to_be_32(CS_PROBE_VIP) : rte_cpu_to_be_32(CS_VIP_BASE + i);
+		s->port = 80;
+		s->proto = FNAT_PROTO_TCP;
+		s->sched = FNAT_SCHED_RR;
+		s->flags = FNAT_SVC_F_TOA;
+		s->first_real = i * per_vip;
+		s->n_reals = per_vip;
+		for (uint32_t r = 0; r < per_vip; r++) {
+			struct fnat_real_conf *rc = &c->reals[i * per_vip + r];
+			rc->addr = i == 1 ? rte_cpu_to_be_32(CS_PROBE_REAL + r) :
+					    rte_cpu_to_be_32(CS_REAL_BASE + i * per_vip + r);
+			rc->port = 8080;
+			/* the probe service: only its first real server takes new sessions */
+			rc->weight = i == 1 && r > 0 ? 0 : 1;
+		}
+	}
+	for (uint32_t l = 0; l < CS_LIPS; l++)
+		c->lips[l] = rte_cpu_to_be_32(LIP_BASE + 1 + l);
+}
+
+static int
+cs_apply(const struct cs_config *c, uint32_t n_svcs)
+{
+	uint32_t n_reals = n_svcs == c->n_svcs ? c->n_reals : c->svcs[n_svcs - 1].first_real +
+								  c->svcs[n_svcs - 1].n_reals;
+	return fnat_apply(dp, c->svcs, n_svcs, c->reals, n_reals, c->lips, CS_LIPS);
+}
+
+struct cs_figures {
+	double apply_ms, switch_ms;
+	uint64_t sent, lost, snapshot_bytes;
+};
+
+/* One apply under traffic: the probe shows the switch (probe real index + 1 = probe_want). */
+static struct cs_figures
+cs_measure(const struct cs_config *c, uint32_t probe_want)
+{
+	struct cs_figures f = { 0 };
+	uint64_t hz = rte_get_tsc_hz();
+	/* Counters are reset while the generator is paused and the rings are empty. */
+	cs.probe_seen_tsc = 0;
+	cs.sent = cs.received = 0;
+	cs.paused = false;
+	rte_delay_us_sleep(100000); /* steady traffic first */
+	cs.probe_want = probe_want;
+	uint64_t t0 = rte_get_tsc_cycles();
+	int rc = cs_apply(c, c->n_svcs);
+	uint64_t t1 = rte_get_tsc_cycles();
+	if (rc < 0) {
+		fprintf(stderr, "config_scale: fnat_apply: %s\n", strerror(-rc));
+		exit(1);
+	}
+	/* The control thread sleeps while it waits: the machine may have fewer cores than the
+	 * three busy threads (worker, generator, control). */
+	while (cs.probe_seen_tsc == 0 && rte_get_tsc_cycles() - t1 < 2 * hz)
+		rte_delay_us_sleep(100);
+	uint64_t seen = cs.probe_seen_tsc;
+	rte_delay_us_sleep(100000); /* steady traffic after */
+	cs.paused = true;
+	uint64_t tp = rte_get_tsc_cycles();
+	while (cs.received < cs.sent && rte_get_tsc_cycles() - tp < hz / 2)
+		rte_delay_us_sleep(100);
+	rte_delay_us_sleep(10000); /* late frames: then the rings are empty (or lost) */
+	cs.probe_want = 0;
+	f.apply_ms = (double)(t1 - t0) * 1e3 / (double)hz;
+	f.switch_ms = seen == 0 ? -1 : (double)(seen - t0) * 1e3 / (double)hz;
+	f.sent = cs.sent;
+	f.lost = cs.sent - cs.received;
+	f.snapshot_bytes = snapshot_bytes(dp->snap);
+	return f;
+}
+
+static void
+config_scale(uint32_t n_vips, uint32_t per_vip, uint32_t n_flows)
+{
+	if (n_vips < 2 || per_vip < 2) {
+		fprintf(stderr, "config_scale: at least 2 VIPs of 2 real servers\n");
+		exit(2);
+	}
+	struct fnat_options o;
+	memset(&o, 0, sizeof(o));
+	o.n_workers = 1;
+	o.sessions_per_worker = n_flows + n_flows / 4 + (1u << 18); /* and the probes' */
+	o.n_ports = 1;
+	o.ports[0].port_id = port;
+	o.ports[0].set_mac = 1;
+	memcpy(o.ports[0].mac, PORT_MAC, 6);
+	o.gateway = GW;
+	o.neigh[0].addr = GW;
+	memcpy(o.neigh[0].mac, GW_MAC, 6);
+	o.n_neigh = 1;
+	int rc = fnat_create(&o, &dp);
+	if (rc < 0) {
+		fprintf(stderr, "fnat_create: %s\n", strerror(-rc));
+		exit(1);
+	}
+	struct cs_config c;
+	cs_config_make(&c, n_vips, per_vip);
+	/* Before: the flows' service alone. */
+	if ((rc = cs_apply(&c, 1)) < 0 || (rc = fnat_start(dp)) < 0) {
+		fprintf(stderr, "config_scale: %s\n", strerror(-rc));
+		exit(1);
+	}
+	double t0 = now_s();
+	cs_open(n_flows);
+	fprintf(stderr, "config_scale: opened %u sessions in %.2f s\n", n_flows, now_s() - t0);
+	pthread_t gen;
+	cs.paused = true;
+	if (pthread_create(&gen, NULL, cs_generator, NULL) != 0) {
+		fprintf(stderr, "config_scale: pthread_create failed\n");
+		exit(1);
+	}
+	/* The full configuration: the probe's first real server (index 0) answers once the
+	 * worker runs on it. */
+	struct cs_figures full = cs_measure(&c, 1);
+	/* Incremental: one real server's weight (the probe's second, 0 → 1): round robin sends
+	 * one of the next two probe SYNs to it. */
+	c.reals[c.svcs[1].first_real + 1].weight = 1;
+	struct cs_figures incr = cs_measure(&c, 2);
+	cs.stop = true;
+	pthread_join(gen, NULL);
+	struct fnat_worker_stats ws[1];
+	static struct fnat_service_stats ss[FNAT_MAX_SERVICES];
+	static struct fnat_real_stats rs[FNAT_MAX_REALS];
+	uint32_t cnt[3];
+	uint64_t drops = 0;
+	fnat_stop(dp);
+	if (fnat_stats(dp, ws, 1, ss, FNAT_MAX_SERVICES, rs, FNAT_MAX_REALS, cnt) == 0)
+		for (uint32_t i = 0; i < FNAT_DROP_MAX; i++)
+			if (ws[0].drops[i] && i != FNAT_DROP_NO_SERVICE) {
+				drops += ws[0].drops[i];
+				fprintf(stderr, "drop %s: %lu\n", fnat_drop_name(i),
+					(unsigned long)ws[0].drops[i]);
+			}
+	printf("{\"name\":\"config_scale\",\"vips\":%u,\"reals\":%u,\"flows\":%u,"
+	       "\"apply_ms\":%.2f,\"switch_ms\":%.2f,\"packets\":%lu,\"lost\":%lu,"
+	       "\"snapshot_bytes\":%lu,\"incr_apply_ms\":%.2f,\"incr_switch_ms\":%.2f,"
+	       "\"incr_packets\":%lu,\"incr_lost\":%lu,\"incr_snapshot_bytes\":%lu,"
+	       "\"drops\":%lu,\"seconds\":%.3f}\n",
+	       c.n_svcs, c.n_reals, n_flows, full.apply_ms, full.switch_ms,
+	       (unsigned long)full.sent, (unsigned long)full.lost,
+	       (unsigned long)full.snapshot_bytes, incr.apply_ms, incr.switch_ms,
+	       (unsigned long)incr.sent, (unsigned long)incr.lost,
+	       (unsigned long)incr.snapshot_bytes, (unsigned long)drops, now_s() - t0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -774,8 +1160,10 @@ main(int argc, char **argv)
 	uint32_t n = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 1000000;
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "--file-prefix=fnatbench%d", getpid());
+	/* config_scale runs a worker lcore (1) besides the control thread's (0). */
+	bool live = strcmp(sc, "config_scale") == 0;
 	char *eal[] = { "fnat_bench", "--no-huge", "--no-shconf", "--no-pci", "--no-telemetry",
-			"-m", "1024", "-l", "0", "--log-level=lib.eal:error", prefix };
+			"-m", "1024", "-l", live ? "0,1" : "0", "--log-level=lib.eal:error", prefix };
 	if (fnat_eal_init((int)RTE_DIM(eal), eal) < 0) {
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
@@ -827,6 +1215,11 @@ main(int argc, char **argv)
 		r = connections_synproxy(sc, n);
 	} else if (strcmp(sc, "sessions_40m_memory") == 0) {
 		r = sessions_memory(n);
+	} else if (live) {
+		/* config_scale VIPS REALS_PER_VIP FLOWS: prints its own figures */
+		config_scale(n, argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 8,
+			     argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 10) : 10000);
+		return 0;
 	} else {
 		fprintf(stderr, "unknown scenario %s\n", sc);
 		return 2;

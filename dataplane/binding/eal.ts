@@ -12,6 +12,15 @@ export function hasHugepages(meminfo: string): boolean {
   return m !== null && Number(m[1]) > 0;
 }
 
+/** The data plane's XDP filter of this checkout (`make -C dataplane` builds it). */
+export const XDP_FILTER = new URL("../build/fnat_xdp.o", import.meta.url).pathname;
+
+/** A vdev with `xdp_prog=fnat` names this release's XDP filter ({@link XDP_FILTER}). */
+export function resolveVdev(vdev: string, xdpFilter = XDP_FILTER): string {
+  return vdev.split(",").map((kv) => kv === "xdp_prog=fnat" ? `xdp_prog=${xdpFilter}` : kv)
+    .join(",");
+}
+
 /**
  * Builds the EAL argument vector (argv[0] included). Always per-process and quiet: no shared
  * config files, no telemetry socket, so several data planes (lab nodes, test files) coexist.
@@ -33,7 +42,7 @@ export function ealArgs(opts: EalOptions, hugepages = false): string[] {
   if (/[@(]/.test(lcores)) args.push(`--lcores=${lcores}`);
   else args.push("-l", lcores);
   if (opts.noPci) args.push("--no-pci");
-  for (const v of opts.vdevs ?? []) args.push(`--vdev=${v}`);
+  for (const v of opts.vdevs ?? []) args.push(`--vdev=${resolveVdev(v)}`);
   args.push(...(opts.extra ?? []));
   return args;
 }

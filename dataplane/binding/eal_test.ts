@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ealArgs, hasHugepages } from "./eal.ts";
+import { ealArgs, hasHugepages, resolveVdev, XDP_FILTER } from "./eal.ts";
 
 Deno.test("ealArgs() builds a quiet per-process EAL without hugepages when there are none", () => {
   assert.deepEqual(ealArgs({ vdevs: ["net_ring0"], noPci: true }), [
@@ -35,4 +35,15 @@ Deno.test("hasHugepages() reads HugePages_Total from /proc/meminfo", () => {
   assert.equal(hasHugepages("MemTotal: 1 kB\nHugePages_Total:       0\n"), false);
   assert.equal(hasHugepages("HugePages_Total:     512\nHugePages_Free: 512\n"), true);
   assert.equal(hasHugepages(""), false);
+});
+
+Deno.test("ealArgs() gives xdp_prog=fnat the path of this checkout's XDP filter", () => {
+  const args = ealArgs({ vdevs: ["net_af_xdp0,iface=eth0,xdp_prog=fnat"], noPci: true });
+  assert.equal(args.at(-1), `--vdev=net_af_xdp0,iface=eth0,xdp_prog=${XDP_FILTER}`);
+  assert.match(XDP_FILTER, /\/dataplane\/build\/fnat_xdp\.o$/);
+  assert.equal(resolveVdev("net_af_packet0,iface=eth0"), "net_af_packet0,iface=eth0");
+  assert.equal(
+    resolveVdev("net_af_xdp0,xdp_prog=/x.o,iface=e", "/y.o"),
+    "net_af_xdp0,xdp_prog=/x.o,iface=e",
+  );
 });

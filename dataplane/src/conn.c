@@ -72,8 +72,9 @@ conn_table_free(struct fnat_conn_table *t)
 	t->buckets = NULL;
 }
 
-struct fnat_conn *
-conn_alloc(struct fnat_conn_table *t)
+/* A free session slot (the free list first, then never-used ones), or NULL when all are taken. */
+static struct fnat_conn *
+slot_take(struct fnat_conn_table *t)
 {
 	struct fnat_conn *c;
 	if (t->free_head != FNAT_CONN_NONE) {
@@ -88,8 +89,9 @@ conn_alloc(struct fnat_conn_table *t)
 	return c;
 }
 
-void
-conn_release(struct fnat_conn_table *t, struct fnat_conn *c)
+/* Give a slot back to the free list. */
+static void
+slot_give(struct fnat_conn_table *t, struct fnat_conn *c)
 {
 	c->state = 0;
 	c->proto = 0;
@@ -184,29 +186,28 @@ index_del(struct fnat_conn_table *t, uint64_t hash, uint32_t ref)
 	}
 }
 
-int
-conn_insert(struct fnat_conn_table *t, struct fnat_conn *c)
+struct fnat_conn *
+conn_insert(struct fnat_conn_table *t, const struct fnat_conn *src, uint64_t h_in)
 {
-	struct fnat_key k;
-	fnat_conn_key(c, FNAT_DIR_IN, &k);
-	return conn_insert_hashed(t, c, fnat_key_hash(&k, t->seed));
-}
-
-int
-conn_insert_hashed(struct fnat_conn_table *t, struct fnat_conn *c, uint64_t h_in)
-{
+	struct fnat_conn *c = slot_take(t);
+	if (c == NULL)
+		return NULL;
+	*c = *src;
 	struct fnat_key k;
 	uint32_t idx = conn_index(t, c);
 	fnat_conn_key(c, FNAT_DIR_OUT, &k);
 	uint64_t h_out = fnat_key_hash(&k, t->seed);
-	if (index_add(t, h_in, idx << 1 | FNAT_DIR_IN) < 0)
-		return -ENOSPC;
+	if (index_add(t, h_in, idx << 1 | FNAT_DIR_IN) < 0) {
+		slot_give(t, c);
+		return NULL;
+	}
 	if (index_add(t, h_out, idx << 1 | FNAT_DIR_OUT) < 0) {
 		index_del(t, h_in, idx << 1 | FNAT_DIR_IN);
-		return -ENOSPC;
+		slot_give(t, c);
+		return NULL;
 	}
 	t->inserts++;
-	return 0;
+	return c;
 }
 
 void
@@ -218,7 +219,7 @@ conn_remove(struct fnat_conn_table *t, struct fnat_conn *c)
 	index_del(t, fnat_key_hash(&k, t->seed), idx << 1 | FNAT_DIR_IN);
 	fnat_conn_key(c, FNAT_DIR_OUT, &k);
 	index_del(t, fnat_key_hash(&k, t->seed), idx << 1 | FNAT_DIR_OUT);
-	conn_release(t, c);
+	slot_give(t, c);
 }
 
 struct fnat_conn *

@@ -129,21 +129,15 @@ size_t conn_table_bytes(uint32_t cap);
 int conn_table_init(struct fnat_conn_table *t, uint32_t cap, uint32_t seed);
 void conn_table_free(struct fnat_conn_table *t);
 
-/** Take a free session (zeroed apart from nothing: the caller fills every field). */
-struct fnat_conn *conn_alloc(struct fnat_conn_table *t);
-
-/** Index a filled session in both directions. Returns 0, or -ENOSPC when the index is full
- * (the session is then still allocated: release it with conn_release()). */
-int conn_insert(struct fnat_conn_table *t, struct fnat_conn *c);
-
-/** The same, with the IN key's hash the caller already has (the packet path computed it). */
-int conn_insert_hashed(struct fnat_conn_table *t, struct fnat_conn *c, uint64_t h_in);
+/** Insert a copy of a filled session, found by both its keys from now on; h_in is the hash of
+ * its IN key (the packet path has it). Returns the session in the table, or NULL when the table
+ * is full (cap sessions, or no index slot along a bounded displacement path: then nothing
+ * changed). */
+struct fnat_conn *conn_insert(struct fnat_conn_table *t, const struct fnat_conn *src,
+			      uint64_t h_in);
 
 /** Remove a session from the index and give it back to the free list. */
 void conn_remove(struct fnat_conn_table *t, struct fnat_conn *c);
-
-/** Give back a session that was never inserted. */
-void conn_release(struct fnat_conn_table *t, struct fnat_conn *c);
 
 /** Find a session by a wire key; *dir receives the direction that matched. */
 struct fnat_conn *conn_lookup(const struct fnat_conn_table *t, const struct fnat_key *k,

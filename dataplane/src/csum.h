@@ -16,6 +16,34 @@ csum_fold32(uint32_t sum)
 	return (uint16_t)sum;
 }
 
+/* Several field changes gathered into one sum (~old + new for each, RFC 1624 eqn. 3) and
+ * applied to a checksum with one fold: one's-complement addition is the same over 16- and
+ * 32-bit words (2^16 and 2^32 are both 1 modulo 2^16 - 1), so 32-bit fields go in whole. */
+static inline uint64_t
+csum_delta16(uint64_t acc, uint16_t old, uint16_t new)
+{
+	return acc + (uint16_t)~old + new;
+}
+
+static inline uint64_t
+csum_delta32(uint64_t acc, uint32_t old, uint32_t new)
+{
+	return acc + (uint32_t)~old + new;
+}
+
+/* HC' = ~(~HC + sum of the deltas). */
+static inline void
+csum_apply(void *csum, uint64_t acc)
+{
+	uint16_t c;
+	memcpy(&c, csum, 2);
+	acc += (uint16_t)~c;
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	c = (uint16_t)~csum_fold32((uint32_t)acc);
+	memcpy(csum, &c, 2);
+}
+
 /* HC' = ~(~HC + ~m + m') for a 16-bit field. */
 static inline void
 csum_replace2(void *csum, uint16_t old, uint16_t new)

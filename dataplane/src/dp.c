@@ -212,7 +212,8 @@ port_setup(struct fnat_dp *dp, unsigned pidx)
 		return rc;
 	/* af_packet and real NICs: we own the L2 address set; see frames for the VIPs. */
 	(void)rte_eth_promiscuous_enable(port);
-	return 0;
+	/* af_xdp with our XDP program: only our frames come here; fill its address map. */
+	return xdp_filter_attach(dp, pidx);
 }
 
 static void
@@ -397,6 +398,7 @@ create_ports(struct fnat_dp *dp)
 static void
 create_undo(struct fnat_dp *dp, const struct fnat_options *opts)
 {
+	xdp_filter_close(dp);
 	for (unsigned p = 0; p < opts->n_ports; p++)
 		if (rte_eth_dev_is_valid_port(opts->ports[p].port_id))
 			(void)rte_eth_dev_stop(opts->ports[p].port_id);
@@ -481,6 +483,7 @@ fnat_destroy(struct fnat_dp *dp)
 		fnat_stop(dp);
 	for (unsigned p = 0; p < dp->opts.n_ports; p++)
 		(void)rte_eth_dev_stop(dp->opts.ports[p].port_id);
+	xdp_filter_close(dp);
 	sync_free(dp);
 	for (uint32_t i = 0; i < dp->n_workers; i++)
 		worker_free(dp->workers[i]);
@@ -507,6 +510,8 @@ fnat_apply(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_t n_
 	if (rc < 0)
 		return rc;
 	snapshot_publish(dp, next);
+	/* The XDP filter's addresses follow (a failure is logged; the kernel keeps the rest). */
+	(void)xdp_filter_update(dp);
 	return 0;
 }
 

@@ -251,6 +251,12 @@ struct fnat_dp {
 	uint32_t sync_sweep_req;         /* the request id that sweep answers */
 	uint32_t sync_acting[FNAT_MAX_STANDBY]; /* standby LIPs whose traffic came here (0 = free) */
 	uint32_t sync_takeover_gen;      /* bumped when one more LIP is acted for */
+	/* the XDP filter of each af_xdp port (xdp_filter.c); on = our program is on the port */
+	struct {
+		bool on;
+		int addrs_fd, conf_fd;
+		uint32_t arp_sip; /* sender address of our ARP requests (a LIP); 0 = the port's */
+	} xdp[FNAT_MAX_PORTS];
 	/* test ports: rx rings to inject into, tx rings to collect from */
 	struct rte_ring *test_rx[FNAT_MAX_PORTS][FNAT_MAX_WORKERS];
 	struct rte_ring *test_tx[FNAT_MAX_PORTS][FNAT_MAX_WORKERS];
@@ -261,9 +267,18 @@ int snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uin
 		   const struct fnat_real_conf *reals, uint32_t n_reals, const uint32_t *lips,
 		   uint32_t n_lips, struct fnat_snapshot **out);
 void snapshot_free(struct fnat_snapshot *s);
+/* Bytes a snapshot holds (its arrays, maps, Maglev tables and per-worker scheduler state). */
+size_t snapshot_bytes(const struct fnat_snapshot *s);
 /* Publish a built snapshot and free the previous one once no worker reads it. */
 void snapshot_publish(struct fnat_dp *dp, struct fnat_snapshot *next);
 uint32_t snapshot_default_timeout_ms(unsigned which);
+
+/* xdp_filter.c: the AF_XDP port's exception path (control thread, except arp_sip) */
+int xdp_filter_attach(struct fnat_dp *dp, unsigned pidx);
+int xdp_filter_update(struct fnat_dp *dp);
+void xdp_filter_close(struct fnat_dp *dp);
+/* Any thread: the sender address of the data plane's ARP requests on a port. */
+uint32_t xdp_filter_arp_sip(const struct fnat_dp *dp, unsigned pidx);
 
 /* worker.c */
 int worker_loop(void *arg);

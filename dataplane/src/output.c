@@ -123,7 +123,7 @@ output_arp_ask(struct fnat_worker *w, unsigned pidx, uint32_t target, const uint
 	ah->arp_plen = 4;
 	ah->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
 	memcpy(&ah->arp_data.arp_sha, pc->mac, RTE_ETHER_ADDR_LEN);
-	ah->arp_data.arp_sip = pc->addr;
+	ah->arp_data.arp_sip = xdp_filter_arp_sip(w->dp, pidx);
 	memset(&ah->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
 	ah->arp_data.arp_tip = target;
 	output_tx_frame(w, pidx, m);

@@ -218,32 +218,26 @@ session_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struc
 		*reason = FNAT_DROP_NO_LOCAL_PORT;
 		return NULL;
 	}
-	struct fnat_conn *c = conn_alloc(&w->ct);
-	if (c == NULL) {
-		port_free(w, lip_id, lport);
-		*reason = FNAT_DROP_TABLE_FULL;
-		return NULL;
-	}
-	memset(c, 0, sizeof(*c));
-	c->caddr = k->src;
-	c->vaddr = k->dst;
-	c->cport = k->sport;
-	c->vport = k->dport;
-	c->laddr = lip;
-	c->lport = lport;
-	c->lip_id = lip_id;
-	c->raddr = rs->addr;
-	c->rport = rs->port;
-	c->proto = k->proto;
-	c->svc_id = svc->id;
-	c->rs_id = rs->id;
-	c->state = k->proto == IPPROTO_UDP ? FNAT_S_UDP : FNAT_S_NONE;
+	struct fnat_conn n = { 0 };
+	n.caddr = k->src;
+	n.vaddr = k->dst;
+	n.cport = k->sport;
+	n.vport = k->dport;
+	n.laddr = lip;
+	n.lport = lport;
+	n.lip_id = lip_id;
+	n.raddr = rs->addr;
+	n.rport = rs->port;
+	n.proto = k->proto;
+	n.svc_id = svc->id;
+	n.rs_id = rs->id;
+	n.state = k->proto == IPPROTO_UDP ? FNAT_S_UDP : FNAT_S_NONE;
 	if (k->proto == IPPROTO_TCP && (svc->flags & FNAT_SVC_F_TOA))
-		c->flags |= FNAT_CONN_F_TOA_PENDING;
+		n.flags |= FNAT_CONN_F_TOA_PENDING;
 	if (svc->flags & FNAT_SVC_F_EXPIRE_ON_REMOVE)
-		c->flags |= FNAT_CONN_F_EXPIRE_ON_REMOVE;
-	if (conn_insert_hashed(&w->ct, c, hash) < 0) {
-		conn_release(&w->ct, c);
+		n.flags |= FNAT_CONN_F_EXPIRE_ON_REMOVE;
+	struct fnat_conn *c = conn_insert(&w->ct, &n, hash);
+	if (c == NULL) {
 		port_free(w, lip_id, lport);
 		*reason = FNAT_DROP_TABLE_FULL;
 		return NULL;
@@ -274,21 +268,18 @@ session_adopt(struct fnat_worker *w, const struct fnat_snapshot *s, const struct
 		*reason = FNAT_DROP_NO_REAL;
 		return NULL;
 	}
-	struct fnat_conn *c = conn_alloc(&w->ct);
+	struct fnat_conn n = *rec;
+	n.svc_id = svc->id;
+	n.rs_id = rs->id;
+	n.lip_id = lip_id;
+	n.ts_delta = rec->ack_hash; /* a record keeps the timestamp delta there (sync.c) */
+	n.ack_hash = 0;
+	n.sp_retries = 0;
+	n.flags = (uint8_t)((rec->flags & ~FNAT_CONN_F_SP_WAIT_RS) | FNAT_CONN_F_ADOPTED);
+	struct fnat_key k;
+	fnat_conn_key(&n, FNAT_DIR_IN, &k);
+	struct fnat_conn *c = conn_insert(&w->ct, &n, fnat_key_hash(&k, w->ct.seed));
 	if (c == NULL) {
-		*reason = FNAT_DROP_TABLE_FULL;
-		return NULL;
-	}
-	*c = *rec;
-	c->svc_id = svc->id;
-	c->rs_id = rs->id;
-	c->lip_id = lip_id;
-	c->ts_delta = rec->ack_hash; /* a record keeps the timestamp delta there (sync.c) */
-	c->ack_hash = 0;
-	c->sp_retries = 0;
-	c->flags = (uint8_t)((rec->flags & ~FNAT_CONN_F_SP_WAIT_RS) | FNAT_CONN_F_ADOPTED);
-	if (conn_insert(&w->ct, c) < 0) {
-		conn_release(&w->ct, c);
 		*reason = FNAT_DROP_TABLE_FULL;
 		return NULL;
 	}

@@ -45,6 +45,22 @@ snapshot_free(struct fnat_snapshot *s)
 	free(s);
 }
 
+size_t
+snapshot_bytes(const struct fnat_snapshot *s)
+{
+	size_t svcs = s->n_svcs ? s->n_svcs : 1, reals = s->n_reals ? s->n_reals : 1;
+	size_t b = sizeof(*s) + svcs * sizeof(*s->svcs) +
+		   reals * (sizeof(*s->reals) + sizeof(*s->sreals)) +
+		   (s->n_lips ? s->n_lips : 1) * sizeof(*s->lips) +
+		   (s->svc_mask + 1) * sizeof(*s->svc_map) +
+		   (s->addr_mask + 1) * (sizeof(*s->addr_keys) + sizeof(*s->addr_vals)) +
+		   s->n_workers * (svcs * sizeof(*s->sched) + reals * sizeof(*s->wrr));
+	for (uint32_t i = 0; i < s->n_svcs; i++)
+		if (s->svcs[i].maglev != NULL)
+			b += FNAT_MAGLEV_M * sizeof(uint16_t);
+	return b;
+}
+
 void
 snapshot_publish(struct fnat_dp *dp, struct fnat_snapshot *next)
 {
@@ -65,35 +81,98 @@ pow2_at_least(uint32_t n)
 	return p;
 }
 
-/* Stable service id: the same (vip, port, proto) keeps its id; a new one takes a free id. */
+/* Stable ids: the same (vip, port, proto) keeps its service id, the same (service id, addr,
+ * port) its real-server id; a new one takes the lowest free id. A build finds the taken ids
+ * through two open-addressing indexes of the registry made at its start (a scan of every id per
+ * service and per real server made a 10,000-service apply take seconds), and the free ones with
+ * a cursor: during a build the free set only shrinks, so the lowest free id only grows. */
+#define REG_SVC_SLOTS (2u * FNAT_MAX_SERVICES)
+#define REG_REAL_SLOTS (2u * FNAT_MAX_REALS)
+static struct {
+	uint32_t svc[REG_SVC_SLOTS];   /* id + 1; 0 = empty */
+	uint32_t real[REG_REAL_SLOTS]; /* id + 1; 0 = empty */
+	uint32_t svc_free, real_free;  /* no free id below */
+} reg_index;
+
+static inline uint32_t
+reg_svc_hash(uint32_t vip, uint16_t port, uint8_t proto)
+{
+	return rte_hash_crc_4byte(vip, (uint32_t)port << 8 | proto) & (REG_SVC_SLOTS - 1);
+}
+
+static inline uint32_t
+reg_real_hash(uint16_t svc_id, uint32_t addr, uint16_t port)
+{
+	return rte_hash_crc_4byte(addr, (uint32_t)svc_id << 16 | port) & (REG_REAL_SLOTS - 1);
+}
+
+/* Indexes every taken id; of equal keys the lowest id is found, as a scan would. */
+static void
+reg_index_build(const struct fnat_dp *dp)
+{
+	memset(&reg_index, 0, sizeof(reg_index));
+	for (uint32_t i = 0; i < FNAT_MAX_SERVICES; i++) {
+		const struct fnat_registry_svc *r = &dp->reg_svc[i];
+		if (!r->used)
+			continue;
+		uint32_t k = reg_svc_hash(r->vip, r->port, r->proto);
+		while (reg_index.svc[k] != 0) {
+			const struct fnat_registry_svc *o = &dp->reg_svc[reg_index.svc[k] - 1];
+			if (o->vip == r->vip && o->port == r->port && o->proto == r->proto)
+				break;
+			k = (k + 1) & (REG_SVC_SLOTS - 1);
+		}
+		if (reg_index.svc[k] == 0)
+			reg_index.svc[k] = i + 1;
+	}
+	for (uint32_t i = 0; i < FNAT_MAX_REALS; i++) {
+		const struct fnat_registry_real *r = &dp->reg_real[i];
+		if (!r->used)
+			continue;
+		uint32_t k = reg_real_hash(r->svc_id, r->addr, r->port);
+		while (reg_index.real[k] != 0) {
+			const struct fnat_registry_real *o = &dp->reg_real[reg_index.real[k] - 1];
+			if (o->svc_id == r->svc_id && o->addr == r->addr && o->port == r->port)
+				break;
+			k = (k + 1) & (REG_REAL_SLOTS - 1);
+		}
+		if (reg_index.real[k] == 0)
+			reg_index.real[k] = i + 1;
+	}
+}
+
 static int
 svc_id_for(struct fnat_dp *dp, const struct fnat_service_conf *c,
 	   const struct fnat_registry_svc *taken)
 {
-	int free_id = -1;
-	for (int i = 0; i < FNAT_MAX_SERVICES; i++) {
-		struct fnat_registry_svc *r = &dp->reg_svc[i];
-		if (r->used && r->vip == c->vip && r->port == c->port && r->proto == c->proto)
-			return i;
-		if (!r->used && !taken[i].used && free_id < 0)
-			free_id = i;
+	for (uint32_t k = reg_svc_hash(c->vip, c->port, c->proto); reg_index.svc[k] != 0;
+	     k = (k + 1) & (REG_SVC_SLOTS - 1)) {
+		const struct fnat_registry_svc *r = &dp->reg_svc[reg_index.svc[k] - 1];
+		if (r->vip == c->vip && r->port == c->port && r->proto == c->proto)
+			return (int)reg_index.svc[k] - 1;
 	}
-	return free_id;
+	uint32_t i = reg_index.svc_free;
+	while (i < FNAT_MAX_SERVICES && (dp->reg_svc[i].used || taken[i].used))
+		i++;
+	reg_index.svc_free = i;
+	return i < FNAT_MAX_SERVICES ? (int)i : -1;
 }
 
 static int
 real_id_for(struct fnat_dp *dp, uint16_t svc_id, const struct fnat_real_conf *c,
 	    const struct fnat_registry_real *taken)
 {
-	int free_id = -1;
-	for (int i = 0; i < FNAT_MAX_REALS; i++) {
-		struct fnat_registry_real *r = &dp->reg_real[i];
-		if (r->used && r->svc_id == svc_id && r->addr == c->addr && r->port == c->port)
-			return i;
-		if (!r->used && !taken[i].used && free_id < 0)
-			free_id = i;
+	for (uint32_t k = reg_real_hash(svc_id, c->addr, c->port); reg_index.real[k] != 0;
+	     k = (k + 1) & (REG_REAL_SLOTS - 1)) {
+		const struct fnat_registry_real *r = &dp->reg_real[reg_index.real[k] - 1];
+		if (r->svc_id == svc_id && r->addr == c->addr && r->port == c->port)
+			return (int)reg_index.real[k] - 1;
 	}
-	return free_id;
+	uint32_t i = reg_index.real_free;
+	while (i < FNAT_MAX_REALS && (dp->reg_real[i].used || taken[i].used))
+		i++;
+	reg_index.real_free = i;
+	return i < FNAT_MAX_REALS ? (int)i : -1;
 }
 
 /* Active sessions of an id over all workers (relaxed reads; for a retired id the count only
@@ -194,29 +273,41 @@ validate(const struct fnat_service_conf *svcs, uint32_t n_svcs, const struct fna
 			if (lips[j] == lips[i])
 				return -EINVAL;
 	}
-	for (uint32_t i = 0; i < n_svcs; i++) {
+	uint32_t mask = pow2_at_least(n_svcs * 2) - 1;
+	uint32_t *seen = calloc(mask + 1, sizeof(*seen));
+	if (seen == NULL)
+		return -ENOMEM;
+	int rc = 0;
+	for (uint32_t i = 0; i < n_svcs && rc == 0; i++) {
 		const struct fnat_service_conf *c = &svcs[i];
 		if (c->vip == 0 || c->port == 0 || c->sched >= FNAT_SCHED_MAX ||
-		    (c->proto != FNAT_PROTO_TCP && c->proto != FNAT_PROTO_UDP))
-			return -EINVAL;
-		if ((uint64_t)c->first_real + c->n_reals > n_reals)
-			return -EINVAL;
-		for (uint32_t j = 0; j < i; j++)
-			if (svcs[j].vip == c->vip && svcs[j].port == c->port &&
-			    svcs[j].proto == c->proto)
-				return -EINVAL;
+		    (c->proto != FNAT_PROTO_TCP && c->proto != FNAT_PROTO_UDP) ||
+		    (uint64_t)c->first_real + c->n_reals > n_reals) {
+			rc = -EINVAL;
+			break;
+		}
+		/* duplicates: through a map of the services seen so far (a pairwise check was
+		 * most of an 8,192-service build) */
+		uint32_t k = rte_hash_crc_4byte(c->vip, (uint32_t)c->port << 8 | c->proto) & mask;
+		for (; seen[k] != 0; k = (k + 1) & mask) {
+			const struct fnat_service_conf *o = &svcs[seen[k] - 1];
+			if (o->vip == c->vip && o->port == c->port && o->proto == c->proto)
+				rc = -EINVAL;
+		}
+		seen[k] = i + 1;
 		for (uint32_t l = 0; l < n_lips; l++)
 			if (lips[l] == c->vip)
-				return -EINVAL;
-		for (uint32_t r = c->first_real; r < c->first_real + c->n_reals; r++) {
+				rc = -EINVAL;
+		for (uint32_t r = c->first_real; r < c->first_real + c->n_reals && rc == 0; r++) {
 			if (reals[r].addr == 0 || reals[r].port == 0 || reals[r].weight > 65535)
-				return -EINVAL;
+				rc = -EINVAL;
 			for (uint32_t q = c->first_real; q < r; q++)
 				if (reals[q].addr == reals[r].addr && reals[q].port == reals[r].port)
-					return -EINVAL;
+					rc = -EINVAL;
 		}
 	}
-	return 0;
+	free(seen);
+	return rc;
 }
 
 static void
@@ -396,6 +487,7 @@ snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_
 	 * fails: a pruned id is free either way); the new snapshot's are collected here. (Static:
 	 * too large for the stack; the control thread alone builds snapshots.) */
 	registry_prune(dp);
+	reg_index_build(dp);
 	static struct build_ids ids;
 	memset(&ids, 0, sizeof(ids));
 	uint32_t r_out = 0;

@@ -133,6 +133,7 @@ fnat_sync_set(struct fnat_dp *dp, const struct fnat_sync_conf *conf)
 	__atomic_store_n(&dp->sync, next, __ATOMIC_RELEASE);
 	rte_rcu_qsbr_synchronize(dp->qs, RTE_QSBR_THRID_INVALID);
 	rte_free(prev);
+	(void)xdp_filter_update(dp); /* standby LIPs and the sync port */
 	return 0;
 }
 
@@ -450,23 +451,18 @@ record_apply(struct fnat_worker *w, const struct fnat_sync_state *ss,
 	    c->rport != r->rport) {
 		if (c != NULL)
 			conn_remove(&sw->rt, c); /* the tuple was reused: the new owner's wins */
-		c = conn_alloc(&sw->rt);
+		struct fnat_conn n = { 0 };
+		n.caddr = r->caddr;
+		n.vaddr = r->vaddr;
+		n.cport = r->cport;
+		n.vport = r->vport;
+		n.laddr = r->laddr;
+		n.lport = r->lport;
+		n.raddr = r->raddr;
+		n.rport = r->rport;
+		n.proto = r->proto;
+		c = conn_insert(&sw->rt, &n, fnat_key_hash(&k, sw->rt.seed));
 		if (c == NULL) {
-			w->stats.records_full++;
-			return;
-		}
-		memset(c, 0, sizeof(*c));
-		c->caddr = r->caddr;
-		c->vaddr = r->vaddr;
-		c->cport = r->cport;
-		c->vport = r->vport;
-		c->laddr = r->laddr;
-		c->lport = r->lport;
-		c->raddr = r->raddr;
-		c->rport = r->rport;
-		c->proto = r->proto;
-		if (conn_insert(&sw->rt, c) < 0) {
-			conn_release(&sw->rt, c);
 			w->stats.records_full++;
 			return;
 		}

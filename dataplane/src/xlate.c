@@ -76,17 +76,22 @@ tcp_state_out(struct fnat_conn *c, uint8_t f)
 
 /* ---- translation ---- */
 
+/* The checksum delta of rewriting the IPv4 addresses (the L4 pseudo-header shares it). */
+static inline uint64_t
+addr_delta(const struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst)
+{
+	return csum_delta32(csum_delta32(0, ip->src_addr, src), ip->dst_addr, dst);
+}
+
 /* Rewrite the IPv4 addresses, updating the IP checksum and (when l4csum is given) the L4
  * checksum's pseudo-header part. */
 static inline void
 ip_rewrite(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst, void *l4csum)
 {
-	csum_replace4(&ip->hdr_checksum, ip->src_addr, src);
-	csum_replace4(&ip->hdr_checksum, ip->dst_addr, dst);
-	if (l4csum != NULL) {
-		csum_replace4(l4csum, ip->src_addr, src);
-		csum_replace4(l4csum, ip->dst_addr, dst);
-	}
+	uint64_t d = addr_delta(ip, src, dst);
+	csum_apply(&ip->hdr_checksum, d);
+	if (l4csum != NULL)
+		csum_apply(l4csum, d);
 	ip->src_addr = src;
 	ip->dst_addr = dst;
 }
@@ -181,18 +186,22 @@ static inline void
 tcp_rewrite(struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *th, uint32_t src, uint32_t dst,
 	    uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, bool full)
 {
+	uint64_t a = addr_delta(ip, src, dst);
 	if (!full) {
-		csum_replace4(&th->cksum, th->sent_seq, seq);
-		if (ack != th->recv_ack)
-			csum_replace4(&th->cksum, th->recv_ack, ack);
-		csum_replace2(&th->cksum, th->src_port, sport);
-		csum_replace2(&th->cksum, th->dst_port, dport);
+		/* Addresses (pseudo header), sequence numbers and ports: one fold. */
+		uint64_t d = csum_delta32(a, th->sent_seq, seq);
+		d = csum_delta32(d, th->recv_ack, ack);
+		d = csum_delta16(d, th->src_port, sport);
+		d = csum_delta16(d, th->dst_port, dport);
+		csum_apply(&th->cksum, d);
 	}
 	th->sent_seq = seq;
 	th->recv_ack = ack;
 	th->src_port = sport;
 	th->dst_port = dport;
-	ip_rewrite(ip, src, dst, full ? NULL : &th->cksum);
+	csum_apply(&ip->hdr_checksum, a);
+	ip->src_addr = src;
+	ip->dst_addr = dst;
 	if (full) {
 		th->cksum = 0;
 		th->cksum = rte_ipv4_udptcp_cksum(ip, th);

@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { DataPlane } from "../binding/dataplane.ts";
+import { pollUntil } from "../../routing/poll.ts";
 
 let P = "";
 let NS = { sw: "", client: "", rs: "" };
@@ -86,16 +87,85 @@ async function setup(): Promise<void> {
   await inNs(NS.client, ["ip", "route", "add", `${NET.vip}/32`, "via", NET.lip]);
 }
 
-/** Registers the test for one PMD; `prefix` names this run's namespaces (max 5 characters). */
-export function linkTest(pmd: "net_af_packet" | "net_af_xdp", prefix: string): void {
+/** The XDP filter the data plane's AF_XDP port runs with `xdp_prog=` (`make -C dataplane`). */
+export const XDP_PROG = `${ROOT}dataplane/build/fnat_xdp.o`;
+
+/** Three ICMP echoes to argv[1] (the image has no ping): prints "<n> replies". */
+const PING = `
+import socket, struct, sys
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(2)
+n = 0
+for seq in range(3):
+    h = struct.pack("!BBHHH", 8, 0, 0, 0x4242, seq) + b"fnat-ping"
+    h = h[:2] + struct.pack("!H", csum(h + b"\\0")) + h[4:]
+    s.sendto(h, (sys.argv[1], 0))
+    try:
+        while True:
+            r, a = s.recvfrom(2048)
+            t, _, _, i, q = struct.unpack("!BBHHH", r[20:28])
+            if a[0] == sys.argv[1] and t == 0 and i == 0x4242 and q == seq:
+                n += 1
+                break
+    except socket.timeout:
+        pass
+print(n, "replies")
+`;
+
+/** The kernel's side of the port (XDP filter only): the node's own address answers ping and
+ * TCP from the kernel while the data plane takes the VIP's traffic. */
+async function checkKernelPath(): Promise<void> {
+  await sh(["ip", "addr", "add", `${NET.port}/24`, "dev", DP_IF]);
+  const server = new Deno.Command("python3", {
+    args: ["-m", "http.server", "--bind", NET.port, "18080"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const ping = await inNs(NS.client, ["python3", "-c", PING, NET.port]);
+    assert.equal(ping.trim(), "3 replies", `ping to the node's own address: ${ping}`);
+    let body = "";
+    for (let i = 0; i < 50 && !body; i++) {
+      body = await inNs(NS.client, [
+        "curl",
+        "-sS",
+        "--max-time",
+        "3",
+        `http://${NET.port}:18080/`,
+      ]).catch(() => "");
+      if (!body) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(body, /Directory listing/, "TCP to the node's own address reaches the kernel");
+  } finally {
+    server.kill("SIGKILL");
+    await server.status;
+  }
+}
+
+/**
+ * Registers the test for one PMD; `prefix` names this run's namespaces (max 5 characters).
+ * `xdpFilter` (net_af_xdp only): the port runs the data plane's XDP filter, and the test also
+ * checks that the kernel keeps the node's own traffic on the same port.
+ */
+export function linkTest(
+  pmd: "net_af_packet" | "net_af_xdp",
+  prefix: string,
+  opts: { xdpFilter?: boolean } = {},
+): void {
   P = `${prefix}${Deno.pid % 10000}`;
   NS = { sw: `${P}-sw`, client: `${P}-c`, rs: `${P}-rs` };
   DP_IF = `${P}dp`;
   const vdev = pmd === "net_af_packet"
     ? `net_af_packet0,iface=${DP_IF},qpairs=1`
-    : `net_af_xdp0,iface=${DP_IF},start_queue=0,queue_count=1`;
+    : `net_af_xdp0,iface=${DP_IF},start_queue=0,queue_count=1` +
+      (opts.xdpFilter ? `,xdp_prog=${XDP_PROG}` : "");
+  const what = opts.xdpFilter ? `${pmd} with the XDP filter` : pmd;
   Deno.test({
-    name: `requests to the VIP through ${pmd} reach the real server with TOA and come back`,
+    name: `requests to the VIP through ${what} reach the real server with TOA and come back`,
     sanitizeOps: false,
     sanitizeResources: false,
     fn: async () => {
@@ -147,11 +217,14 @@ export function linkTest(pmd: "net_af_packet" | "net_af_xdp", prefix: string): v
         });
         dp.start();
         // Wait for the real server to listen.
-        for (let i = 0; i < 100; i++) {
-          const ok = await inNs(NS.rs, ["sh", "-c", "ss -ltn | grep -c ':80 '"]).catch(() => "0");
-          if (Number(ok.trim()) > 0) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        await pollUntil(
+          async () => {
+            const ok = await inNs(NS.rs, ["sh", "-c", "ss -ltn | grep -c ':80 '"]).catch(() => "0");
+            return Number(ok.trim()) > 0 || null;
+          },
+          10_000,
+          100,
+        );
         const seen: { peer: string; toa: string }[] = [];
         for (let i = 0; i < 5; i++) {
           const body = await inNs(NS.client, [
@@ -187,6 +260,21 @@ export function linkTest(pmd: "net_af_packet" | "net_af_xdp", prefix: string): v
           [],
           `no malformed drops: ${JSON.stringify(stats.drops)}`,
         );
+        if (opts.xdpFilter) {
+          const ignoredBefore = dp.stats().workers[0]!.ignored;
+          await checkKernelPath();
+          // The kernel's frames never reached the data plane (af_packet would count them).
+          assert.equal(
+            dp.stats().workers[0]!.ignored,
+            ignoredBefore,
+            "the data plane saw none of the kernel's frames",
+          );
+          // Requests through the VIP still work with the kernel using the port too.
+          const who = JSON.parse(
+            await inNs(NS.client, ["curl", "-sS", "--max-time", "10", `http://${NET.vip}/whoami`]),
+          );
+          assert.equal(who.peer.address, NET.lip);
+        }
       } finally {
         try {
           dp?.stop();

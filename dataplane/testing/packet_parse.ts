@@ -8,6 +8,7 @@
 import type { TcpOption } from "./packet.ts";
 import { formatMac, internetChecksum, l4Checksum, tcpFlagLetters } from "./packet_util.ts";
 import { formatIpv4 } from "../../routing/ipv4.ts";
+import { errorText } from "../../routing/errors.ts";
 
 /** Ethernet header. */
 export interface ParsedEthernet {
@@ -348,7 +349,7 @@ export function describeFrame(frame: Uint8Array, opts: ParseOptions = {}): strin
   try {
     p = parseFrame(frame, opts);
   } catch (e) {
-    return `malformed (${(e as Error).message}), ${frame.length} bytes`;
+    return `malformed (${errorText(e)}), ${frame.length} bytes`;
   }
   if (p.arp) {
     return `ARP ${p.arp.op === 1 ? "who-has" : "reply"} ${p.arp.targetIp} tell ${p.arp.senderIp}`;

@@ -6,6 +6,8 @@
 #include <rte_ip.h>
 
 #include "check.h"
+#include <rte_tcp.h>
+
 #include "csum.h"
 #include "tcpopt.h"
 
@@ -187,6 +189,54 @@ test_incremental_checksum_equals_recompute(void)
 	CHECK_EQ(inc, rte_ipv4_cksum(ip));
 }
 
+/* Many fields changed at once and applied with one fold give a TCP checksum that verifies
+ * (the segment sums to 0xffff with its pseudo header), over random segments and changes. */
+static void
+test_gathered_deltas_verify(void)
+{
+	uint8_t buf[60];
+	uint64_t r = 0x9e3779b97f4a7c15ull;
+	uint32_t bad = 0;
+	for (int round = 0; round < 20000; round++) {
+		for (unsigned i = 0; i < sizeof(buf); i++) {
+			r ^= r << 13;
+			r ^= r >> 7;
+			r ^= r << 17;
+			buf[i] = (uint8_t)r;
+		}
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)buf;
+		ip->version_ihl = 0x45;
+		ip->total_length = rte_cpu_to_be_16(sizeof(buf));
+		ip->next_proto_id = IPPROTO_TCP;
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+		th->data_off = 5 << 4;
+		th->cksum = 0;
+		th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		/* New addresses, ports and sequence numbers from the random tail. */
+		const uint32_t *n32 = (const uint32_t *)(buf + 40);
+		const uint16_t *n16 = (const uint16_t *)(buf + 56);
+		uint64_t a = csum_delta32(csum_delta32(0, ip->src_addr, n32[0]), ip->dst_addr, n32[1]);
+		uint64_t d = csum_delta32(a, th->sent_seq, n32[2]);
+		d = csum_delta32(d, th->recv_ack, n32[3]);
+		d = csum_delta16(d, th->src_port, n16[0]);
+		d = csum_delta16(d, th->dst_port, n16[1]);
+		csum_apply(&th->cksum, d);
+		csum_apply(&ip->hdr_checksum, a);
+		ip->src_addr = n32[0];
+		ip->dst_addr = n32[1];
+		th->sent_seq = n32[2];
+		th->recv_ack = n32[3];
+		th->src_port = n16[0];
+		th->dst_port = n16[1];
+		/* The whole segment with its pseudo header sums to 0xffff. */
+		bad += !csum_l4_ok(ip, th, sizeof(buf) - 20);
+		bad += rte_ipv4_cksum(ip) != 0 && rte_ipv4_cksum(ip) != 0xffff;
+	}
+	CHECK_EQ(bad, 0);
+}
+
 int
 main(void)
 {
@@ -200,6 +250,7 @@ main(void)
 		{ "SACK blocks are shifted", test_sack_shift },
 		{ "timestamps are shifted", test_ts_shift },
 		{ "incremental checksums equal recomputation", test_incremental_checksum_equals_recompute },
+		{ "gathered deltas give checksums that verify", test_gathered_deltas_verify },
 	};
 	return check_run("tcpopt", cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -11,6 +11,7 @@
  */
 import type { BirdCommander } from "./bird_client.ts";
 import { BirdError, replyText } from "../bird_reply.ts";
+import { errorText } from "../errors.ts";
 
 /** Options for `safeReconfigure`. */
 export interface ReconfigureOptions {
@@ -82,7 +83,7 @@ export async function safeReconfigure(
       if (e instanceof BirdError) throw e;
       throw new BirdError(
         `Cannot reconfigure BIRD with ${configPath}: verification failed, rolled back: ${
-          e instanceof Error ? e.message : String(e)
+          errorText(e)
         }`,
         0,
         "",

@@ -10,6 +10,8 @@
  */
 import { startSniffer } from "./sniffer.ts";
 import { type ToaObservation, ToaTable } from "./toa.ts";
+import { pollUntil } from "../../../routing/poll.ts";
+import { errorText } from "../../../routing/errors.ts";
 
 /** Options of one real server. */
 export interface RealServerOptions {
@@ -35,12 +37,7 @@ async function lookupWithGrace(
 ): Promise<ToaObservation | undefined> {
   // The first ACK (which carries TOA) reaches tcpdump's pipe a moment after the kernel
   // delivered the request, so give the capture a short grace period.
-  const deadline = Date.now() + graceMs;
-  for (;;) {
-    const obs = table.lookup(peer, Date.now());
-    if (obs || Date.now() >= deadline) return obs;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  return await pollUntil(() => table.lookup(peer, Date.now()), graceMs, 10) ?? undefined;
 }
 
 /** Starts the server; resolves once it listens (and the capture runs, when asked for). */
@@ -104,7 +101,7 @@ if (import.meta.main) {
       Deno.addSignalListener(sig, () => void server.shutdown().then(() => Deno.exit(0)));
     }
   } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
+    console.error(errorText(e));
     Deno.exit(1);
   }
 }

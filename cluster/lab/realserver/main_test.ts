@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { startRealServer, type WhoAmI } from "./main.ts";
 import { startSniffer } from "./sniffer.ts";
 import { ToaTable } from "./toa.ts";
+import { pollUntil } from "../../../routing/poll.ts";
 
 Deno.test("the real server answers /whoami with its TCP peer and /health with 200", async () => {
   const rs = await startRealServer({ name: "rs-test", hostname: "127.0.0.1", port: 0 });
@@ -37,10 +38,7 @@ Deno.test("the sniffer reads tcpdump's live pcap stream on loopback", async () =
     await serving;
     conn.close();
     // Data packets to the port carry TCP timestamps, so they pass the options filter.
-    const deadline = Date.now() + 5000;
-    while (sniffer.frames() === 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await pollUntil(() => sniffer.frames() > 0 || null, 5000, 20);
     assert.ok(sniffer.frames() > 0, "no frame reached the pcap reader");
   } finally {
     listener.close();

@@ -1,12 +1,12 @@
 /**
  * Where an agent keeps its rollout lease (`lease.json` in its state directory), so that a
  * restarted agent still knows who holds the lease and never hands out a fencing token twice.
- * Writes are atomic like the agent's state (`store.ts`).
+ * Read and written like the agent's state (`json_file.ts`).
  *
  * @module
  */
 import { type LeaseState, parseLeaseState } from "../lease.ts";
-import { writeJsonAtomic } from "./store.ts";
+import { readJsonFile, writeJsonAtomic } from "./json_file.ts";
 
 /** Reads and writes one lease file. */
 export class LeaseStore {
@@ -17,22 +17,8 @@ export class LeaseStore {
    * when it is empty, torn or not a lease: such a file is never taken for a free lease.
    */
   async load(): Promise<LeaseState | undefined> {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(this.path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return undefined;
-      throw e;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      throw new SyntaxError(
-        `The lease file ${this.path} is not valid JSON (${text.length} bytes)`,
-        { cause: e },
-      );
-    }
+    const parsed = await readJsonFile(this.path, "The lease file");
+    if (parsed === undefined) return undefined;
     return parseLeaseState(parsed, `The lease file ${this.path}`);
   }
 

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import {
+  countPacketLines,
+  formatSynflood,
+  parseHping,
+  statTicks,
+  summarize,
+  synproxyClusterFile,
+} from "./synflood_lab.ts";
+import { LAB_CLUSTER_FILE } from "./cluster.ts";
+import { parseClusterFile } from "../spec/cluster_file.ts";
+
+Deno.test("synproxyClusterFile() turns SYNPROXY on for the lab's VIPs and stays valid", () => {
+  const text = synproxyClusterFile(Deno.readTextFileSync(LAB_CLUSTER_FILE));
+  const doc = parse(text) as { vips: { synproxy: boolean }[] };
+  assert.ok(doc.vips.every((v) => v.synproxy === true));
+  assert.ok(parseClusterFile(text).vips.every((v) => v.synproxy));
+});
+
+Deno.test("parseHping() reads hping3's closing statistics", () => {
+  const out = "HPING 10.77.100.1 (eth0 10.77.100.1): S set, 40 headers + 0 data bytes\n" +
+    "hping in flood mode, no replies will be shown\n\n--- 10.77.100.1 hping statistic ---\n" +
+    "1234567 packets transmitted, 0 packets received, 100% packet loss\n";
+  assert.deepEqual(parseHping(out), { transmitted: 1234567, received: 0 });
+  assert.throws(() => parseHping("hping3: command not found"), SyntaxError);
+});
+
+Deno.test("statTicks() adds utime and stime, even with spaces in the command", () => {
+  const f = Array.from({ length: 50 }, (_, i) => String(i + 3));
+  f[11] = "700"; // field 14
+  f[12] = "45"; // field 15
+  assert.equal(statTicks(`4242 (deno (agent) x) ${f.join(" ")}`), 745);
+  assert.throws(() => statTicks("4242 (x) R"), SyntaxError);
+});
+
+Deno.test("countPacketLines() counts tcpdump's packet lines only", () => {
+  const out = "13:01:02.123456 IP 10.77.200.1.1024 > 10.77.0.101.80: tcp 0\n" +
+    "13:01:02.223456 IP 10.77.200.2.1025 > 10.77.0.101.80: tcp 0\n\n";
+  assert.equal(countPacketLines(out), 2);
+});
+
+Deno.test("summarize() takes the legitimate SYNs off the cookies and rates per second", () => {
+  const r = summarize({
+    seconds: 10,
+    attempted: 500,
+    failed: 5,
+    synsAtRealServers: 495,
+    hpingSent: 1_000_000,
+    cookiesSent: 800_500,
+    cpuTicks: { node1: 500, node2: 0 },
+    ticksPerSecond: 100,
+  });
+  assert.equal(r.legit.succeededPct, 99);
+  assert.equal(r.flood.offeredPps, 100_000);
+  assert.equal(r.flood.absorbedPps, 80_000);
+  assert.deepEqual(r.nodeCpuPct, { node1: 50, node2: 0 });
+  assert.match(formatSynflood(r), /legitimate connections\s+495 of 500 \(99%\)/);
+});
