@@ -1174,8 +1174,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	port = (uint16_t)p;
-	rx = test_port_ring(port, 0, false);
-	tx = test_port_ring(port, 0, true);
+	rx = dp_test_port_ring(port, 0, false);
+	tx = dp_test_port_ring(port, 0, true);
 	uint32_t lips = n / 60000 + 2;
 	struct result r;
 	bool with_sync = strcmp(sc, "established_sync") == 0;

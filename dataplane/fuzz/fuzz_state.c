@@ -193,8 +193,8 @@ reset_worker(struct fnat_dp *dp, struct fnat_worker *w)
 	w->arp_wait_n = 0;
 	for (uint32_t i = 0; i < w->ct.hwm; i++)
 		if (w->ct.conns[i].proto != 0)
-			conn_free(w, &w->ct.conns[i]);
-	worker_discard_flush(w);
+			session_free(w, &w->ct.conns[i]);
+	output_discard_flush(w);
 	/* Every session is gone: whatever is still taken leaked. */
 	check_worker(dp, w);
 	if (w->sp_free_n != FNAT_SP_KEPT)

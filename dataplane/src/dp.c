@@ -23,6 +23,9 @@
 #define RING_SIZE 4096
 #define RX_DESC 1024
 #define TX_DESC 1024
+#define POOL_CACHE 256          /* mbufs in each lcore's cache of the pool */
+#define POOL_SPARE 8191u        /* the per-lcore caches and frames in flight (pool_size) */
+#define TOA_KIND_DEFAULT 254    /* RFC 6994's experimental option kind */
 
 /* A live data plane runs on the process's lcores: one per process. Test-mode data planes (no
  * threads) may coexist, e.g. two nodes of a cluster in one test. */
@@ -88,7 +91,7 @@ test_port_of(uint16_t port_id)
 }
 
 struct rte_ring *
-test_port_ring(uint16_t port, uint16_t queue, bool tx)
+dp_test_port_ring(uint16_t port, uint16_t queue, bool tx)
 {
 	struct test_port *tp = test_port_of(port);
 	if (tp == NULL || queue >= tp->queues)
@@ -279,15 +282,13 @@ worker_create(struct fnat_dp *dp, uint32_t id, uint32_t sessions)
 static unsigned
 pool_size(uint32_t n_workers, uint32_t n_ports)
 {
-	return 8191 + n_workers * ((RING_SIZE + RX_DESC + TX_DESC) * n_ports + FNAT_SP_KEPT);
+	return POOL_SPARE + n_workers * ((RING_SIZE + RX_DESC + TX_DESC) * n_ports + FNAT_SP_KEPT);
 }
 
-int
-fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
+/* Create stage 1: options this data plane can serve (it does not exist yet). 0 or -errno. */
+static int
+create_check(const struct fnat_options *opts, bool test_mode)
 {
-	if (opts == NULL || out == NULL)
-		return -EINVAL;
-	bool test_mode = (opts->flags & FNAT_OPT_F_TEST_MODE) != 0;
 	if (the_dp != NULL && !test_mode)
 		return -EBUSY;
 	if (opts->n_workers == 0 || opts->n_workers > FNAT_MAX_WORKERS || opts->n_ports == 0 ||
@@ -298,73 +299,105 @@ fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
 			opts->n_workers, opts->n_workers + 1, rte_lcore_count());
 		return -EINVAL;
 	}
-	struct fnat_dp *dp = rte_zmalloc("fnat_dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
-	if (dp == NULL)
-		return -ENOMEM;
-	int rc = -ENOMEM;
+	return 0;
+}
+
+/* Create stage 2: the data plane's own fields: options, identity, clock and secrets. */
+static int
+create_identity(struct fnat_dp *dp, const struct fnat_options *opts, bool test_mode)
+{
 	dp->opts = *opts;
 	dp->test_mode = test_mode;
 	dp->n_workers = opts->n_workers;
-	dp->toa_kind = opts->toa_kind ? opts->toa_kind : 254;
+	dp->toa_kind = opts->toa_kind ? opts->toa_kind : TOA_KIND_DEFAULT;
 	dp->instance = n_instances++;
 	dp->sync_epoch = sync_epoch_now();
 	dp->tsc_hz = rte_get_tsc_hz();
 	dp->tsc_start = rte_get_tsc_cycles();
-	dp->test_clock_ms = 1000;
+	dp->test_clock_ms = FNAT_CLOCK_START_MS;
 	if (getrandom(dp->isn_key, sizeof(dp->isn_key), 0) != sizeof(dp->isn_key) ||
-	    getrandom(dp->cookie_key, sizeof(dp->cookie_key), 0) != sizeof(dp->cookie_key)) {
-		rc = -EIO;
-		goto err;
-	}
-	uint32_t sessions = opts->sessions_per_worker ? opts->sessions_per_worker :
-							 FNAT_DEFAULT_SESSIONS;
+	    getrandom(dp->cookie_key, sizeof(dp->cookie_key), 0) != sizeof(dp->cookie_key))
+		return -EIO;
+	return 0;
+}
+
+/* Create stage 3: the mbuf pool and the RCU state the workers report to. */
+static int
+create_memory(struct fnat_dp *dp)
+{
 	char pool_name[RTE_MEMPOOL_NAMESIZE];
 	snprintf(pool_name, sizeof(pool_name), "fnat_pool%u", dp->instance);
-	dp->pool = rte_pktmbuf_pool_create(pool_name, pool_size(dp->n_workers, opts->n_ports),
-					   256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	dp->pool = rte_pktmbuf_pool_create(pool_name, pool_size(dp->n_workers, dp->opts.n_ports),
+					   POOL_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					   (int)rte_socket_id());
 	if (dp->pool == NULL)
-		goto err;
+		return -ENOMEM;
 	size_t qsz = rte_rcu_qsbr_get_memsize(dp->n_workers);
 	dp->qs = rte_zmalloc("fnat_qsbr", qsz, RTE_CACHE_LINE_SIZE);
 	if (dp->qs == NULL || rte_rcu_qsbr_init(dp->qs, dp->n_workers) != 0)
-		goto err;
+		return -ENOMEM;
+	return 0;
+}
+
+/* Create stage 4: the workers, and the lcores they will run on. */
+static int
+create_workers(struct fnat_dp *dp)
+{
+	uint32_t sessions = dp->opts.sessions_per_worker ? dp->opts.sessions_per_worker :
+							     FNAT_DEFAULT_SESSIONS;
 	for (uint32_t i = 0; i < dp->n_workers; i++) {
-		rc = worker_create(dp, i, sessions);
+		int rc = worker_create(dp, i, sessions);
 		if (rc < 0)
-			goto err;
+			return rc;
 		/* Test mode: the control thread polls on the workers' behalf; registered and
 		 * offline between polls, so an apply never waits for them. */
-		if (test_mode)
+		if (dp->test_mode)
 			rte_rcu_qsbr_thread_register(dp->qs, i);
 	}
-	if (!test_mode) {
+	if (!dp->test_mode) {
 		unsigned lc, i = 0;
 		RTE_LCORE_FOREACH_WORKER(lc) {
 			if (i < dp->n_workers)
 				dp->worker_lcore[i++] = lc;
 		}
 	}
-	rc = snapshot_build(dp, NULL, 0, NULL, 0, NULL, 0, &dp->snap);
+	return 0;
+}
+
+/* Create stage 5: the first (empty) snapshot, the ICMP round field, static neighbours. */
+static int
+create_tables(struct fnat_dp *dp)
+{
+	int rc = snapshot_build(dp, NULL, 0, NULL, 0, NULL, 0, &dp->snap);
 	if (rc < 0)
-		goto err;
-	rc = icmp_round_init(dp);
+		return rc;
+	rc = icmp_arp_round_init(dp);
 	if (rc < 0)
-		goto err;
-	for (uint32_t i = 0; i < opts->n_neigh; i++)
-		neigh_add_static(dp, opts->neigh[i].addr, opts->neigh[i].mac);
-	for (unsigned p = 0; p < opts->n_ports; p++) {
-		rc = port_setup(dp, p);
+		return rc;
+	for (uint32_t i = 0; i < dp->opts.n_neigh; i++)
+		neigh_add_static(dp, dp->opts.neigh[i].addr, dp->opts.neigh[i].mac);
+	return 0;
+}
+
+/* Create stage 6: the ports. */
+static int
+create_ports(struct fnat_dp *dp)
+{
+	for (unsigned p = 0; p < dp->opts.n_ports; p++) {
+		int rc = port_setup(dp, p);
 		if (rc < 0) {
 			RTE_LOG(ERR, USER1, "fnat: port %u setup failed: %s\n",
-				opts->ports[p].port_id, strerror(-rc));
-			goto err;
+				dp->opts.ports[p].port_id, strerror(-rc));
+			return rc;
 		}
 	}
-	if (!test_mode)
-		the_dp = dp;
-	*out = dp;
 	return 0;
-err:
+}
+
+/* Undoes what the create stages did (each part may be missing). */
+static void
+create_undo(struct fnat_dp *dp, const struct fnat_options *opts)
+{
 	xdp_filter_close(dp);
 	for (unsigned p = 0; p < opts->n_ports; p++)
 		if (rte_eth_dev_is_valid_port(opts->ports[p].port_id))
@@ -375,7 +408,37 @@ err:
 	rte_free(dp->qs);
 	rte_mempool_free(dp->pool);
 	rte_free(dp);
-	return rc;
+}
+
+int
+fnat_create(const struct fnat_options *opts, struct fnat_dp **out)
+{
+	if (opts == NULL || out == NULL)
+		return -EINVAL;
+	bool test_mode = (opts->flags & FNAT_OPT_F_TEST_MODE) != 0;
+	int rc = create_check(opts, test_mode);
+	if (rc < 0)
+		return rc;
+	struct fnat_dp *dp = rte_zmalloc("fnat_dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
+	if (dp == NULL)
+		return -ENOMEM;
+	rc = create_identity(dp, opts, test_mode);
+	if (rc == 0)
+		rc = create_memory(dp);
+	if (rc == 0)
+		rc = create_workers(dp);
+	if (rc == 0)
+		rc = create_tables(dp);
+	if (rc == 0)
+		rc = create_ports(dp);
+	if (rc < 0) {
+		create_undo(dp, opts);
+		return rc;
+	}
+	if (!test_mode)
+		the_dp = dp;
+	*out = dp;
+	return 0;
 }
 
 int
@@ -520,7 +583,7 @@ fnat_sessions(struct fnat_dp *dp, struct fnat_session_info *out, uint32_t cap)
 	for (uint32_t i = 0; i < dp->n_workers && n < cap; i++) {
 		struct fnat_worker *w = dp->workers[i];
 		if (!dp->running) {
-			n += worker_dump(w, out + n, cap - n);
+			n += dump_sessions(w, out + n, cap - n);
 			continue;
 		}
 		/* The worker fills a buffer of the request, never out: a worker that misses the

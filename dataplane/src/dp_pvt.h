@@ -26,6 +26,7 @@
 #define FNAT_ARP_ASKED_SETS 64u        /* requests remembered per worker: sets of 4 targets */
 #define FNAT_ARP_ASKED_WAYS 4u
 #define FNAT_DEFAULT_SESSIONS (1u << 20)
+#define FNAT_CLOCK_START_MS 1000u /* the data plane's clock at start (0 stays "never") */
 #define FNAT_SP_KEPT 16384u /* SYNPROXY ACKs kept per worker (the mbuf pool has room for them) */
 /* The snapshot's address map: a value with FNAT_ADDR_LIP set is a LIP (its index in the low
  * bits); otherwise the index + 1 of a service on that VIP. */
@@ -164,7 +165,7 @@ struct fnat_worker {
 		uint8_t mac[8];
 		uint64_t until;
 	} nh_cache[8];
-	struct rte_mbuf *discard[2 * FNAT_BURST]; /* freed in bulk by worker_discard_flush */
+	struct rte_mbuf *discard[2 * FNAT_BURST]; /* freed in bulk by output_discard_flush */
 	uint32_t n_discard;
 	struct fnat_arp_wait arp_wait[64];
 	uint32_t arp_wait_n;
@@ -270,7 +271,7 @@ void snapshot_free(struct fnat_snapshot *s);
 size_t snapshot_bytes(const struct fnat_snapshot *s);
 /* Publish a built snapshot and free the previous one once no worker reads it. */
 void snapshot_publish(struct fnat_dp *dp, struct fnat_snapshot *next);
-uint32_t default_timeout_ms(unsigned which);
+uint32_t snapshot_default_timeout_ms(unsigned which);
 
 /* xdp_filter.c: the AF_XDP port's exception path (control thread, except arp_sip) */
 int xdp_filter_attach(struct fnat_dp *dp, unsigned pidx);
@@ -282,19 +283,19 @@ uint32_t xdp_filter_arp_sip(const struct fnat_dp *dp, unsigned pidx);
 /* worker.c */
 int worker_loop(void *arg);
 unsigned worker_poll_once(struct fnat_worker *w);
-void worker_process_burst(struct fnat_worker *w, struct rte_mbuf **pkts, unsigned n,
-			  uint16_t port);
-void worker_tx_flush(struct fnat_worker *w);
-void worker_arp_wait_flush(struct fnat_worker *w);
-void worker_discard_flush(struct fnat_worker *w);
-void worker_expire_scan(struct fnat_worker *w, uint32_t budget);
-uint64_t dp_now_ms(const struct fnat_dp *dp);
+/* The data plane's clock in ms (the test clock in test mode). */
+uint64_t worker_now_ms(const struct fnat_dp *dp);
+
+/* output.c: the end of a poll */
+void output_tx_flush(struct fnat_worker *w);
+void output_arp_wait_flush(struct fnat_worker *w);
+void output_discard_flush(struct fnat_worker *w);
 
 /* dump.c: session listings. The control thread posts a request and collects it; the worker
  * serves it from its loop (dump_take + dump_finish). */
 struct fnat_dump_req;
 /** Copy up to cap of this worker's sessions (the worker, or anyone while it is stopped). */
-uint32_t worker_dump(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap);
+uint32_t dump_sessions(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap);
 /** Control: ask a worker for up to cap sessions; NULL when out of memory. The worker's slot must
  * be empty (every request is collected before the next is posted). */
 struct fnat_dump_req *dump_post(struct fnat_worker *w, uint32_t cap);
@@ -312,7 +313,7 @@ bool dump_finish(struct fnat_worker *w, struct fnat_dump_req *req);
 void dump_serve(struct fnat_worker *w);
 
 /* dp.c: the rings behind a test port (benchmarks feed them directly, as a NIC would) */
-struct rte_ring *test_port_ring(uint16_t port, uint16_t queue, bool tx);
+struct rte_ring *dp_test_port_ring(uint16_t port, uint16_t queue, bool tx);
 
 /* neigh.c */
 /* The MAC of addr at now: REACHABLE (*fresh_until: when it must be re-verified), STALE (use

@@ -30,10 +30,10 @@ struct fnat_dump_req {
 };
 
 uint32_t
-worker_dump(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap)
+dump_sessions(struct fnat_worker *w, struct fnat_session_info *out, uint32_t cap)
 {
 	uint32_t n = 0;
-	uint32_t now = (uint32_t)dp_now_ms(w->dp);
+	uint32_t now = (uint32_t)worker_now_ms(w->dp);
 	for (uint32_t i = 0; i < w->ct.hwm && n < cap; i++) {
 		const struct fnat_conn *c = &w->ct.conns[i];
 		if (c->proto == 0)
@@ -120,7 +120,7 @@ dump_take(struct fnat_worker *w)
 bool
 dump_finish(struct fnat_worker *w, struct fnat_dump_req *req)
 {
-	req->n = worker_dump(w, req->out, req->cap);
+	req->n = dump_sessions(w, req->out, req->cap);
 	uint32_t pending = DUMP_PENDING;
 	/* Release: the control thread that sees DONE sees the sessions. */
 	if (__atomic_compare_exchange_n(&req->state, &pending, DUMP_DONE, false, __ATOMIC_RELEASE,

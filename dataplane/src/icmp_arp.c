@@ -1,5 +1,5 @@
 /* ARP for VIPs and LIPs (worker 0 learns neighbours), ping to a VIP or LIP, and ICMP errors
- * about a session translated to the other side. Worker threads only, but icmp_round_init. */
+ * about a session translated to the other side. Worker threads only, but icmp_arp_round_init. */
 #include <errno.h>
 #include <string.h>
 
@@ -16,9 +16,20 @@
 
 #include "csum.h"
 #include "dp_pvt.h"
-#include "synproxy.h"
 #include "tcpopt.h"
 #include "worker_pvt.h"
+
+/* ICMP message types and codes (RFC 792) the data plane handles besides echo. */
+#define ICMP_DEST_UNREACH 3
+#define ICMP_FRAG_NEEDED 4       /* code of ICMP_DEST_UNREACH: fragmentation needed (RFC 1191) */
+#define ICMP_SOURCE_QUENCH 4
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAM_PROBLEM 12
+#define ICMP_NEXT_HOP_MTU_OFF 6  /* of a fragmentation-needed message: the next hop's MTU */
+#define IPV4_MIN_MTU 576u        /* every IPv4 host accepts datagrams this large (RFC 791) */
+#define ARP_PLEN_IPV4 4          /* an IPv4 address in an ARP message */
+/* An ICMP error quotes the IPv4 header and at least the first 8 bytes of what it is about. */
+#define ICMP_QUOTE_L4_LEN 8u
 
 /* ---- ARP (worker 0) ---- */
 
@@ -51,13 +62,13 @@ arp_learn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct rte
 		return;
 	}
 	bool reply = ah->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-	enum neigh_source src = reply && arp_asked(dp, sip, w->now_ms) ? NEIGH_ANSWER :
+	enum neigh_source src = reply && output_arp_asked(dp, sip, w->now_ms) ? NEIGH_ANSWER :
 				for_us ? NEIGH_CLAIM : NEIGH_HEARD;
 	uint8_t known[RTE_ETHER_ADDR_LEN];
 	switch (neigh_learn(w, sip, sha, src, known)) {
 	case NEIGH_RECHECK:
 		/* Ask the known MAC directly: a spoofer elsewhere on the link does not see it. */
-		arp_ask(w, pidx, sip, known);
+		output_arp_ask(w, pidx, sip, known);
 		/* fall through */
 	case NEIGH_CONFLICT:
 		w->stats.arp_conflicts++;
@@ -73,7 +84,7 @@ arp_learn(struct fnat_worker *w, const struct fnat_snapshot *s, const struct rte
 }
 
 void
-handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
+icmp_arp_handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
 {
 	struct fnat_dp *dp = w->dp;
 	if (rte_pktmbuf_data_len(m) < sizeof(struct rte_ether_hdr) + sizeof(struct rte_arp_hdr)) {
@@ -84,7 +95,7 @@ handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
 	struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(eh + 1);
 	if (ah->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
 	    ah->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
-	    ah->arp_hlen != RTE_ETHER_ADDR_LEN || ah->arp_plen != 4) {
+	    ah->arp_hlen != RTE_ETHER_ADDR_LEN || ah->arp_plen != ARP_PLEN_IPV4) {
 		drop(w, m, FNAT_DROP_BAD_ARP);
 		return;
 	}
@@ -109,18 +120,18 @@ handle_arp(struct fnat_worker *w, struct rte_mbuf *m, unsigned pidx)
 	/* Trim any Ethernet padding so the reply is exactly the ARP message. */
 	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - (uint32_t)(sizeof(*eh) + sizeof(*ah)));
 	w->stats.arp_replies++;
-	tx_frame(w, pidx, m);
+	output_tx_frame(w, pidx, m);
 }
 
 /* ---- ICMP ---- */
 
-/* Turns a received IPv4 header into the header of our answer, in place: fresh id, TTL 64. */
+/* Turns a received IPv4 header into the header of our answer, in place: fresh id, our TTL. */
 static void
 ip_answer(struct fnat_worker *w, struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst)
 {
 	ip->type_of_service = 0;
 	ip->fragment_offset = 0;
-	ip->time_to_live = 64;
+	ip->time_to_live = HDR_IPV4_TTL;
 	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
 	ip->src_addr = src;
 	ip->dst_addr = dst;
@@ -145,15 +156,15 @@ icmp_echo_reply(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *
 	uint32_t me = ip->dst_addr, peer = ip->src_addr;
 	ic->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	ic->icmp_code = 0;
-	icmp_csum_set(ic, rte_be_to_cpu_16(ip->total_length) - 20u);
+	icmp_csum_set(ic, rte_be_to_cpu_16(ip->total_length) - HDR_IPV4_LEN);
 	ip_answer(w, ip, me, peer);
-	int v = l2_send(w, pidx, m, peer);
+	int v = output_send(w, pidx, m, peer);
 	if (v < 0)
 		drop(w, m, -v);
 }
 
 int
-icmp_round_init(struct fnat_dp *dp)
+icmp_arp_round_init(struct fnat_dp *dp)
 {
 	static const struct rte_mbuf_dynfield origin = {
 		.name = "fnat_icmp_origin",
@@ -186,7 +197,7 @@ icmp_pass_round(struct fnat_worker *w, struct rte_mbuf *m)
 	uint32_t next = (w->id + 1) % dp->n_workers;
 	if (next == *origin)
 		return false;
-	handoff(w, m, next);
+	output_handoff(w, m, next);
 	return true;
 }
 
@@ -219,9 +230,10 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 	   struct rte_ipv4_hdr *ip, unsigned pidx, bool to_lip)
 {
 	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
-	unsigned l4len = rte_be_to_cpu_16(ip->total_length) - 20u;
+	unsigned l4len = rte_be_to_cpu_16(ip->total_length) - HDR_IPV4_LEN;
 	struct rte_ipv4_hdr *in = (struct rte_ipv4_hdr *)(ic + 1);
-	if (l4len < 8 + 20 + 8 || (in->version_ihl & 0xf) != 5 ||
+	if (l4len < HDR_ICMP_LEN + HDR_IPV4_LEN + ICMP_QUOTE_L4_LEN ||
+	    hdr_ipv4_len(in) != HDR_IPV4_LEN ||
 	    (in->next_proto_id != IPPROTO_TCP && in->next_proto_id != IPPROTO_UDP)) {
 		drop(w, m, FNAT_DROP_BAD_ICMP);
 		return;
@@ -231,7 +243,7 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 		/* The quote's source port is our LIP port: the worker owning it has the session. */
 		uint32_t owner = lport_owner(w->dp->n_workers, rte_be_to_cpu_16(ports[0]));
 		if (owner != w->id) {
-			handoff(w, m, owner);
+			output_handoff(w, m, owner);
 			return;
 		}
 	}
@@ -261,11 +273,11 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 		osrc = c->vaddr;
 		odst = c->caddr;
 		/* The client's segments get TOA on the way in: leave room for it. */
-		if (ic->icmp_type == 3 && ic->icmp_code == 4 && svc != NULL &&
-		    (svc->flags & FNAT_SVC_F_TOA)) {
-			uint16_t *mtu = (uint16_t *)((uint8_t *)ic + 6);
+		if (ic->icmp_type == ICMP_DEST_UNREACH && ic->icmp_code == ICMP_FRAG_NEEDED &&
+		    svc != NULL && (svc->flags & FNAT_SVC_F_TOA)) {
+			uint16_t *mtu = (uint16_t *)((uint8_t *)ic + ICMP_NEXT_HOP_MTU_OFF);
 			uint16_t v = rte_be_to_cpu_16(*mtu);
-			if (v > 576 + TOA_LEN)
+			if (v > IPV4_MIN_MTU + TOA_LEN)
 				*mtu = rte_cpu_to_be_16((uint16_t)(v - TOA_LEN));
 		}
 	} else {
@@ -278,24 +290,24 @@ icmp_error(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf
 	icmp_csum_set(ic, l4len);
 	ip_answer(w, ip, osrc, odst);
 	w->stats.icmp_translated++;
-	int v = l2_send(w, pidx, m, odst);
+	int v = output_send(w, pidx, m, odst);
 	if (v < 0)
 		drop(w, m, -v);
 }
 
 void
-handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,
-	    struct rte_ipv4_hdr *ip, unsigned pidx, bool to_lip)
+icmp_arp_handle_icmp(struct fnat_worker *w, const struct fnat_snapshot *s, struct rte_mbuf *m,
+		     struct rte_ipv4_hdr *ip, unsigned pidx, bool to_lip)
 {
 	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
 	switch (ic->icmp_type) {
 	case RTE_IP_ICMP_ECHO_REQUEST:
 		icmp_echo_reply(w, m, ip, pidx);
 		return;
-	case 3:  /* destination unreachable (fragmentation needed included) */
-	case 4:  /* source quench */
-	case 11: /* time exceeded */
-	case 12: /* parameter problem */
+	case ICMP_DEST_UNREACH: /* fragmentation needed included */
+	case ICMP_SOURCE_QUENCH:
+	case ICMP_TIME_EXCEEDED:
+	case ICMP_PARAM_PROBLEM:
 		icmp_error(w, s, m, ip, pidx, to_lip);
 		return;
 	default:

@@ -15,23 +15,22 @@
 
 #include "csum.h"
 #include "dp_pvt.h"
-#include "synproxy.h"
 #include "tcpopt.h"
 #include "worker_pvt.h"
 
 /* ---- output ---- */
 
 void
-tx_frame(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m)
+output_tx_frame(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m)
 {
 	struct fnat_txq *q = &w->txq[pidx];
 	if (q->n == FNAT_TX_BUF)
-		worker_tx_flush(w);
+		output_tx_flush(w);
 	q->m[q->n++] = m;
 }
 
 void
-worker_tx_flush(struct fnat_worker *w)
+output_tx_flush(struct fnat_worker *w)
 {
 	struct fnat_dp *dp = w->dp;
 	for (unsigned p = 0; p < dp->opts.n_ports; p++) {
@@ -82,7 +81,7 @@ arp_ask_due(struct fnat_worker *w, uint32_t target)
 }
 
 bool
-arp_asked(const struct fnat_dp *dp, uint32_t target, uint64_t now)
+output_arp_asked(const struct fnat_dp *dp, uint32_t target, uint64_t now)
 {
 	for (uint32_t k = 0; k < dp->n_workers; k++) {
 		uint64_t *set = asked_set(dp->workers[k]->arp_asked, target);
@@ -97,7 +96,7 @@ arp_asked(const struct fnat_dp *dp, uint32_t target, uint64_t now)
 }
 
 void
-arp_ask(struct fnat_worker *w, unsigned pidx, uint32_t target, const uint8_t *unicast)
+output_arp_ask(struct fnat_worker *w, unsigned pidx, uint32_t target, const uint8_t *unicast)
 {
 	if (!arp_ask_due(w, target))
 		return;
@@ -127,7 +126,7 @@ arp_ask(struct fnat_worker *w, unsigned pidx, uint32_t target, const uint8_t *un
 	ah->arp_data.arp_sip = xdp_filter_arp_sip(w->dp, pidx);
 	memset(&ah->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
 	ah->arp_data.arp_tip = target;
-	tx_frame(w, pidx, m);
+	output_tx_frame(w, pidx, m);
 }
 
 /* Addresses a frame to the next hop's MAC from the port's and queues it. */
@@ -137,7 +136,7 @@ eth_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, const uint8_t
 	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	memcpy(&eh->dst_addr, mac, RTE_ETHER_ADDR_LEN);
 	memcpy(&eh->src_addr, w->dp->opts.ports[pidx].mac, RTE_ETHER_ADDR_LEN);
-	tx_frame(w, pidx, m);
+	output_tx_frame(w, pidx, m);
 }
 
 static bool
@@ -151,17 +150,17 @@ on_link(const struct fnat_port_conf *pc, uint32_t dst)
 }
 
 int
-l2_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst)
+output_send(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t dst)
 {
 	const struct fnat_port_conf *pc = &w->dp->opts.ports[pidx];
 	/* The next hop: the destination itself on the port's link (or without a gateway), else
 	 * the gateway. Its MAC: a static neighbour or one learned by ARP. */
 	uint32_t nh = (on_link(pc, dst) || w->dp->opts.gateway == 0) ? dst : w->dp->opts.gateway;
-	return l2_send_via(w, pidx, m, nh);
+	return output_send_via(w, pidx, m, nh);
 }
 
 int
-l2_send_via(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t nh)
+output_send_via(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t nh)
 {
 	/* A small per-worker cache of next hop → MAC in front of the shared table, good until
 	 * the entry must be re-verified. */
@@ -182,10 +181,10 @@ l2_send_via(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t n
 			break;
 		case NEIGH_STALE:
 			/* Still used; its answer (to its known MAC) confirms it. */
-			arp_ask(w, pidx, nh, mac);
+			output_arp_ask(w, pidx, nh, mac);
 			break;
 		case NEIGH_NONE:
-			arp_ask(w, pidx, nh, NULL);
+			output_arp_ask(w, pidx, nh, NULL);
 			/* Hold the frame until the answer comes (or a second passes), so the
 			 * first packets after a start or towards a new real server are not
 			 * lost. */
@@ -204,12 +203,12 @@ l2_send_via(struct fnat_worker *w, unsigned pidx, struct rte_mbuf *m, uint32_t n
 /* ---- packets the data plane makes itself ---- */
 
 struct rte_mbuf *
-make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t proto, unsigned l4len)
+output_make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t proto, unsigned l4len)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->dp->pool);
 	if (m == NULL)
 		return NULL;
-	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(sizeof(struct rte_ether_hdr) + 20 +
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HDR_ETH_LEN + HDR_IPV4_LEN +
 								 l4len));
 	if (p == NULL) {
 		rte_pktmbuf_free(m);
@@ -218,12 +217,12 @@ make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t proto, unsi
 	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)p;
 	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
-	ip->version_ihl = 0x45;
+	ip->version_ihl = HDR_IPV4_VERSION_IHL;
 	ip->type_of_service = 0;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + l4len));
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(HDR_IPV4_LEN + l4len));
 	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
 	ip->fragment_offset = 0;
-	ip->time_to_live = 64;
+	ip->time_to_live = HDR_IPV4_TTL;
 	ip->next_proto_id = proto;
 	ip->src_addr = src;
 	ip->dst_addr = dst;
@@ -232,22 +231,21 @@ make_ipv4(struct fnat_worker *w, uint32_t src, uint32_t dst, uint8_t proto, unsi
 	return m;
 }
 
-/* A bare TCP segment (no options) ready for l2_send; seq/ack host order. */
+/* A bare TCP segment (no options) ready for output_send; seq/ack host order. */
 struct rte_mbuf *
-make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
-	 uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window)
+output_make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+		uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window)
 {
-	struct rte_mbuf *m = make_ipv4(w, src, dst, IPPROTO_TCP, 20);
+	struct rte_mbuf *m = output_make_ipv4(w, src, dst, IPPROTO_TCP, HDR_TCP_LEN);
 	if (m == NULL)
 		return NULL;
-	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
-							  sizeof(struct rte_ether_hdr));
-	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, HDR_ETH_LEN);
+	struct rte_tcp_hdr *th = pkt_tcp(ip);
 	th->src_port = sport;
 	th->dst_port = dport;
 	th->sent_seq = rte_cpu_to_be_32(seq);
 	th->recv_ack = rte_cpu_to_be_32(ack);
-	th->data_off = 5 << 4;
+	th->data_off = hdr_tcp_data_off(HDR_TCP_LEN);
 	th->tcp_flags = flags;
 	th->rx_win = rte_cpu_to_be_16(window);
 	th->tcp_urp = 0;
@@ -259,7 +257,7 @@ make_tcp(struct fnat_worker *w, uint32_t src, uint32_t dst, uint16_t sport, uint
 /* ---- handoff ---- */
 
 void
-handoff(struct fnat_worker *w, struct rte_mbuf *m, uint32_t owner)
+output_handoff(struct fnat_worker *w, struct rte_mbuf *m, uint32_t owner)
 {
 	if (rte_ring_mp_enqueue(w->dp->workers[owner]->handoff, m) != 0) {
 		drop(w, m, FNAT_DROP_HANDOFF_FULL);
@@ -269,7 +267,7 @@ handoff(struct fnat_worker *w, struct rte_mbuf *m, uint32_t owner)
 }
 
 void
-worker_arp_wait_flush(struct fnat_worker *w)
+output_arp_wait_flush(struct fnat_worker *w)
 {
 	unsigned keep = 0;
 	for (unsigned i = 0; i < w->arp_wait_n; i++) {
@@ -283,7 +281,7 @@ worker_arp_wait_flush(struct fnat_worker *w)
 			rte_pktmbuf_free(a->m);
 		} else {
 			if (w->now_ms - a->since_ms >= 200)
-				arp_ask(w, a->pidx, a->nh, NULL); /* rate-limited inside */
+				output_arp_ask(w, a->pidx, a->nh, NULL); /* rate-limited inside */
 			w->arp_wait[keep++] = *a;
 		}
 	}
@@ -291,7 +289,7 @@ worker_arp_wait_flush(struct fnat_worker *w)
 }
 
 void
-worker_discard_flush(struct fnat_worker *w)
+output_discard_flush(struct fnat_worker *w)
 {
 	if (w->n_discard > 0) {
 		rte_pktmbuf_free_bulk(w->discard, w->n_discard);

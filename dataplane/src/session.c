@@ -1,5 +1,6 @@
-/* Session life cycle on a worker: scheduling, LIP ports, creation, freeing, the ISN shift and
- * the expiry sweep (with RST to both sides for an established session). Worker threads only. */
+/* Session life cycle on a worker: the session stage of the pipeline, scheduling, LIP ports,
+ * creation, freeing, a packet held while a session waits, the ISN shift and the RSTs of an
+ * expired established session. Worker threads only. */
 #include <errno.h>
 #include <string.h>
 
@@ -17,7 +18,6 @@
 #include "csum.h"
 #include "dp_pvt.h"
 #include "sync.h"
-#include "synproxy.h"
 #include "tcpopt.h"
 #include "worker_pvt.h"
 
@@ -50,7 +50,7 @@ lport_busy(const struct fnat_worker *w, uint16_t lip_id, uint16_t port)
 }
 
 void
-lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool busy)
+session_lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool busy)
 {
 	if (lip_id >= FNAT_MAX_LIPS)
 		return;
@@ -72,25 +72,58 @@ lport_busy_set(struct fnat_worker *w, uint16_t lip_id, uint16_t lport_be, bool b
 }
 
 void
-conn_free(struct fnat_worker *w, struct fnat_conn *c)
+session_hold(struct fnat_worker *w, struct fnat_conn *c, struct rte_mbuf *m)
 {
-	synproxy_conn_freed(w, c);
+	uint32_t slot = w->sp_free[--w->sp_free_n];
+	w->sp_kept[slot] = m;
+	c->aux = slot;
+}
+
+struct rte_mbuf *
+session_held(const struct fnat_worker *w, const struct fnat_conn *c)
+{
+	return w->sp_kept[c->aux];
+}
+
+struct rte_mbuf *
+session_unhold(struct fnat_worker *w, struct fnat_conn *c)
+{
+	struct rte_mbuf *m = w->sp_kept[c->aux];
+	w->sp_kept[c->aux] = NULL;
+	w->sp_free[w->sp_free_n++] = c->aux;
+	return m;
+}
+
+/* A session going away frees the packet it holds. */
+static void
+unhold_freed(struct fnat_worker *w, struct fnat_conn *c)
+{
+	if (!(c->flags & FNAT_CONN_F_SP_WAIT_RS))
+		return;
+	rte_pktmbuf_free(session_unhold(w, c));
+	c->flags &= (uint8_t)~FNAT_CONN_F_SP_WAIT_RS;
+}
+
+void
+session_free(struct fnat_worker *w, struct fnat_conn *c)
+{
+	unhold_freed(w, c);
 	sync_record(w, c, FNAT_SYNC_OP_DEL);
 	state_changed(w, c->state, FNAT_S_NONE);
 	active_add(w, c, -1);
 	/* An adopted session's port never left this node's pool (or is another node's): only
 	 * its busy mark goes. */
 	if (c->flags & FNAT_CONN_F_ADOPTED)
-		lport_busy_set(w, c->lip_id, c->lport, false);
+		session_lport_busy_set(w, c->lip_id, c->lport, false);
 	else
 		port_free(w, c->lip_id, c->lport);
 	conn_remove(&w->ct, c);
 }
 
 void
-conn_hand_back(struct fnat_worker *w, struct fnat_conn *c)
+session_hand_back(struct fnat_worker *w, struct fnat_conn *c)
 {
-	synproxy_conn_freed(w, c);
+	unhold_freed(w, c);
 	state_changed(w, c->state, FNAT_S_NONE);
 	active_add(w, c, -1);
 	conn_remove(&w->ct, c);
@@ -160,7 +193,7 @@ schedule(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat
  * LIP:lport gets a larger ISN than its previous incarnation, so the real server's TIME_WAIT
  * socket accepts the new SYN. */
 uint32_t
-isn_target(const struct fnat_worker *w, const struct fnat_conn *c)
+session_isn(const struct fnat_worker *w, const struct fnat_conn *c)
 {
 	const uint64_t *key = w->dp->isn_key;
 	uint32_t h = rte_hash_crc_8byte(((uint64_t)c->laddr << 32) | c->raddr, (uint32_t)key[0]);
@@ -170,8 +203,8 @@ isn_target(const struct fnat_worker *w, const struct fnat_conn *c)
 }
 
 struct fnat_conn *
-conn_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
-	    const struct fnat_key *k, uint64_t hash, int *reason)
+session_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
+	       const struct fnat_key *k, uint64_t hash, int *reason)
 {
 	int ri = schedule(w, s, svc, k);
 	if (ri < 0) {
@@ -217,8 +250,8 @@ conn_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struct f
 }
 
 struct fnat_conn *
-conn_adopt(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_conn *rec,
-	   uint16_t lip_id, int *reason)
+session_adopt(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_conn *rec,
+	      uint16_t lip_id, int *reason)
 {
 	const struct fnat_svc *svc = snap_svc(s, rec->vaddr, rec->vport, rec->proto);
 	if (svc == NULL) {
@@ -250,7 +283,7 @@ conn_adopt(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fn
 		*reason = FNAT_DROP_TABLE_FULL;
 		return NULL;
 	}
-	lport_busy_set(w, lip_id, c->lport, true);
+	session_lport_busy_set(w, lip_id, c->lport, true);
 	state_changed(w, FNAT_S_NONE, c->state);
 	active_add(w, c, 1);
 	conn_touch(w, s, c);
@@ -259,45 +292,57 @@ conn_adopt(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fn
 	return c;
 }
 
-/* An established session that times out: RST to both sides, so neither keeps a half-open
- * socket (the real server would otherwise hold it until its own keepalive). */
-static void
-send_rst_both(struct fnat_worker *w, const struct fnat_conn *c)
+void
+session_rst_both(struct fnat_worker *w, const struct fnat_conn *c)
 {
 	uint32_t srv = c->c_ack;        /* the server's next sequence number, client space */
 	uint32_t cl = c->c_seq_end;     /* the client's next sequence number, client space */
-	struct rte_mbuf *m = make_tcp(w, c->laddr, c->raddr, c->lport, c->rport,
-				      cl + c->seq_delta, srv - c->sp_delta,
-				      RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
+	struct rte_mbuf *m = output_make_tcp(w, c->laddr, c->raddr, c->lport, c->rport,
+					     cl + c->seq_delta, srv - c->sp_delta,
+					     RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
 	send_own(w, m, c->raddr);
-	m = make_tcp(w, c->vaddr, c->caddr, c->vport, c->cport, srv, cl,
-		     RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
+	m = output_make_tcp(w, c->vaddr, c->caddr, c->vport, c->cport, srv, cl,
+			    RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0);
 	send_own(w, m, c->caddr);
 }
 
-void
-worker_expire_scan(struct fnat_worker *w, uint32_t budget)
+/* ---- the session stage ---- */
+
+static inline bool
+is_pure_syn(uint8_t f)
 {
-	const struct fnat_snapshot *s = dp_snapshot(w->dp);
-	struct fnat_conn_table *t = &w->ct;
-	if (t->hwm == 0)
-		return;
-	uint32_t now = (uint32_t)w->now_ms;
-	for (uint32_t k = 0; k < budget && k < t->hwm; k++) {
-		if (w->scan_pos >= t->hwm)
-			w->scan_pos = 0;
-		struct fnat_conn *c = &t->conns[w->scan_pos++];
-		if (c->proto == 0)
-			continue;
-		bool removed = (c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[c->rs_id];
-		if (c->flags & FNAT_CONN_F_SP_WAIT_RS) {
-			if (synproxy_timer(w, s, c))
-				continue;
+	return (f & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG)) ==
+	       RTE_TCP_SYN_FLAG;
+}
+
+int
+session_in_slow(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
+{
+	int reason;
+	if (p->key.proto == IPPROTO_TCP) {
+		/* A new SYN on a closing tuple starts a new session (the client reused its
+		 * port). */
+		if (p->c != NULL && is_pure_syn(p->tcp_flags) && state_closing(p->c->state)) {
+			session_free(w, p->c);
+			p->c = NULL;
 		}
-		if ((int32_t)(c->expire - now) > 0 && !removed)
-			continue;
-		if (c->state == FNAT_S_ESTABLISHED)
-			send_rst_both(w, c);
-		conn_free(w, c);
+		if ((p->svc->flags & FNAT_SVC_F_SYNPROXY) || p->c != NULL)
+			return PKT_CONTINUE; /* SYNPROXY creates its sessions itself */
+		if (!is_pure_syn(p->tcp_flags))
+			return PKT_DROP(FNAT_DROP_NO_SESSION);
+		p->c = session_create(w, s, p->svc, &p->key, p->hash, &reason);
+		if (p->c == NULL)
+			return PKT_DROP(reason);
+		p->c->seq_delta = session_isn(w, p->c) - rte_be_to_cpu_32(pkt_tcp(p->ip)->sent_seq);
+		/* Peers learn the owner at once (not seconds later), with the ISN shift. */
+		sync_record(w, p->c, FNAT_SYNC_OP_ADD);
+		return PKT_CONTINUE;
 	}
+	if (p->c == NULL) {
+		p->c = session_create(w, s, p->svc, &p->key, p->hash, &reason);
+		if (p->c == NULL)
+			return PKT_DROP(reason);
+		sync_record(w, p->c, FNAT_SYNC_OP_ADD);
+	}
+	return PKT_CONTINUE;
 }

@@ -21,7 +21,7 @@ static const uint32_t default_timeouts_s[FNAT_TO_MAX] = {
 #define MAX_TIMEOUT_S (20u * 24 * 3600)
 
 uint32_t
-default_timeout_ms(unsigned which)
+snapshot_default_timeout_ms(unsigned which)
 {
 	return default_timeouts_s[which] * 1000u;
 }
@@ -322,6 +322,150 @@ addr_put(struct fnat_snapshot *s, uint32_t addr, uint16_t val)
 	}
 }
 
+/* The ids a snapshot being built takes (committed to the registry once it is complete). */
+struct build_ids {
+	struct fnat_registry_svc svc[FNAT_MAX_SERVICES];
+	struct fnat_registry_real real[FNAT_MAX_REALS];
+};
+
+/* Build stage 1: an empty snapshot with room for the configuration (NULL: out of memory). */
+static struct fnat_snapshot *
+snapshot_alloc(uint32_t nw, uint32_t n_svcs, uint32_t n_reals, uint32_t n_lips)
+{
+	struct fnat_snapshot *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->n_workers = nw;
+	s->svcs = calloc(n_svcs ? n_svcs : 1, sizeof(*s->svcs));
+	s->reals = calloc(n_reals ? n_reals : 1, sizeof(*s->reals));
+	s->sreals = calloc(n_reals ? n_reals : 1, sizeof(*s->sreals));
+	s->lips = calloc(n_lips ? n_lips : 1, sizeof(*s->lips));
+	s->svc_mask = pow2_at_least(n_svcs * 2) - 1;
+	s->svc_map = calloc(s->svc_mask + 1, sizeof(*s->svc_map));
+	s->addr_mask = pow2_at_least((n_svcs + n_lips) * 2) - 1;
+	s->addr_keys = calloc(s->addr_mask + 1, sizeof(*s->addr_keys));
+	s->addr_vals = calloc(s->addr_mask + 1, sizeof(*s->addr_vals));
+	s->sched = rte_zmalloc("fnat_sched", sizeof(*s->sched) * nw * (n_svcs ? n_svcs : 1),
+			       RTE_CACHE_LINE_SIZE);
+	s->wrr = rte_zmalloc("fnat_wrr", sizeof(int64_t) * nw * (n_reals ? n_reals : 1),
+			     RTE_CACHE_LINE_SIZE);
+	if (s->svcs == NULL || s->reals == NULL || s->sreals == NULL || s->lips == NULL ||
+	    s->svc_map == NULL || s->addr_keys == NULL || s->addr_vals == NULL ||
+	    s->sched == NULL || s->wrr == NULL) {
+		snapshot_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Build stage 2, per service: its id, fields, real servers (from *r_out on), Maglev table and
+ * map entries. 0 or -errno. */
+static int
+add_service(struct fnat_dp *dp, struct fnat_snapshot *s, uint32_t i,
+	    const struct fnat_service_conf *c, const struct fnat_real_conf *reals, uint32_t *r_out,
+	    struct build_ids *ids)
+{
+	int id = svc_id_for(dp, c, ids->svc);
+	if (id < 0 || ids->svc[id].used)
+		return -E2BIG;
+	ids->svc[id] = (struct fnat_registry_svc){ true, true, c->vip, c->port, c->proto };
+	struct fnat_svc *v = &s->svcs[i];
+	v->vip = c->vip;
+	v->port = rte_cpu_to_be_16(c->port);
+	v->proto = c->proto;
+	v->sched = c->sched;
+	v->flags = c->flags;
+	v->id = (uint16_t)id;
+	v->first_real = *r_out;
+	v->n_reals = c->n_reals;
+	for (unsigned t = 0; t < FNAT_TO_MAX; t++) {
+		uint32_t sec = c->timeouts[t] ? c->timeouts[t] : default_timeouts_s[t];
+		v->timeout_ms[t] = (sec > MAX_TIMEOUT_S ? MAX_TIMEOUT_S : sec) * 1000u;
+	}
+	for (uint32_t r = 0; r < c->n_reals; r++, (*r_out)++) {
+		const struct fnat_real_conf *rc = &reals[c->first_real + r];
+		int rid = real_id_for(dp, (uint16_t)id, rc, ids->real);
+		if (rid < 0 || ids->real[rid].used)
+			return -E2BIG;
+		ids->real[rid] = (struct fnat_registry_real){ true, true, (uint16_t)id, rc->addr,
+							      rc->port };
+		s->reals[*r_out] = (struct fnat_real){ rc->addr, rte_cpu_to_be_16(rc->port),
+						       (uint16_t)rid, rc->weight };
+		s->sreals[*r_out] = (struct sched_real){ rc->addr, rc->port, rc->weight };
+		s->real_live[rid] = 1;
+	}
+	if (c->sched == FNAT_SCHED_MH) {
+		v->maglev = malloc(FNAT_MAGLEV_M * sizeof(uint16_t));
+		if (v->maglev == NULL ||
+		    sched_maglev_build(&s->sreals[v->first_real], v->n_reals, v->maglev) < 0)
+			return -ENOMEM;
+	}
+	s->n_svcs = i + 1;
+	s->svc_by_id[id] = (uint16_t)(i + 1);
+	uint32_t k = rte_hash_crc_4byte(v->vip ^ ((uint32_t)v->port << 8 | v->proto),
+					FNAT_SVC_MAP_SEED) & s->svc_mask;
+	while (s->svc_map[k] != 0)
+		k = (k + 1) & s->svc_mask;
+	s->svc_map[k] = (uint16_t)(i + 1);
+	addr_put(s, v->vip, (uint16_t)(i + 1));
+	return 0;
+}
+
+/* Build stage 3: the LIPs, with their stable ids. 0 or -errno. */
+static int
+add_lips(struct fnat_dp *dp, struct fnat_snapshot *s, const uint32_t *lips, uint32_t n_lips)
+{
+	for (uint32_t l = 0; l < n_lips; l++) {
+		int id = lip_id_for(dp, lips[l]);
+		if (id < 0)
+			return id;
+		s->lips[l] = (struct fnat_lip){ lips[l], (uint16_t)id };
+		addr_put(s, lips[l], (uint16_t)(FNAT_ADDR_LIP | l));
+	}
+	s->n_lips = n_lips;
+	return 0;
+}
+
+/* Build stage 4: each worker's WRR state of each service points into its row of s->wrr. */
+static void
+link_sched_state(struct fnat_snapshot *s, uint32_t total_reals)
+{
+	uint32_t row = total_reals ? total_reals : 1;
+	for (uint32_t w = 0; w < s->n_workers; w++)
+		for (uint32_t i = 0; i < s->n_svcs; i++)
+			s->sched[w * s->n_svcs + i].wrr_cur = &s->wrr[w * row + s->svcs[i].first_real];
+}
+
+/* Build stage 5, once the snapshot is complete: commit the registry. Ids not in the new
+ * snapshot retire (they stay taken, so their counters and timeouts stay attributable, until
+ * registry_prune frees them). An id that starts a new life starts with zero counters (nobody
+ * writes them now: no session refers to a free id). */
+static void
+registry_commit(struct fnat_dp *dp, const struct build_ids *ids)
+{
+	uint32_t nw = dp->n_workers;
+	for (int i = 0; i < FNAT_MAX_SERVICES; i++)
+		if (ids->svc[i].used && !dp->reg_svc[i].used)
+			for (uint32_t w = 0; w < nw; w++)
+				memset(&dp->workers[w]->svc_ctr[i], 0, sizeof(struct fnat_traffic));
+	for (int i = 0; i < FNAT_MAX_REALS; i++)
+		if (ids->real[i].used && !dp->reg_real[i].used)
+			for (uint32_t w = 0; w < nw; w++)
+				memset(&dp->workers[w]->rs_ctr[i], 0, sizeof(struct fnat_traffic));
+	for (int i = 0; i < FNAT_MAX_SERVICES; i++) {
+		if (ids->svc[i].used)
+			dp->reg_svc[i] = ids->svc[i];
+		else
+			dp->reg_svc[i].live = false;
+	}
+	for (int i = 0; i < FNAT_MAX_REALS; i++) {
+		if (ids->real[i].used)
+			dp->reg_real[i] = ids->real[i];
+		else
+			dp->reg_real[i].live = false;
+	}
+}
+
 int
 snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_t n_svcs,
 	       const struct fnat_real_conf *reals, uint32_t n_reals, const uint32_t *lips,
@@ -336,137 +480,28 @@ snapshot_build(struct fnat_dp *dp, const struct fnat_service_conf *svcs, uint32_
 		total_reals += svcs[i].n_reals;
 	if (total_reals > FNAT_MAX_REALS)
 		return -E2BIG;
-
-	struct fnat_snapshot *s = calloc(1, sizeof(*s));
+	struct fnat_snapshot *s = snapshot_alloc(dp->n_workers, n_svcs, total_reals, n_lips);
 	if (s == NULL)
 		return -ENOMEM;
-	uint32_t nw = dp->n_workers;
-	s->n_workers = nw;
-	s->svcs = calloc(n_svcs ? n_svcs : 1, sizeof(*s->svcs));
-	s->reals = calloc(total_reals ? total_reals : 1, sizeof(*s->reals));
-	s->sreals = calloc(total_reals ? total_reals : 1, sizeof(*s->sreals));
-	s->lips = calloc(n_lips ? n_lips : 1, sizeof(*s->lips));
-	s->svc_mask = pow2_at_least(n_svcs * 2) - 1;
-	s->svc_map = calloc(s->svc_mask + 1, sizeof(*s->svc_map));
-	s->addr_mask = pow2_at_least((n_svcs + n_lips) * 2) - 1;
-	s->addr_keys = calloc(s->addr_mask + 1, sizeof(*s->addr_keys));
-	s->addr_vals = calloc(s->addr_mask + 1, sizeof(*s->addr_vals));
-	s->sched = rte_zmalloc("fnat_sched", sizeof(*s->sched) * nw * (n_svcs ? n_svcs : 1),
-			       RTE_CACHE_LINE_SIZE);
-	s->wrr = rte_zmalloc("fnat_wrr", sizeof(int64_t) * nw * (total_reals ? total_reals : 1),
-			     RTE_CACHE_LINE_SIZE);
-	if (s->svcs == NULL || s->reals == NULL || s->sreals == NULL || s->lips == NULL ||
-	    s->svc_map == NULL || s->addr_keys == NULL || s->addr_vals == NULL ||
-	    s->sched == NULL || s->wrr == NULL) {
-		rc = -ENOMEM;
-		goto err;
-	}
-
 	/* Ids: those still taken stay with their service or real server (harmless if this build
-	 * fails: a pruned id is free either way); the new snapshot's are collected here. */
+	 * fails: a pruned id is free either way); the new snapshot's are collected here. (Static:
+	 * too large for the stack; the control thread alone builds snapshots.) */
 	registry_prune(dp);
 	reg_index_build(dp);
-	static struct fnat_registry_svc new_svc[FNAT_MAX_SERVICES];
-	static struct fnat_registry_real new_real[FNAT_MAX_REALS];
-	memset(new_svc, 0, sizeof(new_svc));
-	memset(new_real, 0, sizeof(new_real));
-
+	static struct build_ids ids;
+	memset(&ids, 0, sizeof(ids));
 	uint32_t r_out = 0;
-	for (uint32_t i = 0; i < n_svcs; i++) {
-		const struct fnat_service_conf *c = &svcs[i];
-		int id = svc_id_for(dp, c, new_svc);
-		if (id < 0 || new_svc[id].used) {
-			rc = -E2BIG;
-			goto err;
-		}
-		new_svc[id] = (struct fnat_registry_svc){ true, true, c->vip, c->port, c->proto };
-		struct fnat_svc *v = &s->svcs[i];
-		v->vip = c->vip;
-		v->port = rte_cpu_to_be_16(c->port);
-		v->proto = c->proto;
-		v->sched = c->sched;
-		v->flags = c->flags;
-		v->id = (uint16_t)id;
-		v->first_real = r_out;
-		v->n_reals = c->n_reals;
-		for (unsigned t = 0; t < FNAT_TO_MAX; t++) {
-			uint32_t sec = c->timeouts[t] ? c->timeouts[t] : default_timeouts_s[t];
-			v->timeout_ms[t] = (sec > MAX_TIMEOUT_S ? MAX_TIMEOUT_S : sec) * 1000u;
-		}
-		for (uint32_t r = 0; r < c->n_reals; r++, r_out++) {
-			const struct fnat_real_conf *rc_ = &reals[c->first_real + r];
-			int rid = real_id_for(dp, (uint16_t)id, rc_, new_real);
-			if (rid < 0 || new_real[rid].used) {
-				rc = -E2BIG;
-				goto err;
-			}
-			new_real[rid] = (struct fnat_registry_real){ true, true, (uint16_t)id,
-								     rc_->addr, rc_->port };
-			s->reals[r_out] = (struct fnat_real){ rc_->addr, rte_cpu_to_be_16(rc_->port),
-							      (uint16_t)rid, rc_->weight };
-			s->sreals[r_out] = (struct sched_real){ rc_->addr, rc_->port, rc_->weight };
-			s->real_live[rid] = 1;
-		}
-		if (c->sched == FNAT_SCHED_MH) {
-			v->maglev = malloc(FNAT_MAGLEV_M * sizeof(uint16_t));
-			if (v->maglev == NULL ||
-			    sched_maglev_build(&s->sreals[v->first_real], v->n_reals, v->maglev) < 0) {
-				rc = -ENOMEM;
-				goto err;
-			}
-		}
-		s->n_svcs = i + 1;
-		s->svc_by_id[id] = (uint16_t)(i + 1);
-		uint32_t k = rte_hash_crc_4byte(v->vip ^ ((uint32_t)v->port << 8 | v->proto), FNAT_SVC_MAP_SEED) &
-			     s->svc_mask;
-		while (s->svc_map[k] != 0)
-			k = (k + 1) & s->svc_mask;
-		s->svc_map[k] = (uint16_t)(i + 1);
-		addr_put(s, v->vip, (uint16_t)(i + 1));
-	}
+	for (uint32_t i = 0; i < n_svcs && rc == 0; i++)
+		rc = add_service(dp, s, i, &svcs[i], reals, &r_out, &ids);
 	s->n_reals = r_out;
-	for (uint32_t l = 0; l < n_lips; l++) {
-		int id = lip_id_for(dp, lips[l]);
-		if (id < 0) {
-			rc = id;
-			goto err;
-		}
-		s->lips[l] = (struct fnat_lip){ lips[l], (uint16_t)id };
-		addr_put(s, lips[l], (uint16_t)(FNAT_ADDR_LIP | l));
+	if (rc == 0)
+		rc = add_lips(dp, s, lips, n_lips);
+	if (rc < 0) {
+		snapshot_free(s);
+		return rc;
 	}
-	s->n_lips = n_lips;
-	for (uint32_t w = 0; w < nw; w++)
-		for (uint32_t i = 0; i < n_svcs; i++)
-			s->sched[w * n_svcs + i].wrr_cur = &s->wrr[w * (total_reals ? total_reals : 1) +
-								   s->svcs[i].first_real];
-
-	/* Commit the registry: ids not in the new snapshot retire (they stay taken, so their
-	 * counters and timeouts stay attributable, until registry_prune frees them). An id that
-	 * starts a new life starts with zero counters (nobody writes them now: no session refers
-	 * to a free id). */
-	for (int i = 0; i < FNAT_MAX_SERVICES; i++)
-		if (new_svc[i].used && !dp->reg_svc[i].used)
-			for (uint32_t w = 0; w < nw; w++)
-				memset(&dp->workers[w]->svc_ctr[i], 0, sizeof(struct fnat_traffic));
-	for (int i = 0; i < FNAT_MAX_REALS; i++)
-		if (new_real[i].used && !dp->reg_real[i].used)
-			for (uint32_t w = 0; w < nw; w++)
-				memset(&dp->workers[w]->rs_ctr[i], 0, sizeof(struct fnat_traffic));
-	for (int i = 0; i < FNAT_MAX_SERVICES; i++) {
-		if (new_svc[i].used)
-			dp->reg_svc[i] = new_svc[i];
-		else
-			dp->reg_svc[i].live = false;
-	}
-	for (int i = 0; i < FNAT_MAX_REALS; i++) {
-		if (new_real[i].used)
-			dp->reg_real[i] = new_real[i];
-		else
-			dp->reg_real[i].live = false;
-	}
+	link_sched_state(s, total_reals);
+	registry_commit(dp, &ids);
 	*out = s;
 	return 0;
-err:
-	snapshot_free(s);
-	return rc;
 }

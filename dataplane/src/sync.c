@@ -235,19 +235,19 @@ tx_send(struct fnat_worker *w, const struct fnat_sync_state *ss, uint8_t type, u
 	size_t len = body + FNAT_SYNC_MAC_LEN;
 	for (uint32_t i = 0; i < ss->conf.n_peers; i++) {
 		const struct fnat_sync_peer *p = &ss->conf.peers[i];
-		struct rte_mbuf *m = make_ipv4(w, ss->conf.addr, p->addr, IPPROTO_UDP,
-					       (unsigned)(sizeof(struct rte_udp_hdr) + len));
+		struct rte_mbuf *m = output_make_ipv4(w, ss->conf.addr, p->addr, IPPROTO_UDP,
+						      (unsigned)(sizeof(struct rte_udp_hdr) + len));
 		if (m == NULL)
 			continue;
 		struct rte_udp_hdr *uh = rte_pktmbuf_mtod_offset(
-			m, struct rte_udp_hdr *, sizeof(struct rte_ether_hdr) + 20);
+			m, struct rte_udp_hdr *, HDR_ETH_LEN + HDR_IPV4_LEN);
 		uh->src_port = ss->port_be;
 		uh->dst_port = ss->port_be;
 		uh->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*uh) + len));
 		uh->dgram_cksum = 0; /* the MAC covers the payload */
 		memcpy(uh + 1, sw->tx, len);
 		/* Through the peer's node address: its data plane listens on the sync address. */
-		if (l2_send_via(w, 0, m, p->node) < 0)
+		if (output_send_via(w, 0, m, p->node) < 0)
 			rte_pktmbuf_free(m);
 		else
 			w->stats.sync_datagrams_sent++;
@@ -427,14 +427,14 @@ record_apply(struct fnat_worker *w, const struct fnat_sync_state *ss,
 		if (c != NULL && c->aux == r->owner) {
 			conn_remove(&sw->rt, c);
 			if (own != FNAT_LIP_FOREIGN && mine)
-				lport_busy_set(w, own, r->lport, false);
+				session_lport_busy_set(w, own, r->lport, false);
 		}
 		return;
 	}
 	if (r->op != FNAT_SYNC_OP_ADD)
 		return;
 	if (own != FNAT_LIP_FOREIGN && mine)
-		lport_busy_set(w, own, r->lport, true);
+		session_lport_busy_set(w, own, r->lport, true);
 	if (standby_owner(ss, r->laddr) == r->owner)
 		owner_back(w->dp, r->laddr); /* the LIP's owner speaks: it is back */
 	if (mine) {
@@ -443,7 +443,7 @@ record_apply(struct fnat_worker *w, const struct fnat_sync_state *ss,
 		struct fnat_conn *l = conn_lookup(&w->ct, &k, fnat_key_hash(&k, w->ct.seed), &dir);
 		if (l != NULL && dir == FNAT_DIR_IN && (l->flags & FNAT_CONN_F_ADOPTED) &&
 		    l->laddr == r->laddr && l->lport == r->lport) {
-			conn_hand_back(w, l);
+			session_hand_back(w, l);
 		}
 	}
 	uint32_t expire = (uint32_t)(w->now_ms + rte_be_to_cpu_32(r->ttl_ms));
@@ -489,7 +489,7 @@ forget_owner(struct fnat_worker *w, uint32_t node)
 			continue;
 		uint16_t own = own_lip_id(s, r->laddr);
 		if (own != FNAT_LIP_FOREIGN)
-			lport_busy_set(w, own, r->lport, false);
+			session_lport_busy_set(w, own, r->lport, false);
 		conn_remove(t, r);
 	}
 	w->stats.records_active = t->active;
@@ -527,7 +527,7 @@ static inline const uint8_t *
 payload_of(const struct rte_mbuf *m, size_t *body)
 {
 	const struct rte_udp_hdr *uh = rte_pktmbuf_mtod_offset(
-		m, const struct rte_udp_hdr *, sizeof(struct rte_ether_hdr) + 20);
+		m, const struct rte_udp_hdr *, HDR_ETH_LEN + HDR_IPV4_LEN);
 	*body = rte_be_to_cpu_16(uh->dgram_len) - sizeof(*uh) - FNAT_SYNC_MAC_LEN;
 	return (const uint8_t *)(uh + 1);
 }
@@ -662,7 +662,7 @@ static struct fnat_conn *
 adopt(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *rec)
 {
 	int reason;
-	struct fnat_conn *c = conn_adopt(w, s, rec, own_lip_id(s, rec->laddr), &reason);
+	struct fnat_conn *c = session_adopt(w, s, rec, own_lip_id(s, rec->laddr), &reason);
 	if (c == NULL) {
 		w->stats.drops[reason]++;
 		return NULL;
@@ -703,7 +703,7 @@ sync_client_miss(struct fnat_worker *w, const struct fnat_snapshot *s,
 		if (owner == w->id)
 			return adopt(w, s, r);
 		*consumed = true;
-		handoff(w, m, owner);
+		output_handoff(w, m, owner);
 		return NULL;
 	}
 	if (from >= 0) {
@@ -719,7 +719,7 @@ sync_client_miss(struct fnat_worker *w, const struct fnat_snapshot *s,
 		return NULL; /* its owner left the cluster: the flow is nobody's now */
 	/* Unchanged but for the Ethernet header: the owner translates it as its own. */
 	*consumed = true;
-	int v = l2_send_via(w, pidx, m, r->aux);
+	int v = output_send_via(w, pidx, m, r->aux);
 	if (v < 0) {
 		drop(w, m, -v);
 		return NULL;
@@ -815,7 +815,7 @@ expire_records(struct fnat_worker *w)
 		if (c->proto != 0 && (int32_t)(c->expire - now) <= 0) {
 			uint16_t own = own_lip_id(dp_snapshot(w->dp), c->laddr);
 			if (own != FNAT_LIP_FOREIGN)
-				lport_busy_set(w, own, c->lport, false);
+				session_lport_busy_set(w, own, c->lport, false);
 			conn_remove(t, c);
 			w->stats.records_expired++;
 		}

@@ -1,42 +1,71 @@
 /* SYNPROXY: syncookie SYN-ACKs, stateless ACK validation, the real server's handshake and the
- * sequence shift that follows. Worker thread only. */
+ * sequence shift that follows. The pipeline's SYNPROXY stage (between session and translate).
+ * Worker thread only. */
 #ifndef FNAT_SYNPROXY_H
 #define FNAT_SYNPROXY_H
 
-#include <rte_ip.h>
-#include <rte_mbuf.h>
-#include <rte_tcp.h>
-
 #include "dp_pvt.h"
+#include "worker_pvt.h"
 
-#define SYNPROXY_CONTINUE 1
+/* The stage's entries (synproxy_in, synproxy_out) are inline: most packets only have their
+ * shifts set (zero outside SYNPROXY). */
 
-/** Client→VIP on a synproxy service. *c is the session found (may be NULL); hash is k's
- * fnat_key_hash. Returns SYNPROXY_CONTINUE to translate normally with *c, 0 when the packet
- * was consumed, or -reason to drop it. */
-int synproxy_in(struct fnat_worker *w, const struct fnat_snapshot *s, const struct fnat_svc *svc,
-		struct fnat_conn **c, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
-		const struct fnat_key *k, uint64_t hash, unsigned pidx);
+/** Client→VIP on a SYNPROXY service (p->c may be NULL): a cookie SYN-ACK for a SYN
+ * (PKT_SEND), a session and the ACK kept for a valid cookie ACK (PKT_CONSUMED), drops of what
+ * no handshake explains; PKT_CONTINUE to translate p->c. */
+int synproxy_service_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p);
 
-/** Client→RS on a synproxy session: the acknowledgement (checksum updated), SACK blocks and
- * TSecr into the server's space. Returns true when options changed (full checksum needed). */
-bool synproxy_in_ack(struct fnat_conn *c, struct rte_tcp_hdr *th, unsigned doff);
+/** RS→client on a session waiting for the real server: its RST, or anything but the expected
+ * SYN-ACK, is consumed; the SYN-ACK fixes the shifts and the kept client ACK resumes
+ * client→RS in p (PKT_RESUME; PKT_CONSUMED when there was none). */
+int synproxy_wait_out(struct fnat_worker *w, struct pkt *p);
 
-/** RS→client on a synproxy session once the real server answered: TSval onto the clock our
- * SYN-ACK showed the client (checksum not updated). Returns true when options changed. */
-bool synproxy_out_ts(const struct fnat_conn *c, struct rte_tcp_hdr *th, unsigned doff);
+/* The client's acknowledgements (SACK blocks, TSecr) of a SYNPROXY session go back into the
+ * real server's space. */
+static inline void
+synproxy_shift_in(struct pkt *p)
+{
+	const struct fnat_conn *c = p->c;
+	p->shift.acks = (c->flags & FNAT_CONN_F_SYNPROXY) != 0;
+	p->shift.ack = c->sp_delta;
+	p->shift.tsecr = c->ts_delta;
+}
 
-/** RS→client on a synproxy session (the real server's SYN-ACK, RST). Same returns as
- * synproxy_in. */
-int synproxy_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
-		 struct rte_mbuf *m, struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *th,
-		 unsigned pidx);
+/** The SYNPROXY stage, client→VIP, TCP (after the session stage). PKT_CONTINUE: p->c is
+ * translated, with p->shift set. */
+static inline int
+synproxy_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
+{
+	if (p->svc->flags & FNAT_SVC_F_SYNPROXY) {
+		int v = synproxy_service_in(w, s, p);
+		if (v != PKT_CONTINUE)
+			return v;
+	}
+	synproxy_shift_in(p);
+	return PKT_CONTINUE;
+}
+
+/** The SYNPROXY stage, RS→client, TCP: sets p->shift (PKT_CONTINUE), or hands a waiting
+ * session's packet to synproxy_wait_out. */
+static inline int
+synproxy_out(struct fnat_worker *w, struct pkt *p)
+{
+	const struct fnat_conn *c = p->c;
+	/* sp_delta is the real server's sequence shift (0 unless SYNPROXY set it; a peer's record
+	 * carries it as it is). */
+	p->shift.seq = c->sp_delta;
+	p->shift.tsval = 0;
+	if (!(c->flags & FNAT_CONN_F_SYNPROXY))
+		return PKT_CONTINUE;
+	if (c->flags & FNAT_CONN_F_SP_WAIT_RS)
+		return synproxy_wait_out(w, p);
+	/* The real server's TSval onto the clock our SYN-ACK showed the client. */
+	p->shift.tsval = c->ts_delta;
+	return PKT_CONTINUE;
+}
 
 /** Expiry sweep of a session waiting for the real server: retransmit the SYN or give up.
  * Returns true when the session stays. */
 bool synproxy_timer(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c);
-
-/** A session is being freed: drop what SYNPROXY kept for it. */
-void synproxy_conn_freed(struct fnat_worker *w, struct fnat_conn *c);
 
 #endif /* FNAT_SYNPROXY_H */

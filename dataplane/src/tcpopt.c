@@ -41,13 +41,14 @@ tcpopt_parse_syn(const uint8_t *opt, unsigned len, struct tcpopt_syn *out)
 	memset(out, 0, sizeof(*out));
 	out->wscale = -1;
 	OPT_FOREACH(opt, len, i, kind, olen) {
-		if (kind == TCPOPT_MSS && olen == 4)
+		if (kind == TCPOPT_MSS && olen == TCPOLEN_MSS)
 			out->mss = (uint16_t)(opt[i + 2] << 8 | opt[i + 3]);
-		else if (kind == TCPOPT_WSCALE && olen == 3)
-			out->wscale = (int8_t)(opt[i + 2] > 14 ? 14 : opt[i + 2]);
-		else if (kind == TCPOPT_SACK_PERM && olen == 2)
+		else if (kind == TCPOPT_WSCALE && olen == TCPOLEN_WSCALE)
+			out->wscale = (int8_t)(opt[i + 2] > TCPOPT_WSCALE_MAX ? TCPOPT_WSCALE_MAX :
+									 opt[i + 2]);
+		else if (kind == TCPOPT_SACK_PERM && olen == TCPOLEN_SACK_PERM)
 			out->sack_perm = true;
-		else if (kind == TCPOPT_TS && olen == 10) {
+		else if (kind == TCPOPT_TS && olen == TCPOLEN_TS) {
 			out->ts = true;
 			memcpy(&out->ts_val, &opt[i + 2], 4);
 			memcpy(&out->ts_ecr, &opt[i + 6], 4);
@@ -62,9 +63,10 @@ tcpopt_lower_mss(uint8_t *opt, unsigned len, uint16_t by)
 {
 	uint8_t kind;
 	OPT_FOREACH(opt, len, i, kind, olen) {
-		if (kind == TCPOPT_MSS && olen == 4) {
+		if (kind == TCPOPT_MSS && olen == TCPOLEN_MSS) {
 			uint16_t mss = (uint16_t)(opt[i + 2] << 8 | opt[i + 3]);
-			uint16_t lowered = mss > 536 + by ? (uint16_t)(mss - by) : 536;
+			uint16_t lowered = mss > TCPOPT_MSS_DEFAULT + by ? (uint16_t)(mss - by) :
+									   TCPOPT_MSS_DEFAULT;
 			if (lowered >= mss)
 				return false;
 			opt[i + 2] = (uint8_t)(lowered >> 8);
@@ -116,7 +118,8 @@ tcpopt_shift_sack(uint8_t *opt, unsigned len, uint32_t delta)
 	uint8_t kind;
 	bool found = false;
 	OPT_FOREACH(opt, len, i, kind, olen) {
-		if (kind != TCPOPT_SACK || olen < 10 || (olen - 2) % 8 != 0)
+		if (kind != TCPOPT_SACK || olen < 2 + TCPOLEN_SACK_BLOCK ||
+		    (olen - 2) % TCPOLEN_SACK_BLOCK != 0)
 			continue;
 		for (unsigned e = i + 2; e < i + olen; e += 4)
 			add_be32(&opt[e], delta);
@@ -130,7 +133,7 @@ tcpopt_shift_ts(uint8_t *opt, unsigned len, uint32_t val_delta, uint32_t ecr_del
 {
 	uint8_t kind;
 	OPT_FOREACH(opt, len, i, kind, olen) {
-		if (kind == TCPOPT_TS && olen == 10) {
+		if (kind == TCPOPT_TS && olen == TCPOLEN_TS) {
 			add_be32(&opt[i + 2], val_delta);
 			add_be32(&opt[i + 6], ecr_delta);
 			return true;
@@ -141,7 +144,7 @@ tcpopt_shift_ts(uint8_t *opt, unsigned len, uint32_t val_delta, uint32_t ecr_del
 
 int
 tcpopt_build_with_toa(const uint8_t *opt, unsigned len, uint8_t kind, uint16_t port_be,
-		      uint32_t addr_be, uint8_t out[40])
+		      uint32_t addr_be, uint8_t out[TCPOPT_SPACE])
 {
 	out[0] = kind;
 	out[1] = TOA_LEN;
@@ -155,14 +158,14 @@ tcpopt_build_with_toa(const uint8_t *opt, unsigned len, uint8_t kind, uint16_t p
 		OPT_FOREACH(opt, len, i, k, olen) {
 			if (k == kind || (k == TCPOPT_NOP && !keep_nops))
 				continue;
-			if (n + olen > 40) {
+			if (n + olen > TCPOPT_SPACE) {
 				n = UINT32_MAX;
 				break;
 			}
 			memcpy(&out[n], &opt[i], olen);
 			n += olen;
 		}
-		if (n <= 40) {
+		if (n <= TCPOPT_SPACE) {
 			while (n % 4 != 0)
 				out[n++] = TCPOPT_EOL;
 			return (int)n;

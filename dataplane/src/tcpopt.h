@@ -14,7 +14,16 @@
 #define TCPOPT_SACK_PERM 4
 #define TCPOPT_SACK 5
 #define TCPOPT_TS 8
-#define TOA_LEN 8
+/* Option lengths (kind and length bytes included). */
+#define TCPOLEN_SACK_PERM 2
+#define TCPOLEN_WSCALE 3
+#define TCPOLEN_MSS 4
+#define TCPOLEN_TS 10           /* kind, length, TSval (4), TSecr (4) */
+#define TCPOLEN_SACK_BLOCK 8    /* each SACK block: left and right edge (4 each) */
+#define TOA_LEN 8               /* kind, length, port (2), address (4) */
+#define TCPOPT_SPACE 40         /* the option space: a data offset of 15 words less 20 */
+#define TCPOPT_WSCALE_MAX 14    /* RFC 7323: a larger shift is taken as 14 */
+#define TCPOPT_MSS_DEFAULT 536  /* RFC 879: the MSS without the option; no MSS goes below it */
 
 /** Checks that every option fits the option space (kind, length >= 2, no overrun).
  * @return true when well formed. */
@@ -57,6 +66,6 @@ bool tcpopt_shift_ts(uint8_t *opt, unsigned len, uint32_t val_delta, uint32_t ec
  * @return the new option length (multiple of 4, <= 40), or -1 when TOA does not fit even then.
  */
 int tcpopt_build_with_toa(const uint8_t *opt, unsigned len, uint8_t kind, uint16_t port_be,
-			  uint32_t addr_be, uint8_t out[40]);
+			  uint32_t addr_be, uint8_t out[TCPOPT_SPACE]);
 
 #endif /* FNAT_TCPOPT_H */

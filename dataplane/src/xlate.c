@@ -1,7 +1,8 @@
-/* FULLNAT translation of a session's packets in both directions: the TCP state machine, TTL,
- * addresses and ports, the ISN shift, TOA insertion (and removal of a TOA the client wrote),
- * the MSS in the real server's SYN-ACK, timestamps in the SYN, SACK blocks, incremental
- * checksums. Worker threads only. */
+/* The translate stage: FULLNAT translation of a session's packets in both directions (the TCP
+ * state machine, TTL, addresses and ports, the ISN shift, TOA insertion and removal of a TOA the
+ * client wrote, the MSS in the real server's SYN-ACK, timestamps in the SYN, SACK blocks,
+ * incremental checksums) and the shifts an earlier stage handed over in p->shift. It decides
+ * where a packet goes (p->dst); the send stage sends it. Worker threads only. */
 #include <errno.h>
 #include <string.h>
 
@@ -16,8 +17,8 @@
 #include <rte_udp.h>
 
 #include "csum.h"
+#include "hdr.h"
 #include "dp_pvt.h"
-#include "synproxy.h"
 #include "tcpopt.h"
 #include "worker_pvt.h"
 
@@ -75,17 +76,6 @@ tcp_state_out(struct fnat_conn *c, uint8_t f)
 
 /* ---- translation ---- */
 
-static inline bool
-ttl_dec(struct rte_ipv4_hdr *ip)
-{
-	if (ip->time_to_live <= 1)
-		return false;
-	uint16_t old = *(uint16_t *)&ip->time_to_live;
-	ip->time_to_live--;
-	csum_replace2(&ip->hdr_checksum, old, *(uint16_t *)&ip->time_to_live);
-	return true;
-}
-
 /* The checksum delta of rewriting the IPv4 addresses (the L4 pseudo-header shares it). */
 static inline uint64_t
 addr_delta(const struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst)
@@ -114,16 +104,16 @@ toa_insert(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr **ipp,
 {
 	struct rte_ipv4_hdr *ip = *ipp;
 	struct rte_tcp_hdr *th = *thp;
-	unsigned doff = (th->data_off >> 4) * 4u;
-	uint8_t opts[40];
-	int n = tcpopt_build_with_toa((uint8_t *)(th + 1), doff - 20, w->dp->toa_kind, c->cport,
-				      c->caddr, opts);
+	unsigned doff = hdr_tcp_len(th);
+	uint8_t opts[TCPOPT_SPACE];
+	int n = tcpopt_build_with_toa(hdr_tcp_opts(th), doff - HDR_TCP_LEN, w->dp->toa_kind,
+				      c->cport, c->caddr, opts);
 	if (n < 0)
 		return false;
-	int grow = 20 + n - (int)doff;
+	int grow = (int)HDR_TCP_LEN + n - (int)doff;
 	if (rte_be_to_cpu_16(ip->total_length) + grow > (int)mtu)
 		return false;
-	unsigned hdrs = (unsigned)sizeof(struct rte_ether_hdr) + 20 + 20; /* moved part */
+	unsigned hdrs = HDR_ETH_LEN + HDR_IPV4_LEN + HDR_TCP_LEN; /* moved part */
 	uint8_t *old_start = rte_pktmbuf_mtod(m, uint8_t *);
 	uint8_t *start;
 	if (grow > 0) {
@@ -138,10 +128,10 @@ toa_insert(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr **ipp,
 	} else {
 		start = old_start;
 	}
-	ip = (struct rte_ipv4_hdr *)(start + sizeof(struct rte_ether_hdr));
-	th = (struct rte_tcp_hdr *)(ip + 1);
+	ip = (struct rte_ipv4_hdr *)(start + HDR_ETH_LEN);
+	th = pkt_tcp(ip);
 	memcpy(th + 1, opts, (size_t)n);
-	th->data_off = (uint8_t)(((20 + n) / 4) << 4);
+	th->data_off = hdr_tcp_data_off(HDR_TCP_LEN + (unsigned)n);
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(ip->total_length) + grow));
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
@@ -159,8 +149,8 @@ toa_in(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr **ipp,
        struct rte_tcp_hdr **thp, const struct fnat_conn *c, unsigned pidx)
 {
 	struct rte_tcp_hdr *th = *thp;
-	unsigned olen = (th->data_off >> 4) * 4u - 20;
-	bool forged = olen > 0 && tcpopt_has((uint8_t *)(th + 1), olen, w->dp->toa_kind);
+	unsigned olen = hdr_tcp_len(th) - HDR_TCP_LEN;
+	bool forged = olen > 0 && tcpopt_has(hdr_tcp_opts(th), olen, w->dp->toa_kind);
 	if (forged)
 		w->stats.toa_forged++;
 	if ((c->flags & FNAT_CONN_F_TOA_PENDING) &&
@@ -171,7 +161,7 @@ toa_in(struct fnat_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr **ipp,
 		}
 		w->stats.toa_failed++;
 	}
-	return forged && tcpopt_strip((uint8_t *)(th + 1), olen, w->dp->toa_kind);
+	return forged && tcpopt_strip(hdr_tcp_opts(th), olen, w->dp->toa_kind);
 }
 
 /* Rewrites a UDP datagram's addresses and ports; a zero checksum (none) stays zero. */
@@ -218,25 +208,45 @@ tcp_rewrite(struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *th, uint32_t src, uint3
 	}
 }
 
-/* Client → real server. */
-int
-xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
-	 struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx)
+/* Client→RS acknowledgements move down by the handed shift: the acknowledgement number
+ * (checksum updated), SACK blocks and (tsecr != 0) TSecr. Returns true when options changed
+ * (full checksum needed). */
+static bool
+shift_acks(struct rte_tcp_hdr *th, unsigned doff, uint32_t ack, uint32_t tsecr)
 {
-	uint32_t bytes = rte_pktmbuf_pkt_len(m);
-	if (!ttl_dec(ip))
-		return -FNAT_DROP_TTL_EXCEEDED;
+	if (!(th->tcp_flags & RTE_TCP_ACK_FLAG))
+		return false;
+	uint32_t nack = rte_cpu_to_be_32(rte_be_to_cpu_32(th->recv_ack) - ack);
+	csum_replace4(&th->cksum, th->recv_ack, nack);
+	th->recv_ack = nack;
+	if (doff <= HDR_TCP_LEN)
+		return false;
+	uint8_t *opt = hdr_tcp_opts(th);
+	bool changed = tcpopt_shift_sack(opt, doff - HDR_TCP_LEN, (uint32_t)-ack);
+	if (tsecr != 0)
+		changed |= tcpopt_shift_ts(opt, doff - HDR_TCP_LEN, 0, (uint32_t)-tsecr);
+	return changed;
+}
+
+/* Client → real server (after xlate_hop). */
+int
+xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
+{
+	struct fnat_conn *c = p->c;
+	struct rte_ipv4_hdr *ip = p->ip;
+	uint32_t bytes = rte_pktmbuf_pkt_len(p->m);
+	p->dst = c->raddr;
 	if (c->proto == IPPROTO_UDP) {
 		udp_rewrite(ip, c->laddr, c->raddr, c->lport, c->rport);
 		conn_touch(w, s, c);
 		count_in(w, c, bytes);
-		return l2_send(w, pidx, m, c->raddr);
+		return PKT_CONTINUE;
 	}
-	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	struct rte_tcp_hdr *th = pkt_tcp(ip);
 	uint8_t f = th->tcp_flags;
-	unsigned doff = (th->data_off >> 4) * 4u;
+	unsigned doff = hdr_tcp_len(th);
 	uint32_t seq = rte_be_to_cpu_32(th->sent_seq);
-	uint32_t plen = rte_be_to_cpu_16(ip->total_length) - 20u - doff;
+	uint32_t plen = rte_be_to_cpu_16(ip->total_length) - HDR_IPV4_LEN - doff;
 	uint8_t old_state = c->state;
 	tcp_state_in(c, f);
 	state_changed(w, old_state, c->state);
@@ -245,44 +255,39 @@ xlate_in(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn 
 		c->c_ack = rte_be_to_cpu_32(th->recv_ack);
 	bool full = false;
 	/* The client's MSS goes unchanged: room for TOA is made in the other direction. */
-	if ((f & RTE_TCP_SYN_FLAG) && !(f & RTE_TCP_ACK_FLAG) && doff > 20) {
+	if ((f & RTE_TCP_SYN_FLAG) && !(f & RTE_TCP_ACK_FLAG) && doff > HDR_TCP_LEN) {
 		const struct fnat_svc *svc = svc_of(s, c);
 		if (svc != NULL && (svc->flags & FNAT_SVC_F_STRIP_TS))
-			full |= tcpopt_strip((uint8_t *)(th + 1), doff - 20, TCPOPT_TS);
+			full |= tcpopt_strip(hdr_tcp_opts(th), doff - HDR_TCP_LEN, TCPOPT_TS);
 	}
-	if (c->flags & FNAT_CONN_F_SYNPROXY)
-		full |= synproxy_in_ack(c, th, doff);
+	if (p->shift.acks)
+		full |= shift_acks(th, doff, p->shift.ack, p->shift.tsecr);
 	uint32_t nseq = rte_cpu_to_be_32(seq + c->seq_delta);
-	full |= toa_in(w, m, &ip, &th, c, pidx);
+	full |= toa_in(w, p->m, &ip, &th, c, p->pidx);
+	p->ip = ip;
 	tcp_rewrite(ip, th, c->laddr, c->raddr, c->lport, c->rport, nseq, th->recv_ack, full);
 	conn_touch(w, s, c);
 	count_in(w, c, bytes);
-	return l2_send(w, pidx, m, c->raddr);
+	return PKT_CONTINUE;
 }
 
-/* Real server → client. */
+/* Real server → client (after xlate_hop). */
 int
-xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn *c,
-	  struct rte_mbuf *m, struct rte_ipv4_hdr *ip, unsigned pidx)
+xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
 {
-	uint32_t bytes = rte_pktmbuf_pkt_len(m);
-	if (!ttl_dec(ip))
-		return -FNAT_DROP_TTL_EXCEEDED;
+	struct fnat_conn *c = p->c;
+	struct rte_ipv4_hdr *ip = p->ip;
+	uint32_t bytes = rte_pktmbuf_pkt_len(p->m);
+	p->dst = c->caddr;
 	if (c->proto == IPPROTO_UDP) {
 		udp_rewrite(ip, c->vaddr, c->caddr, c->vport, c->cport);
 		conn_touch(w, s, c);
 		count_out(w, c, bytes);
-		return l2_send(w, pidx, m, c->caddr);
+		return PKT_CONTINUE;
 	}
-	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	struct rte_tcp_hdr *th = pkt_tcp(ip);
 	uint8_t f = th->tcp_flags;
-	unsigned doff = (th->data_off >> 4) * 4u;
-	if (c->flags & FNAT_CONN_F_SYNPROXY) {
-		int v = synproxy_out(w, s, c, m, ip, th, pidx);
-		if (v != SYNPROXY_CONTINUE)
-			return v;
-		f = th->tcp_flags;
-	}
+	unsigned doff = hdr_tcp_len(th);
 	uint8_t old_state = c->state;
 	tcp_state_out(c, f);
 	state_changed(w, old_state, c->state);
@@ -291,21 +296,22 @@ xlate_out(struct fnat_worker *w, const struct fnat_snapshot *s, struct fnat_conn
 	bool full = false;
 	/* The client's segments grow by TOA: the MSS it is told leaves the room. (Under SYNPROXY
 	 * the real server's SYN-ACK stays with the node, whose own SYN-ACK left it.) */
-	if ((f & RTE_TCP_SYN_FLAG) && doff > 20) {
+	if ((f & RTE_TCP_SYN_FLAG) && doff > HDR_TCP_LEN) {
 		const struct fnat_svc *svc = svc_of(s, c);
 		if (svc != NULL && (svc->flags & FNAT_SVC_F_TOA))
-			full |= tcpopt_lower_mss((uint8_t *)(th + 1), doff - 20, TOA_LEN);
+			full |= tcpopt_lower_mss(hdr_tcp_opts(th), doff - HDR_TCP_LEN, TOA_LEN);
 	}
-	if ((f & RTE_TCP_ACK_FLAG) && doff > 20)
-		full |= tcpopt_shift_sack((uint8_t *)(th + 1), doff - 20, (uint32_t)-c->seq_delta);
-	if (c->flags & FNAT_CONN_F_SYNPROXY)
-		full |= synproxy_out_ts(c, th, doff);
+	if ((f & RTE_TCP_ACK_FLAG) && doff > HDR_TCP_LEN)
+		full |= tcpopt_shift_sack(hdr_tcp_opts(th), doff - HDR_TCP_LEN,
+					  (uint32_t)-c->seq_delta);
+	if (p->shift.tsval != 0 && doff > HDR_TCP_LEN)
+		full |= tcpopt_shift_ts(hdr_tcp_opts(th), doff - HDR_TCP_LEN, p->shift.tsval, 0);
 	uint32_t nack = th->recv_ack;
 	if (f & RTE_TCP_ACK_FLAG)
 		nack = rte_cpu_to_be_32(rte_be_to_cpu_32(th->recv_ack) - c->seq_delta);
-	uint32_t nseq = rte_cpu_to_be_32(rte_be_to_cpu_32(th->sent_seq) + c->sp_delta);
+	uint32_t nseq = rte_cpu_to_be_32(rte_be_to_cpu_32(th->sent_seq) + p->shift.seq);
 	tcp_rewrite(ip, th, c->vaddr, c->caddr, c->vport, c->cport, nseq, nack, full);
 	conn_touch(w, s, c);
 	count_out(w, c, bytes);
-	return l2_send(w, pidx, m, c->caddr);
+	return PKT_CONTINUE;
 }
