@@ -104,10 +104,10 @@ const SCENARIOS: Scenario[] = [
     quickArgs: ["new_connections_synproxy", "100000"],
   },
   {
-    // VIPS REALS_PER_VIP FLOWS. 8,192 x 8 is the most a snapshot holds (65,536 real-server
-    // ids: a session keeps a 16-bit id), so 10,000 VIPs x 8 is out of reach.
+    // VIPS REALS_PER_VIP FLOWS: the 10,000 VIPs x 8 real servers (a snapshot holds up
+    // to 131,072 real-server ids).
     name: "config_scale",
-    args: ["config_scale", "8192", "8", "10000"],
+    args: ["config_scale", "10000", "8", "10000"],
     quickArgs: ["config_scale", "1000", "8", "2000"],
   },
 ];

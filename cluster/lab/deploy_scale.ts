@@ -14,9 +14,8 @@
 import { parse, stringify } from "yaml";
 import { LAB_CLUSTER_FILE } from "./cluster.ts";
 
-/** The largest configuration a data plane takes: 65,536 real-server ids (a session keeps a
- * 16-bit id), so 8,192 VIPs of 8 real servers. */
-const DATAPLANE_MAX_REALS = 65536;
+/** The scale: 10,000 VIPs of 8 real servers (a data plane takes 131,072 real-server ids). */
+const DEFAULT_VIPS = 10_000;
 
 /** The lab's real servers (fixtures/lab.yaml): every generated VIP uses them, on several ports. */
 const LAB_REALS = ["10.77.0.101", "10.77.0.102", "10.77.0.103"];
@@ -144,7 +143,7 @@ function flag(args: string[], name: string, fallback: number): number {
 if (import.meta.main) {
   const args = Deno.args;
   const json = args.includes("--json");
-  const vips = flag(args, "--vips", DATAPLANE_MAX_REALS / 8);
+  const vips = flag(args, "--vips", DEFAULT_VIPS);
   const reals = flag(args, "--reals", 8);
   const text = scaleClusterFile(await Deno.readTextFile(LAB_CLUSTER_FILE), vips, reals);
   const file = await Deno.makeTempFile({ prefix: "lvs-deploy-scale-", suffix: ".yaml" });

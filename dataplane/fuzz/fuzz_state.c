@@ -102,11 +102,11 @@ check_worker(struct fnat_dp *dp, struct fnat_worker *w)
 			continue;
 		live++;
 		closing += state_closing(c->state);
-		if (c->svc_id >= SVC_IDS || c->rs_id >= REAL_IDS || c->lip_id >= dp->n_lip_ids)
+		if (c->svc_id >= SVC_IDS || conn_rs_id(c) >= REAL_IDS || c->lip_id >= dp->n_lip_ids)
 			fuzz_fail("worker %u: session %u has ids svc %u real %u lip %u", w->id, i,
-				  c->svc_id, c->rs_id, c->lip_id);
+				  c->svc_id, conn_rs_id(c), c->lip_id);
 		per_svc[c->svc_id]++;
-		per_real[c->rs_id]++;
+		per_real[conn_rs_id(c)]++;
 		per_lip[c->lip_id]++;
 		if (c->flags & FNAT_CONN_F_SP_WAIT_RS) {
 			waiting++;

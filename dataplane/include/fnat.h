@@ -27,8 +27,8 @@ extern "C" {
 #define FNAT_MAX_WORKERS 16     /**< worker lcores per data plane */
 #define FNAT_MAX_NEIGH_CONF 64  /**< static neighbours in fnat_options */
 #define FNAT_MAX_SERVICES 16384 /**< services per snapshot (and live service ids) */
-#define FNAT_MAX_REALS 65536    /**< real servers per snapshot (and live real-server ids): a
-				 * session holds a 16-bit real-server id */
+#define FNAT_MAX_REALS 131072   /**< real servers per snapshot (and live real-server ids; ids
+				 * of removed ones are held while their sessions last) */
 #define FNAT_MAX_LIPS 1024      /**< local addresses per snapshot */
 #define FNAT_MAX_PEERS 32       /**< other nodes a data plane syncs sessions with */
 #define FNAT_MAX_STANDBY 64     /**< other nodes' LIPs a data plane stands by for */

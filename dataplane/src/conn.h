@@ -17,6 +17,8 @@
 #include <rte_hash_crc.h>
 #include <rte_prefetch.h>
 
+#include "fnat.h"
+
 /* fnat_conn.flags */
 #define FNAT_CONN_F_TOA_PENDING (1u << 0) /* insert TOA until the real server answered */
 #define FNAT_CONN_F_CLIENT_FIN (1u << 1)
@@ -38,13 +40,13 @@ struct fnat_conn {
 	uint32_t c_seq_end;  /* client's next sequence number (client space) */
 	uint32_t c_ack;      /* client's last acknowledgement (real-server space) */
 	uint32_t expire;     /* ms tick at which the session expires */
-	uint16_t svc_id, rs_id;
+	uint16_t svc_id, rs_id_lo; /* rs_id: see conn_rs_id() */
 	uint8_t proto, state, flags, dup_acks;
 	uint32_t sp_delta;   /* SYNPROXY: cookie ISN − real server ISN */
 	uint32_t ack_hash;   /* SYNPROXY: hash of the last (seq, ack) for ACK-storm detection */
 	uint16_t lip_id;
 	uint8_t sp_retries;
-	uint8_t pad;
+	uint8_t rs_id_hi;    /* real-server ids have more than 16 bits (FNAT_MAX_REALS) */
 	union {
 		/* free-list link when free; SYNPROXY pending slot while waiting for the RS */
 		uint32_t aux;
@@ -55,6 +57,21 @@ struct fnat_conn {
 } __rte_aligned(64);
 
 _Static_assert(sizeof(struct fnat_conn) == 64, "a session is one cache line");
+_Static_assert(FNAT_MAX_REALS <= (1u << 24), "a session keeps 24 bits of real-server id");
+
+/** The session's real-server id (its counters' index; stable across snapshots). */
+static inline uint32_t
+conn_rs_id(const struct fnat_conn *c)
+{
+	return (uint32_t)c->rs_id_hi << 16 | c->rs_id_lo;
+}
+
+static inline void
+conn_set_rs_id(struct fnat_conn *c, uint32_t id)
+{
+	c->rs_id_lo = (uint16_t)id;
+	c->rs_id_hi = (uint8_t)(id >> 16);
+}
 
 /** Index slot: signature and (session index << 1 | direction). */
 struct fnat_slot {

@@ -13,6 +13,7 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
+#include <sys/mman.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -216,6 +217,22 @@ port_setup(struct fnat_dp *dp, unsigned pidx)
 	return xdp_filter_attach(dp, pidx);
 }
 
+/* Per-id counters (every service and real-server id a worker may count): zeroed anonymous
+ * pages, not DMA memory from the EAL heap; the pages of ids never used are never touched. */
+static void *
+counters_alloc(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+counters_free(void *p, size_t bytes)
+{
+	if (p != NULL)
+		munmap(p, bytes);
+}
+
 static void
 worker_free(struct fnat_worker *w)
 {
@@ -226,8 +243,8 @@ worker_free(struct fnat_worker *w)
 		rte_pktmbuf_free(w->arp_wait[i].m);
 	rte_pktmbuf_free_bulk(w->discard, w->n_discard);
 	rte_ring_free(w->handoff);
-	rte_free(w->svc_ctr);
-	rte_free(w->rs_ctr);
+	counters_free(w->svc_ctr, sizeof(*w->svc_ctr) * FNAT_MAX_SERVICES);
+	counters_free(w->rs_ctr, sizeof(*w->rs_ctr) * FNAT_MAX_REALS);
 	if (w->sp_kept != NULL)
 		for (uint32_t i = 0; i < FNAT_SP_KEPT; i++)
 			rte_pktmbuf_free(w->sp_kept[i]);
@@ -257,10 +274,8 @@ worker_create(struct fnat_dp *dp, uint32_t id, uint32_t sessions)
 	char name[RTE_RING_NAMESIZE];
 	snprintf(name, sizeof(name), "fnat_handoff%u_%u", dp->instance, id);
 	w->handoff = rte_ring_create(name, RING_SIZE, (int)rte_socket_id(), RING_F_SC_DEQ);
-	w->svc_ctr = rte_zmalloc("fnat_svc_ctr", sizeof(*w->svc_ctr) * FNAT_MAX_SERVICES,
-				 RTE_CACHE_LINE_SIZE);
-	w->rs_ctr = rte_zmalloc("fnat_rs_ctr", sizeof(*w->rs_ctr) * FNAT_MAX_REALS,
-				RTE_CACHE_LINE_SIZE);
+	w->svc_ctr = counters_alloc(sizeof(*w->svc_ctr) * FNAT_MAX_SERVICES);
+	w->rs_ctr = counters_alloc(sizeof(*w->rs_ctr) * FNAT_MAX_REALS);
 	w->sync = rte_zmalloc("fnat_sync_worker", sizeof(*w->sync), RTE_CACHE_LINE_SIZE);
 	w->sp_kept = rte_zmalloc("fnat_sp_kept", sizeof(*w->sp_kept) * FNAT_SP_KEPT, 0);
 	w->sp_free = rte_zmalloc("fnat_sp_free", sizeof(*w->sp_free) * FNAT_SP_KEPT, 0);

@@ -54,7 +54,7 @@ struct fnat_svc {
 struct fnat_real {
 	uint32_t addr;      /* network order */
 	uint16_t port;      /* network order */
-	uint16_t id;        /* stable id: counters and sessions refer to it */
+	uint32_t id;        /* stable id: counters and sessions refer to it */
 	uint32_t weight;
 };
 

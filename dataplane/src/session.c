@@ -29,7 +29,7 @@ active_add(struct fnat_worker *w, const struct fnat_conn *c, int64_t d)
 	/* Relaxed atomics: the control thread reads these for id reuse and stats. */
 	__atomic_fetch_add(&w->stats.traffic.sessions_active, d, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&w->svc_ctr[c->svc_id].sessions_active, d, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&w->rs_ctr[c->rs_id].sessions_active, d, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&w->rs_ctr[conn_rs_id(c)].sessions_active, d, __ATOMIC_RELAXED);
 }
 
 static inline void
@@ -230,7 +230,7 @@ session_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struc
 	n.rport = rs->port;
 	n.proto = k->proto;
 	n.svc_id = svc->id;
-	n.rs_id = rs->id;
+	conn_set_rs_id(&n, rs->id);
 	n.state = k->proto == IPPROTO_UDP ? FNAT_S_UDP : FNAT_S_NONE;
 	if (k->proto == IPPROTO_TCP && (svc->flags & FNAT_SVC_F_TOA))
 		n.flags |= FNAT_CONN_F_TOA_PENDING;
@@ -244,7 +244,7 @@ session_create(struct fnat_worker *w, const struct fnat_snapshot *s, const struc
 	}
 	w->stats.traffic.sessions_new++;
 	w->svc_ctr[c->svc_id].sessions_new++;
-	w->rs_ctr[c->rs_id].sessions_new++;
+	w->rs_ctr[conn_rs_id(c)].sessions_new++;
 	active_add(w, c, 1);
 	return c;
 }
@@ -270,7 +270,7 @@ session_adopt(struct fnat_worker *w, const struct fnat_snapshot *s, const struct
 	}
 	struct fnat_conn n = *rec;
 	n.svc_id = svc->id;
-	n.rs_id = rs->id;
+	conn_set_rs_id(&n, rs->id);
 	n.lip_id = lip_id;
 	n.ts_delta = rec->ack_hash; /* a record keeps the timestamp delta there (sync.c) */
 	n.ack_hash = 0;

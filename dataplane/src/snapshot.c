@@ -178,7 +178,7 @@ real_id_for(struct fnat_dp *dp, uint16_t svc_id, const struct fnat_real_conf *c,
 /* Active sessions of an id over all workers (relaxed reads; for a retired id the count only
  * falls, so a zero stays zero). */
 static uint64_t
-real_active(const struct fnat_dp *dp, uint16_t id)
+real_active(const struct fnat_dp *dp, uint32_t id)
 {
 	uint64_t n = 0;
 	for (uint32_t w = 0; w < dp->n_workers; w++)
@@ -209,7 +209,7 @@ registry_prune(struct fnat_dp *dp)
 			dp->reg_svc[i] = (struct fnat_registry_svc){ 0 };
 	for (int i = 0; i < FNAT_MAX_REALS; i++)
 		if (dp->reg_real[i].used && !dp->reg_real[i].live &&
-		    real_active(dp, (uint16_t)i) == 0)
+		    real_active(dp, (uint32_t)i) == 0)
 			dp->reg_real[i] = (struct fnat_registry_real){ 0 };
 }
 
@@ -390,7 +390,7 @@ add_service(struct fnat_dp *dp, struct fnat_snapshot *s, uint32_t i,
 		ids->real[rid] = (struct fnat_registry_real){ true, true, (uint16_t)id, rc->addr,
 							      rc->port };
 		s->reals[*r_out] = (struct fnat_real){ rc->addr, rte_cpu_to_be_16(rc->port),
-						       (uint16_t)rid, rc->weight };
+						       (uint32_t)rid, rc->weight };
 		s->sreals[*r_out] = (struct sched_real){ rc->addr, rc->port, rc->weight };
 		s->real_live[rid] = 1;
 	}

@@ -460,7 +460,7 @@ expire_scan(struct fnat_worker *w, uint32_t budget)
 		struct fnat_conn *c = &t->conns[w->scan_pos++];
 		if (c->proto == 0)
 			continue;
-		bool removed = (c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[c->rs_id];
+		bool removed = (c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[conn_rs_id(c)];
 		if (c->flags & FNAT_CONN_F_SP_WAIT_RS) {
 			if (synproxy_timer(w, s, c))
 				continue;

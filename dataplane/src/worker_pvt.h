@@ -102,7 +102,7 @@ void session_free(struct fnat_worker *w, struct fnat_conn *c);
 static inline int
 session_serving(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
 {
-	if ((p->c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[p->c->rs_id]) {
+	if ((p->c->flags & FNAT_CONN_F_EXPIRE_ON_REMOVE) && !s->real_live[conn_rs_id(p->c)]) {
 		session_free(w, p->c);
 		return PKT_DROP(FNAT_DROP_NO_REAL);
 	}
@@ -268,8 +268,8 @@ count_in(struct fnat_worker *w, const struct fnat_conn *c, uint32_t bytes)
 	w->stats.traffic.bytes_in += bytes;
 	w->svc_ctr[c->svc_id].pkts_in++;
 	w->svc_ctr[c->svc_id].bytes_in += bytes;
-	w->rs_ctr[c->rs_id].pkts_in++;
-	w->rs_ctr[c->rs_id].bytes_in += bytes;
+	w->rs_ctr[conn_rs_id(c)].pkts_in++;
+	w->rs_ctr[conn_rs_id(c)].bytes_in += bytes;
 }
 
 static inline void
@@ -279,8 +279,8 @@ count_out(struct fnat_worker *w, const struct fnat_conn *c, uint32_t bytes)
 	w->stats.traffic.bytes_out += bytes;
 	w->svc_ctr[c->svc_id].pkts_out++;
 	w->svc_ctr[c->svc_id].bytes_out += bytes;
-	w->rs_ctr[c->rs_id].pkts_out++;
-	w->rs_ctr[c->rs_id].bytes_out += bytes;
+	w->rs_ctr[conn_rs_id(c)].pkts_out++;
+	w->rs_ctr[conn_rs_id(c)].bytes_out += bytes;
 }
 
 
