@@ -25,6 +25,7 @@ import { parseBfdSessions, parseOspfState, stubnetsOf } from "../routing/parse_s
 import { safeReconfigure } from "../routing/bird/reconfigure.ts";
 import { renderNodeConfig } from "../routing/render.ts";
 import type { RoutingPort } from "../dataplane/agent/agent.ts";
+import { freshTestLab } from "./_test_lab.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 const HELLO = 1, DEAD = 4;
@@ -33,28 +34,6 @@ const HELLO = 1, DEAD = 4;
 const SPF_SLACK_MS = 5000;
 
 /** Every run's state lives under here, one directory per lab prefix with the owner's pid. */
-const TEST_ROOT = "/tmp/lvs-lab-tests";
-
-/**
- * A fresh prefix (lheXXXX-) and state root for one test. First tears down labs of earlier runs
- * that were killed before their own cleanup (their owner process is gone).
- */
-async function testLab(): Promise<{ prefix: string; stateRoot: string }> {
-  await Deno.mkdir(TEST_ROOT, { recursive: true });
-  for await (const e of Deno.readDir(TEST_ROOT)) {
-    const root = `${TEST_ROOT}/${e.name}`;
-    const owner = Number((await Deno.readTextFile(`${root}/owner.pid`).catch(() => "")).trim());
-    if (owner > 1 && processAlive(owner)) continue;
-    if (/^lhe[0-9a-f]{4}-$/.test(e.name)) await labDown(e.name, root);
-    await Deno.remove(root, { recursive: true }).catch(() => {});
-  }
-  const id = crypto.getRandomValues(new Uint16Array(1))[0]!.toString(16).padStart(4, "0");
-  const prefix = `lhe${id}-`;
-  const stateRoot = `${TEST_ROOT}/${prefix}`;
-  await Deno.mkdir(stateRoot);
-  await Deno.writeTextFile(`${stateRoot}/owner.pid`, `${Deno.pid}\n`);
-  return { prefix, stateRoot };
-}
 
 const gateways = (hops: NextHop[]) => hops.map((h) => h.gateway).sort();
 
@@ -104,7 +83,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async (t) => {
-  const { prefix, stateRoot } = await testLab();
+  const { prefix, stateRoot } = await freshTestLab("lhe");
   const model = await loadLabModel({
     prefix,
     stateDir: stateRoot,
@@ -296,7 +275,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const { prefix, stateRoot } = await testLab();
+  const { prefix, stateRoot } = await freshTestLab("lhe");
   try {
     const model = await loadLabModel({
       prefix,
@@ -325,7 +304,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const { prefix, stateRoot } = await testLab();
+  const { prefix, stateRoot } = await freshTestLab("lhe");
   try {
     const model = await loadLabModel({
       prefix,

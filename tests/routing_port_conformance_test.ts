@@ -7,31 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { labDown, labUp, loadLabModel } from "../cluster/lab/network.ts";
-import { listNamespaces, processAlive, RealHost } from "../cluster/lab/netns.ts";
+import { listNamespaces, RealHost } from "../cluster/lab/netns.ts";
 import { BirdRouting } from "../routing/bird/bird_routing.ts";
 import { routingPortConformance } from "../dataplane/agent/routing_port_conformance.ts";
+import { freshTestLab } from "./_test_lab.ts";
 
 const IS_ROOT = Deno.uid() === 0;
-const TEST_ROOT = "/tmp/lvs-lab-tests";
-
-/** A fresh prefix (lrpXXXX-) and state root; first removes labs of killed earlier runs. */
-async function testLab(): Promise<{ prefix: string; stateRoot: string }> {
-  await Deno.mkdir(TEST_ROOT, { recursive: true });
-  for await (const e of Deno.readDir(TEST_ROOT)) {
-    if (!/^lrp[0-9a-f]{4}-$/.test(e.name)) continue;
-    const root = `${TEST_ROOT}/${e.name}`;
-    const owner = Number((await Deno.readTextFile(`${root}/owner.pid`).catch(() => "")).trim());
-    if (owner > 1 && processAlive(owner)) continue;
-    await labDown(e.name, root);
-    await Deno.remove(root, { recursive: true }).catch(() => {});
-  }
-  const id = crypto.getRandomValues(new Uint16Array(1))[0]!.toString(16).padStart(4, "0");
-  const prefix = `lrp${id}-`;
-  const stateRoot = `${TEST_ROOT}/${prefix}`;
-  await Deno.mkdir(stateRoot);
-  await Deno.writeTextFile(`${stateRoot}/owner.pid`, `${Deno.pid}\n`);
-  return { prefix, stateRoot };
-}
 
 Deno.test({
   name: "BirdRouting over a real BIRD 2 passes the routing port conformance suite",
@@ -39,7 +20,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async (t) => {
-  const { prefix, stateRoot } = await testLab();
+  const { prefix, stateRoot } = await freshTestLab("lrp");
   const model = await loadLabModel({
     prefix,
     stateDir: stateRoot,
