@@ -230,10 +230,10 @@ conn_lookup(const struct fnat_conn_table *t, const struct fnat_key *k, uint64_t 
 	uint32_t bs[2] = { b1, alt_bucket(t, b1, sig) };
 	for (int j = 0; j < 2; j++) {
 		const struct fnat_bucket *b = &t->buckets[bs[j]];
-		for (int i = 0; i < FNAT_BUCKET_SLOTS; i++) {
-			if (b->s[i].sig != sig || b->s[i].ref == FNAT_CONN_NONE)
+		for (uint32_t m = conn_bucket_matches(b, sig); m != 0; m &= m - 1) {
+			uint32_t ref = b->s[__builtin_ctz(m)].ref;
+			if (ref == FNAT_CONN_NONE)
 				continue;
-			uint32_t ref = b->s[i].ref;
 			struct fnat_conn *c = &t->conns[ref >> 1];
 			if (conn_key_matches(c, (int)(ref & 1), k)) {
 				*dir = (int)(ref & 1);

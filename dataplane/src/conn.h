@@ -16,6 +16,7 @@
 #include <rte_common.h>
 #include <rte_hash_crc.h>
 #include <rte_prefetch.h>
+#include <rte_vect.h>
 
 #include "fnat.h"
 
@@ -169,6 +170,23 @@ conn_prefetch(const struct fnat_conn_table *t, uint64_t hash)
 	rte_prefetch0(&t->buckets[(uint32_t)hash & t->bucket_mask]);
 }
 
+/** The slots of a bucket whose signature is sig, one bit per slot (lowest slot first): four
+ * 16-byte compares instead of a loop whose exit branch mispredicts at a random slot. */
+static inline uint32_t
+conn_bucket_matches(const struct fnat_bucket *b, uint32_t sig)
+{
+	const __m128i want = _mm_set1_epi32((int)sig);
+	const __m128i *v = (const __m128i *)b->s;
+	uint32_t m = 0;
+	for (int q = 0; q < FNAT_BUCKET_SLOTS / 2; q++) {
+		/* Lanes: sig, ref of slot 2q, then of slot 2q + 1; keep the sig lanes. */
+		int lanes = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(_mm_load_si128(v + q),
+									       want)));
+		m |= (uint32_t)((lanes & 1) | ((lanes >> 1) & 2)) << (2 * q);
+	}
+	return m;
+}
+
 /** The first session whose signature matches in either bucket (NULL if none), without
  * touching any session: stage two of a burst prefetches it before the key is compared. */
 static inline struct fnat_conn *
@@ -179,10 +197,11 @@ conn_candidate(const struct fnat_conn_table *t, uint64_t hash, uint32_t *ref_out
 	uint32_t bs[2] = { b1, (b1 ^ (sig * 0x5bd1e995u)) & t->bucket_mask };
 	for (int j = 0; j < 2; j++) {
 		const struct fnat_bucket *b = &t->buckets[bs[j]];
-		for (int i = 0; i < FNAT_BUCKET_SLOTS; i++) {
-			if (b->s[i].sig == sig && b->s[i].ref != FNAT_CONN_NONE) {
-				*ref_out = b->s[i].ref;
-				return &t->conns[b->s[i].ref >> 1];
+		for (uint32_t m = conn_bucket_matches(b, sig); m != 0; m &= m - 1) {
+			uint32_t ref = b->s[__builtin_ctz(m)].ref;
+			if (ref != FNAT_CONN_NONE) { /* an empty slot's sig is all ones too */
+				*ref_out = ref;
+				return &t->conns[ref >> 1];
 			}
 		}
 	}
