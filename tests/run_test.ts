@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cFailures, tallyCOutput, tallyJunit } from "./run.ts";
+import { cFailures, sanitizedRuns, tallyCOutput, tallyJunit } from "./run.ts";
 
 Deno.test("tallyCOutput() sums every suite line and ignores other text", () => {
   const out = "ok   eal: a\neal: 3 passed, 0 failed\nFAIL conn: x\nconn: 10 passed, 2 failed\n";
@@ -31,4 +31,18 @@ Deno.test("the run names each failed case so a log's tail says what failed", () 
   assert.deepEqual(tallyJunit(xml).failures, ["./tests/lab_test.ts > keeps 'every' connection"]);
   const c = "ok   conn: a\nFAIL conn: lport wraps\nconn: 1 passed, 1 failed\n";
   assert.deepEqual(cFailures(c), ["C test: FAIL conn: lport wraps"]);
+});
+
+Deno.test("the sanitized rerun leaves out the fuzzer's test and every kernel-link test", () => {
+  assert.deepEqual(
+    sanitizedRuns([
+      "dataplane/af_packet_test.ts",
+      "dataplane/af_xdp_filter_test.ts",
+      "dataplane/af_xdp_test.ts",
+      "dataplane/fullnat_test.ts",
+      "dataplane/fuzz/fuzz_test.ts",
+      "dataplane/sync_test.ts",
+    ]),
+    ["dataplane/fullnat_test.ts", "dataplane/sync_test.ts"],
+  );
 });
