@@ -46,7 +46,7 @@ export type LabPort = "af_packet" | "af_xdp";
 
 /**
  * The port kind of the lab's nodes: `LVS_LAB_PORT` (af_packet or af_xdp), af_packet when unset.
- * af_packet stays the default: AF_XDP with the XDP filter (generic XDP on the veth) is
+ * af_packet stays the default: AF_XDP with the XDP filter (native XDP on the veth) is
  * selectable and tested (dataplane/af_xdp_filter_test.ts) but not yet measured in the lab.
  */
 export function labPort(env: string | undefined = Deno.env.get("LVS_LAB_PORT")): LabPort {
