@@ -197,6 +197,8 @@ export interface LabNodesOptions {
    * the namespaces empty for a caller that runs its own servers there (the end-to-end benchmark).
    */
   realServers?: boolean;
+  /** How every node's data plane reaches its uplink (default `labPort()`: LVS_LAB_PORT). */
+  port?: LabPort;
 }
 
 /** Starts sshd, the agents (data planes) and the real servers of a lab that `labUp` built. */
@@ -205,6 +207,7 @@ export async function startLabNodes(model: LabModel, opts: LabNodesOptions = {})
   const log = opts.log ?? (() => {});
   const repo = opts.repoRoot ?? new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const deno = Deno.execPath();
+  const port = opts.port ?? labPort();
   const ssh = labSshPaths(model);
   await Deno.mkdir(ssh.dir, { recursive: true, mode: 0o700 });
   await Deno.remove(ssh.key).catch(() => {});
@@ -265,7 +268,10 @@ export async function startLabNodes(model: LabModel, opts: LabNodesOptions = {})
     await Deno.mkdir(`${p.root}/releases`, { recursive: true });
     await Deno.remove(`${p.root}/current`).catch(() => {});
     await Deno.symlink(repo, `${p.root}/current`);
-    await Deno.writeTextFile(p.nodeFile, JSON.stringify(labNodeFile(model, node), null, 2) + "\n");
+    await Deno.writeTextFile(
+      p.nodeFile,
+      JSON.stringify(labNodeFile(model, node, port), null, 2) + "\n",
+    );
     await spawnIn(host, node.namespace, [
       deno,
       "run",
