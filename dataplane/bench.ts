@@ -7,8 +7,9 @@
  * under the lab lock, `flock /tmp/lab.lock deno task bench ...`):
  *   `deno task bench deploy-scale [--vips N] [--reals M] [--json]`: cluster/lab/deploy_scale.ts
  *   `deno task bench synflood-lab [--seconds S] [--json]`: cluster/lab/synflood_lab.ts
- *   `deno task bench e2e [--seconds S] [--json] [--profile FILE]`: the data plane against the
- *   kernel's own FULLNAT (nftables), nginx and wrk: cluster/lab/e2e_bench_run.ts
+ *   `deno task bench e2e [--port af_packet|af_xdp] [--idle S] [--seconds S] [--json]
+ *   [--profile FILE]`: the data plane against the kernel's own FULLNAT (nftables), nginx and
+ *   wrk, CPU idle and under load: cluster/lab/e2e_bench_run.ts
  *
  * @module
  */

@@ -1,6 +1,7 @@
 /**
  * The lab end to end, as `deno task lab up` builds it: a client, an upstream router (OSPF, ECMP),
- * 3 nodes (sshd, lvs-agent with the DPDK data plane on af_packet, BIRD) and 3 HTTP real servers
+ * 3 nodes (sshd, lvs-agent with the DPDK data plane on AF_XDP, or af_packet with
+ * LVS_LAB_PORT=af_packet, BIRD) and 3 HTTP real servers
  * in network namespaces; `fixtures/lab.yaml` deployed over SSH. Runs as root; the lab is removed
  * in `finally`, also when a step fails.
  */

@@ -15,7 +15,7 @@ import {
   waitForNextHops,
 } from "./network.ts";
 import { buildLabModel, type LabModel, parseLabTopology } from "./topology.ts";
-import { startLabNodes, startLabRealServer } from "./nodes.ts";
+import { type LabPort, startLabNodes, startLabRealServer } from "./nodes.ts";
 import { type ClusterFile, loadClusterFile } from "../spec/cluster_file.ts";
 import { deploy, type DeployResult } from "../ops/deploy.ts";
 import { SshTransport } from "../transport/ssh_transport.ts";
@@ -56,6 +56,8 @@ export interface StartLabOptions {
    * nothing else on the nodes: a peer (the kernel's own NAT, say) takes the data plane's place.
    */
   dataplane?: boolean;
+  /** How every node's data plane reaches its uplink (default `labPort()`: LVS_LAB_PORT). */
+  port?: LabPort;
   /**
    * Start the lab's HTTP real servers (default true); false leaves their namespaces empty; a
    * function starts the caller's own servers there once the network is up (before the agents,
@@ -109,7 +111,11 @@ export async function startLab(opts: StartLabOptions = {}): Promise<RunningLab |
     if (typeof opts.realServers === "function") await opts.realServers(model);
     let deployed: DeployResult | undefined;
     if (cluster) {
-      await startLabNodes(model, { log, realServers: labRealServers });
+      await startLabNodes(model, {
+        log,
+        realServers: labRealServers,
+        ...(opts.port ? { port: opts.port } : {}),
+      });
       log(`deploying ${clusterFile} over SSH`);
       deployed = await deploy(cluster, transport, { verifyTimeoutMs: 60_000 });
       if (!deployed.ok) {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { LabPort } from "./nodes.ts";
 
 /** The two traffic shapes: keep-alive connections, and a new connection per request. */
 export type E2eShape = "keepalive" | "close";
@@ -254,17 +255,27 @@ export function machineShares(
   };
 }
 
+/**
+ * Per node, percent of one core used by the processes in its namespace (data plane, agent,
+ * BIRD, sshd); `dataplanePercent` is the data-plane process alone (absent for the kernel peer,
+ * whose NAT runs in softirq and shows only in the machine's figures).
+ */
+export type E2eNodeCpu = Array<{ name: string; cpuPercent: number; dataplanePercent?: number }>;
+
 /** One measured run: a mode, a shape, wrk's figures and the CPU used meanwhile. */
 export interface E2eRun {
   mode: E2eMode;
   shape: E2eShape;
   wrk: WrkResult;
-  /**
-   * Per node, percent of one core used by the processes in its namespace (data plane, agent,
-   * BIRD, sshd); `dataplanePercent` is the data-plane process alone (absent for the kernel peer,
-   * whose NAT runs in softirq and shows only in the machine's figures).
-   */
-  nodes: Array<{ name: string; cpuPercent: number; dataplanePercent?: number }>;
+  nodes: E2eNodeCpu;
+  machine: { busyPercent: number; softirqPercent: number };
+}
+
+/** The CPU a mode's lab used with no traffic (health checks, BIRD, the polling data plane). */
+export interface E2eIdle {
+  mode: E2eMode;
+  seconds: number;
+  nodes: E2eNodeCpu;
   machine: { busyPercent: number; softirqPercent: number };
 }
 
@@ -282,7 +293,11 @@ export function e2eRatios(runs: E2eRun[]): Record<E2eShape, number | null> {
 /** The whole report `--json` prints. */
 export interface E2eReport {
   machine: string;
+  /** The data plane's port kind in this report's `dataplane` runs. */
+  port: LabPort;
   wrk: { threads: number; connections: number; seconds: number };
+  /** Per mode, the idle phase before the load (none with `--idle 0`). */
+  idle: E2eIdle[];
   runs: E2eRun[];
   /** Data plane ÷ kernel peer, requests per second, per shape. */
   ratios: Record<E2eShape, number | null>;
@@ -290,7 +305,9 @@ export interface E2eReport {
 
 /** A plain-text table of the runs, then the ratios. */
 export function formatE2eTable(report: E2eReport): string {
-  const nodeNames = [...new Set(report.runs.flatMap((r) => r.nodes.map((n) => n.name)))];
+  const nodeNames = [
+    ...new Set([...report.idle, ...report.runs].flatMap((r) => r.nodes.map((n) => n.name))),
+  ];
   const head = [
     "mode",
     "shape",
@@ -304,28 +321,50 @@ export function formatE2eTable(report: E2eReport): string {
     "softirq %",
   ];
   const ms = (v: number) => v.toFixed(v < 10 ? 2 : 1);
-  const rows = report.runs.map((r) => {
+  const cpu = (nodes: E2eNodeCpu, m: E2eRun["machine"]) => [
+    ...nodeNames.map((name) => {
+      const n = nodes.find((x) => x.name === name);
+      if (!n) return "";
+      return n.dataplanePercent === undefined
+        ? n.cpuPercent.toFixed(0)
+        : `${n.cpuPercent.toFixed(0)} (dp ${n.dataplanePercent.toFixed(0)})`;
+    }),
+    m.busyPercent.toFixed(0),
+    m.softirqPercent.toFixed(0),
+  ];
+  const mode = (m: E2eMode) => (m === "dataplane" ? `dataplane/${report.port}` : m);
+  const runRow = (r: E2eRun) => {
     const e = r.wrk.errors;
     const errors = e.connect + e.read + e.write + e.timeout + r.wrk.non2xx;
     return [
-      r.mode,
+      mode(r.mode),
       r.shape,
       Math.round(r.wrk.requestsPerSecond).toLocaleString("en-US"),
       ms(r.wrk.latencyMs.p50),
       ms(r.wrk.latencyMs.p90),
       ms(r.wrk.latencyMs.p99),
       errors.toLocaleString("en-US"),
-      ...nodeNames.map((name) => {
-        const n = r.nodes.find((x) => x.name === name);
-        if (!n) return "";
-        return n.dataplanePercent === undefined
-          ? n.cpuPercent.toFixed(0)
-          : `${n.cpuPercent.toFixed(0)} (dp ${n.dataplanePercent.toFixed(0)})`;
-      }),
-      r.machine.busyPercent.toFixed(0),
-      r.machine.softirqPercent.toFixed(0),
+      ...cpu(r.nodes, r.machine),
     ];
-  });
+  };
+  const idleRow = (i: E2eIdle) => [
+    mode(i.mode),
+    `idle ${i.seconds}s`,
+    "-",
+    "-",
+    "-",
+    "-",
+    "-",
+    ...cpu(i.nodes, i.machine),
+  ];
+  // Each mode's idle phase, then its runs.
+  const modes = [
+    ...new Set([...report.idle.map((i) => i.mode), ...report.runs.map((r) => r.mode)]),
+  ];
+  const rows = modes.flatMap((m) => [
+    ...report.idle.filter((i) => i.mode === m).map(idleRow),
+    ...report.runs.filter((r) => r.mode === m).map(runRow),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (cells: string[]) =>
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
@@ -335,8 +374,8 @@ export function formatE2eTable(report: E2eReport): string {
     fmt(widths.map((w) => "-".repeat(w))),
     ...rows.map(fmt),
     "",
-    `data plane / kernel, req/s: keepalive ${ratio(report.ratios.keepalive)}, close ${
-      ratio(report.ratios.close)
-    }`,
+    `data plane (${report.port}) / kernel, req/s: keepalive ${
+      ratio(report.ratios.keepalive)
+    }, close ${ratio(report.ratios.close)}`,
   ].join("\n");
 }

@@ -1,15 +1,18 @@
 /**
- * `deno task bench e2e [--json] [--seconds N] [--threads T] [--connections C] [--profile FILE]`:
- * the end-to-end benchmark in the lab (adapter). Run it under `flock /tmp/lab.lock`.
+ * `deno task bench e2e [--json] [--port af_packet|af_xdp] [--idle S] [--seconds N] [--threads T]
+ * [--connections C] [--profile FILE]`: the end-to-end benchmark in the lab (adapter). Run it
+ * under `flock /tmp/lab.lock`.
  *
- * 1. The whole lab (`startLab`: agents with the data plane, fixtures/lab.yaml deployed over SSH)
- *    with nginx as the real servers; wrk from the client namespace against the VIP, keep-alive
- *    and a new connection per request (`Connection: close`).
+ * 1. The whole lab (`startLab`: agents with the data plane on `--port`, default the lab's
+ *    `labPort()`, fixtures/lab.yaml deployed over SSH) with nginx as the real servers; first
+ *    `--idle` seconds (default 30, 0: none) with no traffic, then wrk from the client namespace
+ *    against the VIP, keep-alive and a new connection per request (`Connection: close`).
  * 2. The same network without the data plane (`startLab({ dataplane: false })`): every node does
  *    FULLNAT in the kernel (nftables DNAT to the same reals, SNAT to its LIP, conntrack) behind
- *    the same BIRD ECMP announcements; the same two wrk runs.
- * 3. Requests per second, latency percentiles, CPU per node and of the machine, and the data
- *    plane's ratio to the kernel: a table, or one JSON object with `--json`.
+ *    the same BIRD ECMP announcements; the same idle phase and two wrk runs.
+ * 3. Requests per second, latency percentiles, CPU per node (and of its data-plane process) and
+ *    the machine's busy and softirq shares, idle and under load, and the data plane's ratio to
+ *    the kernel: a table, or one JSON object with `--json`.
  *
  * Everything runs in the lab's namespaces; the lab is removed at the end, also on failure.
  * `--profile FILE`: after the data plane's runs, `perf record -g` of node1's data-plane process
@@ -18,13 +21,16 @@
  * @module
  */
 import { LAB_CLUSTER_FILE, type LabNetwork, startLab } from "./cluster.ts";
+import { type LabPort, labPort } from "./nodes.ts";
 import { DEFAULT_TOPOLOGY, labDown } from "./network.ts";
 import { type LabModel, parseLabTopology } from "./topology.ts";
 import { must, namespacePids, RealHost } from "./netns.ts";
 import { inNamespace } from "./endpoints.ts";
 import { loadClusterFile } from "../spec/cluster_file.ts";
 import {
+  type E2eIdle,
   type E2eMode,
+  type E2eNodeCpu,
   e2eRatios,
   type E2eReport,
   type E2eRun,
@@ -42,6 +48,10 @@ import {
 
 /** Options of `runE2eBench`. */
 export interface E2eOptions {
+  /** The data plane's port kind. */
+  port: LabPort;
+  /** Seconds of the idle phase before each mode's load (0: none). */
+  idleSeconds: number;
   seconds: number;
   threads: number;
   connections: number;
@@ -143,15 +153,17 @@ async function startKernelPeer(
   }
 }
 
-/** One wrk run with the CPU the nodes and the machine used meanwhile. */
-async function measure(
+/**
+ * Runs `work` and measures the CPU meanwhile: per node, its namespace's processes and its
+ * data-plane process (from /proc/<pid>/stat), and the machine's busy and softirq shares
+ * (/proc/stat).
+ */
+async function withCpu<T>(
   lab: LabNetwork,
   mode: E2eMode,
-  shape: E2eShape,
-  url: string,
-  opts: E2eOptions,
   hz: number,
-): Promise<E2eRun> {
+  work: () => Promise<T>,
+): Promise<{ result: T; nodes: E2eNodeCpu; machine: E2eRun["machine"] }> {
   const nodes = await Promise.all(lab.model.nodes.map(async (n) => ({
     name: n.name,
     pids: await namespacePids(host, n.namespace),
@@ -168,17 +180,13 @@ async function measure(
   const before = await ticks();
   const machineBefore = parseProcStat(await Deno.readTextFile("/proc/stat"));
   const t0 = performance.now();
-  const out = await lab.client(wrkArgs(shape, url, opts));
+  const result = await work();
   const wall = (performance.now() - t0) / 1000;
   const after = await ticks();
   const machineAfter = parseProcStat(await Deno.readTextFile("/proc/stat"));
   const pct = (t: number) => (100 * t) / hz / wall;
-  opts.log(`wrk said:\n${out.trimEnd()}`);
-  const wrk = parseWrkOutput(out);
   return {
-    mode,
-    shape,
-    wrk,
+    result,
     nodes: nodes.map((n, i) => {
       const b = before[i]!, a = after[i]!;
       return {
@@ -189,6 +197,41 @@ async function measure(
     }),
     machine: machineShares(machineBefore, machineAfter),
   };
+}
+
+/** One wrk run with the CPU the nodes and the machine used meanwhile. */
+async function measure(
+  lab: LabNetwork,
+  mode: E2eMode,
+  shape: E2eShape,
+  url: string,
+  opts: E2eOptions,
+  hz: number,
+): Promise<E2eRun> {
+  const { result: out, nodes, machine } = await withCpu(
+    lab,
+    mode,
+    hz,
+    () => lab.client(wrkArgs(shape, url, opts)),
+  );
+  opts.log(`wrk said:\n${out.trimEnd()}`);
+  return { mode, shape, wrk: parseWrkOutput(out), nodes, machine };
+}
+
+/** `seconds` with no traffic, and the CPU the nodes and the machine used meanwhile. */
+async function measureIdle(
+  lab: LabNetwork,
+  mode: E2eMode,
+  seconds: number,
+  hz: number,
+): Promise<E2eIdle> {
+  const { nodes, machine } = await withCpu(
+    lab,
+    mode,
+    hz,
+    () => new Promise((r) => setTimeout(r, seconds * 1000)),
+  );
+  return { mode, seconds, nodes, machine };
 }
 
 /** `perf record -g` of node1's data plane for 10 s under keep-alive load; the report's text. */
@@ -253,15 +296,26 @@ async function runE2eBench(opts: E2eOptions): Promise<E2eReport> {
   const url = `http://${vip.address}:${vip.port}/`;
   const hz = await clockTicks();
   const runs: E2eRun[] = [];
+  const idle: E2eIdle[] = [];
   for (const mode of ["dataplane", "kernel"] as const) {
-    opts.log(`${mode}: building the lab`);
+    opts.log(`${mode}: building the lab${mode === "dataplane" ? ` (port ${opts.port})` : ""}`);
     const realServers = (model: LabModel) => startNginx(model, vip.reals, opts.log);
     const lab = mode === "dataplane"
-      ? await startLab({ log: opts.log, realServers })
+      ? await startLab({ log: opts.log, realServers, port: opts.port })
       : await startLab({ log: opts.log, dataplane: false, realServers });
     try {
       if (mode === "kernel") await startKernelPeer(lab, vip, opts.log);
       await waitForReals(lab, url, lab.model.realServers.map((r) => r.name));
+      if (opts.idleSeconds > 0) {
+        opts.log(`${mode}: idle for ${opts.idleSeconds} s (no traffic)`);
+        const i = await measureIdle(lab, mode, opts.idleSeconds, hz);
+        opts.log(
+          `${mode} idle: machine busy ${i.machine.busyPercent.toFixed(1)} %, softirq ${
+            i.machine.softirqPercent.toFixed(1)
+          } %`,
+        );
+        idle.push(i);
+      }
       opts.log(`${mode}: every real server answers through ${url}; warming up for 3 s`);
       await lab.client(wrkArgs("keepalive", url, { ...opts, seconds: 3 }));
       for (const shape of SHAPES) {
@@ -287,7 +341,9 @@ async function runE2eBench(opts: E2eOptions): Promise<E2eReport> {
   }
   return {
     machine: await machine(),
+    port: opts.port,
     wrk: { threads: opts.threads, connections: opts.connections, seconds: opts.seconds },
+    idle,
     runs,
     ratios: e2eRatios(runs),
   };
@@ -299,10 +355,18 @@ async function machine(): Promise<string> {
   return `${cpu}, ${navigator.hardwareConcurrency} cores, ${Deno.osRelease()}`;
 }
 
-/** Parses the command line; throws `TypeError` on an unknown option or a bad value. */
-function parseE2eArgs(args: string[]): Omit<E2eOptions, "log"> & { json: boolean } {
+/**
+ * Parses the command line; throws `TypeError` on an unknown option or a bad value. The port
+ * kind defaults to `defaultPort` (the lab's: LVS_LAB_PORT, else its default).
+ */
+export function parseE2eArgs(
+  args: string[],
+  defaultPort: LabPort = labPort(),
+): Omit<E2eOptions, "log"> & { json: boolean } {
   const out: Omit<E2eOptions, "log"> & { json: boolean } = {
     json: false,
+    port: defaultPort,
+    idleSeconds: 30,
     seconds: 15,
     threads: 2,
     connections: 64,
@@ -314,14 +378,23 @@ function parseE2eArgs(args: string[]): Omit<E2eOptions, "log"> & { json: boolean
       if (v === undefined) throw new TypeError(`Option ${a} needs a value`);
       return v;
     };
-    const int = () => {
+    const int = (min = 1) => {
       const n = Number(value());
-      if (!Number.isInteger(n) || n < 1) {
-        throw new TypeError(`Option ${a} needs a positive integer`);
+      if (!Number.isInteger(n) || n < min) {
+        throw new TypeError(
+          `Option ${a} needs a ${min === 0 ? "non-negative" : "positive"} integer`,
+        );
       }
       return n;
     };
     if (a === "--json") out.json = true;
+    else if (a === "--port") {
+      const v = value();
+      if (v !== "af_packet" && v !== "af_xdp") {
+        throw new TypeError(`Option --port needs af_packet or af_xdp, got ${JSON.stringify(v)}`);
+      }
+      out.port = v;
+    } else if (a === "--idle") out.idleSeconds = int(0);
     else if (a === "--seconds") out.seconds = int();
     else if (a === "--threads") out.threads = int();
     else if (a === "--connections") out.connections = int();

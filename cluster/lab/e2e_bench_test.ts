@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  type E2eIdle,
   e2eRatios,
   type E2eRun,
   formatE2eTable,
@@ -229,19 +230,56 @@ Deno.test("formatE2eTable() lists every run with node CPU and the ratios", () =>
   const runs = [run("dataplane", "keepalive", 21132.4, 16.2), run("kernel", "keepalive", 31035)];
   const text = formatE2eTable({
     machine: "m",
+    port: "af_packet",
     wrk: { threads: 2, connections: 64, seconds: 15 },
+    idle: [],
     runs,
     ratios: e2eRatios(runs),
   });
   assert.equal(
     text,
     [
-      "mode       shape       req/s  p50 ms  p90 ms  p99 ms  errors  node1 %cpu  machine busy %  softirq %",
-      "---------  ---------  ------  ------  ------  ------  ------  ----------  --------------  ---------",
-      "dataplane  keepalive  21,132    1.23    12.3   123.4       3  20 (dp 16)             100         25",
-      "kernel     keepalive  31,035    1.23    12.3   123.4       3          20             100         25",
+      "mode                 shape       req/s  p50 ms  p90 ms  p99 ms  errors  node1 %cpu  machine busy %  softirq %",
+      "-------------------  ---------  ------  ------  ------  ------  ------  ----------  --------------  ---------",
+      "dataplane/af_packet  keepalive  21,132    1.23    12.3   123.4       3  20 (dp 16)             100         25",
+      "kernel               keepalive  31,035    1.23    12.3   123.4       3          20             100         25",
       "",
-      "data plane / kernel, req/s: keepalive 0.68x, close n/a",
+      "data plane (af_packet) / kernel, req/s: keepalive 0.68x, close n/a",
+    ].join("\n"),
+  );
+});
+
+Deno.test("formatE2eTable() puts each mode's idle phase before its runs, with no wrk figures", () => {
+  const runs = [run("dataplane", "close", 5000, 20), run("kernel", "close", 4000)];
+  const idle = (mode: E2eIdle["mode"], dp?: number): E2eIdle => ({
+    mode,
+    seconds: 30,
+    nodes: [{
+      name: "node1",
+      cpuPercent: 3.4,
+      ...(dp !== undefined ? { dataplanePercent: dp } : {}),
+    }],
+    machine: { busyPercent: 7.6, softirqPercent: 0.4 },
+  });
+  const text = formatE2eTable({
+    machine: "m",
+    port: "af_xdp",
+    wrk: { threads: 2, connections: 64, seconds: 15 },
+    idle: [idle("kernel"), idle("dataplane", 2.6)],
+    runs,
+    ratios: e2eRatios(runs),
+  });
+  assert.equal(
+    text,
+    [
+      "mode              shape     req/s  p50 ms  p90 ms  p99 ms  errors  node1 %cpu  machine busy %  softirq %",
+      "----------------  --------  -----  ------  ------  ------  ------  ----------  --------------  ---------",
+      "kernel            idle 30s      -       -       -       -       -           3               8          0",
+      "kernel            close     4,000    1.23    12.3   123.4       3          20             100         25",
+      "dataplane/af_xdp  idle 30s      -       -       -       -       -    3 (dp 3)               8          0",
+      "dataplane/af_xdp  close     5,000    1.23    12.3   123.4       3  20 (dp 20)             100         25",
+      "",
+      "data plane (af_xdp) / kernel, req/s: keepalive n/a, close 1.25x",
     ].join("\n"),
   );
 });

@@ -2,7 +2,7 @@
  * The lab's machines come alive: in every node namespace an sshd on the management address (host
  * key generated for the lab, pinned in the lab's known_hosts), the agent supervisor running the
  * node's current release (first release: this checkout) with the DPDK data plane on
- * `net_af_packet` (or, with LVS_LAB_PORT=af_xdp, `net_af_xdp` with the XDP filter) over the
+ * `net_af_xdp` with the XDP filter (or, with LVS_LAB_PORT=af_packet, `net_af_packet`) over the
  * node's uplink, and in every real-server namespace the lab HTTP real
  * server. lvsctl then reaches the nodes exactly as in production: SSH to the management address,
  * the agent's socket through stream-local forwarding.
@@ -45,13 +45,14 @@ export function labAgentPaths(model: LabModel, node: LabNode): {
 export type LabPort = "af_packet" | "af_xdp";
 
 /**
- * The port kind of the lab's nodes: `LVS_LAB_PORT` (af_packet or af_xdp), af_packet when unset.
- * af_packet stays the default: AF_XDP with the XDP filter (generic XDP on the veth) is
- * selectable and tested (dataplane/af_xdp_filter_test.ts) but not yet measured in the lab.
+ * The port kind of the lab's nodes: `LVS_LAB_PORT` (af_packet or af_xdp), af_xdp when unset.
+ * AF_XDP with the XDP filter (native XDP on the veth) is the default: in the lab it served more
+ * requests per second than af_packet, for about the same CPU per request (README, "bench e2e");
+ * af_packet stays selectable.
  */
 export function labPort(env: string | undefined = Deno.env.get("LVS_LAB_PORT")): LabPort {
-  if (env === undefined || env === "" || env === "af_packet") return "af_packet";
-  if (env === "af_xdp") return "af_xdp";
+  if (env === undefined || env === "" || env === "af_xdp") return "af_xdp";
+  if (env === "af_packet") return "af_packet";
   throw new Error(`LVS_LAB_PORT must be af_packet or af_xdp, got ${JSON.stringify(env)}`);
 }
 
@@ -197,6 +198,8 @@ export interface LabNodesOptions {
    * the namespaces empty for a caller that runs its own servers there (the end-to-end benchmark).
    */
   realServers?: boolean;
+  /** How every node's data plane reaches its uplink (default `labPort()`: LVS_LAB_PORT). */
+  port?: LabPort;
 }
 
 /** Starts sshd, the agents (data planes) and the real servers of a lab that `labUp` built. */
@@ -205,6 +208,7 @@ export async function startLabNodes(model: LabModel, opts: LabNodesOptions = {})
   const log = opts.log ?? (() => {});
   const repo = opts.repoRoot ?? new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const deno = Deno.execPath();
+  const port = opts.port ?? labPort();
   const ssh = labSshPaths(model);
   await Deno.mkdir(ssh.dir, { recursive: true, mode: 0o700 });
   await Deno.remove(ssh.key).catch(() => {});
@@ -265,7 +269,10 @@ export async function startLabNodes(model: LabModel, opts: LabNodesOptions = {})
     await Deno.mkdir(`${p.root}/releases`, { recursive: true });
     await Deno.remove(`${p.root}/current`).catch(() => {});
     await Deno.symlink(repo, `${p.root}/current`);
-    await Deno.writeTextFile(p.nodeFile, JSON.stringify(labNodeFile(model, node), null, 2) + "\n");
+    await Deno.writeTextFile(
+      p.nodeFile,
+      JSON.stringify(labNodeFile(model, node, port), null, 2) + "\n",
+    );
     await spawnIn(host, node.namespace, [
       deno,
       "run",

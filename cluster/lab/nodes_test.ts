@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { labPort, labVdev } from "./nodes.ts";
 
-Deno.test("labPort() is af_packet unless LVS_LAB_PORT chooses af_xdp, and refuses anything else", () => {
-  assert.equal(labPort(undefined), "af_packet");
-  assert.equal(labPort(""), "af_packet");
+Deno.test("labPort() is af_xdp unless LVS_LAB_PORT chooses af_packet, and refuses anything else", () => {
+  assert.equal(labPort(undefined), "af_xdp");
+  assert.equal(labPort(""), "af_xdp");
   assert.equal(labPort("af_packet"), "af_packet");
   assert.equal(labPort("af_xdp"), "af_xdp");
   assert.throws(() => labPort("xdp"), /LVS_LAB_PORT must be af_packet or af_xdp, got "xdp"/);

@@ -39,26 +39,34 @@ async function run(cmd: string, args: string[], cwd = "."): Promise<string> {
 }
 
 /**
- * Builds a release tarball from the repository at `repo` (which must have been built:
- * `dataplane/build/libfnat.so` is included), writes its manifest, and checks it as a rollout
- * will (a tree a node would refuse, such as a link out of it, fails here).
+ * What `make -C dataplane` builds that a node runs and git does not track: the data plane
+ * library and the XDP filter an AF_XDP port loads (a vdev's `xdp_prog=fnat` names the release's
+ * own `dataplane/build/fnat_xdp.o`).
+ */
+export const RELEASE_BUILD_FILES = ["dataplane/build/libfnat.so", "dataplane/build/fnat_xdp.o"];
+
+/**
+ * Builds a release tarball from the repository at `repo` (which must have been built: every
+ * {@link RELEASE_BUILD_FILES} member is included), writes its manifest, and checks it as a
+ * rollout will (a tree a node would refuse, such as a link out of it, fails here).
  */
 export async function buildRelease(
   opts: { repo: string; version: string; out: string },
 ): Promise<Release> {
   checkReleaseVersion(opts.version);
-  const lib = `${opts.repo}/dataplane/build/libfnat.so`;
-  try {
-    await Deno.stat(lib);
-  } catch {
-    throw new Error(
-      `Cannot build release ${opts.version}: ${lib} is missing (run 'deno task build')`,
-    );
+  for (const f of RELEASE_BUILD_FILES) {
+    try {
+      await Deno.stat(`${opts.repo}/${f}`);
+    } catch {
+      throw new Error(
+        `Cannot build release ${opts.version}: ${opts.repo}/${f} is missing (run 'deno task build')`,
+      );
+    }
   }
   const tracked = (await run("git", ["ls-files", "-z"], opts.repo)).split("\0").filter((f) => f);
   const stage = await Deno.makeTempDir({ prefix: "lvs-release-" });
   try {
-    const list = [...tracked, "dataplane/build/libfnat.so"];
+    const list = [...tracked, ...RELEASE_BUILD_FILES];
     // Copy through tar so modes and links survive; node_modules minus the browser driver.
     await Deno.writeTextFile(`${stage}.list`, list.join("\n") + "\n");
     await run("bash", [

@@ -14,7 +14,7 @@ Deno.test("checkReleaseVersion() refuses names that are not safe directory names
   }
 });
 
-Deno.test("buildRelease() packs the tracked tree, the library and VERSION, owned by 0:0, with its manifest", async () => {
+Deno.test("buildRelease() packs the tracked tree, the library, the XDP filter and VERSION, owned by 0:0, with its manifest", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const rel = await buildRelease({ repo: REPO, version: "9.9.9-test", out: `${dir}/r.tar.gz` });
@@ -40,7 +40,14 @@ Deno.test("buildRelease() packs the tracked tree, the library and VERSION, owned
       .output();
     assert.ok(tar.success);
     assert.equal(await readReleaseVersion(`${dir}/x`), "9.9.9-test");
-    for (const f of ["deno.json", "dataplane/build/libfnat.so", "dataplane/agent/agent.ts"]) {
+    for (
+      const f of [
+        "deno.json",
+        "dataplane/build/libfnat.so",
+        "dataplane/build/fnat_xdp.o",
+        "dataplane/agent/agent.ts",
+      ]
+    ) {
       await Deno.stat(`${dir}/x/${f}`);
     }
   } finally {
@@ -58,6 +65,7 @@ async function tinyRepo(dir: string, extra: (repo: string) => Promise<void> = as
   await Deno.mkdir(`${repo}/dataplane/build`, { recursive: true });
   await Deno.writeTextFile(`${repo}/deno.json`, '{ "version": "0.0.1" }\n');
   await Deno.writeTextFile(`${repo}/dataplane/build/libfnat.so`, "ELF");
+  await Deno.writeTextFile(`${repo}/dataplane/build/fnat_xdp.o`, "ELF");
   await extra(repo);
   const git = (...args: string[]) => new Deno.Command("git", { args, cwd: repo }).output();
   await git("init", "-q");
@@ -95,6 +103,19 @@ Deno.test("buildRelease() refuses a tree a node would refuse (a tracked link out
     await assert.rejects(
       buildRelease({ repo, version: "1.0.0", out: `${dir}/r.tar.gz` }),
       /Cannot roll out release .*r\.tar\.gz: \.\/passwd: a symbolic link to \/etc\/passwd, outside the release/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("buildRelease() refuses a tree without the XDP filter an AF_XDP node loads", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const repo = await tinyRepo(dir, (r) => Deno.remove(`${r}/dataplane/build/fnat_xdp.o`));
+    await assert.rejects(
+      () => buildRelease({ repo, version: "1.0.0", out: `${dir}/r.tar.gz` }),
+      /Cannot build release 1\.0\.0: .*\/dataplane\/build\/fnat_xdp\.o is missing/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

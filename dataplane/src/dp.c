@@ -181,6 +181,9 @@ port_setup(struct fnat_dp *dp, unsigned pidx)
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
 			info.flow_type_rss_offloads;
 	}
+	rc = xdp_filter_clear_stale(dp, pidx);
+	if (rc < 0)
+		return rc;
 	rc = rte_eth_dev_configure(port, rxq, (uint16_t)dp->n_workers, &conf);
 	if (rc < 0)
 		return rc;

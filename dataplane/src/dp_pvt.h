@@ -274,6 +274,10 @@ void snapshot_publish(struct fnat_dp *dp, struct fnat_snapshot *next);
 uint32_t snapshot_default_timeout_ms(unsigned which);
 
 /* xdp_filter.c: the AF_XDP port's exception path (control thread, except arp_sip) */
+/* Before an af_xdp port starts: our filter still on its interface belongs to a data plane that
+ * died without closing the port (SIGKILL); one data plane per port, so it is removed (else
+ * DPDK's attach refuses: "XDP program already attached"). Someone else's program stays. */
+int xdp_filter_clear_stale(struct fnat_dp *dp, unsigned pidx);
 int xdp_filter_attach(struct fnat_dp *dp, unsigned pidx);
 int xdp_filter_update(struct fnat_dp *dp);
 void xdp_filter_close(struct fnat_dp *dp);

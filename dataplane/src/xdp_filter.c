@@ -54,6 +54,60 @@ map_of_prog(int prog_fd, const char *name)
 	return -1;
 }
 
+/* The XDP mode flag matching how a program is attached (what a detach must name). */
+static uint32_t
+mode_flag(uint8_t attach_mode)
+{
+	switch (attach_mode) {
+	case XDP_ATTACHED_SKB:
+		return XDP_FLAGS_SKB_MODE;
+	case XDP_ATTACHED_HW:
+		return XDP_FLAGS_HW_MODE;
+	default:
+		return XDP_FLAGS_DRV_MODE;
+	}
+}
+
+int
+xdp_filter_clear_stale(struct fnat_dp *dp, unsigned pidx)
+{
+	uint16_t port = dp->opts.ports[pidx].port_id;
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(port, &info) != 0 || info.driver_name == NULL ||
+	    strcmp(info.driver_name, "net_af_xdp") != 0 || info.if_index == 0)
+		return 0;
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	if (bpf_xdp_query((int)info.if_index, 0, &q) != 0 || q.prog_id == 0)
+		return 0;
+	int prog_fd = bpf_prog_get_fd_by_id(q.prog_id);
+	if (prog_fd < 0)
+		return 0; /* gone meanwhile, or not ours to see: DPDK's attach tells */
+	int addrs = map_of_prog(prog_fd, FNAT_XDP_ADDRS_MAP);
+	if (addrs < 0) {
+		/* Someone else's program: not ours to remove (DPDK's attach will fail, saying so). */
+		close(prog_fd);
+		return 0;
+	}
+	close(addrs);
+	/* Exactly that program, in the mode it has: a program attached meanwhile stays. */
+	LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = prog_fd);
+	int rc = bpf_xdp_detach((int)info.if_index, XDP_FLAGS_REPLACE | mode_flag(q.attach_mode),
+				&o);
+	close(prog_fd);
+	if (rc != 0) {
+		RTE_LOG(ERR, USER1,
+			"fnat: port %u: cannot remove the stale XDP filter (program %u) from "
+			"interface %u: %s\n",
+			port, q.prog_id, info.if_index, strerror(-rc));
+		return rc;
+	}
+	RTE_LOG(WARNING, USER1,
+		"fnat: port %u: removed a stale XDP filter (program %u) from interface %u, left by "
+		"a data plane that did not close its port\n",
+		port, q.prog_id, info.if_index);
+	return 0;
+}
+
 int
 xdp_filter_attach(struct fnat_dp *dp, unsigned pidx)
 {

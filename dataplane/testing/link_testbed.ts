@@ -116,6 +116,12 @@ for seq in range(3):
 print(n, "replies")
 `;
 
+/** The id of the XDP program on `iface` (`ip link` shows "prog/xdp id N"), "" when none. */
+async function xdpProgId(iface: string): Promise<string> {
+  const out = await sh(["ip", "-d", "link", "show", "dev", iface]);
+  return /prog\/xdp id (\d+)/.exec(out)?.[1] ?? "";
+}
+
 /** The kernel's side of the port (XDP filter only): the node's own address answers ping and
  * TCP from the kernel while the data plane takes the VIP's traffic. */
 async function checkKernelPath(): Promise<void> {
@@ -192,6 +198,14 @@ export function linkTest(
           stdout: "null",
           stderr: "inherit",
         }).spawn();
+        let staleId = "";
+        if (opts.xdpFilter) {
+          // A data plane killed with SIGKILL leaves its filter on the interface; the next one
+          // must take the port all the same (fnat_create removes our stale program).
+          await sh(["ip", "link", "set", "dev", DP_IF, "xdpdrv", "obj", XDP_PROG, "sec", "xdp"]);
+          staleId = await xdpProgId(DP_IF);
+          assert.notEqual(staleId, "", "the stale filter is on the interface");
+        }
         DataPlane.initEal({
           lcores: "0,1",
           noHuge: true,
@@ -205,6 +219,10 @@ export function linkTest(
           portAddresses: [`${NET.port}/24`],
           sessionsPerWorker: 65536,
         });
+        if (opts.xdpFilter) {
+          const id = await xdpProgId(DP_IF);
+          assert.ok(id !== "" && id !== staleId, `a fresh filter replaced the stale one (${id})`);
+        }
         dp.apply({
           localAddresses: [NET.lip],
           services: [{
