@@ -43,7 +43,7 @@ async function run(cmd: string, args: string[], cwd = "."): Promise<string> {
  * library and the XDP filter an AF_XDP port loads (a vdev's `xdp_prog=fnat` names the release's
  * own `dataplane/build/fnat_xdp.o`).
  */
-export const RELEASE_BUILD_FILES = ["dataplane/build/libfnat.so", "dataplane/build/fnat_xdp.o"];
+const RELEASE_BUILD_FILES = ["dataplane/build/libfnat.so", "dataplane/build/fnat_xdp.o"];
 
 /**
  * Builds a release tarball from the repository at `repo` (which must have been built: every
