@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import {
   countPacketLines,
+  floodEscape,
   formatSynflood,
   parseHping,
   statTicks,
@@ -56,4 +57,18 @@ Deno.test("summarize() takes the legitimate SYNs off the cookies and rates per s
   assert.equal(r.flood.absorbedPps, 80_000);
   assert.deepEqual(r.nodeCpuPct, { node1: 50, node2: 0 });
   assert.match(formatSynflood(r), /legitimate connections\s+495 of 500 \(99%\)/);
+});
+
+Deno.test("floodEscape() allows a client default route through the lab router only", () => {
+  assert.equal(floodEscape("", "", "10.77.1.1"), null);
+  assert.equal(floodEscape("default via 10.77.1.1 dev eth0 \n", "", "10.77.1.1"), null);
+  assert.match(
+    floodEscape("default via 10.77.1.1 dev eth0", "default via 10.0.0.1 dev x", "10.77.1.1")!,
+    /router has a default route/,
+  );
+  assert.match(
+    floodEscape("default via 192.168.1.1 dev eth0", "", "10.77.1.1")!,
+    /client has a default route/,
+  );
+  assert.match(floodEscape("default via 10.77.1.10 dev eth0", "", "10.77.1.1")!, /client/);
 });
