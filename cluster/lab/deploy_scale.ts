@@ -6,6 +6,16 @@
  * checks), deploys it with `lvsctl deploy --json`, prints the time per node and in all (a table,
  * or one JSON object with --json), and takes the lab down again (unless --keep).
  *
+ * lvsctl's time per node ends when the node's BIRD advertises every VIP (or the verify times out).
+ * Alongside, every agent's status is polled through its socket: `configuredMs` is when the node
+ * first reported the new configuration (its data plane and its BIRD configuration both installed),
+ * from the start of lvsctl.
+ *
+ * Limit: a node announces its VIPs as OSPF stub links of its one router-LSA, whose length is 16
+ * bits: (65,535 - 20 IP - 24 OSPF - 4 LSUPD - 24 LSA header) / 12 = 5,455 links, LIPs and the
+ * uplink's own link included. Beyond about 5,450 VIPs BIRD sends a malformed LSA, the router
+ * drops it ("Bad LSA ... invalid body"), and the verify fails although the data plane took it.
+ *
  * The lab is shared: run it only under the lab lock, `flock /tmp/lab.lock deno task bench
  * deploy-scale`.
  *
@@ -16,6 +26,9 @@ import { LAB_CLUSTER_FILE } from "./cluster.ts";
 
 /** The issue's scale: 10,000 VIPs of 8 real servers (a data plane takes 131,072 real-server ids). */
 const DEFAULT_VIPS = 10_000;
+
+/** Stub links one OSPFv2 router-LSA carries (see the module doc): VIPs, LIPs and the uplink. */
+export const OSPF_ROUTER_LSA_MAX_LINKS = Math.floor((65535 - 20 - 24 - 4 - 24) / 12);
 
 /** The lab's real servers (fixtures/lab.yaml): every generated VIP uses them, on several ports. */
 const LAB_REALS = ["10.77.0.101", "10.77.0.102", "10.77.0.103"];
@@ -73,12 +86,36 @@ export interface DeployScaleResult {
   ms: number;
   /** the lvsctl process from start to exit (ms): loading and checking the file included */
   wallMs: number;
-  nodes: { node: string; ok: boolean; ms: number; error?: string }[];
+  nodes: {
+    node: string;
+    ok: boolean;
+    ms: number;
+    error?: string;
+    /** when the node's agent first reported the new configuration (ms from lvsctl's start) */
+    configuredMs?: number;
+  }[];
+}
+
+/** One look at a node's agent: when (ms from lvsctl's start) and the hash it reported. */
+export interface HashSample {
+  node: string;
+  at: number;
+  hash: string | null;
+}
+
+/** The first time each node reported `hash` (absent: never seen). */
+export function firstReported(samples: HashSample[], hash: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of samples) {
+    if (s.hash === hash && (out[s.node] === undefined || s.at < out[s.node]!)) out[s.node] = s.at;
+  }
+  return out;
 }
 
 /** Reads `lvsctl deploy --json` output (its last JSON line). */
 export function parseDeployOutput(stdout: string): {
   ok: boolean;
+  hash: string;
   ms: number;
   nodes: { node: string; ok: boolean; ms: number; error?: string }[];
 } {
@@ -88,6 +125,7 @@ export function parseDeployOutput(stdout: string): {
   }
   const r = JSON.parse(line) as {
     ok: boolean;
+    hash?: string;
     ms: number;
     nodes: { node: string; ok: boolean; ms: number; error?: string }[];
   };
@@ -96,6 +134,7 @@ export function parseDeployOutput(stdout: string): {
   }
   return {
     ok: r.ok,
+    hash: r.hash ?? "",
     ms: r.ms,
     nodes: r.nodes.map((n) => ({
       node: n.node,
@@ -106,16 +145,28 @@ export function parseDeployOutput(stdout: string): {
   };
 }
 
+/** An error cut to `max` characters (BIRD's list of missing VIPs runs to thousands). */
+export function shortError(error: string, max = 160): string {
+  return error.length <= max ? error : `${error.slice(0, max)}... (${error.length} characters)`;
+}
+
 /** A plain-text table: one row per node, then the whole deploy. */
 export function formatDeployTable(r: DeployScaleResult): string {
   const rows = [
-    ["node", "result", "ms"],
-    ...r.nodes.map((n) => [n.node, n.ok ? "ok" : `FAILED: ${n.error ?? "?"}`, String(n.ms)]),
-    ["all", r.ok ? "ok" : "FAILED", String(r.ms)],
+    ["node", "result", "configured ms", "ms"],
+    ...r.nodes.map((n) => [
+      n.node,
+      n.ok ? "ok" : `FAILED: ${shortError(n.error ?? "?")}`,
+      n.configuredMs === undefined ? "-" : String(n.configuredMs),
+      String(n.ms),
+    ]),
+    ["all", r.ok ? "ok" : "FAILED", "", String(r.ms)],
   ];
-  const w = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) =>
-    `${row[0]!.padEnd(w[0]!)}  ${row[1]!.padEnd(w[1]!)}  ${row[2]!.padStart(w[2]!)}`;
+    `${row[0]!.padEnd(w[0]!)}  ${row[1]!.padEnd(w[1]!)}  ${row[2]!.padStart(w[2]!)}  ${
+      row[3]!.padStart(w[3]!)
+    }`;
   return [
     `${r.vips} VIPs x ${r.reals} real servers (${r.fileBytes} bytes of YAML); ` +
     `lvsctl ran ${r.wallMs} ms`,
@@ -140,12 +191,43 @@ function flag(args: string[], name: string, fallback: number): number {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 }
 
+/** The hash a node's agent reports now (through its socket; null when it does not answer). */
+async function agentHash(socket: string): Promise<string | null> {
+  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+  try {
+    const res = await fetch("http://agent/v1/status", {
+      client,
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!res.ok) return null;
+    return ((await res.json()) as { config?: { hash?: string } | null }).config?.hash ?? null;
+  } catch {
+    return null;
+  } finally {
+    client.close();
+  }
+}
+
+/** The agent socket of every node of a cluster file (`defaults.agent.socket`, `{node}`). */
+export function agentSockets(base: string): Record<string, string> {
+  const doc = parse(base) as {
+    defaults?: { agent?: { socket?: string } };
+    nodes?: { name: string; agent?: { socket?: string } }[];
+  };
+  return Object.fromEntries((doc.nodes ?? []).map((n) => {
+    const socket = n.agent?.socket ?? doc.defaults?.agent?.socket;
+    if (socket === undefined) throw new TypeError(`No agent socket for ${n.name}`);
+    return [n.name, socket.replaceAll("{node}", n.name)];
+  }));
+}
+
 if (import.meta.main) {
   const args = Deno.args;
   const json = args.includes("--json");
   const vips = flag(args, "--vips", DEFAULT_VIPS);
   const reals = flag(args, "--reals", 8);
-  const text = scaleClusterFile(await Deno.readTextFile(LAB_CLUSTER_FILE), vips, reals);
+  const base = await Deno.readTextFile(LAB_CLUSTER_FILE);
+  const text = scaleClusterFile(base, vips, reals);
   const file = await Deno.makeTempFile({ prefix: "lvs-deploy-scale-", suffix: ".yaml" });
   await Deno.writeTextFile(file, text);
   const log = (m: string) => console.error(`deploy-scale: ${m}`);
@@ -156,7 +238,22 @@ if (import.meta.main) {
       throw new Error("lab up failed");
     }
     log(`deploying ${vips} VIPs x ${reals} real servers`);
+    if (vips + 4 > OSPF_ROUTER_LSA_MAX_LINKS) {
+      log(
+        `${vips} VIPs do not fit one OSPF router-LSA (${OSPF_ROUTER_LSA_MAX_LINKS} links): ` +
+          "expect the verify to fail at BIRD",
+      );
+    }
     const t0 = Date.now();
+    const samples: HashSample[] = [];
+    let polling = true;
+    const pollers = Object.entries(agentSockets(base)).map(async ([node, socket]) => {
+      while (polling) {
+        const hash = await agentHash(socket);
+        samples.push({ node, at: Date.now() - t0, hash });
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    });
     const out = await run([
       "run",
       "-A",
@@ -167,12 +264,19 @@ if (import.meta.main) {
       "--json",
     ]);
     const wallMs = Date.now() - t0;
-    const d = parseDeployOutput(out.stdout);
+    polling = false;
+    await Promise.all(pollers);
+    const { hash, ...d } = parseDeployOutput(out.stdout);
+    const configured = firstReported(samples, hash);
     const result: DeployScaleResult = {
       vips,
       reals,
       fileBytes: new TextEncoder().encode(text).length,
       ...d,
+      nodes: d.nodes.map((n) => ({
+        ...n,
+        ...(configured[n.node] !== undefined ? { configuredMs: configured[n.node]! } : {}),
+      })),
       wallMs,
     };
     if (json) console.log(JSON.stringify(result));

@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import {
+  agentSockets,
+  firstReported,
   formatDeployTable,
   generatedVip,
+  OSPF_ROUTER_LSA_MAX_LINKS,
   parseDeployOutput,
   scaleClusterFile,
+  shortError,
 } from "./deploy_scale.ts";
 import { LAB_CLUSTER_FILE } from "./cluster.ts";
 import { parseClusterFile } from "../spec/cluster_file.ts";
@@ -41,11 +45,46 @@ Deno.test("parseDeployOutput() reads lvsctl's JSON line; formatDeployTable() a r
       '"error":"E2BIG"}]}\n',
   );
   assert.equal(d.nodes.length, 2);
-  const t = formatDeployTable({ vips: 2, reals: 8, fileBytes: 10, wallMs: 1200, ...d });
+  assert.equal(d.hash, "sha256:x");
+  const { hash: _h, ...rest } = d;
+  const t = formatDeployTable({
+    vips: 2,
+    reals: 8,
+    fileBytes: 10,
+    wallMs: 1200,
+    ...rest,
+    nodes: [{ ...rest.nodes[0]!, configuredMs: 700 }, rest.nodes[1]!],
+  });
   const lines = t.split("\n");
   assert.match(lines[0]!, /^2 VIPs x 8 real servers \(10 bytes of YAML\); lvsctl ran 1200 ms$/);
-  assert.match(lines[2]!, /^node1\s+ok\s+800$/);
-  assert.match(lines[3]!, /^node2\s+FAILED: E2BIG\s+5$/);
+  assert.match(lines[2]!, /^node1\s+ok\s+700\s+800$/);
+  assert.match(lines[3]!, /^node2\s+FAILED: E2BIG\s+-\s+5$/);
   assert.match(lines[4]!, /^all\s+FAILED\s+900$/);
   assert.throws(() => parseDeployOutput("error: boom"), SyntaxError);
+});
+
+Deno.test("firstReported() is the earliest look at which each node reported the hash", () => {
+  const got = firstReported([
+    { node: "node1", at: 100, hash: "old" },
+    { node: "node1", at: 350, hash: "new" },
+    { node: "node2", at: 400, hash: null },
+    { node: "node1", at: 600, hash: "new" },
+    { node: "node2", at: 900, hash: "new" },
+    { node: "node3", at: 200, hash: "old" },
+  ], "new");
+  assert.deepEqual(got, { node1: 350, node2: 900 });
+});
+
+Deno.test("agentSockets() fills {node} in the lab file's agent socket", () => {
+  const s = agentSockets(Deno.readTextFileSync(LAB_CLUSTER_FILE));
+  assert.deepEqual(Object.keys(s), ["node1", "node2", "node3"]);
+  assert.equal(s.node2, "/run/lvs-lab/lvl-/lvl-node2/agent/agent.sock");
+});
+
+Deno.test("shortError() cuts BIRD's long list; the router-LSA holds 5,455 links", () => {
+  assert.equal(shortError("short"), "short");
+  const long = "BIRD does not advertise " + "10.77.101.1, ".repeat(500);
+  const cut = shortError(long, 40);
+  assert.equal(cut, `${long.slice(0, 40)}... (${long.length} characters)`);
+  assert.equal(OSPF_ROUTER_LSA_MAX_LINKS, 5455);
 });

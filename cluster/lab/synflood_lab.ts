@@ -9,8 +9,9 @@
  * syncookie counters through their agents), and each node's CPU (its namespace's processes,
  * from /proc/<pid>/stat). Takes the lab down again (unless --keep).
  *
- * Traffic stays in the lab: before flooding it checks that neither the client nor the router
- * namespace has a default route (a cookie SYN-ACK to a random source dies at the router).
+ * Traffic stays in the lab: before flooding it checks that the router namespace has no default
+ * route and that the client's default route, if any, is the lab router (a cookie SYN-ACK to a
+ * random source dies at the router).
  * Run only under the lab lock: `flock /tmp/lab.lock deno task bench synflood-lab`.
  *
  * @module
@@ -23,6 +24,8 @@ const PREFIX = "lvl-";
 const VIP = "10.77.100.1";
 const NODES = ["node1", "node2", "node3"];
 const REAL_SERVERS = ["rs1", "rs2", "rs3"];
+/** The lab router's address on the client side (fixtures/lab-topology.yaml: clientNet .1). */
+const ROUTER_CLIENT_SIDE = "10.77.1.1";
 
 /** The lab's cluster file with SYNPROXY on every VIP. */
 export function synproxyClusterFile(base: string): string {
@@ -30,6 +33,24 @@ export function synproxyClusterFile(base: string): string {
   if (!doc.vips?.length) throw new TypeError("The base cluster file has no VIP");
   doc.vips = doc.vips.map((v) => ({ ...v, synproxy: true }));
   return stringify(doc, { lineWidth: 0 });
+}
+
+/**
+ * Why the flood could leave the lab, or null: the router must have no default route, and the
+ * client none or one through the lab router (`routerAddress`, its client-side address).
+ */
+export function floodEscape(
+  clientDefault: string,
+  routerDefault: string,
+  routerAddress: string,
+): string | null {
+  if (routerDefault.trim() !== "") {
+    return `the router has a default route (${routerDefault.trim()})`;
+  }
+  const c = clientDefault.trim();
+  if (c === "") return null;
+  if (c.split("\n").every((l) => l.startsWith(`default via ${routerAddress} `))) return null;
+  return `the client has a default route other than the lab router ${routerAddress} (${c})`;
 }
 
 /** hping3's closing statistics: packets it transmitted (and received answers). */
@@ -48,6 +69,23 @@ export function statTicks(stat: string): number {
   return ut + st;
 }
 
+/** tcpdump's closing "N packets dropped by kernel" (0 when absent). */
+export function capturedDropped(stderr: string): number {
+  const m = stderr.match(/(\d+) packets? dropped by kernel/);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Tcp PassiveOpens of a /proc/net/snmp text (the namespace's TCP connections opened by a SYN). */
+export function passiveOpens(snmp: string): number {
+  const lines = snmp.split("\n").filter((l) => l.startsWith("Tcp:"));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  const i = names.indexOf("PassiveOpens");
+  const v = Number(values[i]);
+  if (i < 0 || !Number.isFinite(v)) throw new SyntaxError("No Tcp PassiveOpens in /proc/net/snmp");
+  return v;
+}
+
 /** Lines tcpdump printed for packets (not its banner or its closing counts). */
 export function countPacketLines(out: string): number {
   return out.split("\n").filter((l) => /^\d\d:\d\d:\d\d\.\d+ /.test(l)).length;
@@ -58,6 +96,10 @@ export interface SynfloodResult {
   seconds: number;
   legit: { attempted: number; failed: number; succeededPct: number };
   synsAtRealServers: number;
+  /** SYNs tcpdump saw but the kernel dropped before it read them (the count above misses them) */
+  synsMissedByCapture: number;
+  /** connections the real servers' kernels opened from a SYN (Tcp PassiveOpens): exact */
+  passiveOpensAtRealServers: number;
   flood: { sent: number; offeredPps: number; absorbedPps: number };
   syncookiesSent: number;
   nodeCpuPct: Record<string, number>;
@@ -69,6 +111,8 @@ export function summarize(raw: {
   attempted: number;
   failed: number;
   synsAtRealServers: number;
+  synsMissedByCapture: number;
+  passiveOpensAtRealServers: number;
   hpingSent: number;
   cookiesSent: number;
   cpuTicks: Record<string, number>;
@@ -89,6 +133,8 @@ export function summarize(raw: {
         : Math.round((raw.attempted - raw.failed) / raw.attempted * 1000) / 10,
     },
     synsAtRealServers: raw.synsAtRealServers,
+    synsMissedByCapture: raw.synsMissedByCapture,
+    passiveOpensAtRealServers: raw.passiveOpensAtRealServers,
     flood: {
       sent: raw.hpingSent,
       offeredPps: Math.round(raw.hpingSent / s),
@@ -105,7 +151,8 @@ export function formatSynflood(r: SynfloodResult): string {
     `seconds                      ${r.seconds}`,
     `legitimate connections       ${r.legit.attempted - r.legit.failed} of ${r.legit.attempted} ` +
     `(${r.legit.succeededPct}%)`,
-    `SYNs at the real servers     ${r.synsAtRealServers}`,
+    `SYNs at the real servers     ${r.synsAtRealServers} (tcpdump; ${r.synsMissedByCapture} ` +
+    `dropped by the capture), ${r.passiveOpensAtRealServers} passive opens (kernel)`,
     `flood offered (hping3)       ${r.flood.offeredPps} SYN/s (${r.flood.sent} sent)`,
     `flood absorbed (syncookies)  ${r.flood.absorbedPps} SYN/s`,
     `node CPU (% of one core)     ${
@@ -179,22 +226,14 @@ if (import.meta.main) {
         .stdout,
     );
     if (!d.ok) throw new Error(`deploy failed: ${JSON.stringify(d.nodes)}`);
-    for (const ns of ["client", "router"]) {
-      const def = await output("ip", [
-        "netns",
-        "exec",
-        `${PREFIX}${ns}`,
-        "ip",
-        "route",
-        "show",
-        "default",
-      ]);
-      if (def.trim() !== "") {
-        throw new Error(
-          `${PREFIX}${ns} has a default route (${def.trim()}): flood could leave the lab`,
-        );
-      }
-    }
+    const defaultRoute = (ns: string) =>
+      output("ip", ["netns", "exec", `${PREFIX}${ns}`, "ip", "route", "show", "default"]);
+    const escape = floodEscape(
+      await defaultRoute("client"),
+      await defaultRoute("router"),
+      ROUTER_CLIENT_SIDE,
+    );
+    if (escape !== null) throw new Error(`The flood could leave the lab: ${escape}`);
     const dumps = REAL_SERVERS.map((rs) =>
       new Deno.Command("ip", {
         args: [
@@ -210,14 +249,23 @@ if (import.meta.main) {
           "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
         ],
         stdout: "piped",
-        stderr: "null",
+        stderr: "piped",
       }).spawn()
     );
+    const opens = () =>
+      Promise.all(
+        REAL_SERVERS.map(async (rs) =>
+          passiveOpens(
+            await output("ip", ["netns", "exec", `${PREFIX}${rs}`, "cat", "/proc/net/snmp"]),
+          )
+        ),
+      ).then((v) => v.reduce((a, b) => a + b, 0));
     await new Promise((r) => setTimeout(r, 1000)); // tcpdump attached
     const ticks0 = Object.fromEntries(
       await Promise.all(NODES.map(async (n) => [n, await nodeTicks(n)])),
     );
     const cookies0 = await Promise.all(NODES.map(cookiesSent));
+    const opens0 = await opens();
     log(`${seconds} s: hping3 flood + ${rate} new connections/s`);
     const hping = new Deno.Command("ip", {
       args: [
@@ -266,10 +314,13 @@ if (import.meta.main) {
     );
     const cookies1 = await Promise.all(NODES.map(cookiesSent));
     await new Promise((r) => setTimeout(r, 1000));
-    let syns = 0;
+    const opens1 = await opens();
+    let syns = 0, missed = 0;
     for (const p of dumps) {
       p.kill("SIGINT");
-      syns += countPacketLines(dec.decode((await p.output()).stdout));
+      const o = await p.output();
+      syns += countPacketLines(dec.decode(o.stdout));
+      missed += capturedDropped(dec.decode(o.stderr));
     }
     const summary = JSON.parse(dec.decode(load.stdout).trim().split("\n").at(-1) ?? "{}") as {
       new?: { attempted: number; failed: number };
@@ -279,6 +330,8 @@ if (import.meta.main) {
       attempted: summary.new?.attempted ?? 0,
       failed: summary.new?.failed ?? 0,
       synsAtRealServers: syns,
+      synsMissedByCapture: missed,
+      passiveOpensAtRealServers: opens1 - opens0,
       hpingSent: parseHping(dec.decode(h.stdout) + dec.decode(h.stderr)).transmitted,
       cookiesSent: cookies1.reduce((a, c, i) => a + c - cookies0[i]!, 0),
       cpuTicks: Object.fromEntries(NODES.map((n) => [n, ticks1[n]! - ticks0[n]!])),

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import {
+  capturedDropped,
   countPacketLines,
+  floodEscape,
   formatSynflood,
   parseHping,
+  passiveOpens,
   statTicks,
   summarize,
   synproxyClusterFile,
@@ -46,6 +49,8 @@ Deno.test("summarize() takes the legitimate SYNs off the cookies and rates per s
     attempted: 500,
     failed: 5,
     synsAtRealServers: 495,
+    synsMissedByCapture: 3,
+    passiveOpensAtRealServers: 498,
     hpingSent: 1_000_000,
     cookiesSent: 800_500,
     cpuTicks: { node1: 500, node2: 0 },
@@ -56,4 +61,37 @@ Deno.test("summarize() takes the legitimate SYNs off the cookies and rates per s
   assert.equal(r.flood.absorbedPps, 80_000);
   assert.deepEqual(r.nodeCpuPct, { node1: 50, node2: 0 });
   assert.match(formatSynflood(r), /legitimate connections\s+495 of 500 \(99%\)/);
+  assert.match(
+    formatSynflood(r),
+    /SYNs at the real servers\s+495 \(tcpdump; 3 dropped by the capture\), 498 passive opens/,
+  );
+});
+
+Deno.test("floodEscape() allows a client default route through the lab router only", () => {
+  assert.equal(floodEscape("", "", "10.77.1.1"), null);
+  assert.equal(floodEscape("default via 10.77.1.1 dev eth0 \n", "", "10.77.1.1"), null);
+  assert.match(
+    floodEscape("default via 10.77.1.1 dev eth0", "default via 10.0.0.1 dev x", "10.77.1.1")!,
+    /router has a default route/,
+  );
+  assert.match(
+    floodEscape("default via 192.168.1.1 dev eth0", "", "10.77.1.1")!,
+    /client has a default route/,
+  );
+  assert.match(floodEscape("default via 10.77.1.10 dev eth0", "", "10.77.1.1")!, /client/);
+});
+
+Deno.test("capturedDropped() and passiveOpens() read tcpdump's and the kernel's counts", () => {
+  assert.equal(
+    capturedDropped(
+      "2786 packets captured\n2990 packets received by filter\n204 packets dropped by kernel\n",
+    ),
+    204,
+  );
+  assert.equal(capturedDropped("tcpdump: listening on any\n"), 0);
+  const snmp = "Ip: Forwarding DefaultTTL\nIp: 1 64\n" +
+    "Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails\n" +
+    "Tcp: 1 200 120000 -1 7 3001 0\n";
+  assert.equal(passiveOpens(snmp), 3001);
+  assert.throws(() => passiveOpens("Ip: x\nIp: 1\n"), SyntaxError);
 });
