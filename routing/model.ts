@@ -180,6 +180,14 @@ export interface ValidNodeRouting extends NodeRouting {
  * validateNodeRouting({ node: "n1", routerId: "10.0.0.11", uplink, vips: ["10.1.0.1"], lips: [], drained: false });
  * ```
  */
+/**
+ * The most /32 stub links a node's router-LSA can carry: an LSA and the link-state update that
+ * holds it fit a 65,535-byte IP datagram, 12 bytes a link, with room left for the uplink's own
+ * links. Beyond it BIRD originates a truncated LSA that the router drops as malformed
+ * (measured in the lab at 8,192 VIPs).
+ */
+export const MAX_ROUTER_LSA_STUBS = 5400;
+
 export function validateNodeRouting(m: NodeRouting): ValidNodeRouting {
   const errors: string[] = [];
   const what = `node ${JSON.stringify(m.node)}`;
@@ -196,6 +204,14 @@ export function validateNodeRouting(m: NodeRouting): ValidNodeRouting {
     if (lips.includes(v) || vips.includes(v)) {
       errors.push(`${what}: standby LIP ${v} is also one of its own VIPs or LIPs`);
     }
+  }
+  const announced = vips.length + lips.length + standbyLips.length;
+  if (announced > MAX_ROUTER_LSA_STUBS) {
+    errors.push(
+      `${what}: announces ${announced} addresses (VIPs, LIPs, standby LIPs); one OSPF router-LSA ` +
+        `holds at most ${MAX_ROUTER_LSA_STUBS} of them (its 16-bit length), and BIRD would send a ` +
+        `truncated LSA that neighbours refuse`,
+    );
   }
   const lipCost = m.lipCost ?? m.uplink.cost;
   const standbyCost = m.standbyCost ?? Math.min(65535, lipCost + 1000);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { renderNodeConfig, renderRouterConfig } from "./render.ts";
+import { MAX_ROUTER_LSA_STUBS } from "./model.ts";
 import type { NodeRouting, RouterRouting } from "./model.ts";
 
 const GOLDEN = new URL("../fixtures/bird/golden/", import.meta.url).pathname;
@@ -139,6 +140,19 @@ Deno.test("renderNodeConfig() rejects a duplicate VIP and a relative log path", 
     () =>
       renderNodeConfig({ ...node, vips: ["10.77.100.1", "10.77.100.1/32"], logFile: "bird.log" }),
     /log file "bird.log" must be an absolute path[\s\S]*VIP 10\.77\.100\.1\/32 is listed twice/,
+  );
+});
+
+Deno.test("renderNodeConfig() refuses more addresses than one router-LSA carries", () => {
+  const vipsFor = (n: number) =>
+    Array.from({ length: n }, (_, i) => `10.${80 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`);
+  const room = MAX_ROUTER_LSA_STUBS - node.lips.length;
+  assert.ok(renderNodeConfig({ ...node, vips: vipsFor(room) }).includes("stubnet"));
+  assert.throws(
+    () => renderNodeConfig({ ...node, vips: vipsFor(room + 1) }),
+    new RegExp(
+      `announces ${MAX_ROUTER_LSA_STUBS + 1} addresses .* at most ${MAX_ROUTER_LSA_STUBS}`,
+    ),
   );
 });
 
