@@ -28,6 +28,7 @@ function until<T>(what: string, fn: () => Promise<T | null>, ms = 30_000): Promi
 /** `n` requests from the client, each on a new connection; the /whoami answers. */
 interface WhoAmI {
   failed?: boolean;
+  error?: string;
   server: string;
   peer: { address: string; port: number };
   toa: { address: string; port: number } | null;
@@ -38,9 +39,16 @@ async function whoami(lab: RunningLab, n: number): Promise<WhoAmI[]> {
   const out = await lab.client([
     "sh",
     "-c",
-    `for i in $(seq ${n}); do curl -s --max-time 3 http://${vip}/whoami || echo '{"failed":true}'; echo; done`,
+    `for i in $(seq ${n}); do o=$(curl -sS --max-time 3 http://${vip}/whoami 2>&1) || o="curl exit $?: $o"; echo "$o"; done`,
   ]);
-  return out.trim().split("\n").map((l) => JSON.parse(l) as WhoAmI);
+  // One line per request: the real server's JSON, or what curl said when it failed.
+  return out.trim().split("\n").filter((l) => l !== "").map((l) => {
+    try {
+      return JSON.parse(l) as WhoAmI;
+    } catch {
+      return { failed: true, error: l, server: "", peer: { address: "", port: 0 }, toa: null };
+    }
+  });
 }
 
 async function statuses(lab: RunningLab): Promise<AgentStatus[]> {
@@ -268,9 +276,9 @@ Deno.test({
             );
             const { failed } = await load.stop();
             const after = await whoami(lab, 30);
-            assert.equal(
-              after.filter((a) => a.failed).length,
-              0,
+            assert.deepEqual(
+              after.filter((a) => a.failed).map((a) => a.error),
+              [],
               "the other nodes serve",
             );
             console.log(`halted rollout: ${failed} client requests failed while node1 went down`);
