@@ -181,10 +181,10 @@ export interface ValidNodeRouting extends NodeRouting {
  * ```
  */
 /**
- * The most /32 stub links a node's router-LSA can carry: an LSA and the link-state update that
- * holds it fit a 65,535-byte IP datagram, 12 bytes a link, with room left for the uplink's own
- * links. Beyond it BIRD originates a truncated LSA that the router drops as malformed
- * (measured in the lab at 8,192 VIPs).
+ * The most /32 stub links (LIPs) a node's router-LSA can carry: an LSA and the link-state update
+ * that holds it fit a 65,535-byte IP datagram, 12 bytes a link, with room left for the uplink's
+ * own links. Beyond it BIRD originates a truncated LSA that the router drops as malformed
+ * (measured in the lab when VIPs were stub links too, at 8,192 VIPs). VIPs are externals.
  */
 export const MAX_ROUTER_LSA_STUBS = 5400;
 
@@ -205,11 +205,11 @@ export function validateNodeRouting(m: NodeRouting): ValidNodeRouting {
       errors.push(`${what}: standby LIP ${v} is also one of its own VIPs or LIPs`);
     }
   }
-  const announced = vips.length + lips.length + standbyLips.length;
-  if (announced > MAX_ROUTER_LSA_STUBS) {
+  const stubs = lips.length + standbyLips.length;
+  if (stubs > MAX_ROUTER_LSA_STUBS) {
     errors.push(
-      `${what}: announces ${announced} addresses (VIPs, LIPs, standby LIPs); one OSPF router-LSA ` +
-        `holds at most ${MAX_ROUTER_LSA_STUBS} of them (its 16-bit length), and BIRD would send a ` +
+      `${what}: announces ${stubs} LIPs (its own and standby); one OSPF router-LSA holds at ` +
+        `most ${MAX_ROUTER_LSA_STUBS} of them (its 16-bit length), and BIRD would send a ` +
         `truncated LSA that neighbours refuse`,
     );
   }

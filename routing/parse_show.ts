@@ -154,6 +154,13 @@ export function parseOspfState(reply: BirdReply): OspfStateArea[] {
   return areas;
 }
 
+/** What one router announces, from a parsed `show ospf state` (all areas): its stub networks
+ * and its externals (a node's VIPs are externals, its LIPs stub networks). */
+export function announcedOf(areas: OspfStateArea[], routerId: string): string[] {
+  return areas.flatMap((a) => a.routers.filter((r) => r.routerId === routerId))
+    .flatMap((r) => [...r.stubnets, ...r.externals].map((s) => s.prefix));
+}
+
 /** The stub networks one router announces, from a parsed `show ospf state` (all areas). */
 export function stubnetsOf(areas: OspfStateArea[], routerId: string): string[] {
   return areas.flatMap((a) => a.routers.filter((r) => r.routerId === routerId))

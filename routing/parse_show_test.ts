@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseReplies } from "./bird_reply.ts";
 import {
+  announcedOf,
   parseBfdSessions,
   parseOspfLsadb,
   parseOspfNeighbors,
@@ -154,4 +155,13 @@ Deno.test("parseBfdSessions() reads session state and timers", () => {
   assert.equal(s[0]?.interval, 0.1);
   assert.equal(s[0]?.timeout, 0.3);
   assert.equal(parseBfdSessions(fixture("router_bfd_sessions_one_down")).length, 2);
+});
+
+Deno.test("announcedOf() gives a node's LIP stub networks and its VIP externals", () => {
+  // Captured from BIRD 2.0.12 running a node's configuration (VIPs as type-1 externals).
+  const areas = parseOspfState(fixture("node_ospf_state_externals"));
+  assert.deepEqual(stubnetsOf(areas, "10.77.0.11"), ["10.77.0.0/24", "10.77.200.1/32"]);
+  assert.deepEqual(announcedOf(areas, "10.77.0.11"), ["10.77.0.0/24", "10.77.200.1/32", VIP]);
+  assert.deepEqual(areas[0]!.routers[0]!.externals, [{ prefix: VIP, metric: 10 }]);
+  assert.deepEqual(announcedOf(areas, "10.77.0.12"), []);
 });

@@ -62,9 +62,15 @@ function ospfInterface(i: OspfInterface): string[] {
   ];
 }
 
+/** Name of the static protocol that holds a node's VIPs (exported into OSPF as externals). */
+export const NODE_VIPS_PROTOCOL = "lvs_vips";
+
 /**
- * Renders the BIRD configuration of a load-balancer node: OSPF on the uplink, every VIP (unless
- * drained) and every LIP as a stub /32, BFD on the uplink. Throws `RangeError` on invalid input.
+ * Renders the BIRD configuration of a load-balancer node: OSPF on the uplink, every LIP (its own
+ * and those it stands by for) as a stub /32 in the node's router-LSA, every VIP (unless drained)
+ * as an OSPF external /32 of type 1 at the VIP cost (one small LSA each, so the number of VIPs is
+ * not bound by the router-LSA's size; the router merges equal externals into ECMP), BFD on the
+ * uplink. Throws `RangeError` on invalid input.
  *
  * @example
  * ```ts
@@ -77,23 +83,27 @@ function ospfInterface(i: OspfInterface): string[] {
  */
 export function renderNodeConfig(model: NodeRouting): string {
   const m = validateNodeRouting(model);
+  const vips = m.drained ? [] : m.vips;
   const lines = [
     ...header("node", m.node),
     ...common(m.routerId, m.logFile),
     ...bfdBlock(m.bfd, [m.uplink]),
     "",
-    `# VIPs ${m.drained ? "withdrawn (node drained)" : "announced"}; LIPs always announced.`,
+    `# VIPs ${m.drained ? "withdrawn (node drained)" : "announced"} as OSPF externals (type 1).`,
+    `protocol static ${NODE_VIPS_PROTOCOL} {`,
+    "  ipv4;",
+    ...vips.map((v) => `  route ${v} blackhole; # VIP`),
+    "}",
+    "",
+    "# LIPs always announced, as stub networks of the router-LSA.",
     `protocol ospf v2 ${NODE_OSPF_PROTOCOL} {`,
     "  ipv4 {",
     "    import none;",
-    "    export none;",
+    `    export filter { if proto = "${NODE_VIPS_PROTOCOL}" then { ospf_metric1 = ${m.vipCost}; accept; } reject; };`,
     "  };",
     `  area ${m.area} {`,
     ...ospfInterface(m.uplink),
   ];
-  if (!m.drained) {
-    for (const v of m.vips) lines.push(`    stubnet ${v} { cost ${m.vipCost}; }; # VIP`);
-  }
   for (const l of m.lips) lines.push(`    stubnet ${l} { cost ${m.lipCost}; }; # LIP`);
   for (const l of m.standbyLips) {
     lines.push(`    stubnet ${l} { cost ${m.standbyCost}; }; # standby for another node's LIP`);

@@ -99,9 +99,10 @@ for (const [name, render] of cases) {
   });
 }
 
-Deno.test("renderNodeConfig() withdraws VIP stubnets but keeps LIPs when drained", () => {
+Deno.test("renderNodeConfig() withdraws VIPs but keeps LIPs when drained", () => {
   const text = renderNodeConfig({ ...node, drained: true });
   assert.ok(!text.includes("10.77.100.1/32"));
+  assert.ok(!text.includes("blackhole"));
   assert.ok(text.includes("stubnet 10.77.200.1/32 { cost 10; }; # LIP"));
   assert.ok(text.includes("stubnet 10.77.200.2/32"));
 });
@@ -143,16 +144,24 @@ Deno.test("renderNodeConfig() rejects a duplicate VIP and a relative log path", 
   );
 });
 
-Deno.test("renderNodeConfig() refuses more addresses than one router-LSA carries", () => {
-  const vipsFor = (n: number) =>
-    Array.from({ length: n }, (_, i) => `10.${80 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`);
-  const room = MAX_ROUTER_LSA_STUBS - node.lips.length;
-  assert.ok(renderNodeConfig({ ...node, vips: vipsFor(room) }).includes("stubnet"));
+Deno.test("renderNodeConfig() announces VIPs as externals, any number of them", () => {
+  const vips = Array.from(
+    { length: 10_000 },
+    (_, i) => `10.${80 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
+  );
+  const text = renderNodeConfig({ ...node, vips });
+  assert.equal(text.match(/^  route \S+ blackhole; # VIP$/gm)?.length, 10_000);
+  assert.ok(!/stubnet 10\.80\./.test(text), "no VIP in the router-LSA");
+  assert.match(text, /if proto = "lvs_vips" then \{ ospf_metric1 = 10; accept; \} reject;/);
+});
+
+Deno.test("renderNodeConfig() refuses more LIPs than one router-LSA carries", () => {
+  const lipsFor = (n: number) =>
+    Array.from({ length: n }, (_, i) => `10.${90 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`);
+  assert.ok(renderNodeConfig({ ...node, lips: lipsFor(MAX_ROUTER_LSA_STUBS) }).includes("stubnet"));
   assert.throws(
-    () => renderNodeConfig({ ...node, vips: vipsFor(room + 1) }),
-    new RegExp(
-      `announces ${MAX_ROUTER_LSA_STUBS + 1} addresses .* at most ${MAX_ROUTER_LSA_STUBS}`,
-    ),
+    () => renderNodeConfig({ ...node, lips: lipsFor(MAX_ROUTER_LSA_STUBS + 1) }),
+    new RegExp(`announces ${MAX_ROUTER_LSA_STUBS + 1} LIPs .* at most ${MAX_ROUTER_LSA_STUBS}`),
   );
 });
 

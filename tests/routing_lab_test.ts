@@ -21,7 +21,7 @@ import type { LabModel } from "../cluster/lab/topology.ts";
 import { withBird } from "../routing/bird/bird_client.ts";
 import { BirdError } from "../routing/bird_reply.ts";
 import { BirdRouting } from "../routing/bird/bird_routing.ts";
-import { parseBfdSessions, parseOspfState, stubnetsOf } from "../routing/parse_show.ts";
+import { announcedOf, parseBfdSessions, parseOspfState } from "../routing/parse_show.ts";
 import { safeReconfigure } from "../routing/bird/reconfigure.ts";
 import { renderNodeConfig } from "../routing/render.ts";
 import type { RoutingPort } from "../dataplane/agent/agent.ts";
@@ -168,7 +168,7 @@ Deno.test({
         await assert.rejects(Deno.stat(`${n1.bird.config}.new`), Deno.errors.NotFound);
         const own = await withBird(n1.bird.socket, (b) => b.command("show ospf state lvs"));
         assert.ok(
-          stubnetsOf(parseOspfState(own), n1.address).includes(`${vip}/32`),
+          announcedOf(parseOspfState(own), n1.address).includes(`${vip}/32`),
           "node1 still announces the VIP",
         );
         await expectHops(model, 3, 5_000, "after the rejected config");
@@ -191,7 +191,7 @@ Deno.test({
       assert.equal(await Deno.readTextFile(n1.bird.config), before);
       const own = await withBird(n1.bird.socket, (b) => b.command("show ospf state lvs"));
       assert.ok(
-        stubnetsOf(parseOspfState(own), n1.address).includes(`${vip}/32`),
+        announcedOf(parseOspfState(own), n1.address).includes(`${vip}/32`),
         "node1 announces the VIP again after the undo",
       );
       // The undone config announces the VIP again (after OSPF's MinLSInterval of 5 s at most).

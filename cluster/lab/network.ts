@@ -9,11 +9,11 @@ import { NODE_OSPF_PROTOCOL, renderNodeConfig, renderRouterConfig } from "../../
 import { withBird } from "../../routing/bird/bird_client.ts";
 import { safeReconfigure } from "../../routing/bird/reconfigure.ts";
 import {
+  announcedOf,
   parseOspfNeighbors,
   parseOspfState,
   parseRoutes,
   type RouteNextHop,
-  stubnetsOf,
 } from "../../routing/parse_show.ts";
 import { BirdError } from "../../routing/bird_reply.ts";
 import {
@@ -371,7 +371,7 @@ async function nodeAnnounced(n: LabModel["nodes"][number]): Promise<string[] | n
       (b) => b.command(`show ospf state ${NODE_OSPF_PROTOCOL}`),
       { timeoutMs: 2000 },
     );
-    return stubnetsOf(parseOspfState(reply), n.address).sort();
+    return announcedOf(parseOspfState(reply), n.address).sort();
   } catch {
     return null;
   }

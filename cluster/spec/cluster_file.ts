@@ -24,7 +24,6 @@ import {
   TIMEOUT_KEYS,
 } from "../../dataplane/agent/api.ts";
 import { errorText } from "../../routing/errors.ts";
-import { MAX_ROUTER_LSA_STUBS } from "../../routing/model.ts";
 
 /** A health check of a real server (seconds in the file). */
 export interface CheckSpec {
@@ -581,23 +580,6 @@ function readNodes(
   return { nodes, entries: nodeNodes.length, lipOwner };
 }
 
-/** Every node announces each VIP address and its own LIPs in one OSPF router-LSA, which holds at
- * most MAX_ROUTER_LSA_STUBS addresses (the LIPs a node stands by for come on top: the agent
- * refuses a configuration that overflows with them). */
-function checkAnnouncements(r: Reader, top: YAMLMap, nodes: NodeSpec[], vips: VipSpec[]): void {
-  const addresses = new Set(vips.map((v) => v.address)).size;
-  for (const n of nodes) {
-    const announced = addresses + n.lips.length;
-    if (announced > MAX_ROUTER_LSA_STUBS) {
-      r.at(
-        r.field(top, "vips"),
-        `node ${n.name} would announce ${announced} addresses (${addresses} VIPs, ${n.lips.length} LIPs); ` +
-          `one OSPF router-LSA holds at most ${MAX_ROUTER_LSA_STUBS}`,
-      );
-    }
-  }
-}
-
 /** Each node's `standby` names another node of the file. */
 function checkStandbys(r: Reader, ids: NodeIdentity[]): void {
   for (const id of ids) {
@@ -721,7 +703,6 @@ export function parseClusterFile(
 
   const { nodes, entries, lipOwner } = readNodes(r, top);
   const vips = readVips(r, top, lipOwner);
-  checkAnnouncements(r, top, nodes, vips);
   const rollout = readRollout(r, top, nodes.length);
   const deploy = readDeploy(r, top);
   const dashboard = readDashboard(r, top);

@@ -261,16 +261,3 @@ Deno.test("parseClusterFile() reads deploy.maxDeletionShare, 0.5 when absent", (
     '15:3 deploy: unknown key "maxDeletions" (expected one of maxDeletionShare)',
   ]);
 });
-
-Deno.test("a node that would announce more addresses than one router-LSA holds is refused", () => {
-  const head = base.slice(0, base.indexOf("vips:"));
-  const vips = (n: number) =>
-    "vips:\n" +
-    Array.from({ length: n }, (_, i) =>
-      `  - { address: 192.${168 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}, port: 80, ` +
-      `reals: [{ address: 10.0.0.21, port: 8080 }] }\n`).join("");
-  assert.deepEqual(problems(head + vips(5399)), []);
-  assert.deepEqual(problems(head + vips(5400)), [
-    "10:3 node n1 would announce 5401 addresses (5400 VIPs, 1 LIPs); one OSPF router-LSA holds at most 5400",
-  ]);
-});

@@ -9,7 +9,7 @@ import { withBird } from "./bird_client.ts";
 import { safeReconfigure } from "./reconfigure.ts";
 import { NODE_OSPF_PROTOCOL, renderNodeConfig } from "../render.ts";
 import type { NodeRouting } from "../model.ts";
-import { parseOspfNeighbors, parseOspfState, parseProtocols, stubnetsOf } from "../parse_show.ts";
+import { announcedOf, parseOspfNeighbors, parseOspfState, parseProtocols } from "../parse_show.ts";
 
 /** Routing status of a node (the shape of the agent's `RoutingStatus`). */
 export interface NodeRoutingStatus {
@@ -82,7 +82,7 @@ export class BirdRouting {
   announcedBy(routerIds: string[]): Promise<Map<string, string[]>> {
     return withBird(this.options.socket, async (bird) => {
       const areas = parseOspfState(await bird.command(`show ospf state ${NODE_OSPF_PROTOCOL}`));
-      return new Map(routerIds.map((id) => [id, stubnetsOf(areas, id)]));
+      return new Map(routerIds.map((id) => [id, announcedOf(areas, id)]));
     });
   }
 
@@ -101,7 +101,7 @@ export class BirdRouting {
       return {
         adjacency: best?.state ?? "down",
         neighbor: best?.routerId ?? "",
-        advertised: stubnetsOf(areas, o.base.routerId),
+        advertised: announcedOf(areas, o.base.routerId),
       };
     });
   }
