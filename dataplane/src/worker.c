@@ -266,10 +266,8 @@ rx_stages(struct fnat_worker *w, const struct fnat_snapshot *s, struct pkt *p)
 	if (finished(w, p, validate_l3(w, p, &ihl)) ||
 	    finished(w, p, classify_dst(w, s, p, &to_lip)) ||
 	    finished(w, p, validate_l4(w, p, ihl)) ||
-	    finished(w, p, classify_flow(w, s, p, to_lip))) {
-		p->kind = PKT_DONE;
-		return;
-	}
+	    finished(w, p, classify_flow(w, s, p, to_lip)))
+		return; /* still PKT_DONE: classify_flow sets the kind only when it continues */
 	p->hash = fnat_key_hash(&p->key, w->ct.seed);
 	conn_prefetch(&w->ct, p->hash);
 }

@@ -68,16 +68,26 @@ mode_flag(uint8_t attach_mode)
 	}
 }
 
+/* The interface index under a net_af_xdp port (0: another driver, or no interface). */
+static unsigned
+afxdp_ifindex(uint16_t port)
+{
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(port, &info) != 0 || info.driver_name == NULL ||
+	    strcmp(info.driver_name, "net_af_xdp") != 0)
+		return 0;
+	return info.if_index;
+}
+
 int
 xdp_filter_clear_stale(struct fnat_dp *dp, unsigned pidx)
 {
 	uint16_t port = dp->opts.ports[pidx].port_id;
-	struct rte_eth_dev_info info;
-	if (rte_eth_dev_info_get(port, &info) != 0 || info.driver_name == NULL ||
-	    strcmp(info.driver_name, "net_af_xdp") != 0 || info.if_index == 0)
+	unsigned ifindex = afxdp_ifindex(port);
+	if (ifindex == 0)
 		return 0;
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	if (bpf_xdp_query((int)info.if_index, 0, &q) != 0 || q.prog_id == 0)
+	if (bpf_xdp_query((int)ifindex, 0, &q) != 0 || q.prog_id == 0)
 		return 0;
 	int prog_fd = bpf_prog_get_fd_by_id(q.prog_id);
 	if (prog_fd < 0)
@@ -91,20 +101,19 @@ xdp_filter_clear_stale(struct fnat_dp *dp, unsigned pidx)
 	close(addrs);
 	/* Exactly that program, in the mode it has: a program attached meanwhile stays. */
 	LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = prog_fd);
-	int rc = bpf_xdp_detach((int)info.if_index, XDP_FLAGS_REPLACE | mode_flag(q.attach_mode),
-				&o);
+	int rc = bpf_xdp_detach((int)ifindex, XDP_FLAGS_REPLACE | mode_flag(q.attach_mode), &o);
 	close(prog_fd);
 	if (rc != 0) {
 		RTE_LOG(ERR, USER1,
 			"fnat: port %u: cannot remove the stale XDP filter (program %u) from "
 			"interface %u: %s\n",
-			port, q.prog_id, info.if_index, strerror(-rc));
+			port, q.prog_id, ifindex, strerror(-rc));
 		return rc;
 	}
 	RTE_LOG(WARNING, USER1,
 		"fnat: port %u: removed a stale XDP filter (program %u) from interface %u, left by "
 		"a data plane that did not close its port\n",
-		port, q.prog_id, info.if_index);
+		port, q.prog_id, ifindex);
 	return 0;
 }
 
@@ -112,12 +121,11 @@ int
 xdp_filter_attach(struct fnat_dp *dp, unsigned pidx)
 {
 	uint16_t port = dp->opts.ports[pidx].port_id;
-	struct rte_eth_dev_info info;
-	if (rte_eth_dev_info_get(port, &info) != 0 || info.driver_name == NULL ||
-	    strcmp(info.driver_name, "net_af_xdp") != 0 || info.if_index == 0)
+	unsigned ifindex = afxdp_ifindex(port);
+	if (ifindex == 0)
 		return 0;
 	uint32_t prog_id = 0;
-	if (bpf_xdp_query_id((int)info.if_index, 0, &prog_id) != 0 || prog_id == 0)
+	if (bpf_xdp_query_id((int)ifindex, 0, &prog_id) != 0 || prog_id == 0)
 		return 0;
 	int prog_fd = bpf_prog_get_fd_by_id(prog_id);
 	if (prog_fd < 0) {
@@ -144,7 +152,7 @@ xdp_filter_attach(struct fnat_dp *dp, unsigned pidx)
 	dp->xdp[pidx].addrs_fd = addrs;
 	dp->xdp[pidx].conf_fd = conf;
 	RTE_LOG(INFO, USER1, "fnat: port %u: XDP filter (program %u) on interface %u\n", port,
-		prog_id, info.if_index);
+		prog_id, ifindex);
 	return xdp_filter_update(dp);
 }
 
